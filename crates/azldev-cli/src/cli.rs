@@ -1,0 +1,82 @@
+//! Argument definitions (clap derive). Every command and flag has help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Declarative overlay compiler for RPM distributions.
+#[derive(Debug, Parser)]
+#[command(name = "azldev", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted by every command.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Run as if started in DIR.
+    #[arg(short = 'C', value_name = "DIR", global = true)]
+    pub directory: Option<PathBuf>,
+    /// Print less (repeat for even less).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "verbose")]
+    pub quiet: u8,
+    /// Print more (repeat for even more).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// When to use colour; `auto` honours NO_COLOR and whether output is a terminal.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Output format of commands that report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ReportFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inspect and check RPM spec files.
+    #[command(subcommand)]
+    Spec(SpecCommand),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell to generate completions for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SpecCommand {
+    /// Parse spec files and report structural problems.
+    ///
+    /// A directory is searched recursively for `*.spec`. Exit status is 0 only
+    /// when every file is free of errors.
+    Check(SpecCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SpecCheckArgs {
+    /// Also verify that the syntax tree reproduces each file byte for byte.
+    #[arg(long)]
+    pub roundtrip: bool,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
+    /// Spec files or directories to search for `*.spec`.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}

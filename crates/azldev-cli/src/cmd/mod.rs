@@ -1,0 +1,17 @@
+//! One module per top-level command. Each returns the process exit code, or a
+//! fatal error that `main` renders as a miette report (exit 2).
+
+mod completions;
+mod spec;
+
+use std::process::ExitCode;
+
+use crate::cli::Command;
+use crate::output::Output;
+
+pub fn run(command: Command, out: &Output) -> miette::Result<ExitCode> {
+    match command {
+        Command::Spec(cmd) => spec::run(cmd, out),
+        Command::Completions { shell } => completions::run(shell),
+    }
+}

@@ -1,0 +1,29 @@
+//! `azldev`: the command-line front end. Parses arguments, sets up output,
+//! dispatches to a command module and turns its outcome into an exit code.
+//! All logic lives in the library crates; this crate only prints.
+
+mod cli;
+mod cmd;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let out = output::Output::new(&cli.global);
+    if let Some(dir) = &cli.global.directory {
+        if let Err(err) = std::env::set_current_dir(dir) {
+            out.fatal(&miette::miette!("cannot change to directory {}: {err}", dir.display()));
+            return ExitCode::from(2);
+        }
+    }
+    match cmd::run(cli.command, &out) {
+        Ok(code) => code,
+        Err(report) => {
+            out.fatal(&report);
+            ExitCode::from(2)
+        }
+    }
+}
