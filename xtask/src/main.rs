@@ -1,1 +1,167 @@
-fn main() {}
+//! Developer automation: `cargo xtask <task>`.
+//!
+//! - `ci` — what CI runs: format check, clippy with `-D warnings`, every test.
+//! - `bench spec [--corpus DIR] [--runs N]` — parse and round-trip every spec
+//!   of the real corpus, next to the time to merely read the same files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["ci"] => ci(),
+        ["bench", "spec", rest @ ..] => bench_spec(rest),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <task>\n\n\
+                 tasks:\n  \
+                 ci                                   fmt check, clippy -D warnings, all tests\n  \
+                 bench spec [--corpus DIR] [--runs N] parse + round-trip the spec corpus"
+            );
+            bail!("unknown or missing task")
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("$ {cmd:?}");
+    let status = cmd
+        .current_dir(workspace_root())
+        .status()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn has_nextest() -> bool {
+    cargo()
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn ci() -> Result<()> {
+    let start = Instant::now();
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    if has_nextest() {
+        run(cargo().args(["nextest", "run", "--workspace", "--no-fail-fast"]))?;
+        // nextest does not run doctests.
+        run(cargo().args(["test", "--workspace", "--doc"]))?;
+    } else {
+        run(cargo().args(["test", "--workspace", "--no-fail-fast"]))?;
+    }
+    eprintln!("ci: all green in {:.0?}", start.elapsed());
+    Ok(())
+}
+
+fn flag<'a>(args: &[&'a str], name: &str) -> Result<Option<&'a str>> {
+    match args.iter().position(|a| *a == name) {
+        Some(i) => args
+            .get(i + 1)
+            .copied()
+            .map(Some)
+            .with_context(|| format!("{name} needs a value")),
+        None => Ok(None),
+    }
+}
+
+fn default_corpus() -> PathBuf {
+    workspace_root().join("../shared/corpus/azl4/specs")
+}
+
+fn spec_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    if !dir.is_dir() {
+        bail!("corpus directory {} not found (pass --corpus DIR)", dir.display());
+    }
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "spec"))
+        .map(walkdir::DirEntry::into_path)
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn best(runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<Duration> {
+    let mut best = Duration::MAX;
+    for _ in 0..runs {
+        let t = Instant::now();
+        f()?;
+        best = best.min(t.elapsed());
+    }
+    Ok(best)
+}
+
+fn bench_spec(args: &[&str]) -> Result<()> {
+    let dir = flag(args, "--corpus")?.map_or_else(default_corpus, PathBuf::from);
+    let runs: usize = flag(args, "--runs")?.map_or(Ok(5), str::parse)?;
+    let files = spec_files(&dir)?;
+    let bytes: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()))
+        .sum::<std::io::Result<u64>>()?;
+    // Warm the page cache so both measurements read from memory.
+    files.par_iter().try_for_each(|f| std::fs::read(f).map(drop))?;
+
+    let read = best(runs, || {
+        files.par_iter().try_for_each(|f| std::fs::read(f).map(drop))?;
+        Ok(())
+    })?;
+    let mut failures = 0usize;
+    let parse = best(runs, || {
+        failures = files
+            .par_iter()
+            .map(|f| -> Result<usize> {
+                let src = std::fs::read(f)?;
+                let spec = azldev_spec::Spec::parse(src.as_slice());
+                Ok(usize::from(spec.reconstruct() != src))
+            })
+            .sum::<Result<usize>>()?;
+        Ok(())
+    })?;
+    let mb = bytes as f64 / 1e6;
+    println!("corpus: {} ({} specs, {mb:.1} MB)", dir.display(), files.len());
+    println!("threads: {}", rayon::current_num_threads());
+    println!(
+        "read only:            {:>8.1} ms  ({:.0} MB/s)",
+        read.as_secs_f64() * 1e3,
+        mb / read.as_secs_f64()
+    );
+    println!(
+        "read+parse+roundtrip: {:>8.1} ms  ({:.0} MB/s)",
+        parse.as_secs_f64() * 1e3,
+        mb / parse.as_secs_f64()
+    );
+    println!(
+        "ratio parse/read: {:.1}x; best of {runs} runs",
+        parse.as_secs_f64() / read.as_secs_f64()
+    );
+    if failures > 0 {
+        bail!("{failures} specs did not round-trip");
+    }
+    if parse > Duration::from_secs(1) {
+        eprintln!("warning: above the 1 s target for the whole corpus");
+    }
+    Ok(())
+}

@@ -13,11 +13,14 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let out = output::Output::new(&cli.global);
-    if let Some(dir) = &cli.global.directory {
-        if let Err(err) = std::env::set_current_dir(dir) {
-            out.fatal(&miette::miette!("cannot change to directory {}: {err}", dir.display()));
-            return ExitCode::from(2);
-        }
+    if let Some(dir) = &cli.global.directory
+        && let Err(err) = std::env::set_current_dir(dir)
+    {
+        out.fatal(&miette::miette!(
+            "cannot change to directory {}: {err}",
+            dir.display()
+        ));
+        return ExitCode::from(2);
     }
     match cmd::run(cli.command, &out) {
         Ok(code) => code,

@@ -19,12 +19,10 @@ impl Output {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stderr().is_terminal()
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
             }
         };
-        let verbosity = i8::try_from(i16::from(global.verbose) - i16::from(global.quiet))
-            .unwrap_or_default();
+        let verbosity = i8::try_from(i16::from(global.verbose) - i16::from(global.quiet)).unwrap_or_default();
         Self { color, verbosity }
     }
 

@@ -160,7 +160,9 @@ impl miette::Diagnostic for Report {
         self.label.as_ref().map(|_| &self.src as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        self.label.clone().map(|l| Box::new(std::iter::once(l)) as Box<dyn Iterator<Item = LabeledSpan>>)
+        self.label
+            .clone()
+            .map(|l| Box::new(std::iter::once(l)) as Box<dyn Iterator<Item = LabeledSpan>>)
     }
 }
 
@@ -225,7 +227,11 @@ fn check(args: &SpecCheckArgs, out: &Output) -> miette::Result<ExitCode> {
             println!("{json}");
         }
         ReportFormat::Text => {
-            let min = if out.verbosity < 0 { Severity::Error } else { Severity::Warning };
+            let min = if out.verbosity < 0 {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
             for rec in &records {
                 if out.verbosity >= -1 {
                     print!("{}", render(out, rec, min));

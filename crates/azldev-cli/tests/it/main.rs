@@ -1,0 +1,4 @@
+//! End-to-end tests of the `azldev` binary.
+
+mod cli;
+mod spec;
