@@ -116,6 +116,11 @@ fn split_tag_name(name: &str) -> Result<(String, Option<String>, Option<u32>), E
     Ok((lower, qual, None))
 }
 
+/// Display column after `s`, with tab stops every 8.
+fn visual_col(s: &[u8]) -> usize {
+    s.iter().fold(0, |c, &b| if b == b'\t' { (c / 8 + 1) * 8 } else { c + 1 })
+}
+
 fn check_single_line(what: &str, value: &str) -> Result<(), EditError> {
     if value.contains(['\n', '\r']) {
         return Err(EditError::Invalid {
@@ -201,7 +206,15 @@ impl Spec {
     }
 
     /// Apply splices, re-parse, and refuse if a structural error appeared.
-    fn apply(&mut self, mut splices: Vec<Splice>) -> Result<(), EditError> {
+    fn apply(&mut self, splices: Vec<Splice>) -> Result<(), EditError> {
+        let new = Spec::parse(self.spliced(splices)?);
+        self.accept(new)
+    }
+
+    /// The source with `splices` applied. A file that ended without a final
+    /// newline still does (deleting its last line must not expose the
+    /// previous line's terminator).
+    fn spliced(&self, mut splices: Vec<Splice>) -> Result<Vec<u8>, EditError> {
         splices.sort_by_key(|s| (s.range.start, s.range.end));
         for w in splices.windows(2) {
             if w[0].range.end > w[1].range.start {
@@ -216,7 +229,18 @@ impl Spec {
             pos = s.range.end;
         }
         out.extend_from_slice(&self.src[pos..]);
-        let new = Spec::parse(out);
+        if !self.src.is_empty() && !self.src.ends_with(b"\n") && out.ends_with(b"\n") {
+            out.pop();
+            if out.ends_with(b"\r") {
+                out.pop();
+            }
+        }
+        Ok(out)
+    }
+
+    /// Replace `self` with `new` unless `new` has a structural error `self`
+    /// does not have.
+    fn accept(&mut self, new: Spec) -> Result<(), EditError> {
         let count = |spec: &Spec| {
             let mut m: HashMap<&'static str, usize> = HashMap::new();
             for d in spec.diagnostics.iter().filter(|d| d.is_error()) {
@@ -429,7 +453,16 @@ impl Spec {
                 let tag = &self.tags[t];
                 let sep = &self.src[tag.colon + 1..tag.value.start];
                 if sep.contains(&b'\t') {
-                    sep.to_vec()
+                    // Tab-aligned: reach the anchor's visual value column
+                    // (tab stops every 8) with tabs.
+                    let target = visual_col(&self.src[self.lines[tag.line].start..tag.value.start]);
+                    let mut col = visual_col(&line);
+                    let mut tabs = Vec::new();
+                    while col < target || tabs.is_empty() {
+                        tabs.push(b'\t');
+                        col = (col / 8 + 1) * 8;
+                    }
+                    tabs
                 } else if sep.len() <= 1 {
                     b" ".to_vec()
                 } else {
@@ -733,12 +766,11 @@ impl Spec {
                 .iter()
                 .find(|p| p.line == a)
                 .expect("anchor comes from patch_apps");
-            if !app.options.is_empty() {
-                opts.clear();
-                for o in &app.options {
-                    opts.push(b' ');
-                    opts.extend_from_slice(&self.src[o.clone()]);
-                }
+            // Copy the strip level (`-p1`, `-p 0`) only: a backup suffix
+            // (`-b .config`) or output file belongs to that one patch.
+            if let Some(p) = app.options.iter().find(|o| self.src[(*o).clone()].starts_with(b"-p")) {
+                opts = b" ".to_vec();
+                opts.extend_from_slice(&self.src[p.clone()]);
             }
             positional = app.numbers.iter().any(|x| x.form == PatchForm::Positional);
         } else {
@@ -843,9 +875,10 @@ impl Spec {
             .filter(|(i, e)| e.kind == SourceKind::Patch && !matched.contains(i))
             .map(|(_, e)| e.number)
             .collect();
-        let original = self.clone();
-        self.apply(splices)?;
-        let survivors_after: Vec<u32> = self
+        // Check only the final result: between the two steps a `%patch`
+        // of a renumbered patch refers to a number that no longer exists.
+        let mid = Spec::parse(self.spliced(splices)?);
+        let survivors_after: Vec<u32> = mid
             .sources
             .iter()
             .filter(|e| e.kind == SourceKind::Patch)
@@ -857,8 +890,9 @@ impl Spec {
             .filter(|(a, b)| a != b)
             .map(|(&a, &b)| (a, b))
             .collect();
+        let mut result = mid;
         if !renumber.is_empty() {
-            let splices: Vec<Splice> = self
+            let splices: Vec<Splice> = result
                 .patch_apps
                 .iter()
                 .flat_map(|a| &a.numbers)
@@ -880,13 +914,11 @@ impl Spec {
                     })
                 })
                 .collect();
-            if !splices.is_empty()
-                && let Err(e) = self.apply(splices)
-            {
-                *self = original;
-                return Err(e);
+            if !splices.is_empty() {
+                result = Spec::parse(result.spliced(splices)?);
             }
         }
+        self.accept(result)?;
         Ok(removed)
     }
 
@@ -900,5 +932,22 @@ impl Spec {
     /// Whether a line is a tag line.
     pub fn is_tag_line(&self, l: LineId) -> bool {
         matches!(self.lines[l].kind, LineKind::Tag(_))
+    }
+
+    /// Insert lines at the very top of the file.
+    pub fn prepend_file(&mut self, text: &str) -> Result<(), EditError> {
+        let new: Vec<Vec<u8>> = text_lines(text).iter().map(|l| l.as_bytes().to_vec()).collect();
+        let splice = self.insert_before(0, &new);
+        self.apply(vec![splice])
+    }
+
+    /// Insert lines after the last line of the file.
+    pub fn append_file(&mut self, text: &str) -> Result<(), EditError> {
+        let new: Vec<Vec<u8>> = text_lines(text).iter().map(|l| l.as_bytes().to_vec()).collect();
+        let splice = match self.lines.len() {
+            0 => self.insert_before(0, &new),
+            n => self.insert_after(n - 1, &new),
+        };
+        self.apply(vec![splice])
     }
 }

@@ -160,6 +160,9 @@ impl Spec {
         let Some(sel) = sel.map(str::trim).filter(|s| !s.is_empty()) else {
             return Ok(0);
         };
+        // `%{name}-devel` as the spec itself would write it.
+        let expanded = self.macros.expand(sel.as_bytes());
+        let sel = if sel.contains('%') && expanded.resolved { expanded.text.as_str() } else { sel };
         let full = self.packages.iter().position(|p| p.name == sel);
         let suffixed = format!("{}-{sel}", self.packages[0].name);
         let by_suffix = self.packages.iter().position(|p| p.name == suffixed);

@@ -1,0 +1,118 @@
+//! `azldev-overlay`: apply a component's overlays and build configuration to
+//! an in-memory component tree (the spec plus its sidecar files).
+//!
+//! Overlays apply in declared order through `azldev-spec`'s edits, which keep
+//! upstream formatting and refuse missing or ambiguous targets. The first
+//! overlay that fails stops the component: the error names the overlay (its
+//! place in TOML) and what it expected, and the tree is left exactly as it
+//! was. This crate does no I/O: files an overlay reads (`source`) come
+//! through a caller-supplied reader.
+
+mod apply;
+pub mod buildconf;
+pub mod tree;
+
+use azldev_config::{Loc, ResolvedComponent, ResolvedOverlay};
+use azldev_spec::Spec;
+
+pub use apply::{InputReader, OpError, compile_regex};
+pub use buildconf::{BuildSettings, SPEC_HEADER};
+pub use tree::{ComponentTree, FileMode, PathError, TreeFile, normalize};
+
+/// A failed overlay.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("overlay #{index} ({kind}){}: {error}", description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default())]
+pub struct OverlayFailure {
+    /// Zero-based position in the component's overlay list.
+    pub index: usize,
+    /// The overlay type as written (`spec-update-tag`).
+    pub kind: String,
+    pub description: Option<String>,
+    /// Where the overlay is written in TOML.
+    pub loc: Loc,
+    pub error: OpError,
+    /// Spec lines involved (the matches of an ambiguous target).
+    pub spec_lines: Vec<usize>,
+}
+
+/// Why a component could not be processed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Overlay(#[from] Box<OverlayFailure>),
+    #[error("the component has no spec file `{0}`")]
+    NoSpec(String),
+    #[error("build configuration: {0}")]
+    BuildConfig(azldev_spec::EditError),
+}
+
+/// Apply `overlays` in order to `tree`. On failure `tree` is unchanged.
+pub fn apply_overlays(
+    tree: &mut ComponentTree,
+    overlays: &[ResolvedOverlay],
+    read_input: &InputReader<'_>,
+) -> Result<(), Error> {
+    let spec_path = tree.spec_path();
+    let mut work = tree.clone();
+    let bytes = work
+        .files
+        .get(&spec_path)
+        .map(|f| f.data.clone())
+        .ok_or_else(|| Error::NoSpec(spec_path.clone()))?;
+    let mut spec = Spec::parse(bytes);
+    for (index, ro) in overlays.iter().enumerate() {
+        if let Err(error) = apply::apply_one(&mut work, &mut spec, ro, read_input) {
+            let spec_lines = match &error {
+                OpError::Spec(azldev_spec::EditError::Ambiguous { lines, .. }) => lines.clone(),
+                OpError::TagExists { line, .. } => vec![*line],
+                _ => Vec::new(),
+            };
+            let o = &ro.overlay.value;
+            return Err(Error::Overlay(Box::new(OverlayFailure {
+                index,
+                kind: o.kind.value.to_string(),
+                description: o.description.as_ref().map(|d| d.value.clone()),
+                loc: apply::overlay_loc(ro),
+                error,
+                spec_lines,
+            })));
+        }
+    }
+    if let Some(f) = work.files.get_mut(&spec_path) {
+        f.data = spec.into_bytes();
+    }
+    *tree = work;
+    Ok(())
+}
+
+/// Apply the build configuration (macros file, `%check` skipping) and the
+/// header. On failure `tree` is unchanged.
+pub fn apply_build_config(tree: &mut ComponentTree, settings: &BuildSettings) -> Result<(), Error> {
+    let spec_path = tree.spec_path();
+    let mut work = tree.clone();
+    let bytes = work
+        .files
+        .get(&spec_path)
+        .map(|f| f.data.clone())
+        .ok_or_else(|| Error::NoSpec(spec_path.clone()))?;
+    let mut spec = Spec::parse(bytes);
+    buildconf::apply(&mut work, &mut spec, settings).map_err(Error::BuildConfig)?;
+    if let Some(f) = work.files.get_mut(&spec_path) {
+        f.data = spec.into_bytes();
+    }
+    *tree = work;
+    Ok(())
+}
+
+/// Overlays, then build configuration, for a resolved component.
+pub fn process_component(
+    tree: &mut ComponentTree,
+    component: &ResolvedComponent,
+    read_input: &InputReader<'_>,
+) -> Result<(), Error> {
+    let mut work = tree.clone();
+    apply_overlays(&mut work, &component.overlays, read_input)?;
+    apply_build_config(&mut work, &BuildSettings::of(component))?;
+    *tree = work;
+    Ok(())
+}
