@@ -49,12 +49,12 @@ impl Remote {
             return Err(refuse("transport helpers (`ext::`, `fd::`) are not allowed"));
         }
         // scp-like `host:path` (a colon before any slash).
-        if let Some(colon) = u.find(':') {
-            if !u[..colon].contains('/') {
-                return Err(refuse(
-                    "ssh remotes are not allowed (only https, http, file and paths)",
-                ));
-            }
+        if let Some(colon) = u.find(':')
+            && !u[..colon].contains('/')
+        {
+            return Err(refuse(
+                "ssh remotes are not allowed (only https, http, file and paths)",
+            ));
         }
         if u.starts_with('-') {
             return Err(refuse("a path may not start with `-`"));
