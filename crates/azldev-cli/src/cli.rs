@@ -51,6 +51,12 @@ pub enum Command {
     /// Inspect and check RPM spec files.
     #[command(subcommand)]
     Spec(SpecCommand),
+    /// Check, dump and describe the distro configuration.
+    #[command(subcommand)]
+    Config(crate::cmd::config::ConfigCommand),
+    /// List, show, add and remove components.
+    #[command(subcommand)]
+    Component(crate::cmd::component::ComponentCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell to generate completions for.

@@ -2,6 +2,8 @@
 //! fatal error that `main` renders as a miette report (exit 2).
 
 mod completions;
+pub(crate) mod component;
+pub(crate) mod config;
 mod spec;
 
 use std::process::ExitCode;
@@ -12,6 +14,8 @@ use crate::output::Output;
 pub fn run(command: Command, out: &Output) -> miette::Result<ExitCode> {
     match command {
         Command::Spec(cmd) => spec::run(cmd, out),
+        Command::Config(cmd) => config::run(cmd, out),
+        Command::Component(cmd) => component::run(cmd, out),
         Command::Completions { shell } => completions::run(shell),
     }
 }

@@ -1,4 +1,5 @@
 //! End-to-end tests of the `azldev` binary.
 
 mod cli;
+mod config;
 mod spec;

@@ -1,0 +1,139 @@
+//! `azldev config check|dump|schema`, and loading the project for other commands.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use azldev_config::{Diagnostics, Loaded};
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::output::Output;
+
+/// `azldev config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Load and validate the configuration; report every problem.
+    ///
+    /// Exit status: 0 when there are no errors, 1 when there are.
+    Check,
+    /// Print the merged configuration (all included files, before inheritance).
+    Dump(DumpArgs),
+    /// Print the JSON Schema of configuration files (or of overlay files).
+    Schema(SchemaArgs),
+}
+
+/// Output format of `config dump`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DataFormat {
+    #[default]
+    Toml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: DataFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The schema of overlay files (`overlay-files`) instead of configuration files.
+    #[arg(long)]
+    pub overlay_file: bool,
+}
+
+pub fn run(cmd: ConfigCommand, out: &Output) -> miette::Result<ExitCode> {
+    match cmd {
+        ConfigCommand::Check => check(out),
+        ConfigCommand::Dump(args) => dump(&args, out),
+        ConfigCommand::Schema(args) => {
+            let schema = if args.overlay_file {
+                azldev_config::schema::overlay_file_schema()
+            } else {
+                azldev_config::schema::config_schema()
+            };
+            emit(&azldev_config::schema::to_pretty(schema))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Write to stdout; a closed pipe (`| head`) is not an error.
+pub(crate) fn emit(text: &str) -> miette::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(miette::miette!("cannot write to standard output: {e}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Find the root file from the current directory and load the project. A
+/// missing or unreadable root file is fatal (exit 2).
+pub(crate) fn load_project() -> miette::Result<Loaded> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| miette::miette!("cannot determine the current directory: {e}"))?;
+    azldev_config::load_from_dir(&cwd).map_err(miette::Report::new)
+}
+
+/// Print every diagnostic to stderr, followed by a one-line summary when there
+/// are errors. Returns whether there were errors.
+pub(crate) fn report(out: &Output, diags: &Diagnostics) -> bool {
+    if out.verbosity < -1 && !diags.has_errors() {
+        return false;
+    }
+    let mut stderr = std::io::stderr().lock();
+    for d in diags {
+        if d.is_error() || out.verbosity >= 0 {
+            let _ = write!(stderr, "{}", out.render(d));
+        }
+    }
+    let errors = diags.error_count();
+    if errors > 0 {
+        let _ = writeln!(
+            stderr,
+            "error: the configuration has {errors} problem{}",
+            if errors == 1 { "" } else { "s" }
+        );
+    }
+    errors > 0
+}
+
+fn check(out: &Output) -> miette::Result<ExitCode> {
+    let loaded = load_project()?;
+    if report(out, &loaded.diagnostics) {
+        return Ok(ExitCode::from(1));
+    }
+    if out.verbosity >= 0 {
+        let c = &loaded.config;
+        let overlays: usize = c.components.values().map(|x| x.overlays.len()).sum();
+        emit(&format!(
+            "ok: {} ({} files, {} components, {} overlays)\n",
+            c.root_file.display(),
+            c.config_files.len(),
+            c.components.len(),
+            overlays
+        ))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn dump(args: &DumpArgs, out: &Output) -> miette::Result<ExitCode> {
+    let loaded = load_project()?;
+    if report(out, &loaded.diagnostics) {
+        return Ok(ExitCode::from(1));
+    }
+    let text = match args.format {
+        DataFormat::Toml => azldev_config::view::dump_toml(&loaded.config).map_err(miette::Report::msg)?,
+        DataFormat::Json => {
+            let v = azldev_config::view::dump_json(&loaded.config).map_err(miette::Report::msg)?;
+            let mut s = serde_json::to_string_pretty(&v).map_err(miette::Report::msg)?;
+            s.push('\n');
+            s
+        }
+    };
+    emit(&text)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,8 @@
+//! Integration tests of `azldev-config` (one test binary; submodules by topic).
+
+mod azl4;
+mod edit;
+mod inheritance;
+mod malformed;
+mod schema;
+mod support;
