@@ -57,6 +57,12 @@ pub enum Command {
     /// List, show, add and remove components.
     #[command(subcommand)]
     Component(crate::cmd::component::ComponentCommand),
+    /// Render components into the generated spec tree (pinned upstream →
+    /// overlays → build configuration), incrementally and atomically.
+    Render(crate::cmd::RenderArgs),
+    /// Manage the upstream pins in `locks/`.
+    #[command(subcommand)]
+    Lock(crate::cmd::LockCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell to generate completions for.

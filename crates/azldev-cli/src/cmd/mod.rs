@@ -4,18 +4,22 @@
 mod completions;
 pub(crate) mod component;
 pub(crate) mod config;
+mod render;
 mod spec;
 
 use std::process::ExitCode;
 
 use crate::cli::Command;
 use crate::output::Output;
+pub(crate) use render::{LockCommand, RenderArgs};
 
 pub fn run(command: Command, out: &Output) -> miette::Result<ExitCode> {
     match command {
         Command::Spec(cmd) => spec::run(cmd, out),
         Command::Config(cmd) => config::run(cmd, out),
         Command::Component(cmd) => component::run(cmd, out),
+        Command::Render(args) => render::render(&args, out),
+        Command::Lock(cmd) => render::lock(&cmd, out),
         Command::Completions { shell } => completions::run(shell),
     }
 }

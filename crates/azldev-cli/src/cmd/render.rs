@@ -1,0 +1,308 @@
+//! `azldev render` and `azldev lock update`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use azldev_config::Config;
+use azldev_render::{ComponentReport, Options, Report, Status};
+use clap::Args;
+use serde::Serialize;
+
+use crate::cli::ReportFormat;
+use crate::cmd::config::{load_project, report as report_diagnostics};
+use crate::output::Output;
+
+/// Which components a command acts on.
+#[derive(Debug, Args)]
+pub struct Selection {
+    /// Components to act on (default: all).
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Every component (the default when no NAME or group is given).
+    #[arg(short = 'a', long, conflicts_with_all = ["names", "group"])]
+    pub all: bool,
+    /// The members of a component group.
+    #[arg(short = 'g', long, value_name = "GROUP")]
+    pub group: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub select: Selection,
+    /// Output directory (default: the project's `rendered-specs-dir`, or `specs`).
+    #[arg(short = 'o', long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Render in memory and compare with the tree on disk; write nothing.
+    /// Exit 1 when something drifted. For CI.
+    #[arg(long)]
+    pub check: bool,
+    /// Remove directories of components that no longer exist (with --check:
+    /// report them).
+    #[arg(long)]
+    pub clean_stale: bool,
+    /// Fail instead of creating or changing any pin in `locks/`.
+    #[arg(long)]
+    pub locked: bool,
+    /// Never touch the network; fail when something is not cached.
+    #[arg(long)]
+    pub offline: bool,
+    /// Recompute every component, ignoring fingerprints.
+    #[arg(long)]
+    pub force: bool,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct LockUpdateArgs {
+    #[command(flatten)]
+    pub select: Selection,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
+}
+
+/// `azldev lock …`
+#[derive(Debug, clap::Subcommand)]
+pub enum LockCommand {
+    /// Re-resolve pins (branch tip, snapshot date or explicit commit) and
+    /// rewrite `locks/<name>.lock`; the next render picks up moved pins.
+    Update(LockUpdateArgs),
+}
+
+fn loaded_config(out: &Output) -> miette::Result<Config> {
+    let loaded = load_project()?;
+    if report_diagnostics(out, &loaded.diagnostics) {
+        return Err(miette::miette!("fix the configuration first (see above)"));
+    }
+    Ok(loaded.config)
+}
+
+fn names(config: &Config, sel: &Selection) -> miette::Result<Vec<String>> {
+    let mut names = sel.names.clone();
+    for g in &sel.group {
+        let group = config
+            .merged
+            .component_groups
+            .get(g.as_str())
+            .ok_or_else(|| miette::miette!("no component group `{g}`"))?;
+        names.extend(group.value.components.iter().map(|c| c.value.clone()));
+    }
+    Ok(names)
+}
+
+fn status_word(s: &Status) -> &'static str {
+    match s {
+        Status::Rendered => "rendered",
+        Status::Unchanged => "unchanged",
+        Status::Drifted(_) => "drifted",
+        Status::Failed(_) => "failed",
+    }
+}
+
+#[derive(Serialize)]
+struct JsonComponent<'a> {
+    name: &'a str,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    drift: Vec<String>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
+    lock_changed: bool,
+}
+
+pub fn render(args: &RenderArgs, out: &Output) -> miette::Result<ExitCode> {
+    let config = loaded_config(out)?;
+    let selected = names(&config, &args.select)?;
+    let mut opts = Options::for_project(&config);
+    if let Some(o) = &args.output {
+        opts.out_dir = std::env::current_dir()
+            .map(|d| d.join(o))
+            .unwrap_or_else(|_| o.clone());
+    }
+    opts.check = args.check;
+    opts.locked = args.locked;
+    opts.offline = args.offline;
+    opts.clean_stale = args.clean_stale;
+    opts.force = args.force;
+    opts.jobs = args.jobs;
+    let text = args.format == ReportFormat::Text;
+    let total = if selected.is_empty() {
+        config.components.len()
+    } else {
+        selected.len()
+    };
+    let bar = (text && out.verbosity >= 0 && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new(total as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {wide_msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let lines = Mutex::new(());
+    let verbose = out.verbosity > 0;
+    let on_done = |r: &ComponentReport| {
+        if let Some(b) = &bar {
+            b.inc(1);
+            b.set_message(r.name.clone());
+        }
+        if !text {
+            return;
+        }
+        let show = match &r.status {
+            Status::Unchanged => verbose,
+            Status::Failed(_) => true,
+            _ => out.verbosity >= 0,
+        };
+        if show {
+            let _g = lines.lock();
+            let line = format!("{:>9} {}", status_word(&r.status), r.name);
+            match &bar {
+                Some(b) => b.println(line),
+                None => eprintln!("{line}"),
+            }
+            if verbose {
+                for n in &r.notes {
+                    eprintln!("          note: {n}");
+                }
+            }
+        }
+    };
+    let report = azldev_render::render(&config, &selected, &opts, &on_done);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    match args.format {
+        ReportFormat::Text => print_text(out, &report, args.check),
+        ReportFormat::Json => print_json(&report)?,
+    }
+    let drift =
+        report.count(|s| matches!(s, Status::Drifted(_))) > 0 || (args.check && !report.stale.is_empty());
+    Ok(if report.failed() > 0 || drift {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_text(out: &Output, report: &Report, check: bool) {
+    for c in &report.components {
+        match &c.status {
+            Status::Failed(e) => eprintln!("error: {}: {e}", c.name),
+            Status::Drifted(paths) => {
+                println!("drifted: {}", c.name);
+                if out.verbosity >= 0 {
+                    for p in paths {
+                        println!("    {p}");
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for (name, path) in &report.stale {
+        if check || !report.stale_removed {
+            println!("stale: {name} ({})", path.display());
+        } else if out.verbosity >= 0 {
+            eprintln!("  removed {name} (stale)");
+        }
+    }
+    let rendered = report.count(|s| *s == Status::Rendered);
+    let unchanged = report.count(|s| *s == Status::Unchanged);
+    let drifted = report.count(|s| matches!(s, Status::Drifted(_)));
+    let mut summary = format!("{rendered} rendered, {unchanged} unchanged, ");
+    if check {
+        summary.push_str(&format!("{drifted} drifted, "));
+    }
+    summary.push_str(&format!(
+        "{} failed in {:.2}s",
+        report.failed(),
+        report.elapsed.as_secs_f64()
+    ));
+    if out.verbosity >= -1 {
+        eprintln!("{summary}");
+    }
+}
+
+fn print_json(report: &Report) -> miette::Result<()> {
+    let components: Vec<JsonComponent<'_>> = report
+        .components
+        .iter()
+        .map(|c| JsonComponent {
+            name: &c.name,
+            status: status_word(&c.status),
+            error: match &c.status {
+                Status::Failed(e) => Some(e.to_string()),
+                _ => None,
+            },
+            drift: match &c.status {
+                Status::Drifted(d) => d.clone(),
+                _ => Vec::new(),
+            },
+            notes: &c.notes,
+            lock_changed: c.lock_changed,
+        })
+        .collect();
+    let v = serde_json::json!({
+        "components": components,
+        "stale": report.stale.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+        "summary": {
+            "rendered": report.count(|s| *s == Status::Rendered),
+            "unchanged": report.count(|s| *s == Status::Unchanged),
+            "drifted": report.count(|s| matches!(s, Status::Drifted(_))),
+            "failed": report.failed(),
+            "seconds": report.elapsed.as_secs_f64(),
+        }
+    });
+    let text = serde_json::to_string_pretty(&v).map_err(|e| miette::miette!("{e}"))?;
+    println!("{text}");
+    Ok(())
+}
+
+pub fn lock(cmd: &LockCommand, out: &Output) -> miette::Result<ExitCode> {
+    let LockCommand::Update(args) = cmd;
+    let config = loaded_config(out)?;
+    let selected = names(&config, &args.select)?;
+    let opts = Options::for_project(&config);
+    let results = azldev_render::update_locks(&config, &selected, &opts);
+    let mut failed = 0;
+    let mut json = Vec::new();
+    for r in &results {
+        match &r.result {
+            Ok((old, new)) => {
+                let moved = old.as_deref() != Some(new.as_str());
+                if args.format == ReportFormat::Text && (moved || out.verbosity > 0) {
+                    let from = old
+                        .as_deref()
+                        .map_or("(none)".to_owned(), |o| o[..12.min(o.len())].to_owned());
+                    println!("{}: {from} -> {}", r.name, &new[..12.min(new.len())]);
+                }
+                json.push(serde_json::json!({"name": r.name, "old": old, "new": new, "moved": moved}));
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {}: {e}", r.name);
+                json.push(serde_json::json!({"name": r.name, "error": e.to_string()}));
+            }
+        }
+    }
+    if args.format == ReportFormat::Json {
+        let text = serde_json::to_string_pretty(&json).map_err(|e| miette::miette!("{e}"))?;
+        println!("{text}");
+    }
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,697 @@
+//! `azldev-render`: the per-component pipeline — effective configuration →
+//! upstream tree at the pinned commit → overlays → build configuration →
+//! `<out>/<l>/<name>/` — parallel over components, incremental (a component
+//! whose input fingerprint is unchanged is not recomputed), atomic (each
+//! directory is swapped in whole), with a drift check for CI. It never
+//! prints: progress goes to a caller-supplied callback.
+
+mod files;
+pub mod output;
+mod plan;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use azldev_config::{Config, Loc, ResolvedComponent, ResolvedOverlay};
+use azldev_overlay::OpError;
+use azldev_source::{CachedRepo, GitCache, Lock, Network, ObjectId, ResolvedFrom, Want};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+pub use plan::{SourcePlan, component_dir, plan};
+
+/// Why a component could not be rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("{message}")]
+    Config { component: String, message: String },
+    #[error(transparent)]
+    Source(#[from] azldev_source::Error),
+    #[error("{0}")]
+    Overlay(String, Option<Loc>),
+    #[error("upstream: {0}")]
+    Upstream(String),
+    #[error(
+        "the pinned upstream commit {commit} no longer exists in {url} (history rewritten?); run `azldev lock update {component}`"
+    )]
+    PinGone {
+        component: String,
+        commit: String,
+        url: String,
+    },
+    #[error(
+        "{component} has no valid pin ({why}) and --locked forbids changing it; run `azldev lock update {component}`"
+    )]
+    Locked { component: String, why: String },
+    #[error("{path}: {message}")]
+    Io { path: PathBuf, message: String },
+}
+
+/// What happened to one component.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Written (its directory changed).
+    Rendered,
+    /// Inputs unchanged, or output identical: nothing written.
+    Unchanged,
+    /// `--check`: the directory on disk differs (these paths).
+    Drifted(Vec<String>),
+    Failed(RenderError),
+}
+
+/// One component's result.
+#[derive(Debug, Clone)]
+pub struct ComponentReport {
+    pub name: String,
+    pub status: Status,
+    /// Things worth saying with `--verbose` (files kept because a
+    /// reference could not be resolved, …).
+    pub notes: Vec<String>,
+    /// The lock file was created or changed.
+    pub lock_changed: bool,
+}
+
+/// The result of a render.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// In component-name order.
+    pub components: Vec<ComponentReport>,
+    /// Directories under the output that belong to no component.
+    pub stale: Vec<(String, PathBuf)>,
+    /// Whether `stale` directories were removed.
+    pub stale_removed: bool,
+    pub elapsed: Duration,
+}
+
+impl Report {
+    pub fn count(&self, f: impl Fn(&Status) -> bool) -> usize {
+        self.components.iter().filter(|c| f(&c.status)).count()
+    }
+    pub fn failed(&self) -> usize {
+        self.count(|s| matches!(s, Status::Failed(_)))
+    }
+}
+
+/// How to render.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub out_dir: PathBuf,
+    pub lock_dir: PathBuf,
+    pub cache: GitCache,
+    /// Render in memory and compare with disk; write nothing.
+    pub check: bool,
+    /// Refuse to create or change pins.
+    pub locked: bool,
+    pub offline: bool,
+    /// Remove (or, with `check`, report) directories of unknown components.
+    pub clean_stale: bool,
+    /// Ignore fingerprints: recompute everything.
+    pub force: bool,
+    /// Worker threads (`None`: one per core).
+    pub jobs: Option<usize>,
+}
+
+impl Options {
+    /// Defaults from the project: `rendered-specs-dir` (or `specs`) and
+    /// `lock-dir` (or `locks`), relative to the root file's directory.
+    pub fn for_project(config: &Config) -> Self {
+        let root = &config.root_dir;
+        let project = &config.merged.project;
+        let out = project.rendered_specs_dir.as_ref().map_or_else(
+            || root.join("specs"),
+            |d| config.files.dir_of(&d.loc).join(&d.value),
+        );
+        let locks = project.lock_dir.as_ref().map_or_else(
+            || root.join("locks"),
+            |d| config.files.dir_of(&d.loc).join(&d.value),
+        );
+        Self {
+            out_dir: out,
+            lock_dir: locks,
+            cache: GitCache::new(GitCache::default_root()),
+            check: false,
+            locked: false,
+            offline: false,
+            clean_stale: false,
+            force: false,
+            jobs: None,
+        }
+    }
+
+    fn network(&self) -> Network {
+        if self.offline {
+            Network::Offline
+        } else {
+            Network::Allowed
+        }
+    }
+
+    fn lock_path(&self, name: &str) -> PathBuf {
+        self.lock_dir.join(format!("{name}.lock"))
+    }
+}
+
+/// Read an overlay's `source`, refusing paths that leave the directory of
+/// the file that defined the overlay (`..`, absolute paths, symlinks out).
+fn read_input(config: &Config, ro: &ResolvedOverlay) -> Result<Vec<u8>, OpError> {
+    let path = ro.source_path.as_ref().ok_or(OpError::MissingField("source"))?;
+    let base = config.files.dir_of(&ro.overlay.loc);
+    let input = |why: String| OpError::Input {
+        path: path.display().to_string(),
+        why,
+    };
+    let real = std::fs::canonicalize(path).map_err(|e| input(e.to_string()))?;
+    let real_base = std::fs::canonicalize(&base).map_err(|e| input(e.to_string()))?;
+    if !real.starts_with(&real_base) {
+        return Err(input(format!(
+            "it resolves to {}, outside {}, the directory of the file that names it",
+            real.display(),
+            real_base.display()
+        )));
+    }
+    std::fs::read(&real).map_err(|e| input(e.to_string()))
+}
+
+/// Everything that determines a component's output, hashed.
+fn fingerprint(config: &Config, c: &ResolvedComponent, plan: &SourcePlan, commit: Option<&str>) -> String {
+    let mut h = Sha256::new();
+    let mut field = |k: &str, v: &[u8]| {
+        h.update(k.as_bytes());
+        h.update(b"\0");
+        h.update((v.len() as u64).to_le_bytes());
+        h.update(v);
+    };
+    field("tool", env!("CARGO_PKG_VERSION").as_bytes());
+    field("name", c.name.as_bytes());
+    field(
+        "config",
+        serde_json::to_string(&c.config).unwrap_or_default().as_bytes(),
+    );
+    for ro in &c.overlays {
+        // Metadata documents an overlay; it does not change the output.
+        let mut o = ro.overlay.value.clone();
+        o.metadata = None;
+        field(
+            "overlay",
+            serde_json::to_string(&o).unwrap_or_default().as_bytes(),
+        );
+        if ro.source_path.is_some() {
+            match read_input(config, ro) {
+                Ok(data) => field("input", &data),
+                Err(e) => field("input-error", e.to_string().as_bytes()),
+            }
+        }
+    }
+    match plan {
+        SourcePlan::Upstream {
+            url,
+            subdir,
+            upstream_name,
+            ..
+        } => {
+            field("remote", url.as_bytes());
+            field("subdir", subdir.as_deref().unwrap_or("").as_bytes());
+            field("upstream-name", upstream_name.as_bytes());
+            field("commit", commit.unwrap_or("").as_bytes());
+        }
+        SourcePlan::Local { spec_file, relative } => {
+            field("local", relative.as_bytes());
+            if let Some(dir) = spec_file.parent()
+                && let Ok(files) = output::read_dir(dir)
+            {
+                for (p, f) in files {
+                    field("file", p.as_bytes());
+                    field("data", &f.data);
+                }
+            }
+        }
+    }
+    let digest = h.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+fn desired_matches(lock: &Lock, plan: &SourcePlan) -> Result<ObjectId, String> {
+    let SourcePlan::Upstream { url, desired, .. } = plan else {
+        return Err("local".into());
+    };
+    if lock.upstream_url.as_deref() != Some(url.as_str()) {
+        return Err("the upstream URL changed".into());
+    }
+    if &lock.resolved_from != desired {
+        return Err("the pin's source (branch, snapshot or commit) changed".into());
+    }
+    let commit = lock.upstream_commit.as_deref().ok_or("the lock has no commit")?;
+    ObjectId::from_hex(commit.as_bytes()).map_err(|_| format!("`{commit}` is not a full commit id"))
+}
+
+/// Per-component state between the phases.
+struct Work<'a> {
+    c: &'a ResolvedComponent,
+    plan: SourcePlan,
+    lock: Option<Lock>,
+    /// Commit from a valid lock.
+    pinned: Option<ObjectId>,
+    /// Why the lock cannot be used as is.
+    stale_why: Option<String>,
+}
+
+/// Resolve the desired pin of an upstream component.
+fn resolve(repo: &CachedRepo, desired: &ResolvedFrom) -> Result<ObjectId, RenderError> {
+    Ok(match desired {
+        ResolvedFrom::Branch { branch } => repo.branch(branch)?,
+        ResolvedFrom::Snapshot { branch, snapshot } => repo.snapshot(branch, snapshot)?,
+        ResolvedFrom::Pin { commit } => repo.resolve_commit(commit)?,
+        ResolvedFrom::Local => {
+            return Err(RenderError::Upstream("a local component has no upstream".into()));
+        }
+    })
+}
+
+/// Render the named components (all when `names` is empty).
+pub fn render(
+    config: &Config,
+    names: &[String],
+    opts: &Options,
+    on_done: &(dyn Fn(&ComponentReport) + Sync),
+) -> Report {
+    let start = Instant::now();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.unwrap_or(0))
+        .build();
+    let run = || render_inner(config, names, opts, on_done);
+    let mut report = match pool {
+        Ok(p) => p.install(run),
+        Err(_) => run(),
+    };
+    report.elapsed = start.elapsed();
+    report
+}
+
+fn selected<'a>(
+    config: &'a Config,
+    names: &[String],
+) -> Vec<Result<&'a ResolvedComponent, Box<ComponentReport>>> {
+    if names.is_empty() {
+        return config.components.values().map(Ok).collect();
+    }
+    let mut names: Vec<&String> = names.iter().collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|n| {
+            config.components.get(n.as_str()).ok_or_else(|| {
+                Box::new(failed(
+                    n,
+                    RenderError::Config {
+                        component: n.clone(),
+                        message: format!("no component named `{n}`"),
+                    },
+                ))
+            })
+        })
+        .collect()
+}
+
+fn failed(name: &str, e: RenderError) -> ComponentReport {
+    ComponentReport {
+        name: name.to_owned(),
+        status: Status::Failed(e),
+        notes: Vec::new(),
+        lock_changed: false,
+    }
+}
+
+fn render_inner(
+    config: &Config,
+    names: &[String],
+    opts: &Options,
+    on_done: &(dyn Fn(&ComponentReport) + Sync),
+) -> Report {
+    let finish = |r: ComponentReport| {
+        on_done(&r);
+        r
+    };
+    let finish_boxed = |r: Box<ComponentReport>| {
+        on_done(&r);
+        r
+    };
+    // Phase A: plans, locks, and the fingerprint shortcut.
+    let phase_a: Vec<Result<Work<'_>, Box<ComponentReport>>> = selected(config, names)
+        .into_par_iter()
+        .map(|sel| {
+            let c = sel.map_err(finish_boxed)?;
+            let plan = plan::plan(config, c).map_err(|e| Box::new(finish(failed(&c.name, e))))?;
+            let lock = Lock::read(&opts.lock_path(&c.name))
+                .map_err(|e| Box::new(finish(failed(&c.name, e.into()))))?;
+            let (pinned, stale_why) = match (&plan, &lock) {
+                (SourcePlan::Local { .. }, _) => (None, None),
+                (_, None) => (None, Some("no lock file".to_owned())),
+                (_, Some(l)) => match desired_matches(l, &plan) {
+                    Ok(id) => (Some(id), None),
+                    Err(why) => (None, Some(why)),
+                },
+            };
+            let is_local = matches!(plan, SourcePlan::Local { .. });
+            if !opts.check && !opts.force && (pinned.is_some() || is_local) {
+                let fp = fingerprint(config, c, &plan, pinned.map(|p| p.to_string()).as_deref());
+                let same = lock.as_ref().is_some_and(|l| l.fingerprint == fp);
+                if same && component_dir(&opts.out_dir, &c.name).is_dir() {
+                    return Err(Box::new(finish(ComponentReport {
+                        name: c.name.clone(),
+                        status: Status::Unchanged,
+                        notes: Vec::new(),
+                        lock_changed: false,
+                    })));
+                }
+            }
+            if opts.locked
+                && let Some(why) = &stale_why
+            {
+                return Err(Box::new(finish(failed(
+                    &c.name,
+                    RenderError::Locked {
+                        component: c.name.clone(),
+                        why: why.clone(),
+                    },
+                ))));
+            }
+            Ok(Work {
+                c,
+                plan,
+                lock,
+                pinned,
+                stale_why,
+            })
+        })
+        .collect();
+    let mut done: Vec<ComponentReport> = Vec::new();
+    let mut work: Vec<Work<'_>> = Vec::new();
+    for r in phase_a {
+        match r {
+            Ok(w) => work.push(w),
+            Err(rep) => done.push(*rep),
+        }
+    }
+
+    // Phase B: open each remote once, fetching only what is needed.
+    let repos = open_remotes(&work, opts, false);
+
+    // Phase C: render.
+    let rendered: Vec<ComponentReport> = work
+        .par_iter()
+        .map(|w| finish(render_one(config, w, &repos, opts)))
+        .collect();
+    done.extend(rendered);
+    done.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let mut report = Report {
+        components: done,
+        ..Report::default()
+    };
+    if names.is_empty() && opts.clean_stale {
+        if let Ok(existing) = output::existing_components(&opts.out_dir) {
+            report.stale = existing
+                .into_iter()
+                .filter(|(n, _)| !config.components.contains_key(n))
+                .collect();
+        }
+        if !opts.check {
+            report.stale_removed = report
+                .stale
+                .iter()
+                .all(|(_, p)| output::remove_component(p).is_ok());
+        }
+    }
+    report
+}
+
+type Repos = HashMap<String, Result<CachedRepo, azldev_source::Error>>;
+
+/// Open every remote the work needs. `fresh`: fetch regardless (lock
+/// update).
+fn open_remotes(work: &[Work<'_>], opts: &Options, fresh: bool) -> Repos {
+    let mut by_url: BTreeMap<String, (azldev_source::Remote, bool, Vec<ObjectId>)> = BTreeMap::new();
+    for w in work {
+        if let SourcePlan::Upstream { remote, .. } = &w.plan {
+            let e = by_url
+                .entry(remote.as_git_url())
+                .or_insert_with(|| (remote.clone(), false, Vec::new()));
+            e.1 |= fresh || w.pinned.is_none();
+            e.2.extend(w.pinned);
+        }
+    }
+    by_url
+        .into_par_iter()
+        .map(|(url, (remote, needs_fresh, commits))| {
+            let net = opts.network();
+            let opened = if needs_fresh || commits.is_empty() {
+                opts.cache.open(&remote, Want::Fresh, net)
+            } else {
+                opts.cache
+                    .open(&remote, Want::Commit(commits[0]), net)
+                    .and_then(|repo| match commits.iter().find(|c| !repo.has_commit(**c)) {
+                        Some(missing) => opts.cache.open(&remote, Want::Commit(*missing), net),
+                        None => Ok(repo),
+                    })
+            };
+            (url, opened)
+        })
+        .collect()
+}
+
+fn render_one(config: &Config, w: &Work<'_>, repos: &Repos, opts: &Options) -> ComponentReport {
+    let name = &w.c.name;
+    match render_tree(config, w, repos, opts) {
+        Err(e) => failed(name, e),
+        Ok((tree, notes, lock)) => {
+            let dir = component_dir(&opts.out_dir, name);
+            let status = if opts.check {
+                let diff = output::differences(&tree, &dir);
+                if diff.is_empty() {
+                    Status::Unchanged
+                } else {
+                    Status::Drifted(diff)
+                }
+            } else {
+                match output::write_component(&dir, &tree) {
+                    Ok(true) => Status::Rendered,
+                    Ok(false) => Status::Unchanged,
+                    Err(e) => Status::Failed(RenderError::Io {
+                        path: dir.clone(),
+                        message: e.to_string(),
+                    }),
+                }
+            };
+            let mut lock_changed = false;
+            if !opts.check && !matches!(status, Status::Failed(_)) {
+                match lock.write(&opts.lock_path(name)) {
+                    Ok(changed) => lock_changed = changed,
+                    Err(e) => return failed(name, e.into()),
+                }
+            }
+            ComponentReport {
+                name: name.clone(),
+                status,
+                notes,
+                lock_changed,
+            }
+        }
+    }
+}
+
+fn render_tree(
+    config: &Config,
+    w: &Work<'_>,
+    repos: &Repos,
+    opts: &Options,
+) -> Result<(azldev_overlay::ComponentTree, Vec<String>, Lock), RenderError> {
+    let c = w.c;
+    let (selection, lock) = match &w.plan {
+        SourcePlan::Local { spec_file, .. } => {
+            let dir = spec_file.parent().unwrap_or_else(|| Path::new("."));
+            let files = output::read_dir(dir).map_err(|e| RenderError::Io {
+                path: dir.to_path_buf(),
+                message: e.to_string(),
+            })?;
+            let entries = files
+                .into_iter()
+                .map(|(path, f)| azldev_source::Entry {
+                    path,
+                    mode: match f.mode {
+                        azldev_overlay::FileMode::Regular => azldev_source::EntryMode::Regular,
+                        azldev_overlay::FileMode::Executable => azldev_source::EntryMode::Executable,
+                        azldev_overlay::FileMode::Symlink => azldev_source::EntryMode::Symlink,
+                    },
+                    data: f.data,
+                })
+                .collect();
+            let spec_name = spec_file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let sel = files::select(&c.name, &spec_name, entries, true).map_err(RenderError::Upstream)?;
+            let lock = Lock {
+                upstream_commit: None,
+                upstream_url: None,
+                resolved_from: ResolvedFrom::Local,
+                fingerprint: fingerprint(config, c, &w.plan, None),
+            };
+            (sel, lock)
+        }
+        SourcePlan::Upstream {
+            remote,
+            url,
+            subdir,
+            upstream_name,
+            desired,
+        } => {
+            let repo = match repos.get(&remote.as_git_url()) {
+                Some(Ok(r)) => r,
+                Some(Err(e)) => return Err(e.clone().into()),
+                None => return Err(RenderError::Upstream(format!("{url} was not opened"))),
+            };
+            let commit = match w.pinned {
+                Some(id) if repo.has_commit(id) => id,
+                Some(id) => {
+                    return Err(RenderError::PinGone {
+                        component: c.name.clone(),
+                        commit: id.to_string(),
+                        url: url.clone(),
+                    });
+                }
+                None => {
+                    if opts.locked {
+                        return Err(RenderError::Locked {
+                            component: c.name.clone(),
+                            why: w.stale_why.clone().unwrap_or_default(),
+                        });
+                    }
+                    resolve(repo, desired)?
+                }
+            };
+            let entries = repo.read_tree(commit, subdir.as_deref())?;
+            let keep_all = c
+                .config
+                .render
+                .as_ref()
+                .and_then(|r| r.value.skip_file_filter.as_ref())
+                .is_some_and(|s| s.value);
+            let sel = files::select(&c.name, &format!("{upstream_name}.spec"), entries, keep_all)
+                .map_err(RenderError::Upstream)?;
+            let commit_hex = commit.to_string();
+            let lock = Lock {
+                upstream_commit: Some(commit_hex.clone()),
+                upstream_url: Some(url.clone()),
+                resolved_from: desired.clone(),
+                fingerprint: fingerprint(config, c, &w.plan, Some(&commit_hex)),
+            };
+            (sel, lock)
+        }
+    };
+    let _ = &w.lock;
+    let mut tree = selection.tree;
+    let reader = |ro: &ResolvedOverlay| read_input(config, ro);
+    azldev_overlay::process_component(&mut tree, c, &reader).map_err(|e| {
+        let loc = match &e {
+            azldev_overlay::Error::Overlay(f) => Some(f.loc.clone()),
+            _ => None,
+        };
+        let msg = match &e {
+            azldev_overlay::Error::Overlay(f) => {
+                let mut m = format!("{}: {f}", config.describe(&f.loc));
+                if !f.spec_lines.is_empty() {
+                    let lines: Vec<String> = f.spec_lines.iter().map(ToString::to_string).collect();
+                    m.push_str(&format!(" (spec lines {})", lines.join(", ")));
+                }
+                m
+            }
+            other => other.to_string(),
+        };
+        RenderError::Overlay(msg, loc)
+    })?;
+    Ok((tree, selection.notes, lock))
+}
+
+/// Result of re-resolving one component's pin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockUpdate {
+    pub name: String,
+    pub result: Result<(Option<String>, String), RenderError>,
+}
+
+/// `azldev lock update`: re-resolve the pins of the named components (all
+/// when empty), fetching fresh upstream state. The fingerprint is kept, so
+/// the next render redoes exactly the components whose pin moved.
+pub fn update_locks(config: &Config, names: &[String], opts: &Options) -> Vec<LockUpdate> {
+    let mut out = Vec::new();
+    let mut work = Vec::new();
+    for sel in selected(config, names) {
+        match sel {
+            Err(r) => {
+                let r = *r;
+                if let Status::Failed(e) = r.status {
+                    out.push(LockUpdate {
+                        name: r.name,
+                        result: Err(e),
+                    });
+                }
+            }
+            Ok(c) => match plan::plan(config, c) {
+                Err(e) => out.push(LockUpdate {
+                    name: c.name.clone(),
+                    result: Err(e),
+                }),
+                Ok(SourcePlan::Local { .. }) => {}
+                Ok(plan) => work.push(Work {
+                    c,
+                    lock: Lock::read(&opts.lock_path(&c.name)).ok().flatten(),
+                    plan,
+                    pinned: None,
+                    stale_why: None,
+                }),
+            },
+        }
+    }
+    let repos = open_remotes(&work, opts, true);
+    let updated: Vec<LockUpdate> = work
+        .par_iter()
+        .map(|w| {
+            let SourcePlan::Upstream {
+                remote, url, desired, ..
+            } = &w.plan
+            else {
+                return LockUpdate {
+                    name: w.c.name.clone(),
+                    result: Err(RenderError::Upstream("local".into())),
+                };
+            };
+            let result = (|| {
+                let repo = match repos.get(&remote.as_git_url()) {
+                    Some(Ok(r)) => r,
+                    Some(Err(e)) => return Err(RenderError::from(e.clone())),
+                    None => return Err(RenderError::Upstream("remote not opened".into())),
+                };
+                let commit = resolve(repo, desired)?.to_string();
+                let old = w.lock.as_ref().and_then(|l| l.upstream_commit.clone());
+                let lock = Lock {
+                    upstream_commit: Some(commit.clone()),
+                    upstream_url: Some(url.clone()),
+                    resolved_from: desired.clone(),
+                    fingerprint: w.lock.as_ref().map(|l| l.fingerprint.clone()).unwrap_or_default(),
+                };
+                lock.write(&opts.lock_path(&w.c.name))?;
+                Ok((old, commit))
+            })();
+            LockUpdate {
+                name: w.c.name.clone(),
+                result,
+            }
+        })
+        .collect();
+    out.extend(updated);
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
