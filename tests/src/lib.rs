@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod demo;
+
 /// Run `git` in `dir` with a fixed identity and date; return its stdout.
 pub fn git(dir: &Path, args: &[&str], date: &str) -> String {
     let out = Command::new("git")

@@ -3,6 +3,11 @@
 //! - `ci` — what CI runs: format check, clippy with `-D warnings`, every test.
 //! - `bench spec [--corpus DIR] [--runs N]` — parse and round-trip every spec
 //!   of the real corpus, next to the time to merely read the same files.
+//! - `demo-upstreams [--out DIR] [--fixtures DIR] [--write-sources]` — the demo
+//!   distro's upstream git repositories and lookaside cache, made
+//!   deterministically from `tests/fixtures/demo/` (see `demo.rs`).
+
+mod bench_render;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,16 +22,32 @@ fn main() -> Result<()> {
     match args.as_slice() {
         ["ci"] => ci(),
         ["bench", "spec", rest @ ..] => bench_spec(rest),
+        ["bench", "render", rest @ ..] => {
+            bench_render::run(rest, &workspace_root(), |n| Ok(flag(rest, n)?.map(str::to_owned)))
+        }
+        ["demo-upstreams", rest @ ..] => azldev_e2e::demo::upstreams(rest),
+        ["demo", rest @ ..] => demo(rest),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n\
                  tasks:\n  \
                  ci                                   fmt check, clippy -D warnings, all tests\n  \
-                 bench spec [--corpus DIR] [--runs N] parse + round-trip the spec corpus"
+                 bench spec [--corpus DIR] [--runs N] parse + round-trip the spec corpus\n  \
+                 demo [ARGS…]                         generate the demo upstreams, then `azldev render ARGS`\n  \
+                 demo-upstreams [--out DIR]           the demo distro's upstream git repositories and\n                                      \
+                 lookaside (default target/demo-upstreams)"
             );
             bail!("unknown or missing task")
         }
     }
+}
+
+/// `cargo xtask demo [RENDER-ARGS…]`: generate the demo distro's upstreams
+/// (offline, deterministic) and render it with the release `azldev`.
+fn demo(rest: &[&str]) -> Result<()> {
+    azldev_e2e::demo::upstreams(&[])?;
+    run(cargo().args(["build", "--release", "--quiet", "-p", "azldev-cli"]))?;
+    run(Command::new(workspace_root().join("target/release/azldev")).arg("render").args(rest))
 }
 
 fn workspace_root() -> PathBuf {

@@ -1,9 +1,11 @@
 //! The persistent bare-repository cache: one entry per remote URL, fetched
 //! incrementally, read straight from the object store.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use gix::ObjectId;
 
@@ -50,11 +52,25 @@ pub struct Entry {
     pub data: Vec<u8>,
 }
 
+/// Entries of one directory of one commit: name → (object, is a tree).
+type Listing = Arc<HashMap<Vec<u8>, (ObjectId, bool)>>;
+
 /// A cache entry, shareable across threads.
+///
+/// Thread-local repository handles are pooled so their object caches
+/// survive between calls, and directory listings are memoised: with one
+/// repository holding thousands of packages (`dist-git-path`), the big
+/// `SPECS/` tree is decoded once, not once per package.
 #[derive(Debug, Clone)]
 pub struct CachedRepo {
     repo: gix::ThreadSafeRepository,
     remote: Remote,
+    pool: Arc<Mutex<Vec<gix::Repository>>>,
+    listings: Arc<Mutex<HashMap<(ObjectId, String), Listing>>>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn git_err(remote: &Remote, what: &str, e: impl std::fmt::Display) -> Error {
@@ -144,6 +160,8 @@ impl GitCache {
         Ok(CachedRepo {
             repo,
             remote: remote.clone(),
+            pool: Arc::default(),
+            listings: Arc::default(),
         })
     }
 }
@@ -200,6 +218,59 @@ impl CachedRepo {
 
     fn local(&self) -> gix::Repository {
         self.repo.to_thread_local()
+    }
+
+    /// Run `f` with a pooled thread-local handle.
+    fn with_repo<R>(&self, f: impl FnOnce(&gix::Repository) -> R) -> R {
+        let repo = locked(&self.pool).pop().unwrap_or_else(|| {
+            let mut r = self.repo.to_thread_local();
+            r.object_cache_size_if_unset(16 * 1024 * 1024);
+            r
+        });
+        let out = f(&repo);
+        locked(&self.pool).push(repo);
+        out
+    }
+
+    /// The entries of directory `dir` ("" for the root) of `commit`,
+    /// memoised.
+    fn listing(&self, repo: &gix::Repository, commit: ObjectId, dir: &str) -> Result<Listing, Error> {
+        let key = (commit, dir.to_owned());
+        if let Some(l) = locked(&self.listings).get(&key) {
+            return Ok(l.clone());
+        }
+        let err = |what: &str, e: &dyn std::fmt::Display| git_err(&self.remote, what, e);
+        let c = repo.find_commit(commit).map_err(|_| Error::NoCommit {
+            url: self.remote.as_git_url(),
+            commit: commit.to_string(),
+        })?;
+        let mut tree = c.tree().map_err(|e| err("read the tree", &e))?;
+        if !dir.is_empty() {
+            let parent_key = dir.rsplit_once('/').map_or("", |(p, _)| p);
+            let leaf = dir.rsplit_once('/').map_or(dir, |(_, l)| l);
+            let parent = self.listing(repo, commit, parent_key)?;
+            let (id, is_tree) = parent.get(leaf.as_bytes()).copied().ok_or_else(|| Error::NoPath {
+                url: self.remote.as_git_url(),
+                commit: commit.to_string(),
+                path: dir.to_owned(),
+            })?;
+            if !is_tree {
+                return Err(Error::NoPath {
+                    url: self.remote.as_git_url(),
+                    commit: commit.to_string(),
+                    path: dir.to_owned(),
+                });
+            }
+            tree = repo.find_object(id).map_err(|e| err("read a tree", &e))?.into_tree();
+        }
+        let mut map = HashMap::new();
+        for e in tree.iter() {
+            let e = e.map_err(|e| err("read a tree", &e))?;
+            map.insert(e.filename().to_vec(), (e.oid().to_owned(), e.mode().is_tree()));
+        }
+        let listing = Arc::new(map);
+        locked(&self.listings).insert(key, listing.clone());
+        Ok(listing)
     }
 
     /// The commit a branch points to.
@@ -270,35 +341,34 @@ impl CachedRepo {
     /// Every file under `subdir` (or the whole tree) of `commit`, read from
     /// the object store without a checkout. Submodules are skipped.
     pub fn read_tree(&self, commit: ObjectId, subdir: Option<&str>) -> Result<Vec<Entry>, Error> {
-        let repo = self.local();
-        let err = |what: &str, e: &dyn std::fmt::Display| git_err(&self.remote, what, e);
-        let c = repo.find_commit(commit).map_err(|_| Error::NoCommit {
-            url: self.remote.as_git_url(),
-            commit: commit.to_string(),
-        })?;
-        let mut tree = c.tree().map_err(|e| err("read the tree", &e))?;
-        if let Some(sub) = subdir.map(|s| s.trim_matches('/')).filter(|s| !s.is_empty()) {
-            let entry = tree
-                .lookup_entry_by_path(sub)
-                .map_err(|e| err("look up a path", &e))?
-                .ok_or_else(|| Error::NoPath {
+        self.with_repo(|repo| {
+            let err = |what: &str, e: &dyn std::fmt::Display| git_err(&self.remote, what, e);
+            let sub = subdir.map(|s| s.trim_matches('/')).unwrap_or("");
+            let tree = if sub.is_empty() {
+                let c = repo.find_commit(commit).map_err(|_| Error::NoCommit {
                     url: self.remote.as_git_url(),
                     commit: commit.to_string(),
-                    path: sub.to_owned(),
                 })?;
-            if !entry.mode().is_tree() {
-                return Err(Error::NoPath {
+                c.tree().map_err(|e| err("read the tree", &e))?
+            } else {
+                let (parent, leaf) = sub.rsplit_once('/').unwrap_or(("", sub));
+                let listing = self.listing(repo, commit, parent)?;
+                let no_path = || Error::NoPath {
                     url: self.remote.as_git_url(),
                     commit: commit.to_string(),
                     path: sub.to_owned(),
-                });
-            }
-            tree = entry.object().map_err(|e| err("read a tree", &e))?.into_tree();
-        }
-        let mut out = Vec::new();
-        walk(&repo, &tree, "", &mut out).map_err(|e| err("read the tree", &e))?;
-        out.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(out)
+                };
+                let (id, is_tree) = listing.get(leaf.as_bytes()).copied().ok_or_else(no_path)?;
+                if !is_tree {
+                    return Err(no_path());
+                }
+                repo.find_object(id).map_err(|e| err("read a tree", &e))?.into_tree()
+            };
+            let mut out = Vec::new();
+            walk(repo, &tree, "", &mut out).map_err(|e| err("read the tree", &e))?;
+            out.sort_by(|a, b| a.path.cmp(&b.path));
+            Ok(out)
+        })
     }
 }
 
