@@ -178,7 +178,12 @@ pub fn run(args: &[&str], root: &Path, flag: impl Fn(&str) -> Result<Option<Stri
     let cold = azldev(&bin, &distro, &cache, &["render", "-q"])?;
     // Full render with a warm cache, into a fresh directory (deleting 26,000
     // files first would measure ext4's inode allocator instead).
-    let full = azldev(&bin, &distro, &cache, &["render", "-q", "--force", "-o", "specs-full"])?;
+    let full = azldev(
+        &bin,
+        &distro,
+        &cache,
+        &["render", "-q", "--force", "-o", "specs-full"],
+    )?;
     let noop = azldev(&bin, &distro, &cache, &["render", "-q"])?;
     // Change one component.
     let first = &dirs[dirs.len() / 2].0;

@@ -3,9 +3,14 @@
 //! - `ci` — what CI runs: format check, clippy with `-D warnings`, every test.
 //! - `bench spec [--corpus DIR] [--runs N]` — parse and round-trip every spec
 //!   of the real corpus, next to the time to merely read the same files.
+//! - `bench render [--sample N] [--per-package N]` — the corpus as upstreams,
+//!   rendered as a distro: full, no-op and one-change renders next to
+//!   `git archive` (see `bench_render.rs`).
+//! - `bench config [ROOT] [N]` — load and validate the azl4 configuration.
+//! - `demo [RENDER-ARGS…]` — generate the demo upstreams, then render.
 //! - `demo-upstreams [--out DIR] [--fixtures DIR] [--write-sources]` — the demo
 //!   distro's upstream git repositories and lookaside cache, made
-//!   deterministically from `tests/fixtures/demo/` (see `demo.rs`).
+//!   deterministically from `tests/fixtures/demo/` (see `tests/src/demo.rs`).
 
 mod bench_render;
 
@@ -25,6 +30,18 @@ fn main() -> Result<()> {
         ["bench", "render", rest @ ..] => {
             bench_render::run(rest, &workspace_root(), |n| Ok(flag(rest, n)?.map(str::to_owned)))
         }
+        ["bench", "config", rest @ ..] => run(cargo()
+            .args([
+                "run",
+                "--release",
+                "--quiet",
+                "-p",
+                "azldev-config",
+                "--example",
+                "bench_config",
+                "--",
+            ])
+            .args(rest)),
         ["demo-upstreams", rest @ ..] => azldev_e2e::demo::upstreams(rest),
         ["demo", rest @ ..] => demo(rest),
         _ => {
@@ -33,6 +50,8 @@ fn main() -> Result<()> {
                  tasks:\n  \
                  ci                                   fmt check, clippy -D warnings, all tests\n  \
                  bench spec [--corpus DIR] [--runs N] parse + round-trip the spec corpus\n  \
+                 bench render [--sample N]            render the corpus as a distro of bare components\n  \
+                 bench config [ROOT] [N]              load + validate the azl4 configuration N times\n  \
                  demo [ARGS…]                         generate the demo upstreams, then `azldev render ARGS`\n  \
                  demo-upstreams [--out DIR]           the demo distro's upstream git repositories and\n                                      \
                  lookaside (default target/demo-upstreams)"
@@ -47,7 +66,9 @@ fn main() -> Result<()> {
 fn demo(rest: &[&str]) -> Result<()> {
     azldev_e2e::demo::upstreams(&[])?;
     run(cargo().args(["build", "--release", "--quiet", "-p", "azldev-cli"]))?;
-    run(Command::new(workspace_root().join("target/release/azldev")).arg("render").args(rest))
+    run(Command::new(workspace_root().join("target/release/azldev"))
+        .arg("render")
+        .args(rest))
 }
 
 fn workspace_root() -> PathBuf {
