@@ -60,6 +60,11 @@ pub enum Command {
     /// Render components into the generated spec tree (pinned upstream →
     /// overlays → build configuration), incrementally and atomically.
     Render(crate::cmd::RenderArgs),
+    /// Preview what a change does to the generated specs: render two
+    /// revisions of the distro repository in memory and compare them.
+    ///
+    /// Exit status: 0 no difference, 1 differences, 2 error.
+    Diff(crate::cmd::DiffArgs),
     /// Manage the upstream pins in `locks/`.
     #[command(subcommand)]
     Lock(crate::cmd::LockCommand),

@@ -5,13 +5,22 @@
 mod cli;
 mod cmd;
 mod output;
+mod settings;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let mut cli = cli::Cli::parse();
+    let settings = match settings::Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    cli.global.color = settings.color(cli.global.color);
     let out = output::Output::new(&cli.global);
     if let Some(dir) = &cli.global.directory
         && let Err(err) = std::env::set_current_dir(dir)
@@ -22,7 +31,7 @@ fn main() -> ExitCode {
         ));
         return ExitCode::from(2);
     }
-    match cmd::run(cli.command, &out) {
+    match cmd::run(cli.command, &out, &settings) {
         Ok(code) => code,
         Err(report) => {
             out.fatal(&report);

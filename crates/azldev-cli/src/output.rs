@@ -9,6 +9,8 @@ use crate::cli::{ColorChoice, GlobalArgs};
 #[derive(Debug)]
 pub struct Output {
     pub color: bool,
+    /// `--color` as given (commands writing to stdout decide for it).
+    pub color_choice: ColorChoice,
     /// Negative is quieter, positive more verbose.
     pub verbosity: i8,
 }
@@ -23,7 +25,11 @@ impl Output {
             }
         };
         let verbosity = i8::try_from(i16::from(global.verbose) - i16::from(global.quiet)).unwrap_or_default();
-        Self { color, verbosity }
+        Self {
+            color,
+            color_choice: global.color,
+            verbosity,
+        }
     }
 
     fn handler(&self) -> GraphicalReportHandler {

@@ -4,6 +4,7 @@
 mod completions;
 pub(crate) mod component;
 pub(crate) mod config;
+mod diff;
 mod render;
 mod spec;
 
@@ -11,15 +12,18 @@ use std::process::ExitCode;
 
 use crate::cli::Command;
 use crate::output::Output;
+use crate::settings::Settings;
+pub(crate) use diff::DiffArgs;
 pub(crate) use render::{LockCommand, RenderArgs};
 
-pub fn run(command: Command, out: &Output) -> miette::Result<ExitCode> {
+pub fn run(command: Command, out: &Output, settings: &Settings) -> miette::Result<ExitCode> {
     match command {
         Command::Spec(cmd) => spec::run(cmd, out),
         Command::Config(cmd) => config::run(cmd, out),
         Command::Component(cmd) => component::run(cmd, out),
-        Command::Render(args) => render::render(&args, out),
-        Command::Lock(cmd) => render::lock(&cmd, out),
+        Command::Render(args) => render::render(&args, out, settings),
+        Command::Lock(cmd) => render::lock(&cmd, out, settings),
+        Command::Diff(args) => diff::run(&args, out, settings),
         Command::Completions { shell } => completions::run(shell),
     }
 }

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::cli::ReportFormat;
 use crate::cmd::config::{load_project, report as report_diagnostics};
 use crate::output::Output;
+use crate::settings::Settings;
 
 /// Which components a command acts on.
 #[derive(Debug, Args)]
@@ -120,10 +121,11 @@ struct JsonComponent<'a> {
     lock_changed: bool,
 }
 
-pub fn render(args: &RenderArgs, out: &Output) -> miette::Result<ExitCode> {
+pub fn render(args: &RenderArgs, out: &Output, settings: &Settings) -> miette::Result<ExitCode> {
     let config = loaded_config(out)?;
     let selected = names(&config, &args.select)?;
     let mut opts = Options::for_project(&config);
+    opts.cache = azldev_source::GitCache::new(settings.git_cache());
     if let Some(o) = &args.output {
         opts.out_dir = std::env::current_dir()
             .map(|d| d.join(o))
@@ -131,10 +133,10 @@ pub fn render(args: &RenderArgs, out: &Output) -> miette::Result<ExitCode> {
     }
     opts.check = args.check;
     opts.locked = args.locked;
-    opts.offline = args.offline;
+    opts.offline = args.offline || settings.offline;
     opts.clean_stale = args.clean_stale;
     opts.force = args.force;
-    opts.jobs = args.jobs;
+    opts.jobs = args.jobs.or(settings.jobs);
     let text = args.format == ReportFormat::Text;
     let total = if selected.is_empty() {
         config.components.len()
@@ -269,11 +271,13 @@ fn print_json(report: &Report) -> miette::Result<()> {
     Ok(())
 }
 
-pub fn lock(cmd: &LockCommand, out: &Output) -> miette::Result<ExitCode> {
+pub fn lock(cmd: &LockCommand, out: &Output, settings: &Settings) -> miette::Result<ExitCode> {
     let LockCommand::Update(args) = cmd;
     let config = loaded_config(out)?;
     let selected = names(&config, &args.select)?;
-    let opts = Options::for_project(&config);
+    let mut opts = Options::for_project(&config);
+    opts.cache = azldev_source::GitCache::new(settings.git_cache());
+    opts.jobs = settings.jobs;
     let results = azldev_render::update_locks(&config, &selected, &opts);
     let mut failed = 0;
     let mut json = Vec::new();

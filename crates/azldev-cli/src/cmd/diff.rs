@@ -1,0 +1,154 @@
+//! `azldev diff [BASE] [HEAD]`: what a change does to the generated specs.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use azldev_diff::{At, DiffOptions, DistroRepo, Side, format};
+use clap::{Args, ValueEnum};
+
+use crate::cli::ColorChoice;
+use crate::cmd::config::{emit, report as report_diagnostics};
+use crate::output::Output;
+use crate::settings::Settings;
+
+/// Output format of `azldev diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DiffFormat {
+    /// `git diff`-style patches under the rendered layout.
+    #[default]
+    Unified,
+    /// Per component: lines and files added/removed, semantic notes.
+    Stat,
+    /// A pull-request comment: summary table, then one collapsible diff per
+    /// component (see --template).
+    Markdown,
+    /// Machine-readable, for bots.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Base revision of the distro repository (default: the merge base of
+    /// HEAD with `main`, or `master`).
+    #[arg(value_name = "BASE")]
+    pub base: Option<String>,
+    /// Head revision (default: the working tree, uncommitted changes
+    /// included).
+    #[arg(value_name = "HEAD")]
+    pub head: Option<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: DiffFormat,
+    /// A minijinja template for `--format markdown` instead of the built-in
+    /// one.
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+    /// Markdown: cut each component's diff after N lines.
+    #[arg(long, value_name = "N", default_value_t = format::DEFAULT_MAX_LINES)]
+    pub max_lines: usize,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only list the components whose generated specs differ.
+    #[arg(long, conflicts_with_all = ["format", "template"])]
+    pub name_only: bool,
+    /// Never touch the network; a pin that is not cached fails its component.
+    #[arg(long)]
+    pub offline: bool,
+    /// Fail a component whose pin is missing or stale instead of resolving it.
+    #[arg(long)]
+    pub locked: bool,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+/// Load one side; configuration errors are fatal (exit 2), after printing
+/// them.
+fn side(repo: &DistroRepo, at: At, start: &std::path::Path, out: &Output) -> miette::Result<Side> {
+    let side = Side::open(repo, at, start).map_err(miette::Report::msg)?;
+    if report_diagnostics(out, &side.loaded.diagnostics) {
+        return Err(miette::miette!(
+            "the configuration at {} has errors (see above)",
+            side.label
+        ));
+    }
+    Ok(side)
+}
+
+pub fn run(args: &DiffArgs, out: &Output, settings: &Settings) -> miette::Result<ExitCode> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| miette::miette!("cannot determine the current directory: {e}"))?;
+    let repo = DistroRepo::discover(&cwd).map_err(miette::Report::msg)?;
+    let head_at = match &args.head {
+        Some(h) => At::Revision(repo.resolve(h).map_err(miette::Report::msg)?),
+        None => At::WorkTree,
+    };
+    let base_rev = match &args.base {
+        Some(b) => repo.resolve(b).map_err(miette::Report::msg)?,
+        None => {
+            let head_rev = match &head_at {
+                At::Revision(r) => Some(r),
+                At::WorkTree => None,
+            };
+            repo.default_base(head_rev).map_err(miette::Report::msg)?
+        }
+    };
+    let template = args
+        .template
+        .as_ref()
+        .map(|p| {
+            std::fs::read_to_string(p).map_err(|e| miette::miette!("cannot read {}: {e}", p.display()))
+        })
+        .transpose()?;
+    if template.is_some() && args.format != DiffFormat::Markdown {
+        return Err(miette::miette!("--template applies to --format markdown"));
+    }
+    let base = side(&repo, At::Revision(base_rev), &cwd, out)?;
+    let head = side(&repo, head_at, &cwd, out)?;
+    let opts = DiffOptions {
+        cache: azldev_source::GitCache::new(settings.git_cache()),
+        offline: args.offline || settings.offline,
+        locked: args.locked,
+        jobs: args.jobs.or(settings.jobs),
+    };
+    let report = azldev_diff::diff(&base, &head, &opts);
+
+    let color = args.output.is_none()
+        && match out.color_choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+            }
+        };
+    let text = if args.name_only {
+        format::name_only(&report)
+    } else {
+        match args.format {
+            DiffFormat::Unified => format::unified(&report, color),
+            DiffFormat::Stat => format::stat(&report),
+            DiffFormat::Markdown => format::markdown(&report, template.as_deref(), args.max_lines)
+                .map_err(miette::Report::msg)?,
+            DiffFormat::Json => format::json(&report).map_err(miette::Report::msg)?,
+        }
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text.as_bytes())
+            .map_err(|e| miette::miette!("cannot write {}: {e}", path.display()))?,
+        None => emit(&text)?,
+    }
+    if out.verbosity > 0 || (args.output.is_some() && out.verbosity >= 0) {
+        eprintln!(
+            "{} ({} rendered)",
+            format::summary_line(&report),
+            report.summary.rendered
+        );
+    }
+    Ok(if report.has_differences() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
