@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use regex::bytes::Regex;
 
-use crate::kinds::SectionKind;
+use crate::kinds::{SectionKind, is_known_tag};
 use crate::prep::PatchForm;
 use crate::tree::{LineId, LineKind, PackageId, SectionId, SourceKind, SourceOrigin, Spec, TagFamily, TagId};
 
@@ -118,7 +118,8 @@ fn split_tag_name(name: &str) -> Result<(String, Option<String>, Option<u32>), E
 
 /// Display column after `s`, with tab stops every 8.
 fn visual_col(s: &[u8]) -> usize {
-    s.iter().fold(0, |c, &b| if b == b'\t' { (c / 8 + 1) * 8 } else { c + 1 })
+    s.iter()
+        .fold(0, |c, &b| if b == b'\t' { (c / 8 + 1) * 8 } else { c + 1 })
 }
 
 fn check_single_line(what: &str, value: &str) -> Result<(), EditError> {
@@ -194,6 +195,15 @@ impl Spec {
             text.extend_from_slice(&term);
         }
         Splice { range: at..at, text }
+    }
+
+    /// A token with the blanks before it, for deleting it from a line.
+    fn token_with_space(&self, token: Range<usize>) -> Range<usize> {
+        let mut s = token.start;
+        while s > 0 && matches!(self.src[s - 1], b' ' | b'\t') {
+            s -= 1;
+        }
+        s..token.end
     }
 
     fn delete_lines(&self, lines: Range<LineId>) -> Splice {
@@ -339,9 +349,19 @@ impl Spec {
         let picked = self.pick(found, occ, &|| self.describe_tag(sel), &|t| self.tags[t].line)?;
         let splices = picked
             .iter()
-            .map(|&t| Splice {
-                range: self.tags[t].value.clone(),
-                text: value.trim().as_bytes().to_vec(),
+            .map(|&t| {
+                let tag = &self.tags[t];
+                // `Requires:` with nothing after the colon gets one space.
+                let mut text = if tag.value.is_empty() && tag.value.start == tag.colon + 1 {
+                    b" ".to_vec()
+                } else {
+                    Vec::new()
+                };
+                text.extend_from_slice(value.trim().as_bytes());
+                Splice {
+                    range: tag.value.clone(),
+                    text,
+                }
             })
             .collect();
         let n = picked.len();
@@ -487,6 +507,12 @@ impl Spec {
     ) -> Result<(), EditError> {
         check_single_line("tag value", value)?;
         let (key, _, _) = split_tag_name(name)?;
+        if !is_known_tag(&key) {
+            return Err(EditError::Invalid {
+                what: format!("tag name `{}`", name.trim()),
+                why: "rpm does not know this tag (\"Unknown tag\")".into(),
+            });
+        }
         let pkg = self.find_package(package)?;
         let sid = self.home_section(pkg)?;
         let (after, anchor) = self.tag_anchor(sid, by_family.then_some(key.as_str()))?;
@@ -582,9 +608,16 @@ impl Spec {
         self.apply(splices)
     }
 
+    /// Splice deleting a section's own lines and the comment introducing it.
+    fn delete_section(&self, s: SectionId) -> Splice {
+        let own = self.section_own_lines(s);
+        self.delete_lines(self.section_leading_comments(s).start.min(own.start)..own.end)
+    }
+
     /// Remove a section: its header and own lines (see
-    /// [`Spec::section_own_lines`]). `%package` sections are refused: remove
-    /// the whole sub-package instead.
+    /// [`Spec::section_own_lines`]) and the comment introducing it (see
+    /// [`Spec::section_leading_comments`]). `%package` sections are refused:
+    /// remove the whole sub-package instead.
     pub fn remove_section(&mut self, sel: &SectionSel<'_>, occ: Occurrence) -> Result<usize, EditError> {
         if sel.kind == SectionKind::Package {
             return Err(EditError::Invalid {
@@ -600,10 +633,7 @@ impl Spec {
             });
         }
         let picked = self.pick_sections(sel, occ)?;
-        let splices = picked
-            .iter()
-            .map(|&s| self.delete_lines(self.section_own_lines(s)))
-            .collect();
+        let splices = picked.iter().map(|&s| self.delete_section(s)).collect();
         self.apply(splices)?;
         Ok(picked.len())
     }
@@ -621,10 +651,7 @@ impl Spec {
         let secs: Vec<SectionId> = (1..self.sections.len())
             .filter(|&s| self.sections[s].package == Some(pkg))
             .collect();
-        let splices = secs
-            .iter()
-            .map(|&s| self.delete_lines(self.section_own_lines(s)))
-            .collect();
+        let splices = secs.iter().map(|&s| self.delete_section(s)).collect();
         self.apply(splices)?;
         Ok(secs.len())
     }
@@ -768,7 +795,11 @@ impl Spec {
                 .expect("anchor comes from patch_apps");
             // Copy the strip level (`-p1`, `-p 0`) only: a backup suffix
             // (`-b .config`) or output file belongs to that one patch.
-            if let Some(p) = app.options.iter().find(|o| self.src[(*o).clone()].starts_with(b"-p")) {
+            if let Some(p) = app
+                .options
+                .iter()
+                .find(|o| self.src[(*o).clone()].starts_with(b"-p"))
+            {
                 opts = b" ".to_vec();
                 opts.extend_from_slice(&self.src[p.clone()]);
             }
@@ -855,16 +886,39 @@ impl Spec {
                 splices.push(self.delete_lines(app.line..app.line + 1));
             } else {
                 for h in hits {
-                    // Remove the token and the whitespace before it.
-                    let mut s = h.token.start;
-                    while s > 0 && matches!(self.src[s - 1], b' ' | b'\t') {
-                        s -= 1;
-                    }
+                    // `%patch3 -P 4`: keep the keyword, drop its digits.
+                    let range = if h.form == PatchForm::Glued {
+                        h.digits.clone()
+                    } else {
+                        self.token_with_space(h.token.clone())
+                    };
                     splices.push(Splice {
-                        range: s..h.token.end,
+                        range,
                         text: Vec::new(),
                     });
                 }
+            }
+        }
+        // `%autopatch 3 5` lists numbers; with none left it would apply
+        // every patch, so the line goes.
+        for auto in &self.autopatches {
+            let hits: Vec<_> = auto
+                .listed
+                .iter()
+                .zip(&auto.listed_at)
+                .filter(|(n, _)| gone.contains(n))
+                .map(|(_, at)| at.clone())
+                .collect();
+            if hits.is_empty() {
+                continue;
+            }
+            if hits.len() == auto.listed.len() {
+                splices.push(self.delete_lines(auto.line..auto.line + 1));
+            } else {
+                splices.extend(hits.into_iter().map(|at| Splice {
+                    range: self.token_with_space(at),
+                    text: Vec::new(),
+                }));
             }
         }
         // Numbers of the surviving patches, to detect renumbering.
@@ -892,7 +946,7 @@ impl Spec {
             .collect();
         let mut result = mid;
         if !renumber.is_empty() {
-            let splices: Vec<Splice> = result
+            let mut splices: Vec<Splice> = result
                 .patch_apps
                 .iter()
                 .flat_map(|a| &a.numbers)
@@ -914,6 +968,16 @@ impl Spec {
                     })
                 })
                 .collect();
+            for auto in &result.autopatches {
+                for (n, at) in auto.listed.iter().zip(&auto.listed_at) {
+                    if let Some(new) = renumber.get(n) {
+                        splices.push(Splice {
+                            range: at.clone(),
+                            text: new.to_string().into_bytes(),
+                        });
+                    }
+                }
+            }
             if !splices.is_empty() {
                 result = Spec::parse(result.spliced(splices)?);
             }

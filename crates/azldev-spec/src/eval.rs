@@ -3,10 +3,11 @@
 //! `%global`/`%define` values and its `Name`/`Version`/`Release` tags.
 //!
 //! It never guesses: a macro it cannot resolve (defined by the build system,
-//! defined differently in several places, parametric, or using anything but
-//! plain `%name`, `%{name}`, `%{?name}`, `%%`) leaves the result unresolved,
-//! with the unresolved macro kept in canonical `%{name}` form so two spellings
-//! of the same unresolved name still compare equal.
+//! defined differently in several places, defined only inside a conditional,
+//! parametric, or using anything but plain `%name`, `%{name}`, `%{?name}`,
+//! `%%`) leaves the result unresolved, with the unresolved macro kept in
+//! canonical `%{name}` form so two spellings of the same unresolved name
+//! still compare equal.
 
 use std::collections::HashMap;
 
@@ -34,6 +35,10 @@ pub struct Expanded {
 }
 
 const MAX_DEPTH: u32 = 16;
+/// Expansions longer than this are given up as unresolved: a macro used
+/// several times in its own (or a nested) body grows exponentially with
+/// the depth, and no name or file name is this long.
+const MAX_LEN: usize = 64 * 1024;
 
 impl Macros {
     /// Record a definition of `name` with `body`.
@@ -93,6 +98,9 @@ impl Macros {
         let mut resolved = true;
         let mut i = 0;
         while i < s.len() {
+            if out.len() > MAX_LEN {
+                return false;
+            }
             let b = s[i];
             if b != b'%' {
                 out.push(b);
@@ -172,6 +180,15 @@ mod tests {
         assert_eq!(a, b);
         assert!(!m.expand(b"%{lua: print(1)}").resolved);
         assert!(!m.expand(b"%(echo)").resolved);
+    }
+
+    #[test]
+    fn exponential_expansion_is_bounded() {
+        let mut m = Macros::default();
+        m.define(b"a", b"%{a}%{a}%{a}-%{a}");
+        let e = m.expand(b"%{a}");
+        assert!(!e.resolved);
+        assert!(e.text.len() <= MAX_LEN + 64);
     }
 
     #[test]

@@ -177,7 +177,9 @@ impl SectionKind {
             Self::Description => matches!(c, b'n' | b'l'),
             Self::Files => matches!(c, b'n' | b'f'),
             k if k.is_build_step() => false,
-            k if k.is_package_scoped() => matches!(c, b'n' | b'p' | b'P'),
+            // Scriptlets and triggers: rpm's parseScript takes `-p PROG`,
+            // `-n NAME`, `-f FILE` and `-P PRIORITY` (`-e`, `-q` are flags).
+            k if k.is_package_scoped() => matches!(c, b'n' | b'p' | b'f' | b'P'),
             _ => false,
         }
     }

@@ -60,15 +60,21 @@ pub struct AutoPatch {
     pub max: Option<u32>,
     /// Explicit numbers (`%autopatch 1 3`); empty means all.
     pub listed: Vec<u32>,
+    /// Where each of `listed` is written.
+    pub listed_at: Vec<Range<usize>>,
 }
 
 impl AutoPatch {
-    /// Whether this line applies patch `n`.
+    /// Whether this line applies patch `n`. Like rpm's `%autopatch`, explicit
+    /// numbers override `-m`/`-M`.
     pub fn covers(&self, n: u32) -> bool {
-        self.applies
-            && self.min.is_none_or(|m| n >= m)
-            && self.max.is_none_or(|m| n <= m)
-            && (self.listed.is_empty() || self.listed.contains(&n))
+        if !self.applies {
+            return false;
+        }
+        if !self.listed.is_empty() {
+            return self.listed.contains(&n);
+        }
+        self.min.is_none_or(|m| n >= m) && self.max.is_none_or(|m| n <= m)
     }
 }
 
@@ -208,6 +214,7 @@ fn auto_line(line: LineId, kind: AutoKind, src: &[u8], from: usize, end: usize) 
         min: None,
         max: None,
         listed: Vec::new(),
+        listed_at: Vec::new(),
     };
     let mut i = 0;
     while i < toks.len() {
@@ -224,9 +231,10 @@ fn auto_line(line: LineId, kind: AutoKind, src: &[u8], from: usize, end: usize) 
             b"-N" => a.applies = false,
             _ if tok.starts_with(b"-m") => a.min = value(&mut i),
             _ if tok.starts_with(b"-M") => a.max = value(&mut i),
+            // Options whose value is the next token (`-p 1`, `-n DIR`).
             _ if tok.len() == 2
-                && kind == AutoKind::Autosetup
-                && matches!(tok[1], b'n' | b'S' | b'a' | b'b') =>
+                && (tok[1] == b'p'
+                    || kind == AutoKind::Autosetup && matches!(tok[1], b'n' | b'S' | b'a' | b'b')) =>
             {
                 i += 1;
             }
@@ -235,6 +243,7 @@ fn auto_line(line: LineId, kind: AutoKind, src: &[u8], from: usize, end: usize) 
                     && let Some(n) = parse_u32(tok)
                 {
                     a.listed.push(n);
+                    a.listed_at.push(toks[i].clone());
                 }
             }
         }

@@ -162,7 +162,11 @@ impl Spec {
         };
         // `%{name}-devel` as the spec itself would write it.
         let expanded = self.macros.expand(sel.as_bytes());
-        let sel = if sel.contains('%') && expanded.resolved { expanded.text.as_str() } else { sel };
+        let sel = if sel.contains('%') && expanded.resolved {
+            expanded.text.as_str()
+        } else {
+            sel
+        };
         let full = self.packages.iter().position(|p| p.name == sel);
         let suffixed = format!("{}-{sel}", self.packages[0].name);
         let by_suffix = self.packages.iter().position(|p| p.name == suffixed);
@@ -228,7 +232,9 @@ impl Spec {
     /// first line that leaves the conditional branch the header is in (an
     /// `%else`/`%endif` of an enclosing conditional), or opens a conditional
     /// that only closes in a later section. Trailing blank lines are
-    /// included.
+    /// included; a trailing comment block set off by a blank line and
+    /// directly followed by the next header (or the `%if` around it) is not:
+    /// it describes what follows (see [`Spec::section_leading_comments`]).
     pub fn section_own_lines(&self, s: SectionId) -> Range<LineId> {
         let sec = &self.sections[s];
         let start = sec.lines.start;
@@ -248,19 +254,70 @@ impl Spec {
             }
             stop += 1;
         }
-        start..stop
+        let first_body = start + usize::from(sec.header.is_some());
+        start..self.trailing_comment_block(first_body, stop)
+    }
+
+    /// Where a comment block that introduces the structure at `stop` starts
+    /// (`stop` when there is none): comment lines directly before a section
+    /// header or an opening `%if`, with a blank line before them.
+    fn trailing_comment_block(&self, first_body: LineId, stop: LineId) -> LineId {
+        let introduces = self.lines.get(stop).is_some_and(|l| match l.kind {
+            LineKind::SectionHeader => true,
+            LineKind::Conditional { kind, .. } => kind.opens(),
+            _ => false,
+        });
+        if !introduces {
+            return stop;
+        }
+        let mut c = stop;
+        while c > first_body && self.lines[c - 1].kind == LineKind::Comment {
+            c -= 1;
+        }
+        if c < stop && c > first_body && self.lines[c - 1].kind == LineKind::Blank {
+            c
+        } else {
+            stop
+        }
+    }
+
+    /// The comment lines directly above a section's header that introduce
+    /// it (they are not part of the previous section's own lines); empty
+    /// when there are none. Removing the section removes them too.
+    pub fn section_leading_comments(&self, s: SectionId) -> Range<LineId> {
+        let Some(h) = self.sections[s].header else {
+            return 0..0;
+        };
+        if s == 0 {
+            return h..h;
+        }
+        let prev_end = self.section_own_lines(s - 1).end;
+        let attached = prev_end < h && (prev_end..h).all(|l| self.lines[l].kind == LineKind::Comment);
+        if attached { prev_end..h } else { h..h }
     }
 
     /// One past the last non-blank line of the section's own lines: where
-    /// appended lines go.
+    /// appended lines go. A blank line that ends a shell command continued
+    /// with a backslash (`--opt \` ⏎ ⏎) stays before them, or they would
+    /// become part of that command.
     pub fn section_content_end(&self, s: SectionId) -> LineId {
         let own = self.section_own_lines(s);
         let mut end = own.end;
         let first_body = own.start + usize::from(self.sections[s].header.is_some());
         while end > first_body && self.lines[end - 1].kind == LineKind::Blank {
+            if end - 1 > first_body && self.ends_in_backslash(end - 2) {
+                break;
+            }
             end -= 1;
         }
         end
+    }
+
+    /// Whether a line's content ends in an unescaped backslash.
+    fn ends_in_backslash(&self, lid: LineId) -> bool {
+        let l = &self.lines[lid];
+        let text = &self.src[l.start..l.content_end];
+        text.iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
     }
 
     /// File name of a source or patch: the value after expanding the spec's

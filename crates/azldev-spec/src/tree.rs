@@ -759,9 +759,16 @@ impl Builder<'_> {
         let value = i..trim_end(src, i, end);
         let lower = String::from_utf8_lossy(&src[name.clone()]).to_ascii_lowercase();
         let (family, key) = source_family(&lower);
+        // rpm fails on both ("Unknown tag"), but in a conditional only when
+        // the branch is taken.
+        let severity = if self.cur_ctx == 0 {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
         if lead > 0 {
             self.diag(
-                Severity::Warning,
+                severity,
                 "tag-indented",
                 r.start..r.content_end,
                 "rpm only recognises tags that start in column 1".into(),
@@ -769,7 +776,7 @@ impl Builder<'_> {
         }
         if !is_known_tag(&key) {
             self.diag(
-                Severity::Warning,
+                severity,
                 "unknown-tag",
                 name.clone(),
                 format!(
@@ -1043,16 +1050,24 @@ impl Builder<'_> {
         for app in &self.spec.patch_apps {
             for n in &app.numbers {
                 if !patches.contains(&n.number) {
-                    out.push((n.token.clone(), n.number));
+                    out.push((n.token.clone(), n.number, "%patch"));
                 }
             }
         }
-        for (span, n) in out {
+        // `%autopatch 3`: rpm fails with "no such patch 3".
+        for auto in &self.spec.autopatches {
+            for (n, at) in auto.listed.iter().zip(&auto.listed_at) {
+                if !patches.contains(n) {
+                    out.push((at.clone(), *n, "%autopatch"));
+                }
+            }
+        }
+        for (span, n, what) in out {
             self.diag(
                 Severity::Error,
                 "patch-missing",
                 span,
-                format!("%patch applies patch {n}, but no Patch{n} is defined"),
+                format!("{what} applies patch {n}, but no Patch{n} is defined"),
             );
         }
     }
@@ -1161,10 +1176,23 @@ fn parse_macro_def(src: &[u8], start: usize, end: usize) -> Option<MacroDef> {
 /// The evaluator's view of the spec's own definitions.
 fn build_macros(spec: &Spec, src: &[u8]) -> Macros {
     let mut m = Macros::default();
+    // A definition inside a conditional only happens when rpm takes that
+    // branch. Unless the name is also defined outside any conditional, the
+    // macro may be undefined (`%if 0%{?rhel}` ⏎ `%global variant 1`), so its
+    // value is not known.
+    let depth = |d: &MacroDef| spec.ctxs[spec.lines[d.line].ctx].depth;
+    let unconditional: std::collections::HashSet<&[u8]> = spec
+        .macro_defs
+        .iter()
+        .filter(|d| depth(d) == 0 && matches!(d.kind, MacroDefKind::Global | MacroDefKind::Define))
+        .map(|d| &src[d.name.clone()])
+        .collect();
     for d in &spec.macro_defs {
         let name = &src[d.name.clone()];
         match d.kind {
-            MacroDefKind::Global | MacroDefKind::Define if d.params.is_none() => {
+            MacroDefKind::Global | MacroDefKind::Define
+                if d.params.is_none() && (depth(d) == 0 || unconditional.contains(name)) =>
+            {
                 m.define(name, &src[d.body.clone()]);
             }
             MacroDefKind::Global | MacroDefKind::Define | MacroDefKind::Undefine => m.poison(name),
