@@ -6,6 +6,8 @@ use std::process::Output;
 
 use azldev_e2e::{Repo, spec};
 
+mod diff;
+
 /// A distro repository plus upstream repositories and a private git cache.
 struct World {
     root: tempfile::TempDir,
@@ -507,8 +509,11 @@ fn demo_distro_rendered_tree_is_current() {
     // bytes on every machine) where distro.toml expects them, then render
     // in memory and compare with the checked-in tree and pins.
     let root = azldev_e2e::demo::workspace_root();
-    azldev_e2e::demo::generate(&azldev_e2e::demo::default_fixtures(), &azldev_e2e::demo::default_out())
-        .expect("generate the demo upstreams");
+    azldev_e2e::demo::generate(
+        &azldev_e2e::demo::default_fixtures(),
+        &azldev_e2e::demo::default_out(),
+    )
+    .expect("generate the demo upstreams");
     let cache = tempfile::tempdir().expect("cache");
     let locks_before: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(root.join("locks"))
         .expect("locks/")
@@ -518,7 +523,10 @@ fn demo_distro_rendered_tree_is_current() {
             (p, data)
         })
         .collect();
-    assert!(locks_before.len() >= 10, "the demo distro has its pins checked in");
+    assert!(
+        locks_before.len() >= 10,
+        "the demo distro has its pins checked in"
+    );
     let out = assert_cmd::Command::cargo_bin("azldev")
         .expect("azldev binary")
         .current_dir(&root)
@@ -526,13 +534,28 @@ fn demo_distro_rendered_tree_is_current() {
         .args(["render", "--check", "--locked", "--clean-stale"])
         .output()
         .expect("runs");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         out.status.success(),
         "the checked-in specs/ is not what `cargo xtask demo` renders:\n{text}"
     );
-    assert!(text.contains(&format!("0 rendered, {} unchanged, 0 drifted, 0 failed", locks_before.len())), "{text}");
+    assert!(
+        text.contains(&format!(
+            "0 rendered, {} unchanged, 0 drifted, 0 failed",
+            locks_before.len()
+        )),
+        "{text}"
+    );
     for (p, data) in locks_before {
-        assert_eq!(std::fs::read(&p).expect("read"), data, "{} unchanged", p.display());
+        assert_eq!(
+            std::fs::read(&p).expect("read"),
+            data,
+            "{} unchanged",
+            p.display()
+        );
     }
 }

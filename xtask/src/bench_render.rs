@@ -16,7 +16,7 @@ use anyhow::{Context, Result, bail};
 
 const HEADER: &str = "# This spec file has been modified by azldev to include build configuration overlays.\n# Do not edit manually; changes may be overwritten.\n\n";
 
-fn git(dir: &Path, args: &[&str]) -> Result<String> {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String> {
     let out = Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -37,7 +37,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<String> {
 }
 
 /// Corpus component directories: (name, path), sorted by name.
-fn corpus_dirs(corpus: &Path) -> Result<Vec<(String, PathBuf)>> {
+pub(crate) fn corpus_dirs(corpus: &Path) -> Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     for l in std::fs::read_dir(corpus).with_context(|| corpus.display().to_string())? {
         let l = l?;
@@ -56,7 +56,7 @@ fn corpus_dirs(corpus: &Path) -> Result<Vec<(String, PathBuf)>> {
     Ok(out)
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+pub(crate) fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
     for e in std::fs::read_dir(from)? {
         let e = e?;
@@ -70,7 +70,7 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-fn toml_key(name: &str) -> String {
+pub(crate) fn toml_key(name: &str) -> String {
     format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
 }
 

@@ -6,12 +6,15 @@
 //! - `bench render [--sample N] [--per-package N]` — the corpus as upstreams,
 //!   rendered as a distro: full, no-op and one-change renders next to
 //!   `git archive` (see `bench_render.rs`).
+//! - `bench diff [--sample N] [--runs N]` — `azldev diff` on the corpus as a
+//!   distro, for changes touching 1 and 10 components (see `bench_diff.rs`).
 //! - `bench config [ROOT] [N]` — load and validate the azl4 configuration.
 //! - `demo [RENDER-ARGS…]` — generate the demo upstreams, then render.
 //! - `demo-upstreams [--out DIR] [--fixtures DIR] [--write-sources]` — the demo
 //!   distro's upstream git repositories and lookaside cache, made
 //!   deterministically from `tests/fixtures/demo/` (see `tests/src/demo.rs`).
 
+mod bench_diff;
 mod bench_render;
 
 use std::path::{Path, PathBuf};
@@ -29,6 +32,9 @@ fn main() -> Result<()> {
         ["bench", "spec", rest @ ..] => bench_spec(rest),
         ["bench", "render", rest @ ..] => {
             bench_render::run(rest, &workspace_root(), |n| Ok(flag(rest, n)?.map(str::to_owned)))
+        }
+        ["bench", "diff", rest @ ..] => {
+            bench_diff::run(&workspace_root(), |n| Ok(flag(rest, n)?.map(str::to_owned)))
         }
         ["bench", "config", rest @ ..] => run(cargo()
             .args([
@@ -51,6 +57,7 @@ fn main() -> Result<()> {
                  ci                                   fmt check, clippy -D warnings, all tests\n  \
                  bench spec [--corpus DIR] [--runs N] parse + round-trip the spec corpus\n  \
                  bench render [--sample N]            render the corpus as a distro of bare components\n  \
+                 bench diff [--sample N]              `azldev diff` of 1 and 10 changed components on the corpus distro\n  \
                  bench config [ROOT] [N]              load + validate the azl4 configuration N times\n  \
                  demo [ARGS…]                         generate the demo upstreams, then `azldev render ARGS`\n  \
                  demo-upstreams [--out DIR]           the demo distro's upstream git repositories and\n                                      \

@@ -22,6 +22,7 @@
 mod check;
 pub mod diag;
 pub mod edit;
+pub mod fs;
 pub mod go_regex;
 mod load;
 mod merge;
@@ -35,7 +36,11 @@ mod validate;
 pub mod view;
 
 pub use diag::{Diagnostic, Diagnostics, Position, Severity};
-pub use load::{Config, Error, Loaded, ROOT_FILE_NAMES, find_root, load, load_from_dir};
+pub use fs::{Fs, RealFs};
+pub use load::{
+    Config, Error, Loaded, ROOT_FILE_NAMES, find_root, find_root_with, load, load_from_dir,
+    load_from_dir_with, load_with,
+};
 pub use merge::Merged;
 pub use resolve::{Layer, ResolvedComponent, ResolvedOverlay};
 pub use source::{SourceFile, SourceMap};

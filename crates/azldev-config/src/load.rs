@@ -10,6 +10,7 @@ use serde_json::Value as Json;
 
 use crate::check::Checker;
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::fs::{Fs, RealFs};
 use crate::merge::{self, Merged};
 use crate::raw::{ConfigFile, OverlayType};
 use crate::resolve::{self, ResolvedComponent};
@@ -51,11 +52,17 @@ impl miette::Diagnostic for Error {
 /// Find the root file by walking up from `start`.
 #[must_use]
 pub fn find_root(start: &Path) -> Option<PathBuf> {
+    find_root_with(&RealFs, start)
+}
+
+/// [`find_root`] in the files of `fs`.
+#[must_use]
+pub fn find_root_with(fs: &dyn Fs, start: &Path) -> Option<PathBuf> {
     let mut dir = Some(start);
     while let Some(d) = dir {
         for name in ROOT_FILE_NAMES {
             let candidate = d.join(name);
-            if candidate.is_file() {
+            if fs.is_file(&candidate) {
                 return Some(candidate);
             }
         }
@@ -150,13 +157,7 @@ impl Config {
     }
 }
 
-fn glob_options() -> glob::MatchOptions {
-    glob::MatchOptions {
-        case_sensitive: true,
-        require_literal_separator: true,
-        require_literal_leading_dot: false,
-    }
-}
+use crate::fs::glob_options;
 
 /// Load a project from its root file.
 ///
@@ -164,7 +165,17 @@ fn glob_options() -> glob::MatchOptions {
 /// Only when the root file itself cannot be read; every other problem is a
 /// diagnostic in [`Loaded::diagnostics`].
 pub fn load(root_file: &Path) -> Result<Loaded, Error> {
-    let root_file = std::fs::canonicalize(root_file).map_err(|source| Error::Io {
+    load_with(&RealFs, root_file)
+}
+
+/// [`load`], reading every file through `fs` (a git revision of the distro
+/// repository, for instance). Paths in the result are the paths `fs` was
+/// asked for.
+///
+/// # Errors
+/// Only when the root file itself cannot be read.
+pub fn load_with(fs: &dyn Fs, root_file: &Path) -> Result<Loaded, Error> {
+    let root_file = fs.canonicalize(root_file).map_err(|source| Error::Io {
         path: root_file.to_path_buf(),
         source,
     })?;
@@ -172,6 +183,7 @@ pub fn load(root_file: &Path) -> Result<Loaded, Error> {
         .parent()
         .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
     let mut loader = Loader {
+        fs,
         files: SourceMap::default(),
         diags: Vec::new(),
         stack: Vec::new(),
@@ -181,7 +193,7 @@ pub fn load(root_file: &Path) -> Result<Loaded, Error> {
         root_dir: root_dir.clone(),
         include_patterns: Vec::new(),
     };
-    let text = std::fs::read_to_string(&root_file).map_err(|source| Error::Io {
+    let text = fs.read_to_string(&root_file).map_err(|source| Error::Io {
         path: root_file.clone(),
         source,
     })?;
@@ -205,7 +217,7 @@ pub fn load(root_file: &Path) -> Result<Loaded, Error> {
         };
         validate::validate_merged(&merged, &mut ctx);
     }
-    let components = resolve::resolve_all(&merged, &mut files, &root_dir, &mut diags);
+    let components = resolve::resolve_all(fs, &merged, &mut files, &root_dir, &mut diags);
 
     let mut diagnostics = Diagnostics::default();
     diagnostics.extend(diags);
@@ -229,13 +241,22 @@ pub fn load(root_file: &Path) -> Result<Loaded, Error> {
 /// # Errors
 /// No root file, or it cannot be read.
 pub fn load_from_dir(start: &Path) -> Result<Loaded, Error> {
-    let root = find_root(start).ok_or_else(|| Error::NoRoot {
-        start: start.to_path_buf(),
-    })?;
-    load(&root)
+    load_from_dir_with(&RealFs, start)
 }
 
-struct Loader {
+/// [`load_from_dir`], reading every file through `fs`.
+///
+/// # Errors
+/// No root file, or it cannot be read.
+pub fn load_from_dir_with(fs: &dyn Fs, start: &Path) -> Result<Loaded, Error> {
+    let root = find_root_with(fs, start).ok_or_else(|| Error::NoRoot {
+        start: start.to_path_buf(),
+    })?;
+    load_with(fs, &root)
+}
+
+struct Loader<'a> {
+    fs: &'a dyn Fs,
     files: SourceMap,
     diags: Vec<Diagnostic>,
     /// Files being loaded (the include chain), for cycle detection.
@@ -305,13 +326,14 @@ fn parse_checked<T: DeserializeOwned>(
 
 /// Read, parse, check and deserialize one file, adding it to `files`.
 pub(crate) fn read_and_parse<T: DeserializeOwned>(
+    fs: &dyn Fs,
     path: &Path,
     root_dir: &Path,
     files: &mut SourceMap,
     schema: &Json,
     diags: &mut Vec<Diagnostic>,
 ) -> (Option<FileId>, Option<T>) {
-    let text = match std::fs::read_to_string(path) {
+    let text = match fs.read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
             diags.push(Diagnostic::error(
@@ -340,39 +362,30 @@ pub(crate) fn is_glob(pattern: &str) -> bool {
     pattern.contains(['*', '?', '['])
 }
 
-/// The absolute pattern for `pattern` written in a file in `base`.
-pub(crate) fn absolute_pattern(base: &Path, pattern: &str) -> String {
-    if Path::new(pattern).is_absolute() {
-        pattern.to_owned()
-    } else {
-        let base = glob::Pattern::escape(&base.to_string_lossy());
-        format!("{}/{}", base.trim_end_matches('/'), pattern)
-    }
-}
+pub(crate) use crate::fs::absolute_pattern;
 
-pub(crate) fn expand_glob(base: &Path, pattern: &str) -> Expand {
+pub(crate) fn expand_glob(fs: &dyn Fs, base: &Path, pattern: &str) -> Expand {
     if !is_glob(pattern) {
         let p = base.join(pattern);
-        return if p.is_file() {
-            Expand::Matches(vec![std::fs::canonicalize(&p).unwrap_or(p)])
+        return if fs.is_file(&p) {
+            Expand::Matches(vec![fs.canonicalize(&p).unwrap_or(p)])
         } else {
             Expand::MissingLiteral(p)
         };
     }
-    let abs = absolute_pattern(base, pattern);
-    match glob::glob_with(&abs, glob_options()) {
-        Err(e) => Expand::Invalid(e.msg.to_owned()),
+    match fs.glob(base, pattern) {
+        Err(msg) => Expand::Invalid(msg),
         Ok(paths) => Expand::Matches(
             paths
-                .filter_map(Result::ok)
-                .filter(|p| p.is_file())
-                .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
+                .into_iter()
+                .filter(|p| fs.is_file(p))
+                .map(|p| fs.canonicalize(&p).unwrap_or(p))
                 .collect(),
         ),
     }
 }
 
-impl Loader {
+impl Loader<'_> {
     fn load_text(&mut self, path: &Path, text: String) {
         let id = self.files.add(
             path.to_path_buf(),
@@ -417,7 +430,7 @@ impl Loader {
             return;
         }
         self.include_patterns.push(absolute_pattern(dir, pattern));
-        let mut matches = match expand_glob(dir, pattern) {
+        let mut matches = match expand_glob(self.fs, dir, pattern) {
             Expand::Matches(m) => m,
             Expand::MissingLiteral(p) => {
                 self.diags.push(
@@ -474,7 +487,7 @@ impl Loader {
                 // Included twice (e.g. by two files): loaded once, the first time.
                 continue;
             }
-            match std::fs::read_to_string(&m) {
+            match self.fs.read_to_string(&m) {
                 Ok(text) => self.load_text(&m, text),
                 Err(e) => self.diags.push(
                     Diagnostic::error(

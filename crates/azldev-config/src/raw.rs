@@ -312,6 +312,19 @@ impl OverlayType {
         Self::FileRename,
     ];
 
+    /// Whether the type edits sidecar files (and so may target an `archive`).
+    #[must_use]
+    pub fn is_file_overlay(self) -> bool {
+        matches!(
+            self,
+            Self::FilePrependLines
+                | Self::FileSearchReplace
+                | Self::FileAdd
+                | Self::FileRemove
+                | Self::FileRename
+        )
+    }
+
     /// The TOML spelling, e.g. `spec-add-tag`.
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -353,9 +366,17 @@ pub struct Overlay {
     /// Why the overlay exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<S>,
-    /// Non-spec file the overlay applies to (a glob for some types).
+    /// Non-spec file the overlay applies to (a glob for some types). With
+    /// `archive`, a member (or glob of members) inside that archive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<S>,
+    /// File overlays only: an archive among the component's sources
+    /// (`.tar`, `.tar.gz`, `.tar.xz`, `.tar.bz2`, `.tar.zst` or `.zip`) whose
+    /// members the overlay edits; it is repacked deterministically with the
+    /// same compression. Needs a `source-files` entry for the archive with
+    /// `origin = { type = "overlay" }` and the digest after the overlays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<S>,
     /// Spec section the overlay applies to, e.g. `%prep`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub section: Option<S>,
@@ -532,7 +553,8 @@ pub enum HashType {
 pub struct SourceFileRef {
     /// File name (no directories); unique within the component.
     pub filename: S,
-    /// Hex digest.
+    /// Hex digest. With `origin = { type = "overlay" }` (required there): the
+    /// digest of the archive after its `archive` overlays.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<S>,
     /// Algorithm of `hash`; required with `hash`.

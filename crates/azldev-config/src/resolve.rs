@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::diag::Diagnostic;
+use crate::fs::Fs;
 use crate::load::{self, Expand};
 use crate::merge::Merged;
-use crate::raw::{ComponentConfig, Overlay, OverlayFile, SourceFileRef};
+use crate::raw::{ComponentConfig, OriginType, Overlay, OverlayFile, SourceFileRef};
 use crate::source::SourceMap;
 use crate::span::{Loc, Sp};
 use crate::validate::{self, Ctx};
@@ -54,6 +55,9 @@ pub struct ResolvedOverlay {
     pub layer: Layer,
     /// `source`, resolved against the file that defined the overlay.
     pub source_path: Option<PathBuf>,
+    /// For an overlay with `archive`: the component's effective `source-files`
+    /// entry of that archive (its `hash` is the digest after the overlays).
+    pub archive_source: Option<Sp<SourceFileRef>>,
 }
 
 /// A component after inheritance.
@@ -106,6 +110,7 @@ struct OverlayFileCache {
 }
 
 pub(crate) fn resolve_all(
+    fs: &dyn Fs,
     m: &Merged,
     files: &mut SourceMap,
     root_dir: &Path,
@@ -174,6 +179,7 @@ pub(crate) fn resolve_all(
                     source_path: o.source.as_ref().map(|s| resolve_path(files, s)),
                     overlay: o.clone(),
                     layer: layer.clone(),
+                    archive_source: None,
                 });
             }
             applied.push(layer.clone());
@@ -181,13 +187,15 @@ pub(crate) fn resolve_all(
         eff.overlays.clear();
 
         if let Some(patterns) = eff.overlay_files.clone() {
-            for (path, list) in expand_overlay_files(name, &patterns, files, root_dir, &mut cache, diags) {
+            for (path, list) in expand_overlay_files(fs, name, &patterns, files, root_dir, &mut cache, diags)
+            {
                 applied.push(Layer::OverlayFile { path: path.clone() });
                 for o in list {
                     overlays.push(ResolvedOverlay {
                         source_path: o.source.as_ref().map(|s| resolve_path(files, s)),
                         overlay: o,
                         layer: Layer::OverlayFile { path: path.clone() },
+                        archive_source: None,
                     });
                 }
             }
@@ -195,7 +203,7 @@ pub(crate) fn resolve_all(
 
         for o in &overlays {
             if let (Some(p), Some(s)) = (&o.source_path, &o.overlay.source)
-                && !p.exists()
+                && !fs.exists(p)
             {
                 diags.push(
                     Diagnostic::error(
@@ -213,7 +221,7 @@ pub(crate) fn resolve_all(
             .and_then(|s| s.path.as_ref())
             .map(|p| resolve_path(files, p));
         if let (Some(p), Some(v)) = (&spec_path, eff.spec.as_ref().and_then(|s| s.path.as_ref()))
-            && !p.is_file()
+            && !fs.is_file(p)
         {
             diags.push(
                 Diagnostic::error(
@@ -225,6 +233,7 @@ pub(crate) fn resolve_all(
         }
 
         check_unique_source_files(&eff.source_files, files, diags);
+        attach_archive_sources(name, &mut overlays, &eff.source_files, files, diags);
 
         out.insert(
             name.clone(),
@@ -261,10 +270,71 @@ fn check_unique_source_files(list: &[Sp<SourceFileRef>], files: &SourceMap, diag
     }
 }
 
+/// Give every archive overlay its archive's `source-files` entry, which must
+/// exist and say `origin = { type = "overlay" }` (the entry's own rules, such
+/// as `hash` and `replace-upstream`, are checked where it is written).
+fn attach_archive_sources(
+    component: &str,
+    overlays: &mut [ResolvedOverlay],
+    source_files: &[Sp<SourceFileRef>],
+    files: &SourceMap,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for o in overlays.iter_mut() {
+        let Some(archive) = &o.overlay.archive else {
+            continue;
+        };
+        // A misplaced or malformed `archive` is reported where it is written.
+        if !o.overlay.kind.value.is_file_overlay()
+            || !validate::is_file_name(archive)
+            || !validate::is_archive_name(archive)
+        {
+            continue;
+        }
+        let Some(sf) = source_files
+            .iter()
+            .rev()
+            .find(|sf| sf.filename.value == archive.value)
+        else {
+            diags.push(
+                Diagnostic::error(
+                    "config::overlay-archive",
+                    format!("archive `{}` has no `source-files` entry", archive.value),
+                )
+                .at(files, &archive.loc, format!("component `{component}` lists no such source file"))
+                .help(format!(
+                    "add a `[[components.{component}.source-files]]` entry with `filename = \"{}\"`, `origin = {{ type = \"overlay\" }}`, `replace-upstream = true`, a `replace-reason`, `hash` and `hash-type`",
+                    archive.value
+                )),
+            );
+            continue;
+        };
+        let is_overlay_origin = sf
+            .origin
+            .as_ref()
+            .is_some_and(|origin| origin.kind.value == OriginType::Overlay);
+        if !is_overlay_origin {
+            diags.push(
+                Diagnostic::error(
+                    "config::overlay-archive",
+                    format!(
+                        "archive `{}` is edited by overlays, so its `source-files` entry needs `origin = {{ type = \"overlay\" }}`",
+                        archive.value
+                    ),
+                )
+                .at(files, &archive.loc, "edited here")
+                .also(files, &sf.filename.loc, "source file declared here"),
+            );
+        }
+        o.archive_source = Some(sf.clone());
+    }
+}
+
 /// Expand a component's `overlay-files` into (file, overlays) in application
 /// order: patterns in the order written; within one pattern by file name, then
 /// full path; a file matched twice counts once.
 fn expand_overlay_files(
+    fs: &dyn Fs,
     component: &str,
     patterns: &Sp<Vec<Sp<String>>>,
     files: &mut SourceMap,
@@ -279,7 +349,7 @@ fn expand_overlay_files(
         }
         let pattern = p.replace("{component}", component);
         let base = files.dir_of(&p.loc);
-        match load::expand_glob(&base, &pattern) {
+        match load::expand_glob(fs, &base, &pattern) {
             Expand::Matches(mut matches) => {
                 matches.sort_by(|a, b| a.file_name().cmp(&b.file_name()).then_with(|| a.cmp(b)));
                 for m in matches {
@@ -310,7 +380,7 @@ fn expand_overlay_files(
         let entry = cache
             .loaded
             .entry(path.clone())
-            .or_insert_with(|| load_overlay_file(&path, files, root_dir, diags));
+            .or_insert_with(|| load_overlay_file(fs, &path, files, root_dir, diags));
         if let Some(list) = entry {
             out.push((path, list.clone()));
         }
@@ -319,12 +389,14 @@ fn expand_overlay_files(
 }
 
 fn load_overlay_file(
+    fs: &dyn Fs,
     path: &Path,
     files: &mut SourceMap,
     root_dir: &Path,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Vec<Sp<Overlay>>> {
     let (id, parsed) = load::read_and_parse::<OverlayFile>(
+        fs,
         path,
         root_dir,
         files,

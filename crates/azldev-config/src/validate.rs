@@ -57,8 +57,20 @@ fn is_true(b: &Option<Sp<bool>>) -> bool {
 }
 
 /// A plain file name: no directories, not `.` or `..`, no NUL.
-fn is_file_name(s: &str) -> bool {
+pub(crate) fn is_file_name(s: &str) -> bool {
     !s.is_empty() && s != "." && s != ".." && !s.contains('/') && !s.contains('\\') && !s.contains('\0')
+}
+
+/// File name endings of the archives `archive` overlays can edit.
+const ARCHIVE_SUFFIXES: [&str; 10] = [
+    ".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tar.zst", ".tzst", ".zip",
+];
+
+pub(crate) fn is_archive_name(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    ARCHIVE_SUFFIXES
+        .iter()
+        .any(|suffix| lower.len() > suffix.len() && lower.ends_with(suffix))
 }
 
 fn is_hex(s: &str) -> bool {
@@ -432,6 +444,15 @@ fn validate_origin(sf: &SourceFileRef, o: &Sp<Origin>, ctx: &mut Ctx<'_>) {
                     "the archive already exists upstream; set `replace-upstream = true` and a `replace-reason`",
                 );
             }
+            if sf.hash.is_none() {
+                ctx.error_help(
+                    "config::origin",
+                    format!("overlay origin of `{name}` requires `hash` and `hash-type`"),
+                    &o.kind.loc,
+                    "no digest of the edited archive",
+                    "set `hash` to the digest of the archive after its overlays (a failed render prints it) and `hash-type = \"SHA512\"`",
+                );
+            }
         }
     }
     if kind != OriginType::Download
@@ -579,6 +600,35 @@ pub(crate) fn validate_overlay(o: &Sp<Overlay>, ctx: &mut Ctx<'_>) {
                 ),
                 Some(_) => {}
             }
+        }
+    }
+    if let Some(a) = &o.archive {
+        if !kind.is_file_overlay() {
+            ctx.error_help(
+                "config::overlay-archive",
+                format!("overlay type `{kind}` does not accept `archive`"),
+                &a.loc,
+                "remove this",
+                "`archive` is only valid on file-prepend-lines, file-search-replace, file-add, file-remove and file-rename",
+            );
+        } else if !is_file_name(a) {
+            ctx.error(
+                "config::overlay-archive",
+                format!(
+                    "`archive` must be the file name of one of the component's sources, got `{}`",
+                    a.value
+                ),
+                &a.loc,
+                "not a plain file name",
+            );
+        } else if !is_archive_name(a) {
+            ctx.error_help(
+                "config::overlay-archive",
+                format!("`{}` is not an archive overlays can edit", a.value),
+                &a.loc,
+                "unsupported archive type",
+                "supported: .tar, .tar.gz (.tgz), .tar.xz (.txz), .tar.bz2 (.tbz2), .tar.zst (.tzst) and .zip",
+            );
         }
     }
     if let Some(f) = &o.file

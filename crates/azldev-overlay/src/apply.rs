@@ -43,6 +43,10 @@ pub enum OpError {
     Input { path: String, why: String },
     #[error("the component has no spec file `{0}`")]
     NoSpec(String),
+    #[error("`{0}` is not a file overlay")]
+    NotAFileOverlay(String),
+    #[error(transparent)]
+    Archive(#[from] crate::archive::ArchiveError),
 }
 
 /// Reads the input file an overlay names in `source` (for `file-add` and
@@ -300,25 +304,144 @@ pub(crate) fn apply_one(
             tree.files
                 .retain(|p, _| *p == spec_path || !m.is_match(p.rsplit('/').next().unwrap_or(p)));
         }
+        OverlayType::FilePrependLines
+        | OverlayType::FileSearchReplace
+        | OverlayType::FileAdd
+        | OverlayType::FileRemove
+        | OverlayType::FileRename => {
+            if let Some(archive) = &o.archive {
+                // Archive overlays are applied in batches by the caller.
+                return Err(crate::archive::ArchiveError::new(
+                    &archive.value,
+                    crate::archive::ArchiveErrorKind::NotBatched,
+                )
+                .into());
+            }
+            apply_file_overlay(tree, ro, read_input)?;
+        }
+    }
+    Ok(())
+}
+
+/// The files a file overlay edits: the component tree, or the members of
+/// an archive in it (see `crate::archive`). Paths are normalised.
+pub(crate) trait FileSet {
+    /// Paths matching `m`, in a stable order. `contents`: the overlay edits
+    /// the contents of what it matches (else it removes it). A match the
+    /// overlays may not touch is an error.
+    fn matching(&self, m: &GlobMatcher, contents: bool) -> Result<Vec<String>, OpError>;
+    /// Contents of a matched path.
+    fn contents(&self, path: &str) -> Option<&[u8]>;
+    /// Replace the contents of an existing path.
+    fn set_contents(&mut self, path: &str, data: Vec<u8>);
+    fn contains(&self, path: &str) -> bool;
+    /// Refuse a path file overlays may not create or rename (the spec).
+    fn check_writable(&self, path: &str) -> Result<(), OpError>;
+    /// Add a new regular file (the caller checked it does not exist).
+    fn add(&mut self, path: String, data: Vec<u8>);
+    fn remove(&mut self, path: &str);
+    /// Move `from` to `to` (the caller checked `to` does not exist).
+    fn rename(&mut self, from: &str, to: String) -> Result<(), OpError>;
+}
+
+impl FileSet for ComponentTree {
+    fn matching(&self, m: &GlobMatcher, _contents: bool) -> Result<Vec<String>, OpError> {
+        let spec = self.spec_path();
+        let mut out = Vec::new();
+        for (path, f) in &self.files {
+            if !m.is_match(path) {
+                continue;
+            }
+            if *path == spec {
+                return Err(OpError::SpecFile(path.clone()));
+            }
+            if f.mode == FileMode::Symlink && self.symlink_escapes(path) {
+                return Err(OpError::SymlinkEscapes(path.clone()));
+            }
+            out.push(path.clone());
+        }
+        Ok(out)
+    }
+
+    fn contents(&self, path: &str) -> Option<&[u8]> {
+        self.files.get(path).map(|f| f.data.as_slice())
+    }
+
+    fn set_contents(&mut self, path: &str, data: Vec<u8>) {
+        if let Some(f) = self.files.get_mut(path) {
+            f.data = data;
+        }
+    }
+
+    fn contains(&self, path: &str) -> bool {
+        self.files.contains_key(path)
+    }
+
+    fn check_writable(&self, path: &str) -> Result<(), OpError> {
+        if path == self.spec_path() {
+            return Err(OpError::SpecFile(path.to_owned()));
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, path: String, data: Vec<u8>) {
+        self.files.insert(path, TreeFile::regular(data));
+    }
+
+    fn remove(&mut self, path: &str) {
+        self.files.remove(path);
+    }
+
+    fn rename(&mut self, from: &str, to: String) -> Result<(), OpError> {
+        let f = self
+            .files
+            .remove(from)
+            .ok_or_else(|| OpError::FileMissing(from.to_owned()))?;
+        self.files.insert(to, f);
+        Ok(())
+    }
+}
+
+/// Paths matching a glob (with `**`); at least one.
+fn matching_files(files: &dyn FileSet, pattern: &str, contents: bool) -> Result<Vec<String>, OpError> {
+    let out = files.matching(&glob(pattern)?, contents)?;
+    if out.is_empty() {
+        return Err(OpError::NoFileMatch(pattern.to_owned()));
+    }
+    Ok(out)
+}
+
+/// Apply one file overlay (`file-*`) to `files`. On error `files` may be
+/// partly changed; the caller works on a copy.
+pub(crate) fn apply_file_overlay(
+    files: &mut dyn FileSet,
+    ro: &ResolvedOverlay,
+    read_input: &InputReader<'_>,
+) -> Result<(), OpError> {
+    let o: &Overlay = &ro.overlay.value;
+    match o.kind.value {
         OverlayType::FilePrependLines => {
-            let text = lines.ok_or(OpError::MissingField("lines"))?;
-            for path in matching_files(tree, field(&o.file, "file")?)? {
-                let f = tree
-                    .files
-                    .get_mut(&path)
-                    .expect("matching_files returns existing paths");
-                let term: &[u8] = if f.data.windows(2).any(|w| w == b"\r\n") {
+            let text = o
+                .lines
+                .as_ref()
+                .map(|l| spec_lines(&l.value))
+                .ok_or(OpError::MissingField("lines"))?;
+            for path in matching_files(files, field(&o.file, "file")?, true)? {
+                let Some(data) = files.contents(&path) else {
+                    continue;
+                };
+                let term: &[u8] = if data.windows(2).any(|w| w == b"\r\n") {
                     b"\r\n"
                 } else {
                     b"\n"
                 };
-                let mut data = Vec::with_capacity(f.data.len() + text.len() + 2);
+                let mut out = Vec::with_capacity(data.len() + text.len() + 2);
                 for line in text.split('\n') {
-                    data.extend_from_slice(line.as_bytes());
-                    data.extend_from_slice(term);
+                    out.extend_from_slice(line.as_bytes());
+                    out.extend_from_slice(term);
                 }
-                data.extend_from_slice(&f.data);
-                f.data = data;
+                out.extend_from_slice(data);
+                files.set_contents(&path, out);
             }
         }
         OverlayType::FileSearchReplace => {
@@ -327,15 +450,15 @@ pub(crate) fn apply_one(
             let re = compile_regex(regex)?;
             let replacement = opt(&o.replacement).unwrap_or("");
             let mut hits = 0;
-            for path in matching_files(tree, pattern)? {
-                let f = tree
-                    .files
-                    .get_mut(&path)
-                    .expect("matching_files returns existing paths");
-                let n = re.find_iter(&f.data).count();
+            for path in matching_files(files, pattern, true)? {
+                let Some(data) = files.contents(&path) else {
+                    continue;
+                };
+                let n = re.find_iter(data).count();
                 if n > 0 {
                     hits += n;
-                    f.data = re.replace_all(&f.data, replacement.as_bytes()).into_owned();
+                    let new = re.replace_all(data, replacement.as_bytes()).into_owned();
+                    files.set_contents(&path, new);
                 }
             }
             if hits == 0 {
@@ -347,18 +470,16 @@ pub(crate) fn apply_one(
         }
         OverlayType::FileAdd => {
             let dest = normalize(field(&o.file, "file")?)?;
-            if dest == tree.spec_path() {
-                return Err(OpError::SpecFile(dest));
-            }
-            if tree.files.contains_key(&dest) {
+            files.check_writable(&dest)?;
+            if files.contains(&dest) {
                 return Err(OpError::FileExists(dest));
             }
             let data = read_input(ro)?;
-            tree.files.insert(dest, TreeFile::regular(data));
+            files.add(dest, data);
         }
         OverlayType::FileRemove => {
-            for path in matching_files(tree, field(&o.file, "file")?)? {
-                tree.files.remove(&path);
+            for path in matching_files(files, field(&o.file, "file")?, false)? {
+                files.remove(&path);
             }
         }
         OverlayType::FileRename => {
@@ -367,47 +488,19 @@ pub(crate) fn apply_one(
             if new_name.contains('/') || new_name.is_empty() || new_name == "." || new_name == ".." {
                 return Err(OpError::NotAFileName(new_name.to_owned()));
             }
-            if from == tree.spec_path() {
-                return Err(OpError::SpecFile(from));
-            }
+            files.check_writable(&from)?;
             let to = match from.rsplit_once('/') {
                 Some((dir, _)) => format!("{dir}/{new_name}"),
                 None => new_name.to_owned(),
             };
-            if tree.files.contains_key(&to) {
+            if files.contains(&to) {
                 return Err(OpError::FileExists(to));
             }
-            let f = tree
-                .files
-                .remove(&from)
-                .ok_or_else(|| OpError::FileMissing(from.clone()))?;
-            tree.files.insert(to, f);
+            files.rename(&from, to)?;
         }
+        other => return Err(OpError::NotAFileOverlay(other.to_string())),
     }
     Ok(())
-}
-
-/// Non-spec files matching a glob (with `**`); at least one.
-fn matching_files(tree: &ComponentTree, pattern: &str) -> Result<Vec<String>, OpError> {
-    let m = glob(pattern)?;
-    let spec = tree.spec_path();
-    let mut out = Vec::new();
-    for (path, f) in &tree.files {
-        if !m.is_match(path) {
-            continue;
-        }
-        if *path == spec {
-            return Err(OpError::SpecFile(path.clone()));
-        }
-        if f.mode == FileMode::Symlink && tree.symlink_escapes(path) {
-            return Err(OpError::SymlinkEscapes(path.clone()));
-        }
-        out.push(path.clone());
-    }
-    if out.is_empty() {
-        return Err(OpError::NoFileMatch(pattern.to_owned()));
-    }
-    Ok(out)
 }
 
 /// Where in TOML an overlay was written.

@@ -93,38 +93,51 @@ impl BuildSettings {
     }
 }
 
-/// Apply build settings and the header to the spec in `spec` (whose file in
-/// `tree` is updated by the caller).
-pub fn apply(tree: &mut ComponentTree, spec: &mut Spec, settings: &BuildSettings) -> Result<(), EditError> {
-    if let Some(reason) = &settings.check_skip {
-        let checks = spec.find_sections(&SectionSel {
-            kind: SectionKind::Check,
-            package: None,
-        })?;
-        if !checks.is_empty() {
-            let text = format!("# Check section disabled: {reason}\nexit 0");
-            spec.prepend_lines(
-                &SectionSel {
-                    kind: SectionKind::Check,
-                    package: None,
-                },
-                &text,
-                Occurrence::All,
-            )?;
-        }
-    }
+/// Apply build settings and the header to the spec `bytes`; returns the new
+/// spec. The spec is parsed only when a `%check` or a tag must be edited; the
+/// header is plain comment lines prepended as bytes (nothing rpm joins with
+/// the spec's first line), in the file's line-ending style.
+pub fn apply(
+    tree: &mut ComponentTree,
+    bytes: Vec<u8>,
+    settings: &BuildSettings,
+) -> Result<Vec<u8>, EditError> {
+    let mut bytes = bytes;
     let mut top: Vec<String> = SPEC_HEADER.iter().map(|s| (*s).to_owned()).collect();
     top.push(String::new());
-    if settings.has_macros() {
-        let file = format!("{}.azl.macros", tree.name);
-        spec.insert_tag(None, "Source9999", &file)?;
-        top.push(LOAD_COMMENT.to_owned());
-        top.push(format!("%{{load:%{{_sourcedir}}/{file}}}"));
-        top.extend(settings.undefines.iter().map(|u| format!("%undefine {u}")));
-        top.push(String::new());
-        tree.files.insert(file, TreeFile::regular(settings.macros_file()));
+    if settings.check_skip.is_some() || settings.has_macros() {
+        let mut spec = Spec::parse(bytes);
+        if let Some(reason) = &settings.check_skip {
+            let sel = SectionSel {
+                kind: SectionKind::Check,
+                package: None,
+            };
+            if !spec.find_sections(&sel)?.is_empty() {
+                let text = format!("# Check section disabled: {reason}\nexit 0");
+                spec.prepend_lines(&sel, &text, Occurrence::All)?;
+            }
+        }
+        if settings.has_macros() {
+            let file = format!("{}.azl.macros", tree.name);
+            spec.insert_tag(None, "Source9999", &file)?;
+            top.push(LOAD_COMMENT.to_owned());
+            top.push(format!("%{{load:%{{_sourcedir}}/{file}}}"));
+            top.extend(settings.undefines.iter().map(|u| format!("%undefine {u}")));
+            top.push(String::new());
+            tree.files.insert(file, TreeFile::regular(settings.macros_file()));
+        }
+        bytes = spec.into_bytes();
     }
-    // A trailing newline is dropped by `prepend_file`; the last element is
-    // the blank line after the header.
-    spec.prepend_file(&(top.join("\n") + "\n"))
+    let first_line_end = bytes.iter().position(|&b| b == b'\n');
+    let term: &[u8] = match first_line_end {
+        Some(i) if i > 0 && bytes[i - 1] == b'\r' => b"\r\n",
+        _ => b"\n",
+    };
+    let mut out = Vec::with_capacity(bytes.len() + 256);
+    for line in &top {
+        out.extend_from_slice(line.as_bytes());
+        out.extend_from_slice(term);
+    }
+    out.extend_from_slice(&bytes);
+    Ok(out)
 }

@@ -7,8 +7,12 @@
 //! place in TOML) and what it expected, and the tree is left exactly as it
 //! was. This crate does no I/O: files an overlay reads (`source`) come
 //! through a caller-supplied reader.
+//!
+//! File overlays with `archive` edit the members of an archive in the tree
+//! and repack it deterministically; see [`archive`].
 
 mod apply;
+pub mod archive;
 pub mod buildconf;
 pub mod tree;
 
@@ -16,6 +20,7 @@ use azldev_config::{Loc, ResolvedComponent, ResolvedOverlay};
 use azldev_spec::Spec;
 
 pub use apply::{InputReader, OpError, compile_regex};
+pub use archive::{ArchiveError, ArchiveErrorKind};
 pub use buildconf::{BuildSettings, SPEC_HEADER};
 pub use tree::{ComponentTree, FileMode, PathError, TreeFile, normalize};
 
@@ -47,12 +52,22 @@ pub enum Error {
 }
 
 /// Apply `overlays` in order to `tree`. On failure `tree` is unchanged.
+///
+/// Consecutive overlays with the same `archive` are applied to that archive
+/// as one batch; after all overlays, each edited archive's digest must match
+/// its `source-files` entry, and is written to the `sources` file.
 pub fn apply_overlays(
     tree: &mut ComponentTree,
     overlays: &[ResolvedOverlay],
     read_input: &InputReader<'_>,
 ) -> Result<(), Error> {
     let spec_path = tree.spec_path();
+    if !tree.files.contains_key(&spec_path) {
+        return Err(Error::NoSpec(spec_path));
+    }
+    if overlays.is_empty() {
+        return Ok(());
+    }
     let mut work = tree.clone();
     let bytes = work
         .files
@@ -60,22 +75,37 @@ pub fn apply_overlays(
         .map(|f| f.data.clone())
         .ok_or_else(|| Error::NoSpec(spec_path.clone()))?;
     let mut spec = Spec::parse(bytes);
-    for (index, ro) in overlays.iter().enumerate() {
+    // Archives edited so far, with the last overlay that edited each.
+    let mut edited: Vec<(&str, usize)> = Vec::new();
+    let mut index = 0;
+    while let Some(ro) = overlays.get(index) {
+        if let Some(archive) = archive::archive_of(ro) {
+            // Consecutive overlays on the same archive: one decode and repack.
+            let len = overlays[index..]
+                .iter()
+                .take_while(|o| archive::archive_of(o) == Some(archive))
+                .count();
+            let batch = &overlays[index..index + len];
+            if let Err((at, error)) = archive::apply_batch(&mut work, archive, batch, read_input) {
+                return Err(failure(index + at, &overlays[index + at], error));
+            }
+            let last = index + len - 1;
+            match edited.iter_mut().find(|(a, _)| *a == archive) {
+                Some(e) => e.1 = last,
+                None => edited.push((archive, last)),
+            }
+            index += len;
+            continue;
+        }
         if let Err(error) = apply::apply_one(&mut work, &mut spec, ro, read_input) {
-            let spec_lines = match &error {
-                OpError::Spec(azldev_spec::EditError::Ambiguous { lines, .. }) => lines.clone(),
-                OpError::TagExists { line, .. } => vec![*line],
-                _ => Vec::new(),
-            };
-            let o = &ro.overlay.value;
-            return Err(Error::Overlay(Box::new(OverlayFailure {
-                index,
-                kind: o.kind.value.to_string(),
-                description: o.description.as_ref().map(|d| d.value.clone()),
-                loc: apply::overlay_loc(ro),
-                error,
-                spec_lines,
-            })));
+            return Err(failure(index, ro, error));
+        }
+        index += 1;
+    }
+    // The digest is of the archive after all its overlays.
+    for (archive, last) in edited {
+        if let Err(error) = archive::verify_and_record(&mut work, archive, &overlays[last]) {
+            return Err(failure(last, &overlays[last], error));
         }
     }
     if let Some(f) = work.files.get_mut(&spec_path) {
@@ -83,6 +113,23 @@ pub fn apply_overlays(
     }
     *tree = work;
     Ok(())
+}
+
+fn failure(index: usize, ro: &ResolvedOverlay, error: OpError) -> Error {
+    let spec_lines = match &error {
+        OpError::Spec(azldev_spec::EditError::Ambiguous { lines, .. }) => lines.clone(),
+        OpError::TagExists { line, .. } => vec![*line],
+        _ => Vec::new(),
+    };
+    let o = &ro.overlay.value;
+    Error::Overlay(Box::new(OverlayFailure {
+        index,
+        kind: o.kind.value.to_string(),
+        description: o.description.as_ref().map(|d| d.value.clone()),
+        loc: apply::overlay_loc(ro),
+        error,
+        spec_lines,
+    }))
 }
 
 /// Apply the build configuration (macros file, `%check` skipping) and the
@@ -95,10 +142,9 @@ pub fn apply_build_config(tree: &mut ComponentTree, settings: &BuildSettings) ->
         .get(&spec_path)
         .map(|f| f.data.clone())
         .ok_or_else(|| Error::NoSpec(spec_path.clone()))?;
-    let mut spec = Spec::parse(bytes);
-    buildconf::apply(&mut work, &mut spec, settings).map_err(Error::BuildConfig)?;
+    let bytes = buildconf::apply(&mut work, bytes, settings).map_err(Error::BuildConfig)?;
     if let Some(f) = work.files.get_mut(&spec_path) {
-        f.data = spec.into_bytes();
+        f.data = bytes;
     }
     *tree = work;
     Ok(())

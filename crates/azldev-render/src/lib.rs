@@ -13,8 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use azldev_config::fs::{DirFile, Fs, RealFs};
 use azldev_config::{Config, Loc, ResolvedComponent, ResolvedOverlay};
-use azldev_overlay::OpError;
+use azldev_overlay::{ComponentTree, OpError};
 use azldev_source::{CachedRepo, GitCache, Lock, Network, ObjectId, ResolvedFrom, Want};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -152,17 +153,18 @@ impl Options {
     }
 }
 
-/// Read an overlay's `source`, refusing paths that leave the directory of
-/// the file that defined the overlay (`..`, absolute paths, symlinks out).
-fn read_input(config: &Config, ro: &ResolvedOverlay) -> Result<Vec<u8>, OpError> {
+/// Read an overlay's `source` through `fs`, refusing paths that leave the
+/// directory of the file that defined the overlay (`..`, absolute paths,
+/// symlinks out).
+fn read_input(fs: &dyn Fs, config: &Config, ro: &ResolvedOverlay) -> Result<Vec<u8>, OpError> {
     let path = ro.source_path.as_ref().ok_or(OpError::MissingField("source"))?;
     let base = config.files.dir_of(&ro.overlay.loc);
     let input = |why: String| OpError::Input {
         path: path.display().to_string(),
         why,
     };
-    let real = std::fs::canonicalize(path).map_err(|e| input(e.to_string()))?;
-    let real_base = std::fs::canonicalize(&base).map_err(|e| input(e.to_string()))?;
+    let real = fs.canonicalize(path).map_err(|e| input(e.to_string()))?;
+    let real_base = fs.canonicalize(&base).map_err(|e| input(e.to_string()))?;
     if !real.starts_with(&real_base) {
         return Err(input(format!(
             "it resolves to {}, outside {}, the directory of the file that names it",
@@ -170,11 +172,34 @@ fn read_input(config: &Config, ro: &ResolvedOverlay) -> Result<Vec<u8>, OpError>
             real_base.display()
         )));
     }
-    std::fs::read(&real).map_err(|e| input(e.to_string()))
+    fs.read(&real).map_err(|e| input(e.to_string()))
+}
+
+/// The files of a local component's directory, read through `fs`.
+fn read_local(fs: &dyn Fs, dir: &Path) -> std::io::Result<Vec<DirFile>> {
+    fs.read_dir_all(dir)
+}
+
+/// A lock file read through `fs`; `Ok(None)` when there is none.
+fn read_lock(fs: &dyn Fs, path: &Path) -> Result<Option<Lock>, azldev_source::Error> {
+    match fs.read_to_string(path) {
+        Ok(text) => Lock::parse(&text, path).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(azldev_source::Error::Io {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }),
+    }
 }
 
 /// Everything that determines a component's output, hashed.
-fn fingerprint(config: &Config, c: &ResolvedComponent, plan: &SourcePlan, commit: Option<&str>) -> String {
+fn fingerprint(
+    fs: &dyn Fs,
+    config: &Config,
+    c: &ResolvedComponent,
+    plan: &SourcePlan,
+    commit: Option<&str>,
+) -> String {
     let mut h = Sha256::new();
     let mut field = |k: &str, v: &[u8]| {
         h.update(k.as_bytes());
@@ -197,7 +222,7 @@ fn fingerprint(config: &Config, c: &ResolvedComponent, plan: &SourcePlan, commit
             serde_json::to_string(&o).unwrap_or_default().as_bytes(),
         );
         if ro.source_path.is_some() {
-            match read_input(config, ro) {
+            match read_input(fs, config, ro) {
                 Ok(data) => field("input", &data),
                 Err(e) => field("input-error", e.to_string().as_bytes()),
             }
@@ -218,10 +243,10 @@ fn fingerprint(config: &Config, c: &ResolvedComponent, plan: &SourcePlan, commit
         SourcePlan::Local { spec_file, relative } => {
             field("local", relative.as_bytes());
             if let Some(dir) = spec_file.parent()
-                && let Ok(files) = output::read_dir(dir)
+                && let Ok(files) = read_local(fs, dir)
             {
-                for (p, f) in files {
-                    field("file", p.as_bytes());
+                for f in files {
+                    field("file", f.path.as_bytes());
                     field("data", &f.data);
                 }
             }
@@ -247,6 +272,7 @@ fn desired_matches(lock: &Lock, plan: &SourcePlan) -> Result<ObjectId, String> {
 }
 
 /// Per-component state between the phases.
+#[derive(Debug)]
 struct Work<'a> {
     c: &'a ResolvedComponent,
     plan: SourcePlan,
@@ -269,6 +295,43 @@ fn resolve(repo: &CachedRepo, desired: &ResolvedFrom) -> Result<ObjectId, Render
     })
 }
 
+/// Plan a component and read its lock file (through `fs`).
+fn prepare_work<'a>(
+    config: &Config,
+    fs: &dyn Fs,
+    c: &'a ResolvedComponent,
+    opts: &Options,
+) -> Result<Work<'a>, RenderError> {
+    let plan = plan::plan(config, c)?;
+    let lock = read_lock(fs, &opts.lock_path(&c.name))?;
+    let (pinned, stale_why) = match (&plan, &lock) {
+        (SourcePlan::Local { .. }, _) => (None, None),
+        (_, None) => (None, Some("no lock file".to_owned())),
+        (_, Some(l)) => match desired_matches(l, &plan) {
+            Ok(id) => (Some(id), None),
+            Err(why) => (None, Some(why)),
+        },
+    };
+    Ok(Work {
+        c,
+        plan,
+        lock,
+        pinned,
+        stale_why,
+    })
+}
+
+/// Run `f` on a pool of `jobs` threads (one per core when `None`).
+fn in_pool<R: Send>(jobs: Option<usize>, f: impl FnOnce() -> R + Send) -> R {
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.unwrap_or(0))
+        .build()
+    {
+        Ok(p) => p.install(f),
+        Err(_) => f(),
+    }
+}
+
 /// Render the named components (all when `names` is empty).
 pub fn render(
     config: &Config,
@@ -277,14 +340,7 @@ pub fn render(
     on_done: &(dyn Fn(&ComponentReport) + Sync),
 ) -> Report {
     let start = Instant::now();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.unwrap_or(0))
-        .build();
-    let run = || render_inner(config, names, opts, on_done);
-    let mut report = match pool {
-        Ok(p) => p.install(run),
-        Err(_) => run(),
-    };
+    let mut report = in_pool(opts.jobs, || render_inner(config, names, opts, on_done));
     report.elapsed = start.elapsed();
     report
 }
@@ -343,21 +399,18 @@ fn render_inner(
         .into_par_iter()
         .map(|sel| {
             let c = sel.map_err(finish_boxed)?;
-            let plan = plan::plan(config, c).map_err(|e| Box::new(finish(failed(&c.name, e))))?;
-            let lock = Lock::read(&opts.lock_path(&c.name))
-                .map_err(|e| Box::new(finish(failed(&c.name, e.into()))))?;
-            let (pinned, stale_why) = match (&plan, &lock) {
-                (SourcePlan::Local { .. }, _) => (None, None),
-                (_, None) => (None, Some("no lock file".to_owned())),
-                (_, Some(l)) => match desired_matches(l, &plan) {
-                    Ok(id) => (Some(id), None),
-                    Err(why) => (None, Some(why)),
-                },
-            };
-            let is_local = matches!(plan, SourcePlan::Local { .. });
-            if !opts.check && !opts.force && (pinned.is_some() || is_local) {
-                let fp = fingerprint(config, c, &plan, pinned.map(|p| p.to_string()).as_deref());
-                let same = lock.as_ref().is_some_and(|l| l.fingerprint == fp);
+            let w =
+                prepare_work(config, &RealFs, c, opts).map_err(|e| Box::new(finish(failed(&c.name, e))))?;
+            let is_local = matches!(w.plan, SourcePlan::Local { .. });
+            if !opts.check && !opts.force && (w.pinned.is_some() || is_local) {
+                let fp = fingerprint(
+                    &RealFs,
+                    config,
+                    c,
+                    &w.plan,
+                    w.pinned.map(|p| p.to_string()).as_deref(),
+                );
+                let same = w.lock.as_ref().is_some_and(|l| l.fingerprint == fp);
                 if same && component_dir(&opts.out_dir, &c.name).is_dir() {
                     return Err(Box::new(finish(ComponentReport {
                         name: c.name.clone(),
@@ -368,7 +421,7 @@ fn render_inner(
                 }
             }
             if opts.locked
-                && let Some(why) = &stale_why
+                && let Some(why) = &w.stale_why
             {
                 return Err(Box::new(finish(failed(
                     &c.name,
@@ -378,13 +431,7 @@ fn render_inner(
                     },
                 ))));
             }
-            Ok(Work {
-                c,
-                plan,
-                lock,
-                pinned,
-                stale_why,
-            })
+            Ok(w)
         })
         .collect();
     let mut done: Vec<ComponentReport> = Vec::new();
@@ -397,7 +444,7 @@ fn render_inner(
     }
 
     // Phase B: open each remote once, fetching only what is needed.
-    let repos = open_remotes(&work, opts, false);
+    let repos = open_remotes(&work.iter().collect::<Vec<_>>(), opts, false);
 
     // Phase C: render.
     let rendered: Vec<ComponentReport> = work
@@ -432,7 +479,7 @@ type Repos = HashMap<String, Result<CachedRepo, azldev_source::Error>>;
 
 /// Open every remote the work needs. `fresh`: fetch regardless (lock
 /// update).
-fn open_remotes(work: &[Work<'_>], opts: &Options, fresh: bool) -> Repos {
+fn open_remotes(work: &[&Work<'_>], opts: &Options, fresh: bool) -> Repos {
     let mut by_url: BTreeMap<String, (azldev_source::Remote, bool, Vec<ObjectId>)> = BTreeMap::new();
     for w in work {
         if let SourcePlan::Upstream { remote, .. } = &w.plan {
@@ -464,7 +511,7 @@ fn open_remotes(work: &[Work<'_>], opts: &Options, fresh: bool) -> Repos {
 
 fn render_one(config: &Config, w: &Work<'_>, repos: &Repos, opts: &Options) -> ComponentReport {
     let name = &w.c.name;
-    match render_tree(config, w, repos, opts) {
+    match render_tree(config, &RealFs, w, repos, opts) {
         Err(e) => failed(name, e),
         Ok((tree, notes, lock)) => {
             let dir = component_dir(&opts.out_dir, name);
@@ -504,26 +551,27 @@ fn render_one(config: &Config, w: &Work<'_>, repos: &Repos, opts: &Options) -> C
 
 fn render_tree(
     config: &Config,
+    fs: &dyn Fs,
     w: &Work<'_>,
     repos: &Repos,
     opts: &Options,
-) -> Result<(azldev_overlay::ComponentTree, Vec<String>, Lock), RenderError> {
+) -> Result<(ComponentTree, Vec<String>, Lock), RenderError> {
     let c = w.c;
     let (selection, lock) = match &w.plan {
         SourcePlan::Local { spec_file, .. } => {
             let dir = spec_file.parent().unwrap_or_else(|| Path::new("."));
-            let files = output::read_dir(dir).map_err(|e| RenderError::Io {
+            let files = read_local(fs, dir).map_err(|e| RenderError::Io {
                 path: dir.to_path_buf(),
                 message: e.to_string(),
             })?;
             let entries = files
                 .into_iter()
-                .map(|(path, f)| azldev_source::Entry {
-                    path,
+                .map(|f| azldev_source::Entry {
+                    path: f.path,
                     mode: match f.mode {
-                        azldev_overlay::FileMode::Regular => azldev_source::EntryMode::Regular,
-                        azldev_overlay::FileMode::Executable => azldev_source::EntryMode::Executable,
-                        azldev_overlay::FileMode::Symlink => azldev_source::EntryMode::Symlink,
+                        azldev_config::fs::FileMode::Regular => azldev_source::EntryMode::Regular,
+                        azldev_config::fs::FileMode::Executable => azldev_source::EntryMode::Executable,
+                        azldev_config::fs::FileMode::Symlink => azldev_source::EntryMode::Symlink,
                     },
                     data: f.data,
                 })
@@ -537,7 +585,7 @@ fn render_tree(
                 upstream_commit: None,
                 upstream_url: None,
                 resolved_from: ResolvedFrom::Local,
-                fingerprint: fingerprint(config, c, &w.plan, None),
+                fingerprint: fingerprint(fs, config, c, &w.plan, None),
             };
             (sel, lock)
         }
@@ -586,14 +634,14 @@ fn render_tree(
                 upstream_commit: Some(commit_hex.clone()),
                 upstream_url: Some(url.clone()),
                 resolved_from: desired.clone(),
-                fingerprint: fingerprint(config, c, &w.plan, Some(&commit_hex)),
+                fingerprint: fingerprint(fs, config, c, &w.plan, Some(&commit_hex)),
             };
             (sel, lock)
         }
     };
     let _ = &w.lock;
     let mut tree = selection.tree;
-    let reader = |ro: &ResolvedOverlay| read_input(config, ro);
+    let reader = |ro: &ResolvedOverlay| read_input(fs, config, ro);
     azldev_overlay::process_component(&mut tree, c, &reader).map_err(|e| {
         let loc = match &e {
             azldev_overlay::Error::Overlay(f) => Some(f.loc.clone()),
@@ -613,6 +661,160 @@ fn render_tree(
         RenderError::Overlay(msg, loc)
     })?;
     Ok((tree, selection.notes, lock))
+}
+
+/// A component's inputs on one side, read without rendering anything: its
+/// source plan, its lock file and — when the pin is known — the fingerprint
+/// of everything that determines its output. Two components with the same
+/// fingerprint render to the same tree. See [`prepare`].
+#[derive(Debug)]
+pub struct Prepared<'a> {
+    work: Work<'a>,
+    /// The input fingerprint, as lock files record it when the component is
+    /// local or its lock file holds a valid pin ([`Self::resolved`]). When
+    /// the pin must first be resolved (no lock, or the pin's source
+    /// changed), the commit is replaced by what it will be resolved from:
+    /// two such components with equal fingerprints, resolved against the
+    /// same cache, render the same.
+    pub fingerprint: String,
+    /// Whether the fingerprint names a commit (or the component is local).
+    pub resolved: bool,
+}
+
+impl Prepared<'_> {
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.work.c.name
+    }
+
+    #[must_use]
+    pub fn component(&self) -> &ResolvedComponent {
+        self.work.c
+    }
+
+    #[must_use]
+    pub fn plan(&self) -> &SourcePlan {
+        &self.work.plan
+    }
+
+    /// The lock file as read.
+    #[must_use]
+    pub fn lock(&self) -> Option<&Lock> {
+        self.work.lock.as_ref()
+    }
+
+    /// Why the lock file's pin cannot be used as is.
+    #[must_use]
+    pub fn stale_why(&self) -> Option<&str> {
+        self.work.stale_why.as_deref()
+    }
+}
+
+/// Plan a component and read its lock file (`opts.lock_dir`) through `fs`,
+/// without touching the network or rendering.
+///
+/// # Errors
+/// The component's source cannot be planned, or its lock file is unreadable.
+pub fn prepare<'a>(
+    config: &Config,
+    fs: &dyn Fs,
+    c: &'a ResolvedComponent,
+    opts: &Options,
+) -> Result<Prepared<'a>, RenderError> {
+    let work = prepare_work(config, fs, c, opts)?;
+    let resolved = work.pinned.is_some() || matches!(work.plan, SourcePlan::Local { .. });
+    let commit = match (&work.plan, work.pinned) {
+        (_, Some(p)) => Some(p.to_string()),
+        (SourcePlan::Upstream { desired, .. }, None) => Some(format!(
+            "unresolved:{}",
+            serde_json::to_string(desired).unwrap_or_default()
+        )),
+        (SourcePlan::Local { .. }, None) => None,
+    };
+    let fingerprint = fingerprint(fs, config, c, &work.plan, commit.as_deref());
+    Ok(Prepared {
+        work,
+        fingerprint,
+        resolved,
+    })
+}
+
+/// A component rendered in memory.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub name: String,
+    /// The generated directory's files.
+    pub tree: ComponentTree,
+    /// Things worth saying with `--verbose`.
+    pub notes: Vec<String>,
+    /// The lock the render would write (pin and fingerprint).
+    pub lock: Lock,
+}
+
+/// Render prepared components in memory: nothing is written — neither the
+/// output tree nor lock files (only the git object cache may fetch). Local
+/// specs and overlay inputs are read through `fs`; `opts.locked`,
+/// `opts.offline`, `opts.cache` and `opts.jobs` apply. Results are in the
+/// order of `prepared`.
+pub fn render_prepared(
+    config: &Config,
+    fs: &dyn Fs,
+    prepared: &[&Prepared<'_>],
+    opts: &Options,
+) -> Vec<Result<Rendered, RenderError>> {
+    in_pool(opts.jobs, || {
+        let work: Vec<&Work<'_>> = prepared.iter().map(|p| &p.work).collect();
+        let repos = open_remotes(&work, opts, false);
+        work.par_iter()
+            .map(|w| {
+                if opts.locked
+                    && let Some(why) = &w.stale_why
+                {
+                    return Err(RenderError::Locked {
+                        component: w.c.name.clone(),
+                        why: why.clone(),
+                    });
+                }
+                render_tree(config, fs, w, &repos, opts).map(|(tree, notes, lock)| Rendered {
+                    name: w.c.name.clone(),
+                    tree,
+                    notes,
+                    lock,
+                })
+            })
+            .collect()
+    })
+}
+
+/// Render the named components (all when `names` is empty) in memory,
+/// reading the distro repository's files through `fs`; see
+/// [`render_prepared`]. In component-name order.
+pub fn render_in_memory(
+    config: &Config,
+    fs: &dyn Fs,
+    names: &[String],
+    opts: &Options,
+) -> Vec<(String, Result<Rendered, RenderError>)> {
+    let mut out = Vec::new();
+    let mut ready = Vec::new();
+    for sel in selected(config, names) {
+        match sel {
+            Err(r) => {
+                if let Status::Failed(e) = r.status {
+                    out.push((r.name, Err(e)));
+                }
+            }
+            Ok(c) => match prepare(config, fs, c, opts) {
+                Ok(p) => ready.push(p),
+                Err(e) => out.push((c.name.clone(), Err(e))),
+            },
+        }
+    }
+    let refs: Vec<&Prepared<'_>> = ready.iter().collect();
+    let results = render_prepared(config, fs, &refs, opts);
+    out.extend(ready.iter().map(|p| p.name().to_owned()).zip(results));
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
 }
 
 /// Result of re-resolving one component's pin.
@@ -655,7 +857,7 @@ pub fn update_locks(config: &Config, names: &[String], opts: &Options) -> Vec<Lo
             },
         }
     }
-    let repos = open_remotes(&work, opts, true);
+    let repos = open_remotes(&work.iter().collect::<Vec<_>>(), opts, true);
     let updated: Vec<LockUpdate> = work
         .par_iter()
         .map(|w| {

@@ -107,13 +107,23 @@ fn write_files(dir: &Path, tree: &ComponentTree) -> io::Result<()> {
                 std::os::unix::fs::symlink(String::from_utf8_lossy(&f.data).as_ref(), &p)?;
             }
             FileMode::Regular | FileMode::Executable => {
-                std::fs::write(&p, &f.data)?;
+                use std::io::Write;
+                use std::os::unix::fs::OpenOptionsExt;
                 let mode = if f.mode == FileMode::Executable {
                     0o755
                 } else {
                     0o644
                 };
-                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode))?;
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(mode)
+                    .open(&p)?;
+                file.write_all(&f.data)?;
+                // The umask may have removed bits; only then pay for a chmod.
+                if file.metadata()?.permissions().mode() & 0o777 != mode {
+                    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode))?;
+                }
             }
         }
     }

@@ -249,11 +249,14 @@ impl CachedRepo {
             let parent_key = dir.rsplit_once('/').map_or("", |(p, _)| p);
             let leaf = dir.rsplit_once('/').map_or(dir, |(_, l)| l);
             let parent = self.listing(repo, commit, parent_key)?;
-            let (id, is_tree) = parent.get(leaf.as_bytes()).copied().ok_or_else(|| Error::NoPath {
-                url: self.remote.as_git_url(),
-                commit: commit.to_string(),
-                path: dir.to_owned(),
-            })?;
+            let (id, is_tree) = parent
+                .get(leaf.as_bytes())
+                .copied()
+                .ok_or_else(|| Error::NoPath {
+                    url: self.remote.as_git_url(),
+                    commit: commit.to_string(),
+                    path: dir.to_owned(),
+                })?;
             if !is_tree {
                 return Err(Error::NoPath {
                     url: self.remote.as_git_url(),
@@ -261,7 +264,10 @@ impl CachedRepo {
                     path: dir.to_owned(),
                 });
             }
-            tree = repo.find_object(id).map_err(|e| err("read a tree", &e))?.into_tree();
+            tree = repo
+                .find_object(id)
+                .map_err(|e| err("read a tree", &e))?
+                .into_tree();
         }
         let mut map = HashMap::new();
         for e in tree.iter() {
@@ -362,7 +368,9 @@ impl CachedRepo {
                 if !is_tree {
                     return Err(no_path());
                 }
-                repo.find_object(id).map_err(|e| err("read a tree", &e))?.into_tree()
+                repo.find_object(id)
+                    .map_err(|e| err("read a tree", &e))?
+                    .into_tree()
             };
             let mut out = Vec::new();
             walk(repo, &tree, "", &mut out).map_err(|e| err("read the tree", &e))?;

@@ -52,7 +52,12 @@ impl Lock {
                 });
             }
         };
-        toml::from_str(&text).map(Some).map_err(|e| Error::BadLock {
+        Self::parse(&text, path).map(Some)
+    }
+
+    /// Parse a lock file's text (read from `path`, for messages).
+    pub fn parse(text: &str, path: &Path) -> Result<Lock, Error> {
+        toml::from_str(text).map_err(|e| Error::BadLock {
             path: path.to_path_buf(),
             message: e.to_string(),
         })

@@ -64,10 +64,10 @@ pub struct DiffArgs {
     pub jobs: Option<usize>,
 }
 
-/// Load one side; configuration errors are fatal (exit 2), after printing
-/// them.
-fn side(repo: &DistroRepo, at: At, start: &std::path::Path, out: &Output) -> miette::Result<Side> {
-    let side = Side::open(repo, at, start).map_err(miette::Report::msg)?;
+/// Check a loaded side; configuration errors are fatal (exit 2), after
+/// printing them.
+fn side(side: Result<Side, azldev_diff::Error>, out: &Output) -> miette::Result<Side> {
+    let side = side.map_err(miette::Report::msg)?;
     if report_diagnostics(out, &side.loaded.diagnostics) {
         return Err(miette::miette!(
             "the configuration at {} has errors (see above)",
@@ -98,15 +98,20 @@ pub fn run(args: &DiffArgs, out: &Output, settings: &Settings) -> miette::Result
     let template = args
         .template
         .as_ref()
-        .map(|p| {
-            std::fs::read_to_string(p).map_err(|e| miette::miette!("cannot read {}: {e}", p.display()))
-        })
+        .map(|p| std::fs::read_to_string(p).map_err(|e| miette::miette!("cannot read {}: {e}", p.display())))
         .transpose()?;
     if template.is_some() && args.format != DiffFormat::Markdown {
         return Err(miette::miette!("--template applies to --format markdown"));
     }
-    let base = side(&repo, At::Revision(base_rev), &cwd, out)?;
-    let head = side(&repo, head_at, &cwd, out)?;
+    // Both configurations load at once.
+    let (base, head) = std::thread::scope(|s| {
+        let base = s.spawn(|| Side::open(&repo, At::Revision(base_rev), &cwd));
+        let head = Side::open(&repo, head_at, &cwd);
+        let base = base.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (base, head)
+    });
+    let base = side(base, out)?;
+    let head = side(head, out)?;
     let opts = DiffOptions {
         cache: azldev_source::GitCache::new(settings.git_cache()),
         offline: args.offline || settings.offline,
@@ -129,8 +134,9 @@ pub fn run(args: &DiffArgs, out: &Output, settings: &Settings) -> miette::Result
         match args.format {
             DiffFormat::Unified => format::unified(&report, color),
             DiffFormat::Stat => format::stat(&report),
-            DiffFormat::Markdown => format::markdown(&report, template.as_deref(), args.max_lines)
-                .map_err(miette::Report::msg)?,
+            DiffFormat::Markdown => {
+                format::markdown(&report, template.as_deref(), args.max_lines).map_err(miette::Report::msg)?
+            }
             DiffFormat::Json => format::json(&report).map_err(miette::Report::msg)?,
         }
     };

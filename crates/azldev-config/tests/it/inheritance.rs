@@ -240,3 +240,54 @@ fn find_root_walks_up() {
         Err(azldev_config::Error::NoRoot { .. })
     ));
 }
+
+#[test]
+fn archive_overlays_get_their_source_file_along_inheritance() {
+    let hash = "0f".repeat(64);
+    let distro = format!(
+        r#"[components.foo]
+overlay-files = ["overlays/*.toml"]
+
+[component-groups.edited]
+components = ["foo"]
+
+[[component-groups.edited.default-component-config.source-files]]
+filename = "foo-1.0.tar.gz"
+origin = {{ type = "overlay" }}
+replace-upstream = true
+replace-reason = "drop the bundled copy of zlib"
+hash = "{hash}"
+hash-type = "SHA512"
+
+[[components.foo.overlays]]
+type = "file-search-replace"
+archive = "foo-1.0.tar.gz"
+file = "foo-1.0/configure"
+regex = "-Werror"
+replacement = ""
+"#
+    );
+    let overlay = "[metadata]\ncategory = \"azl-pruning\"\nupstream-status = \"inapplicable\"\n\n\
+                   [[overlays]]\ntype = \"file-remove\"\narchive = \"foo-1.0.tar.gz\"\nfile = \"foo-1.0/zlib/**\"\n\n\
+                   [[overlays]]\ntype = \"file-add\"\nfile = \"foo.conf\"\nsource = \"foo.conf\"\n";
+    let (_p, l) = load_files(&[
+        ("distro.toml", distro.as_str()),
+        ("overlays/foo.toml", overlay),
+        ("overlays/foo.conf", "x\n"),
+    ]);
+    no_errors(&l);
+    let foo = &l.config.components["foo"];
+    assert_eq!(foo.overlays.len(), 3);
+    for o in &foo.overlays[..2] {
+        let sf = o
+            .archive_source
+            .as_ref()
+            .expect("archive overlays carry their source file");
+        assert_eq!(sf.filename.value, "foo-1.0.tar.gz");
+        assert_eq!(sf.hash.as_ref().map(|h| h.value.as_str()), Some(hash.as_str()));
+    }
+    assert!(
+        foo.overlays[2].archive_source.is_none(),
+        "a plain file overlay has none"
+    );
+}

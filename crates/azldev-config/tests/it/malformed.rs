@@ -160,9 +160,101 @@ const CASES: &[Case] = &[
         name: "overlay origin without replace-upstream",
         files: &[(
             "distro.toml",
-            "[[components.a.source-files]]\nfilename = \"x.tar\"\norigin = { type = \"overlay\" }\n",
+            "[[components.a.source-files]]\nfilename = \"x.tar\"\norigin = { type = \"overlay\" }\nhash = \"abababababababababababababababababababababababababababababababab\"\nhash-type = \"SHA256\"\n",
         )],
         expect: &["distro.toml:3:19: overlay origin of `x.tar` requires `replace-upstream = true`"],
+    },
+    Case {
+        name: "overlay origin without hash",
+        files: &[(
+            "distro.toml",
+            "[[components.a.source-files]]\nfilename = \"x.tar\"\norigin = { type = \"overlay\" }\nreplace-upstream = true\nreplace-reason = \"edited\"\n",
+        )],
+        expect: &["distro.toml:3:19: overlay origin of `x.tar` requires `hash` and `hash-type`"],
+    },
+    Case {
+        name: "overlay origin with hash but no hash-type",
+        files: &[(
+            "distro.toml",
+            "[[components.a.source-files]]\nfilename = \"x.tar\"\norigin = { type = \"overlay\" }\nreplace-upstream = true\nreplace-reason = \"edited\"\nhash = \"abababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababab\"\n",
+        )],
+        expect: &["distro.toml:6:8: `hash` of source file `x.tar` has no `hash-type`"],
+    },
+    Case {
+        name: "archive on a spec overlay",
+        files: &[(
+            "distro.toml",
+            "[[components.a.overlays]]\ntype = \"spec-remove-tag\"\ntag = \"Requires\"\narchive = \"a-1.0.tar.gz\"\n",
+        )],
+        expect: &["distro.toml:4:11: overlay type `spec-remove-tag` does not accept `archive`"],
+    },
+    Case {
+        name: "archive on patch-remove",
+        files: &[(
+            "distro.toml",
+            "[[components.a.overlays]]\ntype = \"patch-remove\"\nfile = \"*.patch\"\narchive = \"a-1.0.tar.gz\"\n",
+        )],
+        expect: &["distro.toml:4:11: overlay type `patch-remove` does not accept `archive`"],
+    },
+    Case {
+        name: "archive given as a path",
+        files: &[(
+            "distro.toml",
+            "[[components.a.overlays]]\ntype = \"file-remove\"\nfile = \"a-1.0/docs/*\"\narchive = \"../a-1.0.tar.gz\"\n",
+        )],
+        expect: &[
+            "distro.toml:4:11: `archive` must be the file name of one of the component's sources, got `../a-1.0.tar.gz`",
+        ],
+    },
+    Case {
+        name: "archive of an unsupported type",
+        files: &[(
+            "distro.toml",
+            "[[components.a.overlays]]\ntype = \"file-remove\"\nfile = \"a-1.0/docs/*\"\narchive = \"a-1.0.rar\"\n",
+        )],
+        expect: &["distro.toml:4:11: `a-1.0.rar` is not an archive overlays can edit"],
+    },
+    Case {
+        name: "archive without a source-files entry",
+        files: &[(
+            "distro.toml",
+            "[[components.a.overlays]]\ntype = \"file-search-replace\"\nfile = \"a-1.0/configure\"\nregex = \"-Werror\"\narchive = \"a-1.0.tar.gz\"\n",
+        )],
+        expect: &["distro.toml:5:11: archive `a-1.0.tar.gz` has no `source-files` entry"],
+    },
+    Case {
+        name: "archive whose source file is not an overlay origin",
+        files: &[(
+            "distro.toml",
+            "[[components.a.overlays]]\ntype = \"file-remove\"\nfile = \"a-1.0/docs/*\"\narchive = \"a-1.0.tar.gz\"\n\n[[components.a.source-files]]\nfilename = \"a-1.0.tar.gz\"\norigin = { type = \"download\", uri = \"https://example.org/a-1.0.tar.gz\" }\n",
+        )],
+        expect: &[
+            "distro.toml:4:11: archive `a-1.0.tar.gz` is edited by overlays, so its `source-files` entry needs `origin = { type = \"overlay\" }`",
+        ],
+    },
+    Case {
+        name: "archive source file without replace-reason",
+        files: &[(
+            "distro.toml",
+            "[[components.a.overlays]]\ntype = \"file-remove\"\nfile = \"a-1.0/docs/*\"\narchive = \"a-1.0.tar.gz\"\n\n[[components.a.source-files]]\nfilename = \"a-1.0.tar.gz\"\norigin = { type = \"overlay\" }\nreplace-upstream = true\nhash = \"abababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababab\"\nhash-type = \"SHA512\"\n",
+        )],
+        expect: &[
+            "distro.toml:9:20: `replace-upstream = true` on `a-1.0.tar.gz` requires a `replace-reason`",
+        ],
+    },
+    Case {
+        name: "archive overlay in an overlay file without a source-files entry",
+        files: &[
+            (
+                "distro.toml",
+                "[components.a]\noverlay-files = [\"overlays/*.toml\"]\n",
+            ),
+            (
+                "overlays/docs.toml",
+                "[metadata]\ncategory = \"azl-pruning\"\nupstream-status = \"inapplicable\"\n\n[[overlays]]\ntype = \"file-remove\"\nfile = \"a-1.0/docs/**\"\narchive = \"a-1.0.tar.xz\"\n",
+            ),
+        ],
+        expect: &["overlays/docs.toml:8:11: archive `a-1.0.tar.xz` has no `source-files` entry"],
     },
     Case {
         name: "spec-add-tag without value",
