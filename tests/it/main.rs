@@ -559,3 +559,61 @@ fn demo_distro_rendered_tree_is_current() {
         );
     }
 }
+
+#[test]
+fn autorelease_and_autochangelog_expand_from_upstream_history() {
+    let w = World::new();
+    let spec_v = |version: &str| {
+        format!(
+            "Name:           delta\nVersion:        {version}\nRelease:        %autorelease\nSummary:        d\nLicense:        MIT\n\n%description\nd\n\n%files\n\n%changelog\n%autochangelog\n"
+        )
+    };
+    let r = Repo::init(w.root.path().join("up").join("delta"), "main");
+    r.commit(
+        &[("delta.spec", Some(&spec_v("1.0")))],
+        "Import 1.0",
+        "2024-01-01T00:00:00Z",
+    );
+    r.commit(
+        &[("delta.spec", Some(&spec_v("2.0")))],
+        "Update to 2.0",
+        "2024-02-01T00:00:00Z",
+    );
+    r.commit(
+        &[("README", Some("x\n"))],
+        "Fix the build",
+        "2024-03-01T00:00:00Z",
+    );
+    r.commit(
+        &[("README", Some("y\n"))],
+        "Tweak docs\n\n[bump release: 5]",
+        "2024-04-01T00:00:00Z",
+    );
+    w.config(&upstream_component("delta"));
+    w.ok(&["render"]);
+    let out = w.read("specs/d/delta/delta.spec");
+    // rpmautospec's block first (release 5 from the bump), then azldev's
+    // header, then the spec with the changelog expanded.
+    assert!(out.starts_with("## START: Set by rpmautospec\n"), "{out}");
+    assert!(out.contains("    release_number = 5;\n"), "{out}");
+    let header = "## END: Set by rpmautospec\n\n# This spec file has been modified by azldev to include build configuration overlays.\n";
+    assert!(out.contains(header), "{out}");
+    assert!(
+        out.contains("Release:        %autorelease\n"),
+        "the macro stays; the block defines it"
+    );
+    let changelog = &out[out.find("%changelog\n").expect("changelog")..];
+    let headers: Vec<&str> = changelog.lines().filter(|l| l.starts_with("* ")).collect();
+    assert_eq!(
+        headers,
+        [
+            "* Mon Apr 01 2024 Fixture Author <fixture@example.org> - 2.0-5",
+            "* Fri Mar 01 2024 Fixture Author <fixture@example.org> - 2.0-2",
+            "* Thu Feb 01 2024 Fixture Author <fixture@example.org> - 2.0-1",
+            "* Mon Jan 01 2024 Fixture Author <fixture@example.org> - 1.0-1",
+        ],
+        "{changelog}"
+    );
+    assert!(changelog.contains("- Update to 2.0\n"), "{changelog}");
+    assert!(!out.contains("%autochangelog"), "expanded");
+}

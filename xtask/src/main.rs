@@ -8,12 +8,15 @@
 //!   `git archive` (see `bench_render.rs`).
 //! - `bench diff [--sample N] [--runs N]` — `azldev diff` on the corpus as a
 //!   distro, for changes touching 1 and 10 components (see `bench_diff.rs`).
+//! - `bench autospec [--commits N]` — native `%autorelease`/`%autochangelog`
+//!   on a 5,000-commit history (see `bench_autospec.rs`).
 //! - `bench config [ROOT] [N]` — load and validate the azl4 configuration.
 //! - `demo [RENDER-ARGS…]` — generate the demo upstreams, then render.
 //! - `demo-upstreams [--out DIR] [--fixtures DIR] [--write-sources]` — the demo
 //!   distro's upstream git repositories and lookaside cache, made
 //!   deterministically from `tests/fixtures/demo/` (see `tests/src/demo.rs`).
 
+mod bench_autospec;
 mod bench_diff;
 mod bench_render;
 
@@ -36,6 +39,7 @@ fn main() -> Result<()> {
         ["bench", "diff", rest @ ..] => {
             bench_diff::run(&workspace_root(), |n| Ok(flag(rest, n)?.map(str::to_owned)))
         }
+        ["bench", "autospec", rest @ ..] => bench_autospec::run(rest, &workspace_root()),
         ["bench", "config", rest @ ..] => run(cargo()
             .args([
                 "run",
@@ -58,6 +62,7 @@ fn main() -> Result<()> {
                  bench spec [--corpus DIR] [--runs N] parse + round-trip the spec corpus\n  \
                  bench render [--sample N]            render the corpus as a distro of bare components\n  \
                  bench diff [--sample N]              `azldev diff` of 1 and 10 changed components on the corpus distro\n  \
+                 bench autospec [--commits N]         %autorelease/%autochangelog on a 5,000-commit history\n  \
                  bench config [ROOT] [N]              load + validate the azl4 configuration N times\n  \
                  demo [ARGS…]                         generate the demo upstreams, then `azldev render ARGS`\n  \
                  demo-upstreams [--out DIR]           the demo distro's upstream git repositories and\n                                      \

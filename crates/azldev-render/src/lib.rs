@@ -557,6 +557,8 @@ fn render_tree(
     opts: &Options,
 ) -> Result<(ComponentTree, Vec<String>, Lock), RenderError> {
     let c = w.c;
+    // Where the upstream history is, for %autorelease / %autochangelog.
+    let mut history_at: Option<(&CachedRepo, ObjectId, String, String)> = None;
     let (selection, lock) = match &w.plan {
         SourcePlan::Local { spec_file, .. } => {
             let dir = spec_file.parent().unwrap_or_else(|| Path::new("."));
@@ -629,6 +631,12 @@ fn render_tree(
                 .is_some_and(|s| s.value);
             let sel = files::select(&c.name, &format!("{upstream_name}.spec"), entries, keep_all)
                 .map_err(RenderError::Upstream)?;
+            history_at = Some((
+                repo,
+                commit,
+                subdir.clone().unwrap_or_default(),
+                format!("{upstream_name}.spec"),
+            ));
             let commit_hex = commit.to_string();
             let lock = Lock {
                 upstream_commit: Some(commit_hex.clone()),
@@ -660,7 +668,45 @@ fn render_tree(
         };
         RenderError::Overlay(msg, loc)
     })?;
+    if let Some((repo, commit, dir, spec_name)) = history_at {
+        expand_autospec(&mut tree, repo, commit, &dir, &spec_name)?;
+    }
     Ok((tree, selection.notes, lock))
+}
+
+/// Expand `%autorelease` and `%autochangelog` natively from the upstream
+/// history, as rpmautospec does after azldev's build configuration: the
+/// release number and changelog come from the pinned commit's history, and
+/// the rpmautospec block goes above the azldev header. A spec that (after
+/// overlays) uses neither macro, or was already processed, is unchanged.
+fn expand_autospec(
+    tree: &mut ComponentTree,
+    repo: &CachedRepo,
+    commit: ObjectId,
+    dir: &str,
+    spec_name: &str,
+) -> Result<(), RenderError> {
+    let spec_path = tree.spec_path();
+    let Some(file) = tree.files.get_mut(&spec_path) else {
+        return Ok(());
+    };
+    let features = azldev_autospec::features(&file.data);
+    if !features.processing_necessary() {
+        return Ok(());
+    }
+    let opts = azldev_autospec::Options::default();
+    let pkg = azldev_autospec::Package { dir, spec_name };
+    let history = repo
+        .with_repo(|r| azldev_autospec::history(r, commit, pkg, &opts, features.needs_autochangelog()))
+        .map_err(|e| RenderError::Upstream(format!("%autorelease/%autochangelog: {e}")))?;
+    file.data = azldev_autospec::rewrite(
+        &file.data,
+        &features,
+        &opts.rpmautospec_version,
+        history.release_number,
+        &history.changelog(),
+    );
+    Ok(())
 }
 
 /// A component's inputs on one side, read without rendering anything: its

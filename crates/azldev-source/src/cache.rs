@@ -220,8 +220,9 @@ impl CachedRepo {
         self.repo.to_thread_local()
     }
 
-    /// Run `f` with a pooled thread-local handle.
-    fn with_repo<R>(&self, f: impl FnOnce(&gix::Repository) -> R) -> R {
+    /// Run `f` with a pooled thread-local handle (for readers of history,
+    /// e.g. `azldev-autospec`; the handle keeps its object cache).
+    pub fn with_repo<R>(&self, f: impl FnOnce(&gix::Repository) -> R) -> R {
         let repo = locked(&self.pool).pop().unwrap_or_else(|| {
             let mut r = self.repo.to_thread_local();
             r.object_cache_size_if_unset(16 * 1024 * 1024);
