@@ -26,49 +26,19 @@ fn sibling(dir: &Path, suffix: &str) -> PathBuf {
 
 /// Read a directory's files (recursively) as a tree's file map.
 pub fn read_dir(dir: &Path) -> io::Result<BTreeMap<String, TreeFile>> {
-    let mut out = BTreeMap::new();
-    read_into(dir, "", &mut out)?;
-    Ok(out)
-}
-
-fn read_into(dir: &Path, prefix: &str, out: &mut BTreeMap<String, TreeFile>) -> io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let rel = if prefix.is_empty() {
-            name
-        } else {
-            format!("{prefix}/{name}")
-        };
-        let ft = entry.file_type()?;
-        if ft.is_dir() {
-            read_into(&entry.path(), &rel, out)?;
-        } else if ft.is_symlink() {
-            let target = std::fs::read_link(entry.path())?;
-            out.insert(
-                rel,
-                TreeFile {
-                    data: target.to_string_lossy().as_bytes().to_vec(),
-                    mode: FileMode::Symlink,
-                },
-            );
-        } else {
-            use std::os::unix::fs::PermissionsExt;
-            let executable = entry.metadata()?.permissions().mode() & 0o111 != 0;
-            out.insert(
-                rel,
-                TreeFile {
-                    data: std::fs::read(entry.path())?,
-                    mode: if executable {
-                        FileMode::Executable
-                    } else {
-                        FileMode::Regular
-                    },
-                },
-            );
-        }
-    }
-    Ok(())
+    use azldev_config::fs::{FileMode as FsMode, Fs};
+    Ok(azldev_config::fs::RealFs
+        .read_dir_all(dir)?
+        .into_iter()
+        .map(|f| {
+            let mode = match f.mode {
+                FsMode::Regular => FileMode::Regular,
+                FsMode::Executable => FileMode::Executable,
+                FsMode::Symlink => FileMode::Symlink,
+            };
+            (f.path, TreeFile { data: f.data, mode })
+        })
+        .collect())
 }
 
 /// Paths that differ between a tree and a directory on disk (missing,
