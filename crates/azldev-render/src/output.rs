@@ -69,7 +69,10 @@ fn write_files(dir: &Path, tree: &ComponentTree) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
     for (path, f) in &tree.files {
         let p = dir.join(path);
-        if let Some(parent) = p.parent() {
+        // Most files sit at the top of the component directory.
+        if path.contains('/')
+            && let Some(parent) = p.parent()
+        {
             std::fs::create_dir_all(parent)?;
         }
         match f.mode {
