@@ -7,6 +7,8 @@ use std::process::Output;
 use azldev_e2e::{Repo, spec};
 
 mod diff;
+mod release;
+mod sources;
 
 /// A distro repository plus upstream repositories and a private git cache.
 struct World {

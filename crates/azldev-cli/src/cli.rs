@@ -68,6 +68,9 @@ pub enum Command {
     /// Manage the upstream pins in `locks/`.
     #[command(subcommand)]
     Lock(crate::cmd::LockCommand),
+    /// Download and verify source files into the local cache.
+    #[command(subcommand)]
+    Sources(crate::cmd::SourcesCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell to generate completions for.

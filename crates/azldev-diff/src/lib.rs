@@ -363,6 +363,11 @@ fn render_options(side: &Side, opts: &DiffOptions) -> Options {
     o.offline = opts.offline;
     o.locked = opts.locked;
     o.jobs = opts.jobs;
+    // Release bumps read the history of the side's own commit; the working
+    // tree reads HEAD's plus its uncommitted changes.
+    if let Some(commit) = &side.commit {
+        o.release_history = azldev_render::ReleaseHistory::At(commit.clone());
+    }
     o
 }
 

@@ -8,6 +8,7 @@
 mod files;
 pub mod output;
 mod plan;
+mod release;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -47,6 +48,9 @@ pub enum RenderError {
     Locked { component: String, why: String },
     #[error("{path}: {message}")]
     Io { path: PathBuf, message: String },
+    /// The Release tag cannot be bumped for downstream changes.
+    #[error("{message}")]
+    Release { component: String, message: String },
 }
 
 /// What happened to one component.
@@ -111,6 +115,22 @@ pub struct Options {
     pub force: bool,
     /// Worker threads (`None`: one per core).
     pub jobs: Option<usize>,
+    /// Which distro-repository history release bumps read.
+    pub release_history: ReleaseHistory,
+}
+
+/// Which history of the distro repository (the git repository holding the
+/// project) decides release bumps for downstream changes; see
+/// `release.calculation`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ReleaseHistory {
+    /// HEAD, plus one while the lock being rendered differs from HEAD's.
+    #[default]
+    Head,
+    /// The history of this revision (e.g. the base side of a diff).
+    At(String),
+    /// No bumps.
+    Off,
 }
 
 impl Options {
@@ -137,6 +157,7 @@ impl Options {
             clean_stale: false,
             force: false,
             jobs: None,
+            release_history: ReleaseHistory::Head,
         }
     }
 
@@ -394,6 +415,7 @@ fn render_inner(
         on_done(&r);
         r
     };
+    let distro = open_distro(config, opts);
     // Phase A: plans, locks, and the fingerprint shortcut.
     let phase_a: Vec<Result<Work<'_>, Box<ComponentReport>>> = selected(config, names)
         .into_par_iter()
@@ -411,7 +433,10 @@ fn render_inner(
                     w.pinned.map(|p| p.to_string()).as_deref(),
                 );
                 let same = w.lock.as_ref().is_some_and(|l| l.fingerprint == fp);
-                if same && component_dir(&opts.out_dir, &c.name).is_dir() {
+                if same
+                    && component_dir(&opts.out_dir, &c.name).is_dir()
+                    && !release_bumped(distro.as_ref(), c, &w.plan, w.pinned, &fp)
+                {
                     return Err(Box::new(finish(ComponentReport {
                         name: c.name.clone(),
                         status: Status::Unchanged,
@@ -449,7 +474,7 @@ fn render_inner(
     // Phase C: render.
     let rendered: Vec<ComponentReport> = work
         .par_iter()
-        .map(|w| finish(render_one(config, w, &repos, opts)))
+        .map(|w| finish(render_one(config, w, &repos, distro.as_ref(), opts)))
         .collect();
     done.extend(rendered);
     done.sort_by(|a, b| a.name.cmp(&b.name));
@@ -509,9 +534,15 @@ fn open_remotes(work: &[&Work<'_>], opts: &Options, fresh: bool) -> Repos {
         .collect()
 }
 
-fn render_one(config: &Config, w: &Work<'_>, repos: &Repos, opts: &Options) -> ComponentReport {
+fn render_one(
+    config: &Config,
+    w: &Work<'_>,
+    repos: &Repos,
+    distro: Option<&release::DistroRepo>,
+    opts: &Options,
+) -> ComponentReport {
     let name = &w.c.name;
-    match render_tree(config, &RealFs, w, repos, opts) {
+    match render_tree(config, &RealFs, w, repos, distro, opts) {
         Err(e) => failed(name, e),
         Ok((tree, notes, lock)) => {
             let dir = component_dir(&opts.out_dir, name);
@@ -554,6 +585,7 @@ fn render_tree(
     fs: &dyn Fs,
     w: &Work<'_>,
     repos: &Repos,
+    distro: Option<&release::DistroRepo>,
     opts: &Options,
 ) -> Result<(ComponentTree, Vec<String>, Lock), RenderError> {
     let c = w.c;
@@ -668,10 +700,87 @@ fn render_tree(
         };
         RenderError::Overlay(msg, loc)
     })?;
+    if history_at.is_some() && release_auto(c) {
+        bump_release(&mut tree, c, distro, &lock)?;
+    }
     if let Some((repo, commit, dir, spec_name)) = history_at {
         expand_autospec(&mut tree, repo, commit, &dir, &spec_name)?;
     }
     Ok((tree, selection.notes, lock))
+}
+
+/// The distro repository whose history decides release bumps, if any.
+fn open_distro(config: &Config, opts: &Options) -> Option<release::DistroRepo> {
+    let at = match &opts.release_history {
+        ReleaseHistory::Head => None,
+        ReleaseHistory::At(rev) => Some(rev.as_str()),
+        ReleaseHistory::Off => return None,
+    };
+    release::DistroRepo::open(&config.root_dir, &opts.lock_dir, at)
+}
+
+/// `release.calculation` is `auto` (or unset).
+fn release_auto(c: &ResolvedComponent) -> bool {
+    c.config
+        .release
+        .as_ref()
+        .and_then(|r| r.value.calculation.as_ref())
+        .is_none_or(|k| matches!(k.value, azldev_config::raw::ReleaseCalculation::Auto))
+}
+
+/// Phase A: whether an upstream component with `auto` releases has a
+/// downstream bump. The bump is derived from the distro repository's
+/// history, which the fingerprint does not cover, so such a component is
+/// always rendered (and written only when its output changed); without a
+/// bump the output is a function of the fingerprint alone and the shortcut
+/// holds. Reading the history is cheap (one blob lookup per commit).
+fn release_bumped(
+    distro: Option<&release::DistroRepo>,
+    c: &ResolvedComponent,
+    plan: &SourcePlan,
+    pinned: Option<ObjectId>,
+    fingerprint: &str,
+) -> bool {
+    let (Some(distro), SourcePlan::Upstream { .. }) = (distro, plan) else {
+        return false;
+    };
+    if !release_auto(c) {
+        return false;
+    }
+    let now = Lock {
+        upstream_commit: pinned.map(|p| p.to_string()),
+        upstream_url: None,
+        resolved_from: ResolvedFrom::Local,
+        fingerprint: fingerprint.to_owned(),
+    };
+    distro.history(&c.name).map_or(true, |h| h.bump(&now).count > 0)
+}
+
+/// Bump a static Release for downstream changes (`release.calculation =
+/// "auto"`), see [`release`]. Runs after the overlays and before
+/// `%autorelease` expansion (a spec using `%autorelease` is left to it).
+fn bump_release(
+    tree: &mut ComponentTree,
+    c: &ResolvedComponent,
+    distro: Option<&release::DistroRepo>,
+    lock: &Lock,
+) -> Result<(), RenderError> {
+    let err = |message: String| RenderError::Release {
+        component: c.name.clone(),
+        message,
+    };
+    let bump = match distro {
+        Some(d) => d.history(&c.name).map_err(err)?.bump(lock),
+        None => release::Bump::default(),
+    };
+    let spec_path = tree.spec_path();
+    let Some(file) = tree.files.get_mut(&spec_path) else {
+        return Ok(());
+    };
+    if let Some(data) = release::apply(&file.data, &bump).map_err(err)? {
+        file.data = data;
+    }
+    Ok(())
 }
 
 /// Expand `%autorelease` and `%autochangelog` natively from the upstream
@@ -811,6 +920,7 @@ pub fn render_prepared(
     in_pool(opts.jobs, || {
         let work: Vec<&Work<'_>> = prepared.iter().map(|p| &p.work).collect();
         let repos = open_remotes(&work, opts, false);
+        let distro = open_distro(config, opts);
         work.par_iter()
             .map(|w| {
                 if opts.locked
@@ -821,11 +931,13 @@ pub fn render_prepared(
                         why: why.clone(),
                     });
                 }
-                render_tree(config, fs, w, &repos, opts).map(|(tree, notes, lock)| Rendered {
-                    name: w.c.name.clone(),
-                    tree,
-                    notes,
-                    lock,
+                render_tree(config, fs, w, &repos, distro.as_ref(), opts).map(|(tree, notes, lock)| {
+                    Rendered {
+                        name: w.c.name.clone(),
+                        tree,
+                        notes,
+                        lock,
+                    }
                 })
             })
             .collect()

@@ -9,6 +9,7 @@
 
 mod cache;
 mod lock;
+mod lookaside;
 mod sources;
 pub mod time;
 mod url;
@@ -18,6 +19,12 @@ use std::path::{Path, PathBuf};
 pub use cache::{CachedRepo, Entry, EntryMode, GitCache, Network, Want};
 pub use gix::ObjectId;
 pub use lock::{Lock, ResolvedFrom};
+#[cfg(feature = "http")]
+pub use lookaside::HttpTransport;
+pub use lookaside::{
+    Body, ExtraOrigin, ExtraSource, FetchItem, FetchReport, Fetched, HashKind, Lookaside, SourceCache,
+    SourcesError, Transport, digest_file, fetch_all, fetch_one, merge,
+};
 pub use sources::{SourceLine, parse_sources};
 pub use url::Remote;
 

@@ -6,6 +6,7 @@ pub(crate) mod component;
 pub(crate) mod config;
 mod diff;
 mod render;
+mod sources;
 mod spec;
 
 use std::process::ExitCode;
@@ -15,6 +16,7 @@ use crate::output::Output;
 use crate::settings::Settings;
 pub(crate) use diff::DiffArgs;
 pub(crate) use render::{LockCommand, RenderArgs};
+pub(crate) use sources::SourcesCommand;
 
 pub fn run(command: Command, out: &Output, settings: &Settings) -> miette::Result<ExitCode> {
     match command {
@@ -24,6 +26,7 @@ pub fn run(command: Command, out: &Output, settings: &Settings) -> miette::Resul
         Command::Render(args) => render::render(&args, out, settings),
         Command::Lock(cmd) => render::lock(&cmd, out, settings),
         Command::Diff(args) => diff::run(&args, out, settings),
+        Command::Sources(cmd) => sources::run(&cmd, out, settings),
         Command::Completions { shell } => completions::run(shell),
     }
 }

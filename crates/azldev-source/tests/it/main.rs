@@ -6,6 +6,8 @@ use std::process::Command;
 
 use azldev_source::{Error, GitCache, Network, Remote, Want};
 
+mod lookaside;
+
 fn git(dir: &Path, args: &[&str], date: &str) -> String {
     let out = Command::new("git")
         .args(args)

@@ -1,0 +1,547 @@
+//! Release bumps for downstream changes (`release.calculation = "auto"`).
+//!
+//! A component whose spec has a static `Release: N%{?dist}` gets `N+k`,
+//! where k counts the distro-repository commits that changed the
+//! component's input fingerprint (the `fingerprint` of `locks/<name>.lock`)
+//! since its upstream pin (`upstream-commit`) last moved:
+//!
+//! - the first-parent history of the starting commit (HEAD, or the commit a
+//!   diff renders) is walked, reading the lock file's blob at each commit
+//!   (no checkout); the walk stops at the first commit whose lock names a
+//!   different pin or has no lock file — the commit that moved the pin resets
+//!   the count and is not counted;
+//! - a commit counts when its lock's fingerprint differs from its parent's;
+//!   when the commit that moved the pin kept the old fingerprint (`azldev lock
+//!   update` committed before rendering), the first fingerprint change after
+//!   it belongs to the pin move and is not counted;
+//! - one more while the lock being rendered now differs from the starting
+//!   commit's (an uncommitted change); none if it names another pin (an
+//!   uncommitted pin move resets the count). That step has no changelog
+//!   entry: it has no author or date, and the count is the same once it is
+//!   committed.
+//!
+//! Each counted commit becomes a `%changelog` entry at the top of the
+//! changelog (committer date, author, `- subject`, `%` escaped), with the
+//! release it introduced. `N.M%{?dist}` forms bump the last number
+//! (`29.1` → `29.1+k`), so they stay below upstream's next release `N+1`.
+//! Local components are not bumped: their spec lives in the distro
+//! repository, and its author sets Release. Without a git repository k = 0.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use azldev_source::Lock;
+use azldev_spec::Spec;
+
+/// One counted commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Change {
+    /// Committer time, Unix seconds.
+    pub time: i64,
+    /// `Name <email>` of the author.
+    pub author: String,
+    pub subject: String,
+}
+
+/// What the history says about one component's lock file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct LockHistory {
+    /// The lock at the starting commit.
+    pub start: Option<Lock>,
+    /// Counted commits, oldest first.
+    pub changes: Vec<Change>,
+    /// The next fingerprint change still belongs to the pin move.
+    pub pending_pin_move: bool,
+}
+
+/// The bump of one render.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Bump {
+    pub count: u64,
+    /// Changelog entries, oldest first (`count - changes.len()` is 0 or 1:
+    /// the uncommitted step, the newest).
+    pub changes: Vec<Change>,
+}
+
+impl LockHistory {
+    /// The bump for a render whose lock is `now`.
+    pub(crate) fn bump(&self, now: &Lock) -> Bump {
+        let Some(start) = &self.start else {
+            return Bump::default();
+        };
+        if start.upstream_commit != now.upstream_commit {
+            return Bump::default();
+        }
+        let uncommitted = u64::from(start.fingerprint != now.fingerprint && !self.pending_pin_move);
+        Bump {
+            count: self.changes.len() as u64 + uncommitted,
+            changes: self.changes.clone(),
+        }
+    }
+}
+
+/// The distro repository, opened once per render.
+#[derive(Debug)]
+pub(crate) struct DistroRepo {
+    repo: gix::ThreadSafeRepository,
+    start: gix::ObjectId,
+    /// The lock directory relative to the work tree, `/`-separated.
+    lock_rel: String,
+    /// Computed on first use, shared by all components.
+    index: std::sync::OnceLock<Result<Index, String>>,
+}
+
+/// The first-parent chain and where each lock file changed along it.
+#[derive(Debug, Default)]
+struct Index {
+    /// From the starting commit, following first parents.
+    commits: Vec<gix::ObjectId>,
+    /// Per lock file name: `(i, blob)` for the starting commit (`i = 0`) and
+    /// every commit `i` of `commits` whose blob differs from that of commit
+    /// `i - 1` (its child); `None`: no such file.
+    blobs: HashMap<String, Vec<(usize, Option<gix::ObjectId>)>>,
+}
+
+fn git_error(what: &str, e: &dyn std::fmt::Display) -> String {
+    format!("distro repository: {what}: {e}")
+}
+
+impl DistroRepo {
+    /// Open the repository holding `root` and `lock_dir`; `None` when there
+    /// is none (or it has no commit, or the lock directory is outside it).
+    /// `at`: the commit to start from (HEAD when `None`).
+    pub(crate) fn open(root: &Path, lock_dir: &Path, at: Option<&str>) -> Option<Self> {
+        let repo = gix::discover(root).ok()?;
+        let work = repo.workdir()?.canonicalize().ok()?;
+        let locks = lock_dir.canonicalize().ok()?;
+        let rel = locks.strip_prefix(&work).ok()?;
+        let lock_rel = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/");
+        let start = match at {
+            None => repo.head_id().ok()?.detach(),
+            Some(rev) => repo.rev_parse_single(rev).ok()?.detach(),
+        };
+        Some(Self {
+            repo: repo.into_sync(),
+            start,
+            lock_rel,
+            index: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The first-parent chain from `start` and, per lock file, the commits
+    /// where its blob changed — computed once for all components: one commit
+    /// decode per commit, one tree decode per change of the lock directory.
+    fn index(&self) -> Result<&Index, String> {
+        let index = self.index.get_or_init(|| {
+            let repo = self.repo.to_thread_local();
+            let mut index = Index::default();
+            let mut next = Some(self.start);
+            // The previous (child) link's lock directory and its lock files.
+            let mut prev: Option<(Option<gix::ObjectId>, BTreeMap<String, gix::ObjectId>)> = None;
+            while let Some(id) = next {
+                let c = repo.find_commit(id).map_err(|e| git_error("read a commit", &e))?;
+                next = c.parent_ids().next().map(gix::Id::detach);
+                let tree = c.tree().map_err(|e| git_error("read a tree", &e))?;
+                let locks = if self.lock_rel.is_empty() {
+                    Some(tree.id)
+                } else {
+                    tree.lookup_entry_by_path(&self.lock_rel)
+                        .map_err(|e| git_error("read a tree", &e))?
+                        .filter(|e| e.mode().is_tree())
+                        .map(|e| e.object_id())
+                };
+                let i = index.commits.len();
+                index.commits.push(id);
+                if prev.as_ref().is_some_and(|(t, _)| *t == locks) {
+                    continue;
+                }
+                let mut files = BTreeMap::new();
+                if let Some(t) = locks {
+                    let t = repo.find_tree(t).map_err(|e| git_error("read a tree", &e))?;
+                    for e in t.iter() {
+                        let e = e.map_err(|e| git_error("read a tree", &e))?;
+                        let name = String::from_utf8_lossy(e.filename()).into_owned();
+                        if e.mode().is_blob() && name.ends_with(".lock") {
+                            files.insert(name, e.oid().to_owned());
+                        }
+                    }
+                }
+                let empty = BTreeMap::new();
+                let old = prev.as_ref().map_or(&empty, |(_, f)| f);
+                for (name, blob) in &files {
+                    if old.get(name) != Some(blob) {
+                        index
+                            .blobs
+                            .entry(name.clone())
+                            .or_default()
+                            .push((i, Some(*blob)));
+                    }
+                }
+                for name in old.keys().filter(|n| !files.contains_key(*n)) {
+                    index.blobs.entry(name.clone()).or_default().push((i, None));
+                }
+                prev = Some((locks, files));
+            }
+            Ok(index)
+        });
+        index.as_ref().map_err(Clone::clone)
+    }
+
+    /// The history of `locks/<name>.lock` from the starting commit.
+    ///
+    /// # Errors
+    /// A commit, tree or lock file of the history cannot be read.
+    pub(crate) fn history(&self, name: &str) -> Result<LockHistory, String> {
+        let index = self.index()?;
+        let file = format!("{name}.lock");
+        let display = if self.lock_rel.is_empty() {
+            file.clone()
+        } else {
+            format!("{}/{file}", self.lock_rel)
+        };
+        let Some(blobs) = index.blobs.get(&file) else {
+            return Ok(LockHistory::default());
+        };
+        let Some(&(0, Some(first))) = blobs.first() else {
+            return Ok(LockHistory::default());
+        };
+        let repo = self.repo.to_thread_local();
+        let parse = |blob: gix::ObjectId| -> Result<Lock, String> {
+            let data = repo
+                .find_blob(blob)
+                .map_err(|e| git_error("read a lock file", &e))?;
+            let text = String::from_utf8_lossy(&data.data).into_owned();
+            Lock::parse(&text, Path::new(&display)).map_err(|e| e.to_string())
+        };
+        let start = parse(first)?;
+        // Commits whose lock changed the fingerprint, newest first. Between
+        // two entries of `blobs` the lock is the same.
+        let mut changed: Vec<gix::ObjectId> = Vec::new();
+        let mut pending_pin_move = false;
+        let mut lock = start.clone();
+        for &(j, blob) in &blobs[1..] {
+            let Some(child) = j.checked_sub(1).and_then(|c| index.commits.get(c)) else {
+                break;
+            };
+            let Some(parent_lock) = blob.map(parse).transpose()? else {
+                break;
+            };
+            if parent_lock.upstream_commit != lock.upstream_commit {
+                // `child` moved the pin; with the old fingerprint, the next
+                // change is the pin move's own.
+                pending_pin_move = parent_lock.fingerprint == lock.fingerprint;
+                break;
+            }
+            if parent_lock.fingerprint != lock.fingerprint {
+                changed.push(*child);
+            }
+            lock = parent_lock;
+        }
+        changed.reverse();
+        if pending_pin_move && !changed.is_empty() {
+            changed.remove(0);
+            pending_pin_move = false;
+        }
+        let changes = changed
+            .into_iter()
+            .map(|id| {
+                let c = repo.find_commit(id).map_err(|e| git_error("read a commit", &e))?;
+                let time = c.time().map_err(|e| git_error("read a commit date", &e))?.seconds;
+                let d = c.decode().map_err(|e| git_error("decode a commit", &e))?;
+                let a = d.author();
+                let message = String::from_utf8_lossy(d.message);
+                let subject = message
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty())
+                    .unwrap_or("");
+                Ok(Change {
+                    time,
+                    author: format!("{} <{}>", a.name, a.email),
+                    subject: subject.to_owned(),
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(LockHistory {
+            start: Some(start),
+            changes,
+            pending_pin_move,
+        })
+    }
+}
+
+/// A static release: the numbers and what follows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StaticRelease {
+    /// Everything up to the last number (`29.` of `29.1%{?dist}`).
+    pub prefix: String,
+    pub last: u64,
+    /// The dist suffix as written (possibly empty).
+    pub dist: String,
+}
+
+impl StaticRelease {
+    /// `N`, `N.M…`, optionally followed by `%{?dist}`, `%{dist}` or `%dist`.
+    pub(crate) fn parse(value: &str) -> Option<Self> {
+        let value = value.trim();
+        let (num, dist) = ["%{?dist}", "%{dist}", "%dist"]
+            .iter()
+            .find_map(|d| value.strip_suffix(d).map(|n| (n, *d)))
+            .unwrap_or((value, ""));
+        let parts: Vec<&str> = num.split('.').collect();
+        if parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return None;
+        }
+        let last = parts.last()?;
+        let prefix_len = num.len() - last.len();
+        Some(Self {
+            prefix: num[..prefix_len].to_owned(),
+            last: last.parse().ok()?,
+            dist: dist.to_owned(),
+        })
+    }
+
+    /// The release without the dist suffix, bumped by `k`.
+    pub(crate) fn plus(&self, k: u64) -> String {
+        format!("{}{}", self.prefix, self.last.saturating_add(k))
+    }
+}
+
+/// Whether a Release value is left to rpmautospec.
+fn is_autorelease(value: &str) -> bool {
+    let v = value.trim();
+    v.starts_with("%autorelease") || v.starts_with("%{autorelease") || v.starts_with("%{?autorelease")
+}
+
+/// Apply `bump` to a spec: the main package's Release and the changelog.
+/// `Ok(None)`: nothing to change (no bump, or `%autorelease`).
+///
+/// # Errors
+/// The Release tag is missing or not a static number (the message suggests
+/// `release.calculation = "manual"`).
+pub(crate) fn apply(spec: &[u8], bump: &Bump) -> Result<Option<Vec<u8>>, String> {
+    let parsed = Spec::parse(spec.to_vec());
+    let main = 0;
+    let releases: Vec<usize> = parsed
+        .package_tags(main)
+        .filter(|&t| parsed.tags()[t].key == "release")
+        .collect();
+    let manual = "set `release.calculation = \"manual\"` (or \"static\") on the component to keep it as is";
+    if releases.is_empty() {
+        return Err(format!("the spec has no Release tag; {manual}"));
+    }
+    if releases.iter().any(|&t| is_autorelease(&parsed.tag_value(t))) {
+        return Ok(None);
+    }
+    let mut values = Vec::new();
+    for &t in &releases {
+        let v = parsed.tag_value(t);
+        let Some(r) = StaticRelease::parse(&v) else {
+            return Err(format!(
+                "cannot bump `Release: {v}` for downstream changes (only `N`, `N.M…` with an optional `%{{?dist}}` are understood); {manual}"
+            ));
+        };
+        values.push((t, r));
+    }
+    if bump.count == 0 {
+        return Ok(None);
+    }
+    // Changelog entries, newest first.
+    let version = main_tag(&parsed, "version").unwrap_or_default();
+    let epoch = main_tag(&parsed, "epoch").filter(|e| !e.is_empty() && e != "0");
+    let base = &values[0].1;
+    let mut entries = String::new();
+    for (i, ch) in bump.changes.iter().enumerate().rev() {
+        // Commits come first; an uncommitted step is the newest.
+        let release = base.plus(i as u64 + 1);
+        let evr = match &epoch {
+            Some(e) => format!("{e}:{version}-{release}"),
+            None => format!("{version}-{release}"),
+        };
+        entries.push_str(&format!(
+            "* {} {} - {}\n- {}\n\n",
+            azldev_autospec::format_date(ch.time),
+            ch.author.replace('%', "%%"),
+            evr.replace('%', "%%"),
+            ch.subject.replace('%', "%%")
+        ));
+    }
+    // Splices, from the end of the file backwards.
+    let mut splices: Vec<(std::ops::Range<usize>, String)> = values
+        .iter()
+        .map(|(t, r)| {
+            (
+                parsed.tags()[*t].value.clone(),
+                format!("{}{}", r.plus(bump.count), r.dist),
+            )
+        })
+        .collect();
+    if !entries.is_empty() {
+        let changelog = parsed
+            .sections()
+            .iter()
+            .find(|s| s.kind == azldev_spec::SectionKind::Changelog && s.header.is_some());
+        match changelog.and_then(|s| s.header) {
+            Some(h) => {
+                let end = parsed.lines()[h].end;
+                let nl = if parsed.lines()[h].content_end == end {
+                    "\n"
+                } else {
+                    ""
+                };
+                splices.push((end..end, format!("{nl}{entries}")));
+            }
+            None => {
+                let end = spec.len();
+                let nl = if spec.ends_with(b"\n") || spec.is_empty() {
+                    ""
+                } else {
+                    "\n"
+                };
+                let entries = entries.trim_end_matches('\n');
+                splices.push((end..end, format!("{nl}\n%changelog\n{entries}\n")));
+            }
+        }
+    }
+    splices.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
+    let mut out = spec.to_vec();
+    for (r, text) in splices {
+        out.splice(r, text.into_bytes());
+    }
+    Ok(Some(out))
+}
+
+/// A main-package tag's value, expanded when possible.
+fn main_tag(spec: &Spec, key: &str) -> Option<String> {
+    let t = spec.package_tags(0).find(|&t| spec.tags()[t].key == key)?;
+    let v = spec.tag_value(t);
+    let e = spec.expand(&v);
+    Some(if e.resolved { e.text } else { v.into_owned() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(time: i64, subject: &str) -> Change {
+        Change {
+            time,
+            author: "Ann Example <ann@example.org>".into(),
+            subject: subject.into(),
+        }
+    }
+
+    #[test]
+    fn parses_static_releases() {
+        let r = StaticRelease::parse("29%{?dist}").expect("static");
+        assert_eq!((r.prefix.as_str(), r.last, r.dist.as_str()), ("", 29, "%{?dist}"));
+        assert_eq!(r.plus(1), "30");
+        let r = StaticRelease::parse(" 3.1%{dist} ").expect("static");
+        assert_eq!((r.prefix.as_str(), r.last, r.dist.as_str()), ("3.", 1, "%{dist}"));
+        assert_eq!(r.plus(2), "3.3");
+        assert_eq!(StaticRelease::parse("7").map(|r| r.plus(0)), Some("7".into()));
+        assert!(StaticRelease::parse("7%dist").is_some());
+        for bad in [
+            "",
+            "%{?dist}",
+            "0.rc1%{?dist}",
+            "1.%{?dist}",
+            "%{baserelease}%{?dist}",
+            "1%{?dist}.1",
+            "x",
+        ] {
+            assert_eq!(StaticRelease::parse(bad), None, "{bad}");
+        }
+    }
+
+    const SPEC: &str = "Name: foo\nVersion: 1.2\nRelease:        29%{?dist}\nSummary: x\n\n%description\nx\n\n%changelog\n* Mon Jan 05 2026 Up Stream <up@example.org> - 1.2-29\n- Upstream\n";
+
+    #[test]
+    fn bumps_release_and_adds_entries() {
+        let bump = Bump {
+            count: 3,
+            changes: vec![
+                change(1_777_507_200, "Fix 100% of it"),
+                change(1_777_593_600, "Second"),
+            ],
+        };
+        let out = apply(SPEC.as_bytes(), &bump).expect("ok").expect("changed");
+        let out = String::from_utf8(out).expect("utf-8");
+        assert!(out.contains("Release:        32%{?dist}\n"), "{out}");
+        assert!(
+            out.ends_with(
+                "%changelog\n* Fri May 01 2026 Ann Example <ann@example.org> - 1.2-31\n- Second\n\n\
+                 * Thu Apr 30 2026 Ann Example <ann@example.org> - 1.2-30\n- Fix 100%% of it\n\n\
+                 * Mon Jan 05 2026 Up Stream <up@example.org> - 1.2-29\n- Upstream\n"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn no_bump_no_change_and_autorelease_left_alone() {
+        assert_eq!(apply(SPEC.as_bytes(), &Bump::default()), Ok(None));
+        let auto = "Name: foo\nVersion: 1\nRelease: %autorelease\n";
+        let bump = Bump {
+            count: 1,
+            changes: Vec::new(),
+        };
+        assert_eq!(apply(auto.as_bytes(), &bump), Ok(None));
+    }
+
+    #[test]
+    fn unparseable_release_suggests_manual() {
+        let spec = "Name: foo\nVersion: 1\nRelease: %{rel}.git%{?dist}\n";
+        let e = apply(spec.as_bytes(), &Bump::default()).expect_err("error");
+        assert!(e.contains("manual"), "{e}");
+        let e = apply(b"Name: foo\nVersion: 1\n", &Bump::default()).expect_err("error");
+        assert!(e.contains("manual"), "{e}");
+    }
+
+    #[test]
+    fn epoch_and_missing_changelog() {
+        let spec = "Name: foo\nEpoch: 2\nVersion: 1\nRelease: 4\n\n%description\nx";
+        let bump = Bump {
+            count: 2,
+            changes: vec![change(0, "One")],
+        };
+        let out = apply(spec.as_bytes(), &bump).expect("ok").expect("changed");
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            "Name: foo\nEpoch: 2\nVersion: 1\nRelease: 6\n\n%description\nx\n\n%changelog\n\
+             * Thu Jan 01 1970 Ann Example <ann@example.org> - 2:1-5\n- One\n"
+        );
+    }
+
+    #[test]
+    fn bump_from_history() {
+        let lock = |commit: &str, fp: &str| Lock {
+            upstream_commit: Some(commit.into()),
+            upstream_url: None,
+            resolved_from: azldev_source::ResolvedFrom::Local,
+            fingerprint: fp.into(),
+        };
+        let h = LockHistory {
+            start: Some(lock("a", "f1")),
+            changes: vec![change(0, "x")],
+            pending_pin_move: false,
+        };
+        assert_eq!(h.bump(&lock("a", "f1")).count, 1);
+        assert_eq!(h.bump(&lock("a", "f2")).count, 2);
+        assert_eq!(h.bump(&lock("b", "f2")), Bump::default());
+        let pending = LockHistory {
+            pending_pin_move: true,
+            changes: Vec::new(),
+            ..h
+        };
+        assert_eq!(pending.bump(&lock("a", "f2")).count, 0);
+        assert_eq!(LockHistory::default().bump(&lock("a", "f1")), Bump::default());
+    }
+}
