@@ -182,11 +182,19 @@ fn static_and_manual_leave_release_alone_and_unparseable_release_is_an_error() {
     );
     w.config(&format!("{static_alpha}{}", upstream_component("beta")));
     let distro = Repo::init(w.distro(), "main");
+    // No downstream change yet: any Release form renders as upstream wrote it.
+    w.ok(&["render"]);
+    distro.commit(&[], "Add alpha and beta", "2024-02-01T10:00:00Z");
+    w.ok(&["render"]);
+    // A downstream change to beta needs a bump its Release cannot take.
+    w.config(&format!(
+        "{static_alpha}{}[[components.beta.overlays]]\ntype = \"spec-set-tag\"\ntag = \"URL\"\nvalue = \"https://b.example/\"\n",
+        upstream_component("beta")
+    ));
     let out = w.fails(&["render"]);
-    assert!(out.contains("1 rendered") && out.contains("1 failed"), "{out}");
+    assert!(out.contains("1 failed"), "{out}");
     assert!(out.contains("Release: %{rel}%{?dist}"), "{out}");
     assert!(out.contains("release.calculation = \"manual\""), "{out}");
-    distro.commit(&[], "Add alpha and beta", "2024-02-01T10:00:00Z");
     // `static`: downstream changes do not bump.
     w.config(&format!(
         "{static_alpha}{}{}release = {{ calculation = \"manual\" }}\n",

@@ -327,6 +327,12 @@ fn is_autorelease(value: &str) -> bool {
 /// The Release tag is missing or not a static number (the message suggests
 /// `release.calculation = "manual"`).
 pub(crate) fn apply(spec: &[u8], bump: &Bump) -> Result<Option<Vec<u8>>, String> {
+    // Nothing to bump: the Release stays exactly as upstream wrote it,
+    // whatever its form (most specs with macro-built releases never get a
+    // downstream change).
+    if bump.count == 0 {
+        return Ok(None);
+    }
     let parsed = Spec::parse(spec.to_vec());
     let main = 0;
     let releases: Vec<usize> = parsed
@@ -349,9 +355,6 @@ pub(crate) fn apply(spec: &[u8], bump: &Bump) -> Result<Option<Vec<u8>>, String>
             ));
         };
         values.push((t, r));
-    }
-    if bump.count == 0 {
-        return Ok(None);
     }
     // Changelog entries, newest first.
     let version = main_tag(&parsed, "version").unwrap_or_default();
@@ -499,10 +502,16 @@ mod tests {
     #[test]
     fn unparseable_release_suggests_manual() {
         let spec = "Name: foo\nVersion: 1\nRelease: %{rel}.git%{?dist}\n";
-        let e = apply(spec.as_bytes(), &Bump::default()).expect_err("error");
+        let one = Bump {
+            count: 1,
+            changes: vec![change(0, "x")],
+        };
+        let e = apply(spec.as_bytes(), &one).expect_err("error");
         assert!(e.contains("manual"), "{e}");
-        let e = apply(b"Name: foo\nVersion: 1\n", &Bump::default()).expect_err("error");
+        let e = apply(b"Name: foo\nVersion: 1\n", &one).expect_err("error");
         assert!(e.contains("manual"), "{e}");
+        // Without a downstream change nothing is bumped, so any form is fine.
+        assert_eq!(apply(spec.as_bytes(), &Bump::default()), Ok(None));
     }
 
     #[test]
