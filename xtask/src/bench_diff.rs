@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::bench_render::{copy_dir, corpus_dirs, git, toml_key};
+use crate::bench_render::{copy_dir, git, toml_key};
 
 struct Run {
     best: Duration,
@@ -70,21 +70,8 @@ pub fn run(root: &Path, flag: impl Fn(&str) -> Result<Option<String>>) -> Result
     let work = flag("--work")?.map_or_else(|| root.join("target/bench-diff"), PathBuf::from);
     let sample: usize = flag("--sample")?.map_or(Ok(usize::MAX), |s| s.parse())?;
     let runs: usize = flag("--runs")?.map_or(Ok(3), |s| s.parse())?;
-    eprintln!("building azldev (release)…");
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "--quiet", "-p", "azldev-cli"])
-        .current_dir(root)
-        .status()?;
-    if !status.success() {
-        bail!("cargo build failed");
-    }
-    let bin = root.join("target/release/azldev");
-
-    let mut dirs = corpus_dirs(&corpus)?;
-    if sample < dirs.len() {
-        let step = dirs.len().div_ceil(sample);
-        dirs = dirs.into_iter().step_by(step).collect();
-    }
+    let bin = crate::bench_render::release_azldev(root)?;
+    let dirs = crate::bench_render::sampled_corpus(&corpus, sample)?;
     if dirs.len() < 20 {
         bail!("need at least 20 components, have {}", dirs.len());
     }

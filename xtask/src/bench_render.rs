@@ -37,7 +37,7 @@ pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String> {
 }
 
 /// Corpus component directories: (name, path), sorted by name.
-pub(crate) fn corpus_dirs(corpus: &Path) -> Result<Vec<(String, PathBuf)>> {
+fn corpus_dirs(corpus: &Path) -> Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     for l in std::fs::read_dir(corpus).with_context(|| corpus.display().to_string())? {
         let l = l?;
@@ -99,12 +99,8 @@ fn azldev(bin: &Path, dir: &Path, cache: &Path, args: &[&str]) -> Result<Timed> 
     Ok(Timed { elapsed, stderr })
 }
 
-pub fn run(args: &[&str], root: &Path, flag: impl Fn(&str) -> Result<Option<String>>) -> Result<()> {
-    let corpus = flag("--corpus")?.map_or_else(|| root.join("../shared/corpus/azl4/specs"), PathBuf::from);
-    let work = flag("--work")?.map_or_else(|| root.join("target/bench-render"), PathBuf::from);
-    let sample: usize = flag("--sample")?.map_or(Ok(usize::MAX), |s| s.parse())?;
-    let per_package: usize = flag("--per-package")?.map_or(Ok(100), |s| s.parse())?;
-    let _ = args;
+/// Build the release `azldev` and return its path.
+pub(crate) fn release_azldev(root: &Path) -> Result<PathBuf> {
     eprintln!("building azldev (release)…");
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["build", "--release", "--quiet", "-p", "azldev-cli"])
@@ -113,13 +109,27 @@ pub fn run(args: &[&str], root: &Path, flag: impl Fn(&str) -> Result<Option<Stri
     if !status.success() {
         bail!("cargo build failed");
     }
-    let bin = root.join("target/release/azldev");
+    Ok(root.join("target/release/azldev"))
+}
 
-    let mut dirs = corpus_dirs(&corpus)?;
+/// The corpus component directories, or every n-th of them to keep about
+/// `sample`.
+pub(crate) fn sampled_corpus(corpus: &Path, sample: usize) -> Result<Vec<(String, PathBuf)>> {
+    let mut dirs = corpus_dirs(corpus)?;
     if sample < dirs.len() {
         let step = dirs.len().div_ceil(sample);
         dirs = dirs.into_iter().step_by(step).collect();
     }
+    Ok(dirs)
+}
+
+pub fn run(root: &Path, flag: impl Fn(&str) -> Result<Option<String>>) -> Result<()> {
+    let corpus = flag("--corpus")?.map_or_else(|| root.join("../shared/corpus/azl4/specs"), PathBuf::from);
+    let work = flag("--work")?.map_or_else(|| root.join("target/bench-render"), PathBuf::from);
+    let sample: usize = flag("--sample")?.map_or(Ok(usize::MAX), |s| s.parse())?;
+    let per_package: usize = flag("--per-package")?.map_or(Ok(100), |s| s.parse())?;
+    let bin = release_azldev(root)?;
+    let dirs = sampled_corpus(&corpus, sample)?;
     eprintln!("{} components from {}", dirs.len(), corpus.display());
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;

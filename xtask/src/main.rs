@@ -34,7 +34,7 @@ fn main() -> Result<()> {
         ["ci"] => ci(),
         ["bench", "spec", rest @ ..] => bench_spec(rest),
         ["bench", "render", rest @ ..] => {
-            bench_render::run(rest, &workspace_root(), |n| Ok(flag(rest, n)?.map(str::to_owned)))
+            bench_render::run(&workspace_root(), |n| Ok(flag(rest, n)?.map(str::to_owned)))
         }
         ["bench", "diff", rest @ ..] => {
             bench_diff::run(&workspace_root(), |n| Ok(flag(rest, n)?.map(str::to_owned)))
@@ -77,10 +77,8 @@ fn main() -> Result<()> {
 /// (offline, deterministic) and render it with the release `azldev`.
 fn demo(rest: &[&str]) -> Result<()> {
     azldev_e2e::demo::upstreams(&[])?;
-    run(cargo().args(["build", "--release", "--quiet", "-p", "azldev-cli"]))?;
-    run(Command::new(workspace_root().join("target/release/azldev"))
-        .arg("render")
-        .args(rest))
+    let bin = bench_render::release_azldev(&workspace_root())?;
+    run(Command::new(bin).arg("render").args(rest))
 }
 
 fn workspace_root() -> PathBuf {
