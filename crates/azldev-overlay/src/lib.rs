@@ -135,18 +135,18 @@ fn failure(index: usize, ro: &ResolvedOverlay, error: OpError) -> Error {
 /// Apply the build configuration (macros file, `%check` skipping) and the
 /// header. On failure `tree` is unchanged.
 pub fn apply_build_config(tree: &mut ComponentTree, settings: &BuildSettings) -> Result<(), Error> {
+    // `buildconf::apply` changes the tree (the macros file) only once
+    // nothing can fail any more, so no copy of the tree is needed.
     let spec_path = tree.spec_path();
-    let mut work = tree.clone();
-    let bytes = work
+    let bytes = tree
         .files
         .get(&spec_path)
         .map(|f| f.data.clone())
         .ok_or_else(|| Error::NoSpec(spec_path.clone()))?;
-    let bytes = buildconf::apply(&mut work, bytes, settings).map_err(Error::BuildConfig)?;
-    if let Some(f) = work.files.get_mut(&spec_path) {
+    let bytes = buildconf::apply(tree, bytes, settings).map_err(Error::BuildConfig)?;
+    if let Some(f) = tree.files.get_mut(&spec_path) {
         f.data = bytes;
     }
-    *tree = work;
     Ok(())
 }
 
@@ -156,9 +156,15 @@ pub fn process_component(
     component: &ResolvedComponent,
     read_input: &InputReader<'_>,
 ) -> Result<(), Error> {
+    let settings = BuildSettings::of(component);
+    if component.overlays.is_empty() {
+        // Both steps leave the tree untouched on failure; with no overlays
+        // only the second can change it.
+        return apply_build_config(tree, &settings);
+    }
     let mut work = tree.clone();
     apply_overlays(&mut work, &component.overlays, read_input)?;
-    apply_build_config(&mut work, &BuildSettings::of(component))?;
+    apply_build_config(&mut work, &settings)?;
     *tree = work;
     Ok(())
 }

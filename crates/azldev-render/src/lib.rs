@@ -799,6 +799,11 @@ fn expand_autospec(
     let Some(file) = tree.files.get_mut(&spec_path) else {
         return Ok(());
     };
+    // Most specs use neither macro: skip the line scan for them.
+    let mentions = |m: &[u8]| memchr::memmem::find(&file.data, m).is_some();
+    if !mentions(b"autorelease") && !mentions(b"autochangelog") {
+        return Ok(());
+    }
     let features = azldev_autospec::features(&file.data);
     if !features.processing_necessary() {
         return Ok(());

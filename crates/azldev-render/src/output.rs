@@ -64,9 +64,15 @@ pub fn differences(tree: &ComponentTree, dir: &Path) -> Vec<String> {
     out
 }
 
+/// Whether the process umask removes bits from the two modes files are
+/// created with (0644, 0755), learnt from the first file of each; the umask
+/// does not change while we run.
+static UMASK_STRIPS: [std::sync::OnceLock<bool>; 2] =
+    [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+
+/// Write the files of `tree` into the existing directory `dir`.
 fn write_files(dir: &Path, tree: &ComponentTree) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(dir)?;
     for (path, f) in &tree.files {
         let p = dir.join(path);
         // Most files sit at the top of the component directory.
@@ -94,7 +100,12 @@ fn write_files(dir: &Path, tree: &ComponentTree) -> io::Result<()> {
                     .open(&p)?;
                 file.write_all(&f.data)?;
                 // The umask may have removed bits; only then pay for a chmod.
-                if file.metadata()?.permissions().mode() & 0o777 != mode {
+                let slot = &UMASK_STRIPS[usize::from(f.mode == FileMode::Executable)];
+                let strips = *slot.get_or_init(|| {
+                    file.metadata()
+                        .map_or(true, |m| m.permissions().mode() & 0o777 != mode)
+                });
+                if strips {
                     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode))?;
                 }
             }
@@ -123,17 +134,41 @@ pub fn recover(dir: &Path) -> io::Result<()> {
 
 /// Write `tree` as directory `dir`, atomically. Returns `false` (and
 /// writes nothing) when the directory already holds exactly this tree.
+/// Leftovers of an interrupted earlier write are cleaned up on the way (see
+/// [`recover`]); the common case — a new directory — costs two `stat`s.
 pub fn write_component(dir: &Path, tree: &ComponentTree) -> io::Result<bool> {
-    recover(dir)?;
-    if dir.exists() && differences(tree, dir).is_empty() {
-        return Ok(false);
-    }
     let staging = sibling(dir, STAGING);
-    write_files(&staging, tree)?;
-    if !dir.exists() {
-        if let Some(parent) = dir.parent() {
-            std::fs::create_dir_all(parent)?;
+    let aside = sibling(dir, ASIDE);
+    let mut exists = dir.exists();
+    if !exists && aside.exists() {
+        // A crash between the two renames of the fallback swap.
+        std::fs::rename(&aside, dir)?;
+        exists = true;
+    }
+    if exists {
+        if aside.exists() {
+            std::fs::remove_dir_all(&aside)?;
         }
+        if differences(tree, dir).is_empty() {
+            return Ok(false);
+        }
+    }
+    match std::fs::create_dir(&staging) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            std::fs::remove_dir_all(&staging)?;
+            std::fs::create_dir(&staging)?;
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(parent) = dir.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::create_dir(&staging)?;
+        }
+        Err(e) => return Err(e),
+    }
+    write_files(&staging, tree)?;
+    if !exists {
         std::fs::rename(&staging, dir)?;
         return Ok(true);
     }
@@ -149,7 +184,6 @@ pub fn write_component(dir: &Path, tree: &ComponentTree) -> io::Result<bool> {
             std::fs::remove_dir_all(&staging)?;
         }
         Err(_) => {
-            let aside = sibling(dir, ASIDE);
             std::fs::rename(dir, &aside)?;
             std::fs::rename(&staging, dir)?;
             std::fs::remove_dir_all(&aside)?;
@@ -237,5 +271,13 @@ mod tests {
         recover(&dir).expect("recover");
         assert_eq!(std::fs::read(dir.join("xyz.spec")).expect("read"), b"old");
         assert!(!sibling(&dir, STAGING).exists());
+        // write_component recovers on its own: the old directory comes back,
+        // and is found identical; a stale staging directory is replaced.
+        std::fs::rename(&dir, sibling(&dir, ASIDE)).expect("rename");
+        std::fs::create_dir_all(sibling(&dir, STAGING).join("junk")).expect("staging");
+        assert!(!write_component(&dir, &tree(&[("xyz.spec", "old")])).expect("write"));
+        assert!(write_component(&dir, &tree(&[("xyz.spec", "new")])).expect("write"));
+        assert_eq!(std::fs::read(dir.join("xyz.spec")).expect("read"), b"new");
+        assert!(!sibling(&dir, STAGING).exists() && !sibling(&dir, ASIDE).exists());
     }
 }
