@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::bench_render::{copy_dir, git, toml_key};
+use crate::bench_render::{git, toml_key};
 
 struct Run {
     best: Duration,
@@ -76,19 +76,8 @@ pub fn run(root: &Path, flag: impl Fn(&str) -> Result<Option<String>>) -> Result
         bail!("need at least 20 components, have {}", dirs.len());
     }
     eprintln!("{} components from {}", dirs.len(), corpus.display());
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work)?;
-    let work = std::fs::canonicalize(&work)?;
-
-    let t = Instant::now();
-    let mono = work.join("mono");
-    for (name, dir) in &dirs {
-        copy_dir(dir, &mono.join("SPECS").join(name))?;
-    }
-    git(&mono, &["init", "-q", "-b", "main"])?;
-    git(&mono, &["add", "-A"])?;
-    git(&mono, &["commit", "-q", "-m", "corpus"])?;
-    eprintln!("upstream made in {:.1?}", t.elapsed());
+    let work = crate::bench_render::fresh_dir(&work)?;
+    crate::bench_render::monorepo(&work, &dirs)?;
 
     let distro = work.join("distro");
     std::fs::create_dir_all(distro.join("components"))?;

@@ -123,6 +123,27 @@ pub(crate) fn sampled_corpus(corpus: &Path, sample: usize) -> Result<Vec<(String
     Ok(dirs)
 }
 
+/// Empty `dir` (creating it) and return its canonical path.
+pub(crate) fn fresh_dir(dir: &Path) -> Result<PathBuf> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir)?;
+    Ok(std::fs::canonicalize(dir)?)
+}
+
+/// One repository holding every package as `SPECS/<name>/`, one commit.
+pub(crate) fn monorepo(work: &Path, dirs: &[(String, PathBuf)]) -> Result<PathBuf> {
+    let t = Instant::now();
+    let mono = work.join("mono");
+    for (name, dir) in dirs {
+        copy_dir(dir, &mono.join("SPECS").join(name))?;
+    }
+    git(&mono, &["init", "-q", "-b", "main"])?;
+    git(&mono, &["add", "-A"])?;
+    git(&mono, &["commit", "-q", "-m", "corpus"])?;
+    eprintln!("monorepo made in {:.1?}", t.elapsed());
+    Ok(mono)
+}
+
 pub fn run(root: &Path, flag: impl Fn(&str) -> Result<Option<String>>) -> Result<()> {
     let corpus = flag("--corpus")?.map_or_else(|| root.join("../shared/corpus/azl4/specs"), PathBuf::from);
     let work = flag("--work")?.map_or_else(|| root.join("target/bench-render"), PathBuf::from);
@@ -131,20 +152,8 @@ pub fn run(root: &Path, flag: impl Fn(&str) -> Result<Option<String>>) -> Result
     let bin = release_azldev(root)?;
     let dirs = sampled_corpus(&corpus, sample)?;
     eprintln!("{} components from {}", dirs.len(), corpus.display());
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work)?;
-    let work = std::fs::canonicalize(&work)?;
-
-    // One repository holding every package.
-    let t = Instant::now();
-    let mono = work.join("mono");
-    for (name, dir) in &dirs {
-        copy_dir(dir, &mono.join("SPECS").join(name))?;
-    }
-    git(&mono, &["init", "-q", "-b", "main"])?;
-    git(&mono, &["add", "-A"])?;
-    git(&mono, &["commit", "-q", "-m", "corpus"])?;
-    eprintln!("monorepo made in {:.1?}", t.elapsed());
+    let work = fresh_dir(&work)?;
+    monorepo(&work, &dirs)?;
 
     // A sample as one repository per package.
     let per: Vec<&(String, PathBuf)> = dirs

@@ -679,7 +679,6 @@ fn render_tree(
             (sel, lock)
         }
     };
-    let _ = &w.lock;
     let mut tree = selection.tree;
     let reader = |ro: &ResolvedOverlay| read_input(fs, config, ro);
     azldev_overlay::process_component(&mut tree, c, &reader).map_err(|e| {

@@ -216,10 +216,6 @@ impl CachedRepo {
         &self.remote
     }
 
-    fn local(&self) -> gix::Repository {
-        self.repo.to_thread_local()
-    }
-
     /// Run `f` with a pooled thread-local handle (for readers of history,
     /// e.g. `azldev-autospec`; the handle keeps its object cache).
     pub fn with_repo<R>(&self, f: impl FnOnce(&gix::Repository) -> R) -> R {
@@ -282,67 +278,64 @@ impl CachedRepo {
 
     /// The commit a branch points to.
     pub fn branch(&self, branch: &str) -> Result<ObjectId, Error> {
-        let repo = self.local();
-        let mut r = repo
-            .find_reference(format!("refs/heads/{branch}").as_str())
-            .map_err(|_| Error::NoBranch {
-                url: self.remote.as_git_url(),
-                branch: branch.to_owned(),
-            })?;
-        r.peel_to_id()
-            .map(gix::Id::detach)
-            .map_err(|e| git_err(&self.remote, "resolve the branch", e))
+        self.with_repo(|repo| {
+            let mut r = repo
+                .find_reference(format!("refs/heads/{branch}").as_str())
+                .map_err(|_| Error::NoBranch {
+                    url: self.remote.as_git_url(),
+                    branch: branch.to_owned(),
+                })?;
+            r.peel_to_id()
+                .map(gix::Id::detach)
+                .map_err(|e| git_err(&self.remote, "resolve the branch", e))
+        })
     }
 
     /// The newest first-parent commit of `branch` whose committer date is at
     /// or before `snapshot` (RFC 3339 date or date-time).
     pub fn snapshot(&self, branch: &str, snapshot: &str) -> Result<ObjectId, Error> {
         let limit = time::parse_rfc3339(snapshot).ok_or_else(|| Error::BadSnapshot(snapshot.to_owned()))?;
-        let repo = self.local();
         let mut id = self.branch(branch)?;
-        loop {
-            let c = repo
-                .find_commit(id)
-                .map_err(|e| git_err(&self.remote, "read a commit", e))?;
-            let t = c
-                .time()
-                .map_err(|e| git_err(&self.remote, "read a commit date", e))?;
-            if t.seconds <= limit {
-                return Ok(id);
-            }
-            match c.parent_ids().next() {
-                Some(p) => id = p.detach(),
-                None => {
-                    return Err(Error::NothingBefore {
-                        branch: branch.to_owned(),
-                        snapshot: snapshot.to_owned(),
-                    });
+        self.with_repo(|repo| {
+            loop {
+                let c = repo
+                    .find_commit(id)
+                    .map_err(|e| git_err(&self.remote, "read a commit", e))?;
+                let t = c
+                    .time()
+                    .map_err(|e| git_err(&self.remote, "read a commit date", e))?;
+                if t.seconds <= limit {
+                    return Ok(id);
+                }
+                match c.parent_ids().next() {
+                    Some(p) => id = p.detach(),
+                    None => {
+                        return Err(Error::NothingBefore {
+                            branch: branch.to_owned(),
+                            snapshot: snapshot.to_owned(),
+                        });
+                    }
                 }
             }
-        }
+        })
     }
 
     /// Whether the commit is in the cache.
     pub fn has_commit(&self, id: ObjectId) -> bool {
-        let repo = self.local();
-        repo.find_commit(id).is_ok()
+        self.with_repo(|repo| repo.find_commit(id).is_ok())
     }
 
     /// Resolve a full or abbreviated commit id.
     pub fn resolve_commit(&self, rev: &str) -> Result<ObjectId, Error> {
-        let repo = self.local();
-        let id = repo
-            .rev_parse_single(rev)
-            .map_err(|_| Error::NoCommit {
-                url: self.remote.as_git_url(),
-                commit: rev.to_owned(),
-            })?
-            .detach();
-        repo.find_commit(id).map_err(|_| Error::NoCommit {
+        let missing = || Error::NoCommit {
             url: self.remote.as_git_url(),
             commit: rev.to_owned(),
-        })?;
-        Ok(id)
+        };
+        self.with_repo(|repo| {
+            let id = repo.rev_parse_single(rev).map_err(|_| missing())?.detach();
+            repo.find_commit(id).map_err(|_| missing())?;
+            Ok(id)
+        })
     }
 
     /// Every file under `subdir` (or the whole tree) of `commit`, read from
