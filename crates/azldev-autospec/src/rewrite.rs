@@ -3,6 +3,7 @@
 
 use std::sync::LazyLock;
 
+use memchr::memmem::Finder;
 use regex::Regex;
 
 static AUTORELEASE: LazyLock<Regex> = LazyLock::new(|| {
@@ -72,26 +73,60 @@ fn lines(spec: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
+/// The spec's lines as [`lines`] splits them, without their terminators
+/// and without copying.
+fn line_slices(spec: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = spec;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        match memchr::memchr2(b'\n', b'\r', rest) {
+            Some(i) => {
+                let line = &rest[..i];
+                let skip = if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                rest = &rest[i + skip..];
+                Some(line)
+            }
+            None => Some(std::mem::take(&mut rest)),
+        }
+    })
+}
+
 /// Detect the features of a spec.
 pub fn features(spec: &[u8]) -> Features {
     let mut f = Features::default();
     let mut definition = None;
-    for (n, line) in lines(spec).iter().enumerate() {
+    static AUTORELEASE_WORD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("autorelease"));
+    static AUTOCHANGELOG_WORD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("autochangelog"));
+    static DEFINE_WORD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("define"));
+    for (n, line) in line_slices(spec).enumerate() {
         let lineno = n + 1;
-        let line = String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(line));
-        let line = line.as_ref();
+        // Every pattern needs a `%` and a literal word; test for them before
+        // paying for a regular expression (most lines have none).
+        if memchr::memchr(b'%', line).is_none() {
+            continue;
+        }
+        let text = || String::from_utf8_lossy(line);
         if f.changelog_lineno.is_none() {
-            if !f.has_autorelease && AUTORELEASE.is_match(line) {
+            if !f.has_autorelease && AUTORELEASE_WORD.find(line).is_some() && AUTORELEASE.is_match(&text()) {
                 f.has_autorelease = true;
             }
-            if CHANGELOG.is_match(line) {
+            if line.first() == Some(&b'%') && CHANGELOG.is_match(&text()) {
                 f.changelog_lineno = Some(lineno);
             }
         }
-        if f.autochangelog_lineno.is_none() && AUTOCHANGELOG.is_match(line) {
+        if f.autochangelog_lineno.is_none()
+            && AUTOCHANGELOG_WORD.find(line).is_some()
+            && AUTOCHANGELOG.is_match(&text())
+        {
             f.autochangelog_lineno = Some(lineno);
         }
-        if definition.is_none() && DEFINITION.is_match(line) {
+        if definition.is_none() && DEFINE_WORD.find(line).is_some() && DEFINITION.is_match(&text()) {
             definition = Some(lineno);
         }
     }
@@ -160,6 +195,36 @@ pub fn rewrite(spec: &[u8], f: &Features, version: &str, release_number: i64, ch
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_slices_split_as_lines_does() {
+        for text in [
+            &b""[..],
+            b"\n",
+            b"x",
+            b"a\r\nb\rc\n\nd",
+            b"\r\r\n\n",
+            b"one\ntwo\n",
+            b"%changelog\r",
+        ] {
+            let owned: Vec<Vec<u8>> = lines(text)
+                .into_iter()
+                .map(|l| l.strip_suffix(b"\n").unwrap_or(&l).to_vec())
+                .collect();
+            let borrowed: Vec<Vec<u8>> = line_slices(text).map(<[u8]>::to_vec).collect();
+            assert_eq!(owned, borrowed, "{:?}", String::from_utf8_lossy(text));
+        }
+    }
+
+    #[test]
+    fn detects_with_carriage_returns_and_lines_without_percent() {
+        let f =
+            features(b"Name: x\r\nRelease: %{autorelease -b 2}\r\n%define autorelease(e) 1\r%changelog\n");
+        assert!(f.has_autorelease);
+        assert!(f.is_processed);
+        assert_eq!(f.changelog_lineno, Some(4));
+        assert!(!features(b"Release: autorelease\nchangelog\n").has_autorelease);
+    }
 
     #[test]
     fn detects() {

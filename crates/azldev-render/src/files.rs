@@ -58,30 +58,40 @@ pub fn select(
             }
         }
     };
-    let spec = Spec::parse(spec_entry.data.as_slice());
-    let mut notes = Vec::new();
-    let mut referenced = BTreeSet::new();
-    let mut unresolved = Vec::new();
-    for s in spec.sources() {
-        let name = spec.source_file_name(s);
-        if name.contains('%') {
-            unresolved.push(format!("{}{}", s.kind.tag_name(), s.number));
-        } else {
-            referenced.insert(name);
-        }
-    }
     let lookaside: BTreeSet<String> = others
         .iter()
         .find(|e| e.path == "sources")
         .and_then(|e| azldev_source::parse_sources(&String::from_utf8_lossy(&e.data)).ok())
         .map(|v| v.into_iter().map(|l| l.filename).collect())
         .unwrap_or_default();
-    let keep_everything = keep_all || !unresolved.is_empty();
-    if !unresolved.is_empty() {
-        notes.push(format!(
-            "kept every upstream file: cannot resolve the file name of {}",
-            unresolved.join(", ")
-        ));
+    let dropped = |e: &Entry| {
+        let base = e.path.rsplit('/').next().unwrap_or(&e.path);
+        is_git_plumbing(&e.path) || lookaside.contains(base) && e.path != "sources"
+    };
+    // Only a sidecar file needs the spec's references; most components
+    // have none, and then the spec is not parsed at all.
+    let candidates = others.iter().any(|e| e.path != "sources" && !dropped(e));
+    let mut notes = Vec::new();
+    let mut referenced = BTreeSet::new();
+    let mut keep_everything = keep_all;
+    if candidates && !keep_all {
+        let spec = Spec::parse(spec_entry.data.as_slice());
+        let mut unresolved = Vec::new();
+        for s in spec.sources() {
+            let name = spec.source_file_name(s);
+            if name.contains('%') {
+                unresolved.push(format!("{}{}", s.kind.tag_name(), s.number));
+            } else {
+                referenced.insert(name);
+            }
+        }
+        if !unresolved.is_empty() {
+            keep_everything = true;
+            notes.push(format!(
+                "kept every upstream file: cannot resolve the file name of {}",
+                unresolved.join(", ")
+            ));
+        }
     }
     let mut tree = ComponentTree::new(component);
     tree.files.insert(
@@ -92,8 +102,7 @@ pub fn select(
         },
     );
     for e in others {
-        let base = e.path.rsplit('/').next().unwrap_or(&e.path);
-        if is_git_plumbing(&e.path) || lookaside.contains(base) && e.path != "sources" {
+        if dropped(&e) {
             continue;
         }
         let keep = e.path == "sources" || keep_everything || referenced.contains(&e.path);

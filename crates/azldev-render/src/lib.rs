@@ -201,10 +201,11 @@ fn read_local(fs: &dyn Fs, dir: &Path) -> std::io::Result<Vec<DirFile>> {
     fs.read_dir_all(dir)
 }
 
-/// A lock file read through `fs`; `Ok(None)` when there is none.
-fn read_lock(fs: &dyn Fs, path: &Path) -> Result<Option<Lock>, azldev_source::Error> {
+/// A lock file read through `fs`, and its text; `Ok(None)` when there is
+/// none.
+fn read_lock(fs: &dyn Fs, path: &Path) -> Result<Option<(Lock, String)>, azldev_source::Error> {
     match fs.read_to_string(path) {
-        Ok(text) => Lock::parse(&text, path).map(Some),
+        Ok(text) => Lock::parse(&text, path).map(|l| Some((l, text))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(azldev_source::Error::Io {
             path: path.to_path_buf(),
@@ -298,6 +299,9 @@ struct Work<'a> {
     c: &'a ResolvedComponent,
     plan: SourcePlan,
     lock: Option<Lock>,
+    /// The lock file's text as read, so that writing the lock back does
+    /// not read it again.
+    lock_text: Option<String>,
     /// Commit from a valid lock.
     pinned: Option<ObjectId>,
     /// Why the lock cannot be used as is.
@@ -324,7 +328,7 @@ fn prepare_work<'a>(
     opts: &Options,
 ) -> Result<Work<'a>, RenderError> {
     let plan = plan::plan(config, c)?;
-    let lock = read_lock(fs, &opts.lock_path(&c.name))?;
+    let (lock, lock_text) = read_lock(fs, &opts.lock_path(&c.name))?.unzip();
     let (pinned, stale_why) = match (&plan, &lock) {
         (SourcePlan::Local { .. }, _) => (None, None),
         (_, None) => (None, Some("no lock file".to_owned())),
@@ -337,6 +341,7 @@ fn prepare_work<'a>(
         c,
         plan,
         lock,
+        lock_text,
         pinned,
         stale_why,
     })
@@ -416,8 +421,16 @@ fn render_inner(
         r
     };
     let distro = open_distro(config, opts);
+    let selection = selected(config, names);
+    // What the output directory holds, read once (a few directory reads)
+    // when many components are rendered, instead of `stat`s per component.
+    let index = if !opts.check && selection.len() > 64 {
+        output::OutIndex::scan(&opts.out_dir)
+    } else {
+        output::OutIndex::unknown()
+    };
     // Phase A: plans, locks, and the fingerprint shortcut.
-    let phase_a: Vec<Result<Work<'_>, Box<ComponentReport>>> = selected(config, names)
+    let phase_a: Vec<Result<Work<'_>, Box<ComponentReport>>> = selection
         .into_par_iter()
         .map(|sel| {
             let c = sel.map_err(finish_boxed)?;
@@ -433,8 +446,9 @@ fn render_inner(
                     w.pinned.map(|p| p.to_string()).as_deref(),
                 );
                 let same = w.lock.as_ref().is_some_and(|l| l.fingerprint == fp);
+                let dir = component_dir(&opts.out_dir, &c.name);
                 if same
-                    && component_dir(&opts.out_dir, &c.name).is_dir()
+                    && index.exists(&dir).unwrap_or_else(|| dir.is_dir())
                     && !release_bumped(distro.as_ref(), c, &w.plan, w.pinned, &fp)
                 {
                     return Err(Box::new(finish(ComponentReport {
@@ -474,7 +488,7 @@ fn render_inner(
     // Phase C: render.
     let rendered: Vec<ComponentReport> = work
         .par_iter()
-        .map(|w| finish(render_one(config, w, &repos, distro.as_ref(), opts)))
+        .map(|w| finish(render_one(config, w, &repos, distro.as_ref(), &index, opts)))
         .collect();
     done.extend(rendered);
     done.sort_by(|a, b| a.name.cmp(&b.name));
@@ -539,6 +553,7 @@ fn render_one(
     w: &Work<'_>,
     repos: &Repos,
     distro: Option<&release::DistroRepo>,
+    index: &output::OutIndex,
     opts: &Options,
 ) -> ComponentReport {
     let name = &w.c.name;
@@ -554,7 +569,7 @@ fn render_one(
                     Status::Drifted(diff)
                 }
             } else {
-                match output::write_component(&dir, &tree) {
+                match output::write_component_with(&dir, &tree, index) {
                     Ok(true) => Status::Rendered,
                     Ok(false) => Status::Unchanged,
                     Err(e) => Status::Failed(RenderError::Io {
@@ -565,7 +580,7 @@ fn render_one(
             };
             let mut lock_changed = false;
             if !opts.check && !matches!(status, Status::Failed(_)) {
-                match lock.write(&opts.lock_path(name)) {
+                match lock.write_over(&opts.lock_path(name), w.lock_text.as_deref()) {
                     Ok(changed) => lock_changed = changed,
                     Err(e) => return failed(name, e.into()),
                 }
@@ -1012,6 +1027,7 @@ pub fn update_locks(config: &Config, names: &[String], opts: &Options) -> Vec<Lo
                 Ok(plan) => work.push(Work {
                     c,
                     lock: Lock::read(&opts.lock_path(&c.name)).ok().flatten(),
+                    lock_text: None,
                     plan,
                     pinned: None,
                     stale_why: None,

@@ -70,34 +70,40 @@ pub fn differences(tree: &ComponentTree, dir: &Path) -> Vec<String> {
 static UMASK_STRIPS: [std::sync::OnceLock<bool>; 2] =
     [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
 
-/// Write the files of `tree` into the existing directory `dir`.
+/// Write the files of `tree` into the existing directory `dir`. Files are
+/// created relative to an open handle of `dir`, so the kernel walks one
+/// path component per file instead of the whole output path.
 fn write_files(dir: &Path, tree: &ComponentTree) -> io::Result<()> {
+    use rustix::fs::{Mode, OFlags};
+    use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
+    let handle = rustix::fs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
     for (path, f) in &tree.files {
-        let p = dir.join(path);
         // Most files sit at the top of the component directory.
-        if path.contains('/')
-            && let Some(parent) = p.parent()
-        {
-            std::fs::create_dir_all(parent)?;
+        if let Some((parent, _)) = path.rsplit_once('/') {
+            std::fs::create_dir_all(dir.join(parent))?;
         }
         match f.mode {
             FileMode::Symlink => {
-                std::os::unix::fs::symlink(String::from_utf8_lossy(&f.data).as_ref(), &p)?;
+                rustix::fs::symlinkat(String::from_utf8_lossy(&f.data).as_ref(), &handle, path.as_str())?;
             }
             FileMode::Regular | FileMode::Executable => {
-                use std::io::Write;
-                use std::os::unix::fs::OpenOptionsExt;
                 let mode = if f.mode == FileMode::Executable {
                     0o755
                 } else {
                     0o644
                 };
-                let mut file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(mode)
-                    .open(&p)?;
+                let fd = rustix::fs::openat(
+                    &handle,
+                    path.as_str(),
+                    OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC,
+                    Mode::from_raw_mode(mode),
+                )?;
+                let mut file = std::fs::File::from(fd);
                 file.write_all(&f.data)?;
                 // The umask may have removed bits; only then pay for a chmod.
                 let slot = &UMASK_STRIPS[usize::from(f.mode == FileMode::Executable)];
@@ -106,12 +112,74 @@ fn write_files(dir: &Path, tree: &ComponentTree) -> io::Result<()> {
                         .map_or(true, |m| m.permissions().mode() & 0o777 != mode)
                 });
                 if strips {
-                    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode))?;
+                    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
                 }
             }
         }
     }
     Ok(())
+}
+
+/// The entries of the output directory when a render starts: its `<l>`
+/// directories and what each holds. With it, writing a component directory
+/// that did not exist (the whole tree, on a first render) costs no `stat`s.
+#[derive(Debug, Default)]
+pub struct OutIndex {
+    /// `None` when the directory could not be read (then nothing is known).
+    entries: Option<std::collections::HashSet<PathBuf>>,
+}
+
+impl OutIndex {
+    /// Nothing known: every question is answered from the filesystem.
+    pub fn unknown() -> Self {
+        Self::default()
+    }
+
+    /// Read `out` and its `<l>` directories.
+    pub fn scan(out: &Path) -> Self {
+        let mut entries = std::collections::HashSet::new();
+        let letters = match std::fs::read_dir(out) {
+            Ok(l) => l,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Self {
+                    entries: Some(entries),
+                };
+            }
+            Err(_) => return Self::unknown(),
+        };
+        let scan = || -> io::Result<()> {
+            for l in letters {
+                let l = l?;
+                if !l.file_type()?.is_dir() {
+                    continue;
+                }
+                for c in std::fs::read_dir(l.path())? {
+                    entries.insert(c?.path());
+                }
+                entries.insert(l.path());
+            }
+            Ok(())
+        };
+        match scan() {
+            Ok(()) => Self {
+                entries: Some(entries),
+            },
+            Err(_) => Self::unknown(),
+        }
+    }
+
+    /// Whether `dir` existed, when known.
+    pub fn exists(&self, dir: &Path) -> Option<bool> {
+        self.entries.as_ref().map(|e| e.contains(dir))
+    }
+
+    /// Whether `dir` is known to be absent with nothing of an interrupted
+    /// write beside it.
+    fn is_new(&self, dir: &Path) -> bool {
+        self.entries.as_ref().is_some_and(|e| {
+            !e.contains(dir) && !e.contains(&sibling(dir, ASIDE)) && !e.contains(&sibling(dir, STAGING))
+        })
+    }
 }
 
 /// Put back a directory that a crash left renamed aside, and drop stale
@@ -137,6 +205,43 @@ pub fn recover(dir: &Path) -> io::Result<()> {
 /// Leftovers of an interrupted earlier write are cleaned up on the way (see
 /// [`recover`]); the common case — a new directory — costs two `stat`s.
 pub fn write_component(dir: &Path, tree: &ComponentTree) -> io::Result<bool> {
+    write_component_with(dir, tree, &OutIndex::unknown())
+}
+
+/// [`write_component`], asking `index` first whether `dir` is new.
+pub fn write_component_with(dir: &Path, tree: &ComponentTree, index: &OutIndex) -> io::Result<bool> {
+    if index.is_new(dir) && write_new(dir, tree)? {
+        return Ok(true);
+    }
+    write_general(dir, tree)
+}
+
+/// Write a directory that did not exist when the render started: staging
+/// directory, files, rename. `Ok(false)` when something appeared meanwhile
+/// (then the general path takes over).
+fn write_new(dir: &Path, tree: &ComponentTree) -> io::Result<bool> {
+    let staging = sibling(dir, STAGING);
+    match std::fs::create_dir(&staging) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(parent) = dir.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::create_dir(&staging)?;
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    write_files(&staging, tree)?;
+    if std::fs::rename(&staging, dir).is_ok() {
+        return Ok(true);
+    }
+    // `dir` appeared meanwhile (renaming onto a non-empty directory fails).
+    std::fs::remove_dir_all(&staging)?;
+    Ok(false)
+}
+
+fn write_general(dir: &Path, tree: &ComponentTree) -> io::Result<bool> {
     let staging = sibling(dir, STAGING);
     let aside = sibling(dir, ASIDE);
     let mut exists = dir.exists();
@@ -279,5 +384,54 @@ mod tests {
         assert!(write_component(&dir, &tree(&[("xyz.spec", "new")])).expect("write"));
         assert_eq!(std::fs::read(dir.join("xyz.spec")).expect("read"), b"new");
         assert!(!sibling(&dir, STAGING).exists() && !sibling(&dir, ASIDE).exists());
+    }
+
+    #[test]
+    fn index_of_a_missing_output_knows_every_directory_is_new() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("specs");
+        let index = OutIndex::scan(&out);
+        let dir = out.join("x/xyz");
+        assert_eq!(index.exists(&dir), Some(false));
+        let t = tree(&[("xyz.spec", "a"), ("p/q.patch", "q"), ("run.sh", "#!/bin/sh")]);
+        assert!(write_component_with(&dir, &t, &index).expect("write"));
+        assert!(differences(&t, &dir).is_empty());
+        assert_eq!(OutIndex::scan(&out).exists(&dir), Some(true));
+        assert_eq!(OutIndex::unknown().exists(&dir), None);
+    }
+
+    #[test]
+    fn index_leftovers_and_directories_that_appear_later_take_the_general_path() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("specs");
+        let dir = out.join("x/xyz");
+        // A staging directory left by a killed render: not "new".
+        std::fs::create_dir_all(sibling(&dir, STAGING).join("junk")).expect("staging");
+        let index = OutIndex::scan(&out);
+        assert!(!index.is_new(&dir));
+        let a = tree(&[("xyz.spec", "a")]);
+        assert!(write_component_with(&dir, &a, &index).expect("write"));
+        assert!(differences(&a, &dir).is_empty());
+        assert!(!sibling(&dir, STAGING).exists());
+        // The index says new, but the directory was written since.
+        let stale = OutIndex::scan(&tmp.path().join("elsewhere"));
+        let other = out.join("x/other");
+        assert!(stale.entries.as_ref().is_some_and(|e| e.is_empty()));
+        let b = tree(&[("xyz.spec", "b")]);
+        write_component(&other, &a).expect("write");
+        let index = OutIndex {
+            entries: Some(std::collections::HashSet::new()),
+        };
+        assert!(index.is_new(&other));
+        assert!(write_component_with(&other, &b, &index).expect("replace"));
+        assert!(differences(&b, &other).is_empty());
+        let names: Vec<_> = std::fs::read_dir(out.join("x"))
+            .expect("read")
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        assert_eq!(names, ["other", "xyz"], "no staging or aside directories left");
     }
 }

@@ -72,8 +72,14 @@ impl Lock {
     /// Write atomically (temporary file + rename) unless the content is
     /// already there. Returns whether the file changed.
     pub fn write(&self, path: &Path) -> Result<bool, Error> {
+        self.write_over(path, std::fs::read_to_string(path).ok().as_deref())
+    }
+
+    /// [`Lock::write`] when the caller already read the file: `on_disk` is
+    /// its text (`None` when there was none).
+    pub fn write_over(&self, path: &Path, on_disk: Option<&str>) -> Result<bool, Error> {
         let text = self.to_text();
-        if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
+        if on_disk == Some(text.as_str()) {
             return Ok(false);
         }
         crate::write_atomic(path, text.as_bytes())?;
