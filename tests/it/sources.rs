@@ -154,3 +154,133 @@ fn unrendered_components_say_to_render_first() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("run `azldev render` first"), "{}", text(&out));
 }
+
+/// Every 128-digit hex word in `s` (SHA-512 digests).
+fn sha512_words(s: &str) -> Vec<String> {
+    s.split(|c: char| !c.is_ascii_hexdigit())
+        .filter(|w| w.len() == 128)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The archive overlay of the test below, on hello's upstream tarball.
+fn rebrand_readme(hash: &str) -> String {
+    format!(
+        r#"
+[[components.hello.source-files]]
+filename = "hello-1.2.tar.gz"
+origin = {{ type = "overlay" }}
+replace-upstream = true
+replace-reason = "the README names the distro"
+hash = "{hash}"
+hash-type = "SHA512"
+
+[[components.hello.overlays]]
+type = "file-search-replace"
+archive = "hello-1.2.tar.gz"
+file = "hello-1.2/README.md"
+regex = "A friendly greeting"
+replacement = "A Demo Linux greeting"
+"#
+    )
+}
+
+#[test]
+fn archive_overlays_edit_lookaside_tarballs_in_render() {
+    let d = Demo::new();
+    let comp_file = d.root.path().join("components/hello.comp.toml");
+    let original = std::fs::read_to_string(&comp_file).expect("hello.comp.toml");
+    let upstream = d
+        .tarballs
+        .iter()
+        .find(|t| t.file_name == "hello-1.2.tar.gz")
+        .expect("hello's tarball");
+
+    // A wrong digest: render fetches the upstream tarball, edits it, and
+    // says which digest the result has.
+    let placeholder = "0".repeat(128);
+    std::fs::write(&comp_file, format!("{original}{}", rebrand_readme(&placeholder))).expect("write");
+    let out = d.azldev(&["render", "hello"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("hello-1.2.tar.gz"), "{}", text(&out));
+    let produced: Vec<String> = sha512_words(&text(&out))
+        .into_iter()
+        .filter(|w| *w != placeholder && *w != upstream.sha512)
+        .collect();
+    let produced = produced
+        .first()
+        .expect("the error names the produced digest")
+        .clone();
+    assert!(
+        d.cached(&upstream.sha512).is_file(),
+        "the upstream tarball was fetched"
+    );
+
+    // The right digest: the rendered `sources` lists the edited tarball,
+    // which is in the source cache, not in the rendered directory.
+    std::fs::write(&comp_file, format!("{original}{}", rebrand_readme(&produced))).expect("write");
+    let out = d.azldev(&["render", "hello"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let dir = d.root.path().join("specs/h/hello");
+    let sources = std::fs::read_to_string(dir.join("sources")).expect("sources");
+    assert_eq!(
+        sources.trim_end(),
+        format!("SHA512 (hello-1.2.tar.gz) = {produced}")
+    );
+    assert!(
+        !dir.join("hello-1.2.tar.gz").exists(),
+        "lookaside files stay out of the tree"
+    );
+    let data = std::fs::read(d.cached(&produced)).expect("the edited tarball is cached");
+    assert_eq!(sha512_hex(&data), produced);
+    let readme = std::process::Command::new("tar")
+        .args([
+            "-xzOf",
+            &d.cached(&produced).to_string_lossy(),
+            "hello-1.2/README.md",
+        ])
+        .output()
+        .expect("tar");
+    assert!(readme.status.success());
+    let readme = String::from_utf8_lossy(&readme.stdout);
+    assert!(
+        readme.contains("A Demo Linux greeting on standard output."),
+        "{readme}"
+    );
+
+    // Nothing changed: nothing to do; `--check` agrees.
+    let out = d.azldev(&["render", "hello"]);
+    assert!(text(&out).contains("0 rendered, 1 unchanged"), "{}", text(&out));
+    let out = d.azldev(&["render", "--check", "hello"]);
+    assert!(out.status.success(), "{}", text(&out));
+    // The edited tarball lost from the cache: the next render makes it again.
+    std::fs::remove_file(d.cached(&produced)).expect("remove");
+    let out = d.azldev(&["render", "hello"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        sha512_hex(&std::fs::read(d.cached(&produced)).expect("cached again")),
+        produced
+    );
+
+    // `sources fetch` has nothing to download for an overlay's output.
+    let out = d.azldev(&["sources", "fetch", "hello"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("0 failed"), "{}", text(&out));
+
+    // Neither in the cache nor in the lookaside: a clear error naming the
+    // archive; the rendered directory stays as it was.
+    std::fs::remove_dir_all(d.cache.path().join("sources")).expect("empty the source cache");
+    let lookaside = d.root.path().join("target/demo-upstreams/lookaside/hello");
+    std::fs::remove_dir_all(&lookaside).expect("remove the lookaside copy");
+    let out = d.azldev(&["render", "--force", "hello"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("archive `hello-1.2.tar.gz`"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("sources")).expect("sources"),
+        sources
+    );
+}

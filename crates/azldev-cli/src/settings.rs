@@ -64,6 +64,23 @@ impl Settings {
         }
     }
 
+    /// Where archive overlays find source archives and keep what they
+    /// produce: the source cache (`sources fetch` fills it) with HTTPS.
+    pub fn source_store(&self) -> azldev_render::SourceStore {
+        azldev_render::SourceStore {
+            cache: azldev_source::SourceCache::new(self.source_cache()),
+            transport: Some(std::sync::Arc::new(azldev_source::HttpTransport::default())),
+        }
+    }
+
+    /// The source-file cache root.
+    pub fn source_cache(&self) -> PathBuf {
+        match &self.cache_dir {
+            Some(d) => d.join("sources"),
+            None => azldev_source::SourceCache::default_root(),
+        }
+    }
+
     /// The git cache root.
     pub fn git_cache(&self) -> PathBuf {
         match &self.cache_dir {

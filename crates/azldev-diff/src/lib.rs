@@ -174,6 +174,9 @@ pub struct DiffOptions {
     pub locked: bool,
     /// Worker threads (`None`: one per core).
     pub jobs: Option<usize>,
+    /// Source archives for archive overlays (read, fetched; nothing
+    /// produced is stored).
+    pub sources: azldev_render::SourceStore,
 }
 
 impl Default for DiffOptions {
@@ -183,6 +186,7 @@ impl Default for DiffOptions {
             offline: false,
             locked: false,
             jobs: None,
+            sources: azldev_render::SourceStore::local(),
         }
     }
 }
@@ -363,6 +367,7 @@ fn render_options(side: &Side, opts: &DiffOptions) -> Options {
     o.offline = opts.offline;
     o.locked = opts.locked;
     o.jobs = opts.jobs;
+    o.sources = opts.sources.clone();
     // Release bumps read the history of the side's own commit; the working
     // tree reads HEAD's plus its uncommitted changes.
     if let Some(commit) = &side.commit {

@@ -5,6 +5,7 @@
 //! directory is swapped in whole), with a drift check for CI. It never
 //! prints: progress goes to a caller-supplied callback.
 
+mod archives;
 mod files;
 pub mod output;
 mod plan;
@@ -21,6 +22,7 @@ use azldev_source::{CachedRepo, GitCache, Lock, Network, ObjectId, ResolvedFrom,
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+pub use archives::{SourceStore, lookaside};
 pub use plan::{SourcePlan, component_dir, plan};
 
 /// Why a component could not be rendered.
@@ -117,6 +119,8 @@ pub struct Options {
     pub jobs: Option<usize>,
     /// Which distro-repository history release bumps read.
     pub release_history: ReleaseHistory,
+    /// Source archives for archive overlays (see [`SourceStore`]).
+    pub sources: SourceStore,
 }
 
 /// Which history of the distro repository (the git repository holding the
@@ -158,6 +162,7 @@ impl Options {
             force: false,
             jobs: None,
             release_history: ReleaseHistory::Head,
+            sources: SourceStore::local(),
         }
     }
 
@@ -449,6 +454,9 @@ fn render_inner(
                 let dir = component_dir(&opts.out_dir, &c.name);
                 if same
                     && index.exists(&dir).unwrap_or_else(|| dir.is_dir())
+                    && archives::produced_paths(c, &opts.sources)
+                        .iter()
+                        .all(|p| p.is_file())
                     && !release_bumped(distro.as_ref(), c, &w.plan, w.pinned, &fp)
                 {
                     return Err(Box::new(finish(ComponentReport {
@@ -557,7 +565,7 @@ fn render_one(
     opts: &Options,
 ) -> ComponentReport {
     let name = &w.c.name;
-    match render_tree(config, &RealFs, w, repos, distro, opts) {
+    match render_tree(config, &RealFs, w, repos, distro, opts, !opts.check) {
         Err(e) => failed(name, e),
         Ok((tree, notes, lock)) => {
             let dir = component_dir(&opts.out_dir, name);
@@ -602,6 +610,7 @@ fn render_tree(
     repos: &Repos,
     distro: Option<&release::DistroRepo>,
     opts: &Options,
+    keep_produced: bool,
 ) -> Result<(ComponentTree, Vec<String>, Lock), RenderError> {
     let c = w.c;
     // Where the upstream history is, for %autorelease / %autochangelog.
@@ -695,6 +704,7 @@ fn render_tree(
         }
     };
     let mut tree = selection.tree;
+    let loaded = archives::load(&mut tree, config, c, &opts.sources, opts.offline)?;
     let reader = |ro: &ResolvedOverlay| read_input(fs, config, ro);
     azldev_overlay::process_component(&mut tree, c, &reader).map_err(|e| {
         let loc = match &e {
@@ -714,6 +724,7 @@ fn render_tree(
         };
         RenderError::Overlay(msg, loc)
     })?;
+    archives::store_produced(&mut tree, loaded, &opts.sources, keep_produced)?;
     if history_at.is_some() && release_auto(c) {
         bump_release(&mut tree, c, distro, &lock)?;
     }
@@ -950,7 +961,7 @@ pub fn render_prepared(
                         why: why.clone(),
                     });
                 }
-                render_tree(config, fs, w, &repos, distro.as_ref(), opts).map(|(tree, notes, lock)| {
+                render_tree(config, fs, w, &repos, distro.as_ref(), opts, false).map(|(tree, notes, lock)| {
                     Rendered {
                         name: w.c.name.clone(),
                         tree,

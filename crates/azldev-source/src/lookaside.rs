@@ -488,6 +488,18 @@ pub fn digest_file(path: &Path, kind: HashKind) -> Result<String, SourcesError> 
     .map_err(|e| io_err(path, &e))
 }
 
+/// The digest of `data` as lower-case hex.
+pub fn digest_bytes(data: &[u8], kind: HashKind) -> String {
+    fn run<D: md5::Digest>(data: &[u8]) -> String {
+        D::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+    }
+    match kind {
+        HashKind::Md5 => run::<md5::Md5>(data),
+        HashKind::Sha256 => run::<sha2::Sha256>(data),
+        HashKind::Sha512 => run::<sha2::Sha512>(data),
+    }
+}
+
 /// An exclusive lock held until the returned file is dropped.
 fn lock(path: &Path) -> Result<File, SourcesError> {
     let f = OpenOptions::new()

@@ -117,6 +117,7 @@ pub fn run(args: &DiffArgs, out: &Output, settings: &Settings) -> miette::Result
         offline: args.offline || settings.offline,
         locked: args.locked,
         jobs: args.jobs.or(settings.jobs),
+        sources: settings.source_store(),
     };
     let report = azldev_diff::diff(&base, &head, &opts);
 

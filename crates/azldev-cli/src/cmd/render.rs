@@ -126,6 +126,7 @@ pub fn render(args: &RenderArgs, out: &Output, settings: &Settings) -> miette::R
     let selected = names(&config, &args.select)?;
     let mut opts = Options::for_project(&config);
     opts.cache = azldev_source::GitCache::new(settings.git_cache());
+    opts.sources = settings.source_store();
     if let Some(o) = &args.output {
         opts.out_dir = std::env::current_dir()
             .map(|d| d.join(o))
@@ -277,6 +278,7 @@ pub fn lock(cmd: &LockCommand, out: &Output, settings: &Settings) -> miette::Res
     let selected = names(&config, &args.select)?;
     let mut opts = Options::for_project(&config);
     opts.cache = azldev_source::GitCache::new(settings.git_cache());
+    opts.sources = settings.source_store();
     opts.jobs = settings.jobs;
     let results = azldev_render::update_locks(&config, &selected, &opts);
     let mut failed = 0;

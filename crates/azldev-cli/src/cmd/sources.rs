@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use azldev_config::raw::{HashType, OriginType};
 use azldev_config::{Config, ResolvedComponent};
 use azldev_source::{
-    ExtraOrigin, ExtraSource, FetchItem, FetchReport, Fetched, HashKind, HttpTransport, Lookaside,
-    SourceCache, parse_sources,
+    ExtraOrigin, ExtraSource, FetchItem, FetchReport, Fetched, HashKind, HttpTransport, SourceCache,
+    parse_sources,
 };
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -82,12 +82,7 @@ fn fetch(args: &FetchArgs, out: &Output, settings: &Settings) -> miette::Result<
             items: plan(&config, c, &out_dir),
         })
         .collect();
-    let cache = SourceCache::new(
-        settings
-            .cache_dir
-            .as_ref()
-            .map_or_else(SourceCache::default_root, |d| d.join("sources")),
-    );
+    let cache = SourceCache::new(settings.source_cache());
     let items: Vec<FetchItem> = planned
         .iter()
         .filter_map(|p| p.items.as_ref().ok())
@@ -274,25 +269,6 @@ fn plan(config: &Config, c: &ResolvedComponent, out_dir: &std::path::Path) -> Re
             }
         })
         .collect();
-    let lookaside = lookaside(config, c);
+    let lookaside = azldev_render::lookaside(config, c);
     azldev_source::merge(&upstream, &extra, lookaside.as_ref()).map_err(|e| e.to_string())
-}
-
-/// The lookaside of the component's upstream distro (else the project's
-/// default distro).
-fn lookaside(config: &Config, c: &ResolvedComponent) -> Option<Lookaside> {
-    let spec = c.config.spec.as_ref().map(|s| &s.value);
-    let distro_ref =
-        spec.and_then(|s| s.upstream_distro.as_ref())
-            .or(config.merged.project.default_distro.as_ref())?;
-    let distro = config.merged.distros.get(distro_ref.value.name.value.as_str())?;
-    let uri = distro.value.lookaside_base_uri.as_ref()?;
-    let pkg = spec
-        .and_then(|s| s.upstream_name.as_ref())
-        .map_or_else(|| c.name.clone(), |n| n.value.clone());
-    Some(Lookaside {
-        template: uri.value.clone(),
-        base_dir: config.files.dir_of(&uri.loc),
-        pkg,
-    })
 }
