@@ -81,11 +81,30 @@ fn sha512_hex(data: &[u8]) -> String {
 #[test]
 fn fetches_the_demo_tarballs_from_the_lookaside() {
     let d = Demo::new();
-    let n = d.tarballs.len();
+    // hello's tarball is edited by an archive overlay: render makes it
+    // (from the upstream one), fetching has nothing to download for it.
+    let out = d.azldev(&["sources", "fetch"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "hello: `hello-1.2.tar.gz` is made by an archive overlay and is not in the source cache; \
+             run `azldev render hello`"
+        ),
+        "{}",
+        text(&out)
+    );
+    let n = d.tarballs.len() - 1;
+    assert!(
+        text(&out).contains(&format!("{n} fetched, 0 cached, 1 failed")),
+        "the others are fetched: {}",
+        text(&out)
+    );
+    let out = d.azldev(&["render", "hello"]);
+    assert!(out.status.success(), "{}", text(&out));
     let out = d.azldev(&["sources", "fetch"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        text(&out).contains(&format!("{n} fetched, 0 cached, 0 failed")),
+        text(&out).contains(&format!("0 fetched, {n} cached, 0 failed")),
         "{}",
         text(&out)
     );
@@ -107,9 +126,10 @@ fn fetches_the_demo_tarballs_from_the_lookaside() {
         .flat_map(|c| c["files"].as_array().into_iter().flatten())
         .map(|f| f["filename"].as_str().expect("filename"))
         .collect();
-    for t in &d.tarballs {
+    for t in d.tarballs.iter().filter(|t| t.file_name != "hello-1.2.tar.gz") {
         assert!(files.contains(&t.file_name.as_str()), "{files:?}");
     }
+    assert!(!files.contains(&"hello-1.2.tar.gz"), "{files:?}");
 }
 
 #[test]
@@ -163,33 +183,18 @@ fn sha512_words(s: &str) -> Vec<String> {
         .collect()
 }
 
-/// The archive overlay of the test below, on hello's upstream tarball.
-fn rebrand_readme(hash: &str) -> String {
-    format!(
-        r#"
-[[components.hello.source-files]]
-filename = "hello-1.2.tar.gz"
-origin = {{ type = "overlay" }}
-replace-upstream = true
-replace-reason = "the README names the distro"
-hash = "{hash}"
-hash-type = "SHA512"
-
-[[components.hello.overlays]]
-type = "file-search-replace"
-archive = "hello-1.2.tar.gz"
-file = "hello-1.2/README.md"
-regex = "A friendly greeting"
-replacement = "A Demo Linux greeting"
-"#
-    )
-}
-
 #[test]
 fn archive_overlays_edit_lookaside_tarballs_in_render() {
+    // The demo's hello edits its README inside the upstream tarball
+    // (overlays/hello/readme.overlay.toml) and declares the result's digest.
     let d = Demo::new();
     let comp_file = d.root.path().join("components/hello.comp.toml");
     let original = std::fs::read_to_string(&comp_file).expect("hello.comp.toml");
+    let declared = sha512_words(&original);
+    let [produced] = declared.as_slice() else {
+        panic!("hello declares one digest: {declared:?}");
+    };
+    let produced = produced.clone();
     let upstream = d
         .tarballs
         .iter()
@@ -197,28 +202,26 @@ fn archive_overlays_edit_lookaside_tarballs_in_render() {
         .expect("hello's tarball");
 
     // A wrong digest: render fetches the upstream tarball, edits it, and
-    // says which digest the result has.
+    // says which digest the result has — the declared one (the repacking
+    // is deterministic).
     let placeholder = "0".repeat(128);
-    std::fs::write(&comp_file, format!("{original}{}", rebrand_readme(&placeholder))).expect("write");
+    std::fs::write(&comp_file, original.replace(&produced, &placeholder)).expect("write");
     let out = d.azldev(&["render", "hello"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("hello-1.2.tar.gz"), "{}", text(&out));
-    let produced: Vec<String> = sha512_words(&text(&out))
-        .into_iter()
-        .filter(|w| *w != placeholder && *w != upstream.sha512)
-        .collect();
-    let produced = produced
-        .first()
-        .expect("the error names the produced digest")
-        .clone();
+    assert!(
+        text(&out).contains(&format!("set `hash = \"{produced}\"`")),
+        "{}",
+        text(&out)
+    );
     assert!(
         d.cached(&upstream.sha512).is_file(),
         "the upstream tarball was fetched"
     );
+    std::fs::write(&comp_file, &original).expect("write");
 
     // The right digest: the rendered `sources` lists the edited tarball,
     // which is in the source cache, not in the rendered directory.
-    std::fs::write(&comp_file, format!("{original}{}", rebrand_readme(&produced))).expect("write");
     let out = d.azldev(&["render", "hello"]);
     assert!(out.status.success(), "{}", text(&out));
     let dir = d.root.path().join("specs/h/hello");

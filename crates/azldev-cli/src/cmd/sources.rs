@@ -74,15 +74,15 @@ fn fetch(args: &FetchArgs, out: &Output, settings: &Settings) -> miette::Result<
         args.names.clone()
     };
     let out_dir = azldev_render::Options::for_project(&config).out_dir;
+    let cache = SourceCache::new(settings.source_cache());
     let planned: Vec<Planned> = names
         .iter()
         .filter_map(|n| config.components.get(n))
         .map(|c| Planned {
             name: c.name.clone(),
-            items: plan(&config, c, &out_dir),
+            items: plan(&config, c, &out_dir, &cache),
         })
         .collect();
-    let cache = SourceCache::new(settings.source_cache());
     let items: Vec<FetchItem> = planned
         .iter()
         .filter_map(|p| p.items.as_ref().ok())
@@ -223,7 +223,12 @@ fn print_json(
 
 /// The files of one component: its rendered `sources` merged with its
 /// `source-files`.
-fn plan(config: &Config, c: &ResolvedComponent, out_dir: &std::path::Path) -> Result<Vec<FetchItem>, String> {
+fn plan(
+    config: &Config,
+    c: &ResolvedComponent,
+    out_dir: &std::path::Path,
+    cache: &SourceCache,
+) -> Result<Vec<FetchItem>, String> {
     let dir = azldev_render::component_dir(out_dir, &c.name);
     if !dir.is_dir() {
         return Err(format!(
@@ -269,6 +274,26 @@ fn plan(config: &Config, c: &ResolvedComponent, out_dir: &std::path::Path) -> Re
             }
         })
         .collect();
+    // What an archive overlay makes is nowhere to download: render stores
+    // it in the cache. Say so when it is missing (a fresh clone, a cleared
+    // cache) instead of reporting success.
+    for e in &extra {
+        if let (ExtraOrigin::Generated, Some(kind), Some(hash)) = (&e.origin, e.hash_kind, &e.hash)
+            && c.overlays.iter().any(|o| {
+                o.overlay
+                    .value
+                    .archive
+                    .as_ref()
+                    .is_some_and(|a| a.value == e.filename)
+            })
+            && !cache.path(kind, &hash.trim().to_ascii_lowercase()).is_file()
+        {
+            return Err(format!(
+                "`{}` is made by an archive overlay and is not in the source cache; run `azldev render {}`",
+                e.filename, c.name
+            ));
+        }
+    }
     let lookaside = azldev_render::lookaside(config, c);
     azldev_source::merge(&upstream, &extra, lookaside.as_ref()).map_err(|e| e.to_string())
 }
