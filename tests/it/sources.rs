@@ -287,3 +287,80 @@ fn archive_overlays_edit_lookaside_tarballs_in_render() {
         sources
     );
 }
+
+#[test]
+fn origins_fall_back_to_the_lookaside_unless_disabled() {
+    let d = Demo::new();
+    let notes = b"Demo Linux notes for kvstore\n";
+    let hash = sha512_hex(notes);
+    let origin = d.root.path().join("origin/notes.txt");
+    let comp_file = d.root.path().join("components/kvstore.comp.toml");
+    let mut comp = std::fs::read_to_string(&comp_file).expect("kvstore.comp.toml");
+    comp.push_str(&format!(
+        r#"
+[[components.kvstore.source-files]]
+filename = "notes.txt"
+hash = "{hash}"
+hash-type = "SHA512"
+origin = {{ type = "download", uri = "file://{}" }}
+"#,
+        origin.display()
+    ));
+    std::fs::write(&comp_file, comp).expect("write");
+    let lookaside = d
+        .root
+        .path()
+        .join("target/demo-upstreams/lookaside/kvstore/notes.txt/sha512")
+        .join(&hash)
+        .join("notes.txt");
+
+    // Neither the origin nor the lookaside has it: both are named.
+    let out = d.azldev(&["sources", "fetch", "kvstore"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("every source failed") && text(&out).contains("origin/notes.txt"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("lookaside/kvstore/notes.txt"),
+        "{}",
+        text(&out)
+    );
+
+    // The origin is gone but the lookaside has a copy.
+    std::fs::create_dir_all(lookaside.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&lookaside, notes).expect("write");
+    let out = d.azldev(&["sources", "fetch", "kvstore"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(std::fs::read(d.cached(&hash)).expect("cached"), notes);
+
+    // `disable-origins`: the origin is never asked, even when it has the
+    // file and the lookaside does not.
+    std::fs::remove_file(d.cached(&hash)).expect("uncache");
+    std::fs::remove_file(&lookaside).expect("remove the lookaside copy");
+    std::fs::create_dir_all(origin.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&origin, notes).expect("write");
+    let distro_file = d.root.path().join("distro.toml");
+    let distro = std::fs::read_to_string(&distro_file).expect("distro.toml");
+    let disabled = distro.replacen(
+        "[distros.demo-upstream]\n",
+        "[distros.demo-upstream]\ndisable-origins = true\n",
+        1,
+    );
+    assert_ne!(disabled, distro, "the demo has a demo-upstream distro");
+    std::fs::write(&distro_file, &disabled).expect("write");
+    let out = d.azldev(&["sources", "fetch", "kvstore"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("lookaside/kvstore/notes.txt"),
+        "{}",
+        text(&out)
+    );
+    assert!(!text(&out).contains("origin/notes.txt"), "{}", text(&out));
+    // Enabled again, the origin serves it.
+    std::fs::write(&distro_file, &distro).expect("write");
+    let out = d.azldev(&["sources", "fetch", "kvstore"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(std::fs::read(d.cached(&hash)).expect("cached"), notes);
+}

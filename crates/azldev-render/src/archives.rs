@@ -59,11 +59,8 @@ fn kind_of(t: HashType) -> HashKind {
 /// default distro), with the component's upstream name as `$pkg`.
 pub fn lookaside(config: &Config, c: &ResolvedComponent) -> Option<Lookaside> {
     let spec = c.config.spec.as_ref().map(|s| &s.value);
-    let distro_ref =
-        spec.and_then(|s| s.upstream_distro.as_ref())
-            .or(config.merged.project.default_distro.as_ref())?;
-    let distro = config.merged.distros.get(distro_ref.value.name.value.as_str())?;
-    let uri = distro.value.lookaside_base_uri.as_ref()?;
+    let distro = distro_of(config, c)?;
+    let uri = distro.lookaside_base_uri.as_ref()?;
     let pkg = spec
         .and_then(|s| s.upstream_name.as_ref())
         .map_or_else(|| c.name.clone(), |n| n.value.clone());
@@ -71,7 +68,29 @@ pub fn lookaside(config: &Config, c: &ResolvedComponent) -> Option<Lookaside> {
         template: uri.value.clone(),
         base_dir: config.files.dir_of(&uri.loc),
         pkg,
+        origins_disabled: origins_disabled(config, c),
     })
+}
+
+/// The component's upstream distro (else the project's default distro).
+fn distro_of<'a>(config: &'a Config, c: &ResolvedComponent) -> Option<&'a azldev_config::raw::Distro> {
+    let spec = c.config.spec.as_ref().map(|s| &s.value);
+    let distro_ref =
+        spec.and_then(|s| s.upstream_distro.as_ref())
+            .or(config.merged.project.default_distro.as_ref())?;
+    config
+        .merged
+        .distros
+        .get(distro_ref.value.name.value.as_str())
+        .map(|d| &d.value)
+}
+
+/// Whether that distro says `disable-origins = true`: source files come
+/// from its lookaside only.
+pub fn origins_disabled(config: &Config, c: &ResolvedComponent) -> bool {
+    distro_of(config, c)
+        .and_then(|d| d.disable_origins.as_ref())
+        .is_some_and(|f| f.value)
 }
 
 /// The archives the component's overlays edit (each once, in order).
@@ -168,6 +187,7 @@ pub(crate) fn load(
                 hash: hash.clone(),
                 url,
                 base_dir: lookaside.base_dir.clone(),
+                fallbacks: Vec::new(),
             };
             let transport = store.transport.as_deref().map(|t| t as &dyn Transport);
             azldev_source::fetch_one(&store.cache, transport, &item).map_err(|e| fail(e.to_string()))?;

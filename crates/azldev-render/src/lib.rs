@@ -22,7 +22,7 @@ use azldev_source::{CachedRepo, GitCache, Lock, Network, ObjectId, ResolvedFrom,
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-pub use archives::{SourceStore, lookaside};
+pub use archives::{SourceStore, lookaside, origins_disabled};
 pub use plan::{SourcePlan, component_dir, plan};
 
 /// Why a component could not be rendered.

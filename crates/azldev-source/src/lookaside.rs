@@ -84,6 +84,9 @@ pub struct Lookaside {
     pub base_dir: PathBuf,
     /// The package name in the lookaside (`$pkg`).
     pub pkg: String,
+    /// The distro's `disable-origins`: files with an `origin.uri` come from
+    /// the lookaside too, never from their origin.
+    pub origins_disabled: bool,
 }
 
 impl Lookaside {
@@ -108,6 +111,9 @@ pub struct FetchItem {
     pub url: String,
     /// Relative paths in `url` are resolved against it.
     pub base_dir: PathBuf,
+    /// Where else to get the file when `url` fails (tried in order, each
+    /// `(url, base_dir)`): the lookaside, for a file with an origin.
+    pub fallbacks: Vec<(String, PathBuf)>,
 }
 
 /// Errors of merging, caching and fetching source files.
@@ -148,6 +154,8 @@ pub enum SourcesError {
     },
     #[error("{path}: {message}")]
     Io { path: PathBuf, message: String },
+    #[error("`{filename}`: every source failed: {}", attempts.join("; "))]
+    AllFailed { filename: String, attempts: Vec<String> },
 }
 
 /// Merge upstream's `sources` lines with `source-files` entries into the list
@@ -179,6 +187,7 @@ pub fn merge(
             hash: hash.to_owned(),
             url: l.url(filename, kind, hash),
             base_dir: l.base_dir.clone(),
+            fallbacks: Vec::new(),
         })
     };
     let mut out = Vec::new();
@@ -191,12 +200,21 @@ pub fn merge(
         };
         let hash = checked_hash(&e.filename, kind, hash)?;
         match &e.origin {
+            ExtraOrigin::Uri { .. } if lookaside.is_some_and(|l| l.origins_disabled) => {
+                from_lookaside(&e.filename, kind, &hash).map(Some)
+            }
+            // The origin first (a new file is only there); the lookaside
+            // when the origin fails (moved, gone, or rewritten upstream).
             ExtraOrigin::Uri { uri, base_dir } => Ok(Some(FetchItem {
                 filename: e.filename.clone(),
                 hash_kind: kind,
-                hash,
+                hash: hash.clone(),
                 url: uri.clone(),
                 base_dir: base_dir.clone(),
+                fallbacks: lookaside
+                    .map(|l| (l.url(&e.filename, kind, &hash), l.base_dir.clone()))
+                    .into_iter()
+                    .collect(),
             })),
             _ => from_lookaside(&e.filename, kind, &hash).map(Some),
         }
@@ -392,24 +410,56 @@ pub fn fetch_one(
         }
         remove(&dest)?;
     }
-    let lower = item.url.to_ascii_lowercase();
+    let mut attempts = Vec::new();
+    let sources =
+        std::iter::once((&item.url, &item.base_dir)).chain(item.fallbacks.iter().map(|(u, b)| (u, b)));
+    for (i, (url, base_dir)) in sources.enumerate() {
+        if i > 0 {
+            // What an earlier source left half-done is not resumed from
+            // another one.
+            let _ = std::fs::remove_file(cache.part_path(item.hash_kind, &item.hash));
+        }
+        match fetch_from(cache, transport, item, url, base_dir, &dest) {
+            Ok(()) => return Ok(Fetched::Fetched),
+            // Only the first failure when there is nothing else to try.
+            Err(e) if item.fallbacks.is_empty() => return Err(e),
+            Err(e) => attempts.push(e.to_string()),
+        }
+    }
+    Err(SourcesError::AllFailed {
+        filename: item.filename.clone(),
+        attempts,
+    })
+}
+
+/// Fetch `item` from `url` into `dest` (the cache entry; its lock held).
+fn fetch_from(
+    cache: &SourceCache,
+    transport: Option<&dyn Transport>,
+    item: &FetchItem,
+    url: &str,
+    base_dir: &Path,
+    dest: &Path,
+) -> Result<(), SourcesError> {
+    let dir = dest.parent().unwrap_or(cache.root());
+    let lower = url.to_ascii_lowercase();
     let part = if lower.starts_with("http://") || lower.starts_with("https://") {
         let transport = transport.ok_or_else(|| SourcesError::NoTransport {
             filename: item.filename.clone(),
-            url: item.url.clone(),
+            url: url.to_owned(),
         })?;
         let part = cache.part_path(item.hash_kind, &item.hash);
         // A complete `.part` (interrupted before the rename) needs no request:
         // asking for the bytes after its end would be refused (416).
         let complete = part.is_file() && digest_file(&part, item.hash_kind)? == item.hash;
         if !complete {
-            download(transport, item, &part)?;
+            download(transport, item, url, &part)?;
         }
         part
     } else {
-        let src = match item.url.strip_prefix("file://") {
+        let src = match url.strip_prefix("file://") {
             Some(p) => PathBuf::from(p),
-            None => item.base_dir.join(&item.url),
+            None => base_dir.join(url),
         };
         let tmp = dir.join(format!(".{}.tmp-{}", item.hash, std::process::id()));
         std::fs::copy(&src, &tmp).map_err(|e| {
@@ -432,22 +482,21 @@ pub fn fetch_one(
             actual,
         });
     }
-    std::fs::rename(&part, &dest).map_err(|e| io_err(&dest, &e))?;
-    Ok(Fetched::Fetched)
+    std::fs::rename(&part, dest).map_err(|e| io_err(dest, &e))
 }
 
 /// Download into `part`, continuing what is there; retried a few times when
 /// the transfer breaks off.
-fn download(transport: &dyn Transport, item: &FetchItem, part: &Path) -> Result<(), SourcesError> {
+fn download(transport: &dyn Transport, item: &FetchItem, url: &str, part: &Path) -> Result<(), SourcesError> {
     let fail = |message: String| SourcesError::Transfer {
         filename: item.filename.clone(),
-        url: item.url.clone(),
+        url: url.to_owned(),
         message,
     };
     let mut last = String::new();
     for _ in 0..ATTEMPTS {
         let offset = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
-        let body = transport.get(&item.url, offset).map_err(fail)?;
+        let body = transport.get(url, offset).map_err(fail)?;
         let mut file = if body.resumed {
             OpenOptions::new().append(true).create(true).open(part)
         } else {
@@ -555,7 +604,46 @@ mod tests {
             template: "https://la.example/$pkg/$filename/$hashtype/$hash/$filename".into(),
             base_dir: PathBuf::from("/d"),
             pkg: "curl".into(),
+            origins_disabled: false,
         }
+    }
+
+    #[test]
+    fn origins_first_then_the_lookaside_unless_origins_are_disabled() {
+        let extra = ExtraSource {
+            filename: "x.tar.gz".into(),
+            hash_kind: Some(HashKind::Sha256),
+            hash: Some("ab".repeat(32)),
+            origin: ExtraOrigin::Uri {
+                uri: "https://origin.example/x.tar.gz".into(),
+                base_dir: PathBuf::from("/c"),
+            },
+            replace_upstream: false,
+        };
+        let v = merge(&[], std::slice::from_ref(&extra), Some(&lookaside())).expect("merges");
+        assert_eq!(v[0].url, "https://origin.example/x.tar.gz");
+        let hash = "ab".repeat(32);
+        assert_eq!(
+            v[0].fallbacks,
+            [(
+                format!("https://la.example/curl/x.tar.gz/sha256/{hash}/x.tar.gz"),
+                PathBuf::from("/d")
+            )]
+        );
+        // Without a lookaside there is nothing to fall back on.
+        let v = merge(&[], std::slice::from_ref(&extra), None).expect("merges");
+        assert!(v[0].fallbacks.is_empty());
+        // `disable-origins`: the lookaside only.
+        let disabled = Lookaside {
+            origins_disabled: true,
+            ..lookaside()
+        };
+        let v = merge(&[], std::slice::from_ref(&extra), Some(&disabled)).expect("merges");
+        assert_eq!(
+            v[0].url,
+            format!("https://la.example/curl/x.tar.gz/sha256/{hash}/x.tar.gz")
+        );
+        assert!(v[0].fallbacks.is_empty());
     }
 
     #[test]
@@ -679,6 +767,7 @@ mod tests {
             hash: "d41d8cd98f00b204e9800998ecf8427e".into(),
             url: "f".into(),
             base_dir: dir.path().to_path_buf(),
+            fallbacks: Vec::new(),
         };
         assert_eq!(fetch_one(&cache, None, &item), Ok(Fetched::Fetched));
         assert_eq!(fetch_one(&cache, None, &item), Ok(Fetched::Cached));

@@ -295,5 +295,11 @@ fn plan(
         }
     }
     let lookaside = azldev_render::lookaside(config, c);
+    if lookaside.is_none()
+        && azldev_render::origins_disabled(config, c)
+        && extra.iter().any(|e| matches!(e.origin, ExtraOrigin::Uri { .. }))
+    {
+        return Err("the distro sets `disable-origins` but has no `lookaside-base-uri`".to_owned());
+    }
     azldev_source::merge(&upstream, &extra, lookaside.as_ref()).map_err(|e| e.to_string())
 }

@@ -143,6 +143,7 @@ fn item(url: &str, kind: HashKind, bytes: &[u8]) -> FetchItem {
         hash: digest(kind, bytes),
         url: url.to_owned(),
         base_dir: PathBuf::from("/"),
+        fallbacks: Vec::new(),
     }
 }
 
@@ -347,4 +348,43 @@ fn a_complete_part_file_is_used_without_a_request() {
     assert_eq!(fetch_one(&cache, Some(&http), &it), Ok(Fetched::Fetched));
     assert!(srv.log().is_empty());
     assert_eq!(cached(&cache, &it), bytes);
+}
+
+#[test]
+fn a_failing_origin_falls_back_to_the_lookaside() {
+    let (srv, _d, cache, http) = setup();
+    let bytes = data(9, 30_000);
+    let mirror = srv.put("/lookaside/f.tar.gz", &bytes);
+    // The origin is gone (404): the lookaside copy is fetched.
+    let mut it = item(&format!("{}/origin/f.tar.gz", srv.addr), HashKind::Sha512, &bytes);
+    it.fallbacks = vec![(mirror.clone(), PathBuf::from("/"))];
+    assert_eq!(fetch_one(&cache, Some(&http), &it), Ok(Fetched::Fetched));
+    assert_eq!(cached(&cache, &it), bytes);
+    let paths: Vec<String> = srv.log().into_iter().map(|(p, _)| p).collect();
+    assert_eq!(paths, ["/origin/f.tar.gz", "/lookaside/f.tar.gz"]);
+
+    // The origin serves other bytes (rewritten upstream): the lookaside's
+    // are the ones the digest names.
+    let (srv, _d, cache, http) = setup();
+    let origin = srv.put("/origin/g.tar.gz", &data(10, 1_000));
+    let mirror = srv.put("/lookaside/g.tar.gz", &bytes);
+    let mut it = item(&origin, HashKind::Sha256, &bytes);
+    it.fallbacks = vec![(mirror, PathBuf::from("/"))];
+    assert_eq!(fetch_one(&cache, Some(&http), &it), Ok(Fetched::Fetched));
+    assert_eq!(cached(&cache, &it), bytes);
+
+    // Both fail: one error naming every attempt, nothing left behind.
+    let (srv, _d, cache, http) = setup();
+    let mut it = item(&format!("{}/origin/h", srv.addr), HashKind::Sha256, b"h");
+    it.fallbacks = vec![(format!("{}/lookaside/h", srv.addr), PathBuf::from("/"))];
+    match fetch_one(&cache, Some(&http), &it) {
+        Err(e @ SourcesError::AllFailed { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("/origin/h") && msg.contains("/lookaside/h"), "{msg}");
+            assert_eq!(msg.matches("404").count(), 2, "{msg}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!cache.path(it.hash_kind, &it.hash).exists());
+    assert!(!part(&cache, &it).exists());
 }
