@@ -417,13 +417,12 @@ fn locked_refuses_new_pins_and_bad_remotes_are_refused() {
     assert!(!Path::new("/tmp/pwned-alpha").exists());
 }
 
-#[test]
-fn interrupted_render_leaves_previous_directories_intact() {
-    let w = World::new();
-    let names: Vec<String> = (0..300).map(|i| format!("pkg{i:03}")).collect();
+/// 300 components in one upstream repository, each a spec and a `.conf`
+/// sidecar holding `conf`; returns a function committing another version.
+fn many_components(w: &World, names: &[String]) -> impl Fn(&str, &str, &str) {
     let mono = Repo::init(w.root.path().join("mono"), "main");
-    let files = |version: &str, conf: &str| -> Vec<(String, String)> {
-        names
+    let commit = move |version: &str, conf: &str, date: &str| {
+        let files: Vec<(String, String)> = names
             .iter()
             .flat_map(|n| {
                 [
@@ -431,29 +430,30 @@ fn interrupted_render_leaves_previous_directories_intact() {
                     (format!("SPECS/{n}/{n}.conf"), conf.to_owned()),
                 ]
             })
-            .collect()
-    };
-    let commit = |files: &[(String, String)], date: &str| {
+            .collect();
         let refs: Vec<(&str, Option<&str>)> = files
             .iter()
             .map(|(p, c)| (p.as_str(), Some(c.as_str())))
             .collect();
-        mono.commit(&refs, "update", date)
+        mono.commit(&refs, "update", date);
     };
-    commit(&files("1.0", "old\n"), "2024-01-01T00:00:00Z");
+    commit("1.0", "old\n", "2024-01-01T00:00:00Z");
     let mut toml = String::from(
         "[distros.mono]\ndist-git-base-uri = \"../mono\"\ndist-git-path = \"SPECS/$pkg\"\ndefault-version = \"1\"\n\
          [distros.mono.versions.1]\nrelease-ver = \"1\"\ndist-git-branch = \"main\"\n\n",
     );
-    for n in &names {
+    for n in names {
         toml.push_str(&format!(
             "[components.{n}]\nspec = {{ type = \"upstream\", upstream-distro = {{ name = \"mono\", version = \"1\" }} }}\n"
         ));
     }
     w.write("distro.toml", &toml);
-    w.ok(&["render"]);
-    commit(&files("9.9", "new\n"), "2024-02-01T00:00:00Z");
-    w.ok(&["lock", "update", "--all"]);
+    commit
+}
+
+/// Start `azldev render -j 1` and SIGKILL it once `written` exists.
+/// Returns whether it was still running when killed.
+fn render_killed_when(w: &World, written: impl Fn() -> bool) -> bool {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("azldev"))
         .current_dir(w.distro())
         .env("AZLDEV_CACHE_DIR", w.cache.path())
@@ -462,19 +462,54 @@ fn interrupted_render_leaves_previous_directories_intact() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn");
-    // Kill it (SIGKILL) once it has written some directories.
-    let first = w.distro().join("specs/p/pkg000/pkg000.conf");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::fs::read_to_string(&first).is_ok_and(|c| c == "old\n") && std::time::Instant::now() < deadline
-    {
+    while !written() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     std::thread::sleep(std::time::Duration::from_millis(10));
     let still_running = child.try_wait().expect("try_wait").is_none();
     let _ = child.kill();
     let _ = child.wait();
+    still_running
+}
+
+#[test]
+fn interrupted_first_render_leaves_no_tree_and_the_next_one_completes() {
+    let w = World::new();
+    let names: Vec<String> = (0..300).map(|i| format!("pkg{i:03}")).collect();
+    let _commit = many_components(&w, &names);
+    // Pins first, so the render below only writes.
+    w.ok(&["lock", "update", "--all"]);
+    let building = w.distro().join(".specs.azldev-new");
+    let first = building.join("p/pkg000/pkg000.conf");
     assert!(
-        still_running,
+        render_killed_when(&w, || first.exists()),
+        "the render was interrupted part-way (machine too fast for this test?)"
+    );
+    // A first render publishes its tree whole or not at all.
+    assert!(!w.distro().join("specs").exists());
+    assert!(building.is_dir(), "the half-built tree is hidden beside");
+    w.ok(&["render"]);
+    assert!(!building.exists(), "the next render removes what was left");
+    for n in &names {
+        let conf = w.distro().join(format!("specs/p/{n}/{n}.conf"));
+        assert_eq!(std::fs::read_to_string(conf).expect("conf"), "old\n");
+    }
+    w.ok(&["render", "--check"]);
+}
+
+#[test]
+fn interrupted_render_leaves_previous_directories_intact() {
+    let w = World::new();
+    let names: Vec<String> = (0..300).map(|i| format!("pkg{i:03}")).collect();
+    let commit = many_components(&w, &names);
+    w.ok(&["render"]);
+    commit("9.9", "new\n", "2024-02-01T00:00:00Z");
+    w.ok(&["lock", "update", "--all"]);
+    // Kill it (SIGKILL) once it has written some directories.
+    let first = w.distro().join("specs/p/pkg000/pkg000.conf");
+    assert!(
+        render_killed_when(&w, || std::fs::read_to_string(&first).is_ok_and(|c| c != "old\n")),
         "the render was interrupted part-way (machine too fast for this test?)"
     );
     // Every directory is complete: entirely old or entirely new.

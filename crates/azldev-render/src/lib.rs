@@ -493,11 +493,40 @@ fn render_inner(
     // Phase B: open each remote once, fetching only what is needed.
     let repos = open_remotes(&work.iter().collect::<Vec<_>>(), opts, false);
 
-    // Phase C: render.
-    let rendered: Vec<ComponentReport> = work
+    // Phase C: render. A first render builds the whole tree beside its
+    // place and renames it in at the end (see `output::NewRoot`); a render
+    // into an existing tree swaps each directory in on its own.
+    let new_root = if opts.check {
+        None
+    } else if index.out_missing() && !work.is_empty() {
+        output::NewRoot::begin(&opts.out_dir).ok()
+    } else {
+        let leftover = output::NewRoot::path_for(&opts.out_dir);
+        if names.is_empty() && leftover.is_dir() {
+            let _ = std::fs::remove_dir_all(&leftover);
+        }
+        None
+    };
+    let target = match &new_root {
+        Some(root) => Target::NewRoot(root),
+        None => Target::Tree(&index),
+    };
+    let mut rendered: Vec<ComponentReport> = work
         .par_iter()
-        .map(|w| finish(render_one(config, w, &repos, distro.as_ref(), &index, opts)))
+        .map(|w| finish(render_one(config, w, &repos, distro.as_ref(), &target, opts)))
         .collect();
+    if let Some(root) = new_root
+        && let Err(e) = root.publish()
+    {
+        for r in &mut rendered {
+            if matches!(r.status, Status::Rendered) {
+                r.status = Status::Failed(RenderError::Io {
+                    path: opts.out_dir.clone(),
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
     done.extend(rendered);
     done.sort_by(|a, b| a.name.cmp(&b.name));
 
@@ -556,12 +585,20 @@ fn open_remotes(work: &[&Work<'_>], opts: &Options, fresh: bool) -> Repos {
         .collect()
 }
 
+/// Where phase C writes component directories.
+enum Target<'a> {
+    /// Into the output tree, each directory swapped in on its own.
+    Tree(&'a output::OutIndex),
+    /// Into a new tree published at the end.
+    NewRoot(&'a output::NewRoot),
+}
+
 fn render_one(
     config: &Config,
     w: &Work<'_>,
     repos: &Repos,
     distro: Option<&release::DistroRepo>,
-    index: &output::OutIndex,
+    target: &Target<'_>,
     opts: &Options,
 ) -> ComponentReport {
     let name = &w.c.name;
@@ -577,7 +614,11 @@ fn render_one(
                     Status::Drifted(diff)
                 }
             } else {
-                match output::write_component_with(&dir, &tree, index) {
+                let written = match target {
+                    Target::Tree(index) => output::write_component_with(&dir, &tree, index),
+                    Target::NewRoot(root) => root.write_component(&component_dir(Path::new(""), name), &tree),
+                };
+                match written {
                     Ok(true) => Status::Rendered,
                     Ok(false) => Status::Unchanged,
                     Err(e) => Status::Failed(RenderError::Io {

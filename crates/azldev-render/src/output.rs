@@ -15,6 +15,7 @@ use azldev_overlay::{ComponentTree, FileMode, TreeFile};
 
 const STAGING: &str = ".azldev-staging";
 const ASIDE: &str = ".azldev-old";
+const NEW_ROOT: &str = ".azldev-new";
 
 fn sibling(dir: &Path, suffix: &str) -> PathBuf {
     let name = dir
@@ -127,6 +128,8 @@ fn write_files(dir: &Path, tree: &ComponentTree) -> io::Result<()> {
 pub struct OutIndex {
     /// `None` when the directory could not be read (then nothing is known).
     entries: Option<std::collections::HashSet<PathBuf>>,
+    /// The output directory did not exist.
+    missing: bool,
 }
 
 impl OutIndex {
@@ -143,6 +146,7 @@ impl OutIndex {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Self {
                     entries: Some(entries),
+                    missing: true,
                 };
             }
             Err(_) => return Self::unknown(),
@@ -163,9 +167,15 @@ impl OutIndex {
         match scan() {
             Ok(()) => Self {
                 entries: Some(entries),
+                missing: false,
             },
             Err(_) => Self::unknown(),
         }
+    }
+
+    /// Whether the output directory did not exist (a first render).
+    pub fn out_missing(&self) -> bool {
+        self.missing
     }
 
     /// Whether `dir` existed, when known.
@@ -178,6 +188,85 @@ impl OutIndex {
     fn is_new(&self, dir: &Path) -> bool {
         self.entries.as_ref().is_some_and(|e| {
             !e.contains(dir) && !e.contains(&sibling(dir, ASIDE)) && !e.contains(&sibling(dir, STAGING))
+        })
+    }
+}
+
+/// A whole output tree built beside its final place and renamed into it
+/// once every component is written: for an output directory that does not
+/// exist yet (a first render, a new `-o`). Component directories are then
+/// written in place — no staging directory and rename each — and the tree
+/// appears all at once; a render killed half-way leaves only the hidden
+/// sibling, which the next render removes.
+#[derive(Debug)]
+pub struct NewRoot {
+    path: PathBuf,
+    out: PathBuf,
+    /// A component failed half-written and could not be removed: the tree
+    /// must not be published.
+    poisoned: std::sync::atomic::AtomicBool,
+}
+
+impl NewRoot {
+    /// The hidden sibling of `out` a new tree is built in.
+    pub fn path_for(out: &Path) -> PathBuf {
+        sibling(out, NEW_ROOT)
+    }
+
+    /// Start building `out` (which does not exist), replacing what an
+    /// interrupted render left.
+    pub fn begin(out: &Path) -> io::Result<Self> {
+        let path = Self::path_for(out);
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        std::fs::create_dir_all(&path)?;
+        Ok(Self {
+            path,
+            out: out.to_path_buf(),
+            poisoned: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// Write a component directory (`rel` is `<l>/<name>`).
+    pub fn write_component(&self, rel: &Path, tree: &ComponentTree) -> io::Result<bool> {
+        let dir = self.path.join(rel);
+        if let Some(parent) = dir.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::create_dir(&dir)?;
+        if let Err(e) = write_files(&dir, tree) {
+            // Never publish a half-written directory.
+            if std::fs::remove_dir_all(&dir).is_err() {
+                self.poisoned.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            return Err(e);
+        }
+        Ok(true)
+    }
+
+    /// Put the tree in place.
+    pub fn publish(self) -> io::Result<()> {
+        if self.poisoned.load(std::sync::atomic::Ordering::SeqCst) {
+            let _ = std::fs::remove_dir_all(&self.path);
+            return Err(io::Error::other(format!(
+                "a half-written component directory could not be removed from {}",
+                self.path.display()
+            )));
+        }
+        // Renaming onto an existing non-empty directory fails: whatever
+        // appeared meanwhile is kept, and this tree is not lost either.
+        std::fs::rename(&self.path, &self.out).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "{} could not be renamed to {}: {e}",
+                    self.path.display(),
+                    self.out.display()
+                ),
+            )
         })
     }
 }
@@ -421,6 +510,7 @@ mod tests {
         write_component(&other, &a).expect("write");
         let index = OutIndex {
             entries: Some(std::collections::HashSet::new()),
+            missing: false,
         };
         assert!(index.is_new(&other));
         assert!(write_component_with(&other, &b, &index).expect("replace"));
