@@ -85,6 +85,8 @@ impl Macros {
     fn lookup(&self, name: &[u8], out: &mut Vec<u8>, depth: u32) -> bool {
         match self.defs.get(name) {
             Some(Value::One(body)) if depth < MAX_DEPTH => self.expand_into(body, out, depth + 1),
+            // rpm's built-in empty macro.
+            None if name == b"nil" => true,
             _ => {
                 out.extend_from_slice(b"%{");
                 out.extend_from_slice(name);

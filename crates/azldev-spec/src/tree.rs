@@ -946,6 +946,24 @@ impl Builder<'_> {
                         let e = spec.macros.expand(&self.src[n.range.clone()]);
                         let (text, resolved) = if n.absolute {
                             (e.text, e.resolved)
+                        } else if e.resolved
+                            && (e.text.trim_start().starts_with('-') || e.text.trim().is_empty())
+                        {
+                            // A macro that expands to options
+                            // (`%global python_files -n python3-foo`) or to
+                            // nothing: rpm expands the header before reading
+                            // it.
+                            let t = e.text.as_bytes();
+                            match header::parse_args(sec.kind, t, 0..t.len()).name {
+                                Some(a) if a.absolute => {
+                                    (String::from_utf8_lossy(&t[a.range]).into_owned(), true)
+                                }
+                                Some(a) => (
+                                    format!("{}-{}", main.text, String::from_utf8_lossy(&t[a.range])),
+                                    main.resolved,
+                                ),
+                                None => (main.text.clone(), main.resolved),
+                            }
                         } else {
                             (format!("{}-{}", main.text, e.text), e.resolved && main.resolved)
                         };

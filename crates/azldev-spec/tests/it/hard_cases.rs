@@ -724,6 +724,45 @@ Summary: dev
 }
 
 #[test]
+fn hc08_header_options_from_a_macro() {
+    // rpm expands the header line before reading its options
+    // (python-tensile in the corpus).
+    let src = "\
+%global python_files -n python3-foo-devel
+%global doc_files doc
+%global nothing %{nil}
+Name: python-foo
+%package -n python3-foo-devel
+Summary: d
+%description -n python3-foo-devel
+d
+%package doc
+Summary: d
+%description doc
+d
+%description
+m
+%files %{python_files}
+%files %doc_files
+%files %{nothing}
+";
+    let spec = parse(src);
+    let files: Vec<_> = (0..spec.sections().len())
+        .filter(|&s| spec.sections()[s].kind == SectionKind::Files)
+        .map(|s| section_package(&spec, s))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            Some("python3-foo-devel"),
+            Some("python-foo-doc"),
+            Some("python-foo")
+        ]
+    );
+    assert!(codes(&spec).is_empty(), "{:?}", spec.diagnostics());
+}
+
+#[test]
 fn hc08_surplus_plain_words_are_an_error() {
     let spec = parse("Name: foo\n%package devel\nSummary: d\n%description devel extra\nd\n");
     assert_eq!(error_codes(&spec), ["header-extra-args"]);
