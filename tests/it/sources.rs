@@ -286,6 +286,23 @@ fn archive_overlays_edit_lookaside_tarballs_in_render() {
         std::fs::read_to_string(dir.join("sources")).expect("sources"),
         sources
     );
+
+    // An HTTP lookaside and --offline: refused before any connection.
+    let distro_file = d.root.path().join("distro.toml");
+    let distro = std::fs::read_to_string(&distro_file).expect("distro.toml");
+    let remote = distro.replace(
+        "lookaside-base-uri = \"target/demo-upstreams/lookaside/$pkg/$filename/$hashtype/$hash/$filename\"",
+        "lookaside-base-uri = \"http://127.0.0.1:9/$pkg/$filename\"",
+    );
+    assert_ne!(remote, distro);
+    std::fs::write(&distro_file, remote).expect("write");
+    let out = d.azldev(&["render", "--offline", "--force", "hello"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("--offline forbids fetching http://127.0.0.1:9/hello/hello-1.2.tar.gz"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
