@@ -352,6 +352,41 @@ fn prepare_work<'a>(
     })
 }
 
+/// Where the lock serialising writing renders into `out` lives: in the
+/// cache (never in the distro repository), keyed by the output directory's
+/// absolute path.
+fn output_lock_path(cache: &GitCache, out: &Path) -> Option<PathBuf> {
+    let out = std::path::absolute(out).ok()?;
+    let key: String = Sha256::digest(out.as_os_str().as_encoded_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Some(
+        cache
+            .root()
+            .parent()?
+            .join("render-locks")
+            .join(format!("{key}.lock")),
+    )
+}
+
+/// One writing render per output directory at a time (another waits):
+/// concurrent renders would take each other's staging directories away.
+/// Best effort: without a usable cache directory, no lock.
+fn lock_output(cache: &GitCache, out: &Path) -> Option<std::fs::File> {
+    let path = output_lock_path(cache, out)?;
+    std::fs::create_dir_all(path.parent()?).ok()?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .ok()?;
+    file.lock().ok()?;
+    Some(file)
+}
+
 /// Run `f` on a pool of `jobs` threads (one per core when `None`).
 fn in_pool<R: Send>(jobs: Option<usize>, f: impl FnOnce() -> R + Send) -> R {
     match rayon::ThreadPoolBuilder::new()
@@ -425,6 +460,7 @@ fn render_inner(
         on_done(&r);
         r
     };
+    let _writing = (!opts.check).then(|| lock_output(&opts.cache, &opts.out_dir));
     let distro = open_distro(config, opts);
     let selection = selected(config, names);
     // What the output directory holds, read once (a few directory reads)
@@ -1126,4 +1162,33 @@ pub fn update_locks(config: &Config, names: &[String], opts: &Options) -> Vec<Lo
     out.extend(updated);
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_writing_render_per_output_directory() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let cache = GitCache::new(tmp.path().join("cache/git"));
+        let cwd = std::env::current_dir().expect("cwd");
+        // The same directory, however it is spelled, has one lock; another
+        // directory has its own.
+        assert_eq!(
+            output_lock_path(&cache, Path::new("specs")),
+            output_lock_path(&cache, &cwd.join("specs"))
+        );
+        assert_ne!(
+            output_lock_path(&cache, Path::new("specs")),
+            output_lock_path(&cache, Path::new("other"))
+        );
+        let path = output_lock_path(&cache, Path::new("specs")).expect("path");
+        assert!(path.starts_with(tmp.path().join("cache/render-locks")));
+        let held = lock_output(&cache, Path::new("specs")).expect("locked");
+        let other = std::fs::OpenOptions::new().write(true).open(&path).expect("open");
+        assert!(other.try_lock().is_err(), "a second render waits");
+        drop(held);
+        assert!(other.try_lock().is_ok(), "and goes on once the first is done");
+    }
 }
