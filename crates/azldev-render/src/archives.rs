@@ -164,7 +164,11 @@ pub(crate) fn load(
         let Some(line) = listed.iter().find(|l| l.filename == archive) else {
             continue;
         };
-        let fail = |why: String| RenderError::Upstream(format!("archive `{archive}`: {why}"));
+        let fail = |why: String| {
+            RenderError::Upstream(format!(
+                "archive `{archive}` (edited by an archive overlay): {why}"
+            ))
+        };
         let kind = HashKind::parse(&line.hash_type)
             .ok_or_else(|| fail(format!("unsupported hash type `{}` in `sources`", line.hash_type)))?;
         let hash = line.hash.trim().to_ascii_lowercase();
@@ -190,7 +194,8 @@ pub(crate) fn load(
                 fallbacks: Vec::new(),
             };
             let transport = store.transport.as_deref().map(|t| t as &dyn Transport);
-            azldev_source::fetch_one(&store.cache, transport, &item).map_err(|e| fail(e.to_string()))?;
+            azldev_source::fetch_one(&store.cache, transport, &item)
+                .map_err(|e| fail(format!("not in the source cache, and fetching it failed: {e}")))?;
         }
         let data = std::fs::read(&cached).map_err(|e| fail(format!("{}: {e}", cached.display())))?;
         // The cache is content-addressed; a file changed behind our back
