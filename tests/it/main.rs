@@ -362,6 +362,19 @@ fn check_reports_drift_and_stale_directories() {
         "hand edited\n",
         "--check writes nothing"
     );
+    // A whole-distro render trusts the fingerprint; naming the component
+    // renders and compares it, and repairs the edit.
+    let out = w.ok(&["render"]);
+    assert!(out.contains("0 rendered, 1 unchanged"), "{out}");
+    assert_eq!(w.read("specs/a/alpha/alpha.conf"), "hand edited\n");
+    let out = w.ok(&["render", "alpha"]);
+    assert!(out.contains("1 rendered, 0 unchanged"), "{out}");
+    assert_ne!(w.read("specs/a/alpha/alpha.conf"), "hand edited\n");
+    w.ok(&["render", "--check"]);
+    let out = w.ok(&["render", "alpha"]);
+    assert!(out.contains("0 rendered, 1 unchanged"), "identical: nothing written: {out}");
+    // `--force` repairs it too.
+    w.write("specs/a/alpha/alpha.conf", "hand edited\n");
     w.ok(&["render", "--force"]);
     w.ok(&["render", "--check"]);
     w.write("specs/o/orphan/orphan.spec", "Name: orphan\n");

@@ -478,7 +478,10 @@ fn render_inner(
             let w =
                 prepare_work(config, &RealFs, c, opts).map_err(|e| Box::new(finish(failed(&c.name, e))))?;
             let is_local = matches!(w.plan, SourcePlan::Local { .. });
-            if !opts.check && !opts.force && (w.pinned.is_some() || is_local) {
+            // The fingerprint shortcut serves whole-distro renders. Named
+            // components are rendered and compared (written only when they
+            // differ), which also repairs a hand edit of their directories.
+            if !opts.check && !opts.force && names.is_empty() && (w.pinned.is_some() || is_local) {
                 let fp = fingerprint(
                     &RealFs,
                     config,
