@@ -372,7 +372,10 @@ fn check_reports_drift_and_stale_directories() {
     assert_ne!(w.read("specs/a/alpha/alpha.conf"), "hand edited\n");
     w.ok(&["render", "--check"]);
     let out = w.ok(&["render", "alpha"]);
-    assert!(out.contains("0 rendered, 1 unchanged"), "identical: nothing written: {out}");
+    assert!(
+        out.contains("0 rendered, 1 unchanged"),
+        "identical: nothing written: {out}"
+    );
     // `--force` repairs it too.
     w.write("specs/a/alpha/alpha.conf", "hand edited\n");
     w.ok(&["render", "--force"]);
