@@ -389,6 +389,35 @@ fn check_reports_drift_and_stale_directories() {
 }
 
 #[test]
+fn archive_overlays_refuse_a_sources_digest_that_is_not_hex() {
+    // Upstream's `sources` is input: its digest names a file in the source
+    // cache, so a path there must not reach the filesystem.
+    let w = World::new();
+    let up = w.upstream("alpha");
+    up.commit(
+        &[(
+            "sources",
+            Some("SHA512 (alpha-1.0.tar.gz) = ../../../../escaped\n"),
+        )],
+        "point outside the cache",
+        "2024-01-02T00:00:00Z",
+    );
+    w.config(&format!(
+        "{}[[components.alpha.source-files]]\nfilename = \"alpha-1.0.tar.gz\"\n\
+         origin = {{ type = \"overlay\" }}\nreplace-upstream = true\nreplace-reason = \"test\"\n\
+         hash = \"{}\"\nhash-type = \"SHA512\"\n\n\
+         [[components.alpha.overlays]]\ntype = \"file-remove\"\narchive = \"alpha-1.0.tar.gz\"\nfile = \"x\"\n",
+        upstream_component("alpha"),
+        "0".repeat(128)
+    ));
+    let out = w.fails(&["render"]);
+    assert!(out.contains("archive `alpha-1.0.tar.gz`"), "{out}");
+    assert!(out.contains("is not a sha512 digest"), "{out}");
+    assert!(!w.cache.path().join("escaped").exists());
+    assert!(!w.root.path().join("escaped").exists());
+}
+
+#[test]
 fn a_failing_component_does_not_stop_the_others() {
     let w = World::new();
     w.upstream("alpha");

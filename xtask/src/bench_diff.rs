@@ -76,7 +76,7 @@ pub fn run(root: &Path, flag: impl Fn(&str) -> Result<Option<String>>) -> Result
         bail!("need at least 20 components, have {}", dirs.len());
     }
     eprintln!("{} components from {}", dirs.len(), corpus.display());
-    let work = crate::bench_render::fresh_dir(&work)?;
+    let (work, previous) = crate::bench_render::fresh_dir_deferred(&work)?;
     crate::bench_render::monorepo(&work, &dirs)?;
 
     let distro = work.join("distro");
@@ -170,6 +170,7 @@ pub fn run(root: &Path, flag: impl Fn(&str) -> Result<Option<String>>) -> Result
         dwt.differ
     );
     println!("best of {runs} runs; target < 2000 ms, rendering only what changed");
+    previous.remove();
     if (none.rendered, d1.rendered, d10.rendered, dwt.rendered) != (0, 2, 20, 2)
         || (d1.differ, d10.differ, dwt.differ) != (1, 10, 1)
     {

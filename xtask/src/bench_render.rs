@@ -125,13 +125,6 @@ pub(crate) fn sampled_corpus(corpus: &Path, sample: usize) -> Result<Vec<(String
     Ok(dirs)
 }
 
-/// Empty `dir` (creating it) and return its canonical path.
-pub(crate) fn fresh_dir(dir: &Path) -> Result<PathBuf> {
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir)?;
-    Ok(std::fs::canonicalize(dir)?)
-}
-
 /// Move a previous run's `dir` aside (deleted by [`Aside::remove`] after
 /// the measurements) and create `dir` empty. Deleting tens of thousands of
 /// files just before measuring would time the filesystem instead: ext4

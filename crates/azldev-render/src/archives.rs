@@ -17,7 +17,7 @@ use std::sync::Arc;
 use azldev_config::raw::{HashType, OriginType};
 use azldev_config::{Config, ResolvedComponent};
 use azldev_overlay::{ComponentTree, FileMode, TreeFile};
-use azldev_source::{FetchItem, HashKind, Lookaside, SourceCache, Transport, parse_sources};
+use azldev_source::{FetchItem, HashKind, Lookaside, SourceCache, Transport, checked_hash, parse_sources};
 
 use crate::RenderError;
 
@@ -171,9 +171,11 @@ pub(crate) fn load(
         };
         let kind = HashKind::parse(&line.hash_type)
             .ok_or_else(|| fail(format!("unsupported hash type `{}` in `sources`", line.hash_type)))?;
-        let hash = line.hash.trim().to_ascii_lowercase();
+        // Upstream's `sources` is input: only a hex digest names a cache file.
+        let hash = checked_hash(archive, kind, &line.hash).map_err(|e| fail(e.to_string()))?;
         let cached = store.cache.path(kind, &hash);
-        if !cached.is_file() {
+        let fetched = !cached.is_file();
+        if fetched {
             let lookaside = lookaside(config, c).ok_or_else(|| {
                 fail("not in the source cache, and the distro has no `lookaside-base-uri`".into())
             })?;
@@ -199,13 +201,16 @@ pub(crate) fn load(
         }
         let data = std::fs::read(&cached).map_err(|e| fail(format!("{}: {e}", cached.display())))?;
         // The cache is content-addressed; a file changed behind our back
-        // must not be edited and published under a trusted name.
-        let actual = azldev_source::digest_bytes(&data, kind);
-        if actual != hash {
-            return Err(fail(format!(
-                "{} does not match its digest (expected {hash}, got {actual}); delete it and fetch again",
-                cached.display()
-            )));
+        // must not be edited and published under a trusted name. (A fresh
+        // fetch was verified already.)
+        if !fetched {
+            let actual = azldev_source::digest_bytes(&data, kind);
+            if actual != hash {
+                return Err(fail(format!(
+                    "{} does not match its digest (expected {hash}, got {actual}); delete it and fetch again",
+                    cached.display()
+                )));
+            }
         }
         tree.files.insert(
             archive.to_owned(),
@@ -252,7 +257,8 @@ pub(crate) fn store_produced(
             .ok_or_else(|| fail("no longer listed in `sources`".into()))?;
         let kind = HashKind::parse(&line.hash_type)
             .ok_or_else(|| fail(format!("unsupported hash type `{}`", line.hash_type)))?;
-        let dest = store.cache.path(kind, &line.hash.trim().to_ascii_lowercase());
+        let hash = checked_hash(&l.path, kind, &line.hash).map_err(|e| fail(e.to_string()))?;
+        let dest = store.cache.path(kind, &hash);
         if !dest.is_file() {
             azldev_source::write_atomic(&dest, &file.data).map_err(|e| fail(e.to_string()))?;
         }

@@ -654,7 +654,7 @@ fn render_one(
                 }
             } else {
                 let written = match target {
-                    Target::Tree(index) => output::write_component_with(&dir, &tree, index),
+                    Target::Tree(index) => output::write_component(&dir, &tree, index),
                     Target::NewRoot(root) => root.write_component(&component_dir(Path::new(""), name), &tree),
                 };
                 match written {

@@ -292,13 +292,10 @@ pub fn recover(dir: &Path) -> io::Result<()> {
 /// Write `tree` as directory `dir`, atomically. Returns `false` (and
 /// writes nothing) when the directory already holds exactly this tree.
 /// Leftovers of an interrupted earlier write are cleaned up on the way (see
-/// [`recover`]); the common case — a new directory — costs two `stat`s.
-pub fn write_component(dir: &Path, tree: &ComponentTree) -> io::Result<bool> {
-    write_component_with(dir, tree, &OutIndex::unknown())
-}
-
-/// [`write_component`], asking `index` first whether `dir` is new.
-pub fn write_component_with(dir: &Path, tree: &ComponentTree, index: &OutIndex) -> io::Result<bool> {
+/// [`recover`]). When `index` knows `dir` is new, no `stat`s are needed;
+/// with [`OutIndex::unknown`] the filesystem is asked (two `stat`s for a
+/// new directory).
+pub fn write_component(dir: &Path, tree: &ComponentTree, index: &OutIndex) -> io::Result<bool> {
     if index.is_new(dir) && write_new(dir, tree)? {
         return Ok(true);
     }
@@ -436,15 +433,15 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("x/xyz");
         let a = tree(&[("xyz.spec", "a"), ("p/q.patch", "q")]);
-        assert!(write_component(&dir, &a).expect("write"));
+        assert!(write_component(&dir, &a, &OutIndex::unknown()).expect("write"));
         assert!(differences(&a, &dir).is_empty());
         assert!(
-            !write_component(&dir, &a).expect("rewrite"),
+            !write_component(&dir, &a, &OutIndex::unknown()).expect("rewrite"),
             "identical content is not rewritten"
         );
         let b = tree(&[("xyz.spec", "b")]);
         assert_eq!(differences(&b, &dir), ["xyz.spec", "p/q.patch (extra)"]);
-        assert!(write_component(&dir, &b).expect("replace"));
+        assert!(write_component(&dir, &b, &OutIndex::unknown()).expect("replace"));
         assert!(differences(&b, &dir).is_empty());
         let leftovers: Vec<_> = std::fs::read_dir(tmp.path().join("x"))
             .expect("read")
@@ -458,7 +455,7 @@ mod tests {
     fn recover_after_interrupted_swap() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("x/xyz");
-        write_component(&dir, &tree(&[("xyz.spec", "old")])).expect("write");
+        write_component(&dir, &tree(&[("xyz.spec", "old")]), &OutIndex::unknown()).expect("write");
         // Simulate a crash after the old directory was renamed aside.
         std::fs::rename(&dir, sibling(&dir, ASIDE)).expect("rename");
         std::fs::create_dir_all(sibling(&dir, STAGING)).expect("staging");
@@ -469,8 +466,8 @@ mod tests {
         // and is found identical; a stale staging directory is replaced.
         std::fs::rename(&dir, sibling(&dir, ASIDE)).expect("rename");
         std::fs::create_dir_all(sibling(&dir, STAGING).join("junk")).expect("staging");
-        assert!(!write_component(&dir, &tree(&[("xyz.spec", "old")])).expect("write"));
-        assert!(write_component(&dir, &tree(&[("xyz.spec", "new")])).expect("write"));
+        assert!(!write_component(&dir, &tree(&[("xyz.spec", "old")]), &OutIndex::unknown()).expect("write"));
+        assert!(write_component(&dir, &tree(&[("xyz.spec", "new")]), &OutIndex::unknown()).expect("write"));
         assert_eq!(std::fs::read(dir.join("xyz.spec")).expect("read"), b"new");
         assert!(!sibling(&dir, STAGING).exists() && !sibling(&dir, ASIDE).exists());
     }
@@ -483,7 +480,7 @@ mod tests {
         let dir = out.join("x/xyz");
         assert_eq!(index.exists(&dir), Some(false));
         let t = tree(&[("xyz.spec", "a"), ("p/q.patch", "q"), ("run.sh", "#!/bin/sh")]);
-        assert!(write_component_with(&dir, &t, &index).expect("write"));
+        assert!(write_component(&dir, &t, &index).expect("write"));
         assert!(differences(&t, &dir).is_empty());
         assert_eq!(OutIndex::scan(&out).exists(&dir), Some(true));
         assert_eq!(OutIndex::unknown().exists(&dir), None);
@@ -499,7 +496,7 @@ mod tests {
         let index = OutIndex::scan(&out);
         assert!(!index.is_new(&dir));
         let a = tree(&[("xyz.spec", "a")]);
-        assert!(write_component_with(&dir, &a, &index).expect("write"));
+        assert!(write_component(&dir, &a, &index).expect("write"));
         assert!(differences(&a, &dir).is_empty());
         assert!(!sibling(&dir, STAGING).exists());
         // The index says new, but the directory was written since.
@@ -507,13 +504,13 @@ mod tests {
         let other = out.join("x/other");
         assert!(stale.entries.as_ref().is_some_and(|e| e.is_empty()));
         let b = tree(&[("xyz.spec", "b")]);
-        write_component(&other, &a).expect("write");
+        write_component(&other, &a, &OutIndex::unknown()).expect("write");
         let index = OutIndex {
             entries: Some(std::collections::HashSet::new()),
             missing: false,
         };
         assert!(index.is_new(&other));
-        assert!(write_component_with(&other, &b, &index).expect("replace"));
+        assert!(write_component(&other, &b, &index).expect("replace"));
         assert!(differences(&b, &other).is_empty());
         let names: Vec<_> = std::fs::read_dir(out.join("x"))
             .expect("read")

@@ -23,7 +23,7 @@ pub use lock::{Lock, ResolvedFrom};
 pub use lookaside::HttpTransport;
 pub use lookaside::{
     Body, ExtraOrigin, ExtraSource, FetchItem, FetchReport, Fetched, HashKind, Lookaside, SourceCache,
-    SourcesError, Transport, digest_bytes, digest_file, fetch_all, fetch_one, merge,
+    SourcesError, Transport, checked_hash, digest_bytes, digest_file, fetch_all, fetch_one, merge,
 };
 pub use sources::{SourceLine, parse_sources};
 pub use url::Remote;

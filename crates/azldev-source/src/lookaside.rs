@@ -237,7 +237,9 @@ pub fn merge(
     Ok(out)
 }
 
-fn checked_hash(filename: &str, kind: HashKind, hash: &str) -> Result<String, SourcesError> {
+/// `hash` trimmed and lower-cased, when it is a `kind` digest in hex (so
+/// that [`SourceCache::path`] stays inside the cache).
+pub fn checked_hash(filename: &str, kind: HashKind, hash: &str) -> Result<String, SourcesError> {
     let h = hash.trim().to_ascii_lowercase();
     if h.len() != kind.hex_len() || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(SourcesError::BadHash {
