@@ -26,6 +26,7 @@
 mod diag;
 mod edit;
 pub mod eval;
+pub mod facts;
 pub mod header;
 mod kinds;
 pub mod lines;

@@ -1,0 +1,1 @@
+//! Mock configuration files read without Python or mock (see `mock/`).
