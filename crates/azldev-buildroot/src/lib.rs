@@ -7,3 +7,5 @@
 
 pub mod arch;
 pub mod mock;
+pub mod run;
+pub mod seed;

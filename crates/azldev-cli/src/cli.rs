@@ -71,6 +71,9 @@ pub enum Command {
     /// Download and verify source files into the local cache.
     #[command(subcommand)]
     Sources(crate::cmd::SourcesCommand),
+    /// Make the toolchain seed (RPMs converted from the host's packages).
+    #[command(subcommand)]
+    Toolchain(crate::cmd::toolchain::ToolchainCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell to generate completions for.

@@ -81,6 +81,16 @@ impl Settings {
         }
     }
 
+    /// Root of every azldev cache (`cache-dir`, else `$XDG_CACHE_HOME/azldev`).
+    pub fn cache_root(&self) -> PathBuf {
+        match &self.cache_dir {
+            Some(d) => d.clone(),
+            None => azldev_source::GitCache::default_root()
+                .parent()
+                .map_or_else(|| PathBuf::from(".cache/azldev"), std::path::Path::to_path_buf),
+        }
+    }
+
     /// The git cache root.
     pub fn git_cache(&self) -> PathBuf {
         match &self.cache_dir {

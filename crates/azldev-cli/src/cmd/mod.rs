@@ -8,6 +8,7 @@ mod diff;
 mod render;
 mod sources;
 mod spec;
+pub(crate) mod toolchain;
 
 use std::process::ExitCode;
 
@@ -27,6 +28,7 @@ pub fn run(command: Command, out: &Output, settings: &Settings) -> miette::Resul
         Command::Lock(cmd) => render::lock(&cmd, out, settings),
         Command::Diff(args) => diff::run(&args, out, settings),
         Command::Sources(cmd) => sources::run(&cmd, out, settings),
+        Command::Toolchain(cmd) => toolchain::run(&cmd, out, settings),
         Command::Completions { shell } => completions::run(shell),
     }
 }
