@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A target architecture azldev builds for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Arch {
     X86_64,
@@ -53,7 +53,9 @@ impl FromStr for Arch {
         match s {
             "x86_64" | "amd64" => Ok(Arch::X86_64),
             "aarch64" | "arm64" => Ok(Arch::Aarch64),
-            other => Err(format!("unknown architecture `{other}` (expected x86_64 or aarch64)")),
+            other => Err(format!(
+                "unknown architecture `{other}` (expected x86_64 or aarch64)"
+            )),
         }
     }
 }

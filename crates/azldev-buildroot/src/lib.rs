@@ -6,6 +6,8 @@
 //! and runs commands in them. It never prints.
 
 pub mod arch;
+pub mod base;
+pub mod layer;
 pub mod mock;
 pub mod run;
 pub mod seed;

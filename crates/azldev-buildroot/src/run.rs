@@ -41,7 +41,9 @@ pub enum RunError {
 }
 
 fn log_hint(log: &Option<PathBuf>) -> String {
-    log.as_ref().map(|p| format!("; log: {}", p.display())).unwrap_or_default()
+    log.as_ref()
+        .map(|p| format!("; log: {}", p.display()))
+        .unwrap_or_default()
 }
 
 impl RunError {
@@ -111,7 +113,9 @@ impl Runner {
     /// Runs `cmd` to completion. stdin is `/dev/null`.
     pub fn run(&self, cmd: &mut Command) -> Result<Output, RunError> {
         let program = describe(cmd);
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         std::os::unix::process::CommandExt::process_group(cmd, 0);
         if let Some(log) = &self.log {
             if let Some(dir) = log.parent() {
@@ -121,7 +125,10 @@ impl Runner {
                 let _ = writeln!(f, "$ {program}");
             }
         }
-        let mut child = cmd.spawn().map_err(|source| RunError::Spawn { program: program.clone(), source })?;
+        let mut child = cmd.spawn().map_err(|source| RunError::Spawn {
+            program: program.clone(),
+            source,
+        })?;
         let pgid = child.id();
         let log_file = self
             .log
@@ -163,18 +170,30 @@ impl Runner {
                     log: self.log.clone(),
                 });
             }
-            std::thread::sleep(Duration::from_millis(if start.elapsed() < Duration::from_millis(200) {
-                2
-            } else {
-                20
-            }));
+            std::thread::sleep(Duration::from_millis(
+                if start.elapsed() < Duration::from_millis(200) {
+                    2
+                } else {
+                    20
+                },
+            ));
         };
         let stdout_bytes = out_thread.join().unwrap_or_default();
         let _ = err_thread.join();
         let combined = std::mem::take(&mut *lock(&combined));
-        let status = status.map_err(|source| RunError::Spawn { program: program.clone(), source })?;
+        let status = status.map_err(|source| RunError::Spawn {
+            program: program.clone(),
+            source,
+        })?;
         if status.success() {
-            Ok(Output { stdout: if self.capture_stdout { stdout_bytes } else { Vec::new() }, stderr: combined })
+            Ok(Output {
+                stdout: if self.capture_stdout {
+                    stdout_bytes
+                } else {
+                    Vec::new()
+                },
+                stderr: combined,
+            })
         } else {
             Err(RunError::Failed {
                 program,
@@ -255,8 +274,7 @@ pub fn have(program: &str) -> bool {
     if program.contains('/') {
         return Path::new(program).is_file();
     }
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::arch::Arch;
 use crate::run::Runner;
 
 /// Bumped whenever the conversion changes what it produces (cache key).
-pub const CONVERTER_VERSION: u32 = 1;
+pub const CONVERTER_VERSION: u32 = 2;
 
 /// The package every converted package requires before its files land
 /// (it holds /etc/passwd and /etc/group, which ownership needs).
@@ -44,6 +44,8 @@ pub enum Kind {
 #[derive(Debug, Clone)]
 pub struct Converted {
     pub name: String,
+    /// Debian's `Essential: yes`: other packages depend on it implicitly.
+    pub essential: bool,
     pub rpm: PathBuf,
     /// Every path the package owns (after the move), for the filesystem package.
     pub paths: BTreeSet<String>,
@@ -51,7 +53,10 @@ pub struct Converted {
 
 /// `./bin/x` → `/usr/bin/x`; returns the new path and whether it moved.
 pub fn usrmerge(path: &str) -> Option<(String, bool)> {
-    let p = path.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/');
+    let p = path
+        .trim_start_matches("./")
+        .trim_start_matches('/')
+        .trim_end_matches('/');
     if p.is_empty() || p == "." {
         return None;
     }
@@ -71,22 +76,52 @@ fn read_entries(tar_bytes: &[u8]) -> Result<Vec<(Entry, bool, String)>, std::io:
         let e = e?;
         let h = e.header();
         let raw = String::from_utf8_lossy(&e.path_bytes()).into_owned();
-        let Some((path, moved)) = usrmerge(&raw) else { continue };
+        let Some((path, moved)) = usrmerge(&raw) else {
+            continue;
+        };
         let kind = match h.entry_type() {
             tar::EntryType::Directory => Kind::Dir,
             tar::EntryType::Symlink => Kind::Symlink(
-                e.link_name()?.map(|l| l.to_string_lossy().into_owned()).unwrap_or_default(),
+                e.link_name()?
+                    .map(|l| l.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
             ),
             tar::EntryType::Link => {
-                let l = e.link_name()?.map(|l| l.to_string_lossy().into_owned()).unwrap_or_default();
+                let l = e
+                    .link_name()?
+                    .map(|l| l.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 Kind::Hardlink(usrmerge(&l).map(|(p, _)| p).unwrap_or(l))
             }
             _ => Kind::File,
         };
-        let user = h.username().ok().flatten().filter(|s| !s.is_empty()).unwrap_or("root").to_owned();
-        let group = h.groupname().ok().flatten().filter(|s| !s.is_empty()).unwrap_or("root").to_owned();
+        let user = h
+            .username()
+            .ok()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("root")
+            .to_owned();
+        let group = h
+            .groupname()
+            .ok()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("root")
+            .to_owned();
         let mtime = h.mtime()?;
-        out.push((Entry { path, mtime, kind, mode: h.mode()? & 0o7777, user, group }, moved, raw));
+        out.push((
+            Entry {
+                path,
+                mtime,
+                kind,
+                mode: h.mode()? & 0o7777,
+                user,
+                group,
+            },
+            moved,
+            raw,
+        ));
     }
     Ok(out)
 }
@@ -129,7 +164,10 @@ pub struct Extras {
 /// The extra provides and scriptlets for a few packages whose maintainer
 /// scripts did something the build roots rely on.
 pub fn extras_for(name: &str, arch: Arch) -> Extras {
-    let mut x = Extras { requires_filesystem: true, ..Extras::default() };
+    let mut x = Extras {
+        requires_filesystem: true,
+        ..Extras::default()
+    };
     match name {
         // The dynamic linker: packages built in the buildroot require it.
         "libc6" => x.provides.push("rtld(GNU_HASH)".into()),
@@ -159,7 +197,10 @@ pub fn convert(
     out_dir: &Path,
     log: &Path,
 ) -> Result<Converted, SeedError> {
-    let io = |what: &str, e: std::io::Error| SeedError::Io { what: format!("{what} ({})", deb.display()), source: e };
+    let io = |what: &str, e: std::io::Error| SeedError::Io {
+        what: format!("{what} ({})", deb.display()),
+        source: e,
+    };
     let ctrl_dir = work.join("control");
     let br = work.join("root");
     let top = work.join("top");
@@ -168,13 +209,15 @@ pub fn convert(
     }
     let runner = Runner::new().log(log);
     runner.run(Command::new("dpkg-deb").arg("-e").arg(deb).arg(&ctrl_dir))?;
-    let control = Control::parse(
-        &fs::read_to_string(ctrl_dir.join("control")).map_err(|e| io("read control", e))?,
-    );
+    let control =
+        Control::parse(&fs::read_to_string(ctrl_dir.join("control")).map_err(|e| io("read control", e))?);
     let name = control.get("package").unwrap_or_default().to_owned();
     let version = control.get("version").unwrap_or_default().to_owned();
     if name.is_empty() || version.is_empty() {
-        return Err(SeedError::BadDeb { deb: deb.to_owned(), why: "no Package or Version field".into() });
+        return Err(SeedError::BadDeb {
+            deb: deb.to_owned(),
+            why: "no Package or Version field".into(),
+        });
     }
     let conffiles: BTreeSet<String> = fs::read_to_string(ctrl_dir.join("conffiles"))
         .unwrap_or_default()
@@ -184,7 +227,10 @@ pub fn convert(
         .filter_map(|l| usrmerge(&l).map(|(p, _)| p))
         .collect();
 
-    let payload = runner.clone().capture_stdout().run(Command::new("dpkg-deb").arg("--fsys-tarfile").arg(deb))?;
+    let payload = runner
+        .clone()
+        .capture_stdout()
+        .run(Command::new("dpkg-deb").arg("--fsys-tarfile").arg(deb))?;
     let entries = read_entries(&payload.stdout).map_err(|e| io("read payload", e))?;
     // Reproducible RPMs: build time and clamped mtimes from the payload itself.
     let source_date_epoch = entries.iter().map(|(e, _, _)| e.mtime).max().unwrap_or(0);
@@ -206,12 +252,19 @@ pub fn convert(
     let mut data: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for e in ar.entries().map_err(|e| io("read payload", e))? {
         let mut e = e.map_err(|e| io("read payload", e))?;
-        if e.header().entry_type() != tar::EntryType::Regular && e.header().entry_type() != tar::EntryType::Continuous {
+        if e.header().entry_type() != tar::EntryType::Regular
+            && e.header().entry_type() != tar::EntryType::Continuous
+        {
             continue;
         }
         let raw = String::from_utf8_lossy(&e.path_bytes()).into_owned();
-        let Some((path, moved)) = usrmerge(&raw) else { continue };
-        if chosen.get(&path).is_some_and(|(c, m)| *m == moved && c.kind == Kind::File) {
+        let Some((path, moved)) = usrmerge(&raw) else {
+            continue;
+        };
+        if chosen
+            .get(&path)
+            .is_some_and(|(c, m)| *m == moved && c.kind == Kind::File)
+        {
             let mut buf = Vec::with_capacity(usize::try_from(e.size()).unwrap_or(0));
             std::io::Read::read_to_end(&mut e, &mut buf).map_err(|e| io("read payload", e))?;
             data.insert(path, buf);
@@ -225,7 +278,8 @@ pub fn convert(
         match &entry.kind {
             Kind::Dir => fs::create_dir_all(&dst).map_err(|e| io("unpack", e))?,
             Kind::File => {
-                fs::write(&dst, data.get(path).map_or(&[][..], Vec::as_slice)).map_err(|e| io("unpack", e))?;
+                fs::write(&dst, data.get(path).map_or(&[][..], Vec::as_slice))
+                    .map_err(|e| io("unpack", e))?;
             }
             Kind::Symlink(target) => std::os::unix::fs::symlink(target, &dst).map_err(|e| io("unpack", e))?,
             Kind::Hardlink(_) => {}
@@ -235,7 +289,9 @@ pub fn convert(
         if let Kind::Hardlink(target) = &entry.kind {
             let dst = br.join(path.trim_start_matches('/'));
             let src = br.join(target.trim_start_matches('/'));
-            fs::hard_link(&src, &dst).or_else(|_| fs::copy(&src, &dst).map(|_| ())).map_err(|e| io("unpack", e))?;
+            fs::hard_link(&src, &dst)
+                .or_else(|_| fs::copy(&src, &dst).map(|_| ()))
+                .map_err(|e| io("unpack", e))?;
         }
     }
     for (path, (entry, _)) in chosen.iter().rev() {
@@ -272,7 +328,10 @@ pub fn convert(
         let _ = writeln!(spec, "Provides: {p}");
     }
     for (path, (entry, moved)) in &chosen {
-        if *moved && entry.kind != Kind::Dir && (path.starts_with("/usr/bin/") || path.starts_with("/usr/sbin/")) {
+        if *moved
+            && entry.kind != Kind::Dir
+            && (path.starts_with("/usr/bin/") || path.starts_with("/usr/sbin/"))
+        {
             let old = path.trim_start_matches("/usr");
             let _ = writeln!(spec, "Provides: {old}");
         }
@@ -280,7 +339,11 @@ pub fn convert(
     if extras.requires_filesystem && name != FILESYSTEM {
         let _ = writeln!(spec, "Requires(pre): {FILESYSTEM}");
     }
-    for r in control.get("pre-depends").map(relations_to_rpm).unwrap_or_default() {
+    for r in control
+        .get("pre-depends")
+        .map(relations_to_rpm)
+        .unwrap_or_default()
+    {
         let _ = writeln!(spec, "Requires(pre): {r}");
     }
     for r in control.get("depends").map(relations_to_rpm).unwrap_or_default() {
@@ -300,11 +363,19 @@ pub fn convert(
                 let _ = writeln!(spec, "%attr(-,{u},{g}) {p}");
             }
             Kind::File => {
-                let cfg = if conffiles.contains(path) { "%config(noreplace) " } else { "" };
+                let cfg = if conffiles.contains(path) {
+                    "%config(noreplace) "
+                } else {
+                    ""
+                };
                 let _ = writeln!(spec, "{cfg}%attr({:04o},{u},{g}) {p}", entry.mode);
             }
             Kind::Hardlink(_) => {
-                let cfg = if conffiles.contains(path) { "%config(noreplace) " } else { "" };
+                let cfg = if conffiles.contains(path) {
+                    "%config(noreplace) "
+                } else {
+                    ""
+                };
                 let _ = writeln!(spec, "{cfg}%attr(-,{u},{g}) {p}");
             }
         }
@@ -312,7 +383,13 @@ pub fn convert(
     let spec_path = work.join(format!("{name}.spec"));
     fs::write(&spec_path, &spec).map_err(|e| io("write spec", e))?;
     let rpm = rpmbuild_bb(&spec_path, &br, &top, arch, out_dir, source_date_epoch, log)?;
-    Ok(Converted { name, rpm, paths: chosen.keys().cloned().collect() })
+    let essential = control.get("essential") == Some("yes");
+    Ok(Converted {
+        name,
+        essential,
+        rpm,
+        paths: chosen.keys().cloned().collect(),
+    })
 }
 
 /// `rpmbuild -bb` of a prepared build root, reproducibly; returns the RPM.
@@ -355,27 +432,41 @@ pub fn rpmbuild_bb(
     cmd.arg(spec);
     Runner::new().log(log).run(&mut cmd)?;
     let built: Vec<PathBuf> = fs::read_dir(&rpmdir)
-        .map_err(|e| SeedError::Io { what: format!("read {}", rpmdir.display()), source: e })?
+        .map_err(|e| SeedError::Io {
+            what: format!("read {}", rpmdir.display()),
+            source: e,
+        })?
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "rpm"))
         .collect();
     let [one] = built.as_slice() else {
-        return Err(SeedError::BadDeb { deb: spec.to_owned(), why: format!("rpmbuild made {} RPMs", built.len()) });
+        return Err(SeedError::BadDeb {
+            deb: spec.to_owned(),
+            why: format!("rpmbuild made {} RPMs", built.len()),
+        });
     };
-    fs::create_dir_all(out_dir).map_err(|e| SeedError::Io { what: format!("create {}", out_dir.display()), source: e })?;
-    let dst = out_dir.join(one.file_name().expect("an RPM has a file name"));
-    fs::rename(one, &dst).or_else(|_| fs::copy(one, &dst).map(|_| ())).map_err(|e| SeedError::Io {
-        what: format!("move {}", one.display()),
+    fs::create_dir_all(out_dir).map_err(|e| SeedError::Io {
+        what: format!("create {}", out_dir.display()),
         source: e,
     })?;
+    let dst = out_dir.join(one.file_name().expect("an RPM has a file name"));
+    fs::rename(one, &dst)
+        .or_else(|_| fs::copy(one, &dst).map(|_| ()))
+        .map_err(|e| SeedError::Io {
+            what: format!("move {}", one.display()),
+            source: e,
+        })?;
     // Repository metadata records file times: make them reproducible too.
     let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(source_date_epoch);
     fs::File::options()
         .write(true)
         .open(&dst)
         .and_then(|f| f.set_modified(when))
-        .map_err(|e| SeedError::Io { what: format!("set the time of {}", dst.display()), source: e })?;
+        .map_err(|e| SeedError::Io {
+            what: format!("set the time of {}", dst.display()),
+            source: e,
+        })?;
     Ok(dst)
 }
 
@@ -386,7 +477,10 @@ mod tests {
     #[test]
     fn usrmerge_moves_top_level_dirs_only() {
         assert_eq!(usrmerge("./bin/bash"), Some(("/usr/bin/bash".into(), true)));
-        assert_eq!(usrmerge("./lib/x86_64-linux-gnu/"), Some(("/usr/lib/x86_64-linux-gnu".into(), true)));
+        assert_eq!(
+            usrmerge("./lib/x86_64-linux-gnu/"),
+            Some(("/usr/lib/x86_64-linux-gnu".into(), true))
+        );
         assert_eq!(usrmerge("./usr/bin/env"), Some(("/usr/bin/env".into(), false)));
         assert_eq!(usrmerge("./library/x"), Some(("/library/x".into(), false)));
         assert_eq!(usrmerge("./"), None);

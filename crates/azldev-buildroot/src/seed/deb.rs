@@ -69,7 +69,11 @@ impl Evr {
         Evr {
             epoch,
             version: sanitize(upstream),
-            release: if revision.is_empty() { "0".to_owned() } else { sanitize(revision) },
+            release: if revision.is_empty() {
+                "0".to_owned()
+            } else {
+                sanitize(revision)
+            },
         }
     }
 
@@ -91,7 +95,13 @@ impl Evr {
 /// (upstream part) and `:` (after an epoch).
 fn sanitize(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._+~^".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._+~^".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -122,7 +132,10 @@ impl Relation {
             let (op, ver) = r.split_at(op_len);
             Some((op.to_owned(), ver.trim().to_owned()))
         });
-        Some(Relation { name: name.to_owned(), constraint })
+        Some(Relation {
+            name: name.to_owned(),
+            constraint,
+        })
     }
 
     /// rpm's spelling of this relation.
@@ -164,7 +177,11 @@ impl Relation {
 pub fn relations_to_rpm(field: &str) -> Vec<String> {
     let mut out = Vec::new();
     for entry in field.split(',') {
-        let alts: Vec<String> = entry.split('|').filter_map(Relation::parse).map(|r| r.to_rpm()).collect();
+        let alts: Vec<String> = entry
+            .split('|')
+            .filter_map(Relation::parse)
+            .map(|r| r.to_rpm())
+            .collect();
         match alts.len() {
             0 => {}
             1 => out.extend(alts),
@@ -178,7 +195,13 @@ pub fn relations_to_rpm(field: &str) -> Vec<String> {
 pub fn relation_names(field: &str) -> Vec<Vec<String>> {
     field
         .split(',')
-        .map(|entry| entry.split('|').filter_map(Relation::parse).map(|r| r.name).collect::<Vec<_>>())
+        .map(|entry| {
+            entry
+                .split('|')
+                .filter_map(Relation::parse)
+                .map(|r| r.name)
+                .collect::<Vec<_>>()
+        })
         .filter(|v| !v.is_empty())
         .collect()
 }
@@ -203,7 +226,10 @@ mod tests {
     #[test]
     fn versions() {
         let e = Evr::from_debian("1:2.38.1-5+deb12u3");
-        assert_eq!((e.epoch.as_deref(), e.version.as_str(), e.release.as_str()), (Some("1"), "2.38.1", "5+deb12u3"));
+        assert_eq!(
+            (e.epoch.as_deref(), e.version.as_str(), e.release.as_str()),
+            (Some("1"), "2.38.1", "5+deb12u3")
+        );
         assert_eq!(Evr::from_debian("12.9").to_rpm(), "12.9-0");
         assert_eq!(Evr::from_debian("1.2-3-4").to_rpm(), "1.2_3-4");
         assert_eq!(Evr::from_debian("2:1.0~rc1-1").to_rpm(), "2:1.0~rc1-1");
@@ -220,8 +246,14 @@ mod tests {
                 "python3 > 3.9-0",
             ]
         );
-        assert_eq!(relations_to_rpm("libgcc-s1 (>> 2.36-1)"), vec!["libgcc-s1 > 2.36-1"]);
-        assert_eq!(relations_to_rpm("gcc-12 (<< 12.3), x (= 1:2-3)"), vec!["gcc-12 < 12.3", "x = 1:2-3"]);
+        assert_eq!(
+            relations_to_rpm("libgcc-s1 (>> 2.36-1)"),
+            vec!["libgcc-s1 > 2.36-1"]
+        );
+        assert_eq!(
+            relations_to_rpm("gcc-12 (<< 12.3), x (= 1:2-3)"),
+            vec!["gcc-12 < 12.3", "x = 1:2-3"]
+        );
         assert_eq!(relations_to_rpm(""), Vec::<String>::new());
         assert_eq!(relations_to_rpm("awk"), vec!["awk"]);
     }

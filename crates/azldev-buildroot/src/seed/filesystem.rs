@@ -18,7 +18,7 @@ use super::{RemoveOnDrop, SeedError, hex, io_err};
 use crate::arch::Arch;
 
 /// Bumped when the package's content rules change (cache and seed keys).
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 4;
 
 /// Fixed build time of the package (reproducible bytes).
 const SOURCE_DATE_EPOCH: u64 = 1_700_000_000;
@@ -52,7 +52,10 @@ pub struct Accounts {
 impl Accounts {
     /// Root only, when the seed has no base-passwd.
     pub fn fallback() -> Accounts {
-        Accounts { passwd: "root:x:0:0:root:/root:/bin/sh\n".into(), group: "root:x:0:\n".into() }
+        Accounts {
+            passwd: "root:x:0:0:root:/root:/bin/sh\n".into(),
+            group: "root:x:0:\n".into(),
+        }
     }
 }
 
@@ -60,6 +63,7 @@ impl Accounts {
 pub fn build_cached(
     arch: Arch,
     seed_paths: &BTreeSet<String>,
+    essential: &[String],
     accounts: &Accounts,
     rpm_cache: &Path,
     log_dir: &Path,
@@ -67,21 +71,35 @@ pub fn build_cached(
     let links: Vec<(&str, &str)> = ALTERNATIVES
         .iter()
         .filter(|(link, _)| !seed_paths.contains(*link))
-        .filter_map(|(link, cands)| cands.iter().find(|c| seed_paths.contains(**c)).map(|t| (*link, *t)))
+        .filter_map(|(link, cands)| {
+            cands
+                .iter()
+                .find(|c| seed_paths.contains(**c))
+                .map(|t| (*link, *t))
+        })
         .collect();
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("/etc/passwd".into(), accounts.passwd.clone().into_bytes()),
         ("/etc/group".into(), accounts.group.clone().into_bytes()),
         ("/etc/shadow".into(), shadow(&accounts.passwd).into_bytes()),
-        ("/etc/rpm/macros.dbpath".into(), b"%_dbpath /var/lib/rpm\n".to_vec()),
-        ("/etc/ld.so.conf.d/azldev-seed.conf".into(), b"/usr/lib64\n/usr/local/lib64\n".to_vec()),
+        (
+            "/etc/rpm/macros.dbpath".into(),
+            b"%_dbpath /var/lib/rpm\n".to_vec(),
+        ),
+        (
+            "/etc/ld.so.conf.d/azldev-seed.conf".into(),
+            b"/usr/lib64\n/usr/local/lib64\n".to_vec(),
+        ),
     ];
     if !seed_paths.contains("/etc/hosts") {
-        files.push(("/etc/hosts".into(), b"127.0.0.1 localhost\n::1 localhost\n".to_vec()));
+        files.push((
+            "/etc/hosts".into(),
+            b"127.0.0.1 localhost\n::1 localhost\n".to_vec(),
+        ));
     }
     let mut h = Sha256::new();
     h.update(format!("filesystem\0{VERSION}\0{arch}\0"));
-    for p in seed_paths {
+    for p in seed_paths.iter().chain(essential) {
         h.update(p.as_bytes());
         h.update([0]);
     }
@@ -105,12 +123,17 @@ pub fn build_cached(
     let _ = fs::remove_dir_all(&work);
     let guard = RemoveOnDrop(work.clone());
     let br = work.join("root");
-    let mk = |p: &str| fs::create_dir_all(br.join(p.trim_start_matches('/'))).map_err(io_err(format!("create {p}")));
+    let mk = |p: &str| {
+        fs::create_dir_all(br.join(p.trim_start_matches('/'))).map_err(io_err(format!("create {p}")))
+    };
+    // Debian packages depend on the Essential set implicitly; everything
+    // requires this package, so it pulls that set into every root.
+    let requires: String = essential.iter().map(|e| format!("Requires: {e}\n")).collect();
     let mut spec = String::new();
     let _ = write!(
         spec,
         "Name: {FILESYSTEM}\nVersion: {VERSION}\nRelease: 0\nSummary: The basic directory layout of an azldev seed root\n\
-         License: MIT\nAutoReq: no\nAutoProv: no\n\n%description\nThe usrmerge links, base directories, accounts, rpm \
+         License: MIT\nAutoReq: no\nAutoProv: no\n{requires}\n%description\nThe usrmerge links, base directories, accounts, rpm \
          database path and alternatives links of a root made from the azldev toolchain seed.\n\n%files\n"
     );
     let dirs: &[(&str, &str)] = &[
@@ -134,7 +157,7 @@ pub fn build_cached(
         ("/var/lib", "0755"),
         ("/var/lib/rpm", "0755"),
         ("/var/tmp", "1777"),
-        ("/var/mail", "2775"),
+        ("/var/mail", "0775"),
         ("/var/log", "0755"),
         ("/var/cache", "0755"),
         ("/tmp", "1777"),
@@ -152,16 +175,24 @@ pub fn build_cached(
     // Directories a seed package owns keep that package's attributes.
     for (d, mode) in dirs.iter().filter(|(d, _)| !seed_paths.contains(*d)) {
         mk(d)?;
-        let group = if *d == "/var/mail" { "mail" } else { "root" };
-        let _ = writeln!(spec, "%dir %attr({mode},root,{group}) {}", files_path(d));
+        // Everything root-owned: rpm resolves owner names before this very
+        // package's /etc/group exists.
+        let _ = writeln!(spec, "%dir %attr({mode},root,root) {}", files_path(d));
     }
-    for (link, target) in [("/bin", "usr/bin"), ("/sbin", "usr/sbin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64")] {
-        std::os::unix::fs::symlink(target, br.join(link.trim_start_matches('/'))).map_err(io_err(format!("link {link}")))?;
+    for (link, target) in [
+        ("/bin", "usr/bin"),
+        ("/sbin", "usr/sbin"),
+        ("/lib", "usr/lib"),
+        ("/lib64", "usr/lib64"),
+    ] {
+        std::os::unix::fs::symlink(target, br.join(link.trim_start_matches('/')))
+            .map_err(io_err(format!("link {link}")))?;
         let _ = writeln!(spec, "%attr(-,root,root) {}", files_path(link));
     }
     for (link, target) in &links {
         mk(Path::new(link).parent().and_then(Path::to_str).unwrap_or("/"))?;
-        std::os::unix::fs::symlink(target, br.join(link.trim_start_matches('/'))).map_err(io_err(format!("link {link}")))?;
+        std::os::unix::fs::symlink(target, br.join(link.trim_start_matches('/')))
+            .map_err(io_err(format!("link {link}")))?;
         let _ = writeln!(spec, "%attr(-,root,root) {}", files_path(link));
     }
     for (path, bytes) in &files {
@@ -171,18 +202,24 @@ pub fn build_cached(
         }
         fs::write(&dst, bytes).map_err(io_err(format!("write {path}")))?;
         let (mode, cfg) = match path.as_str() {
-            "/etc/shadow" => ("0640", "%config(noreplace) "),
+            "/etc/shadow" => ("0600", "%config(noreplace) "),
             "/etc/passwd" | "/etc/group" | "/etc/hosts" => ("0644", "%config(noreplace) "),
             _ => ("0644", ""),
         };
-        let group = if path == "/etc/shadow" { "shadow" } else { "root" };
-        let group = if group == "shadow" && !accounts.group.lines().any(|l| l.starts_with("shadow:")) { "root" } else { group };
-        let _ = writeln!(spec, "{cfg}%attr({mode},root,{group}) {}", files_path(path));
+        let _ = writeln!(spec, "{cfg}%attr({mode},root,root) {}", files_path(path));
     }
     let spec_path = work.join("filesystem.spec");
     fs::write(&spec_path, spec).map_err(io_err("write filesystem.spec"))?;
     let staged = work.join("out");
-    let rpm = rpmbuild_bb(&spec_path, &br, &work.join("top"), arch, &staged, SOURCE_DATE_EPOCH, &log_dir.join("filesystem.log"))?;
+    let rpm = rpmbuild_bb(
+        &spec_path,
+        &br,
+        &work.join("top"),
+        arch,
+        &staged,
+        SOURCE_DATE_EPOCH,
+        &log_dir.join("filesystem.log"),
+    )?;
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(rpm_cache).map_err(io_err(format!("create {}", rpm_cache.display())))?;
     fs::rename(&staged, &dir).map_err(io_err(format!("store {}", dir.display())))?;

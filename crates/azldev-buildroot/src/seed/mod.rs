@@ -62,7 +62,7 @@ pub enum SeedError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Run(#[from] RunError),
+    Run(Box<RunError>),
     #[error("cannot convert {}: {why}", .deb.display())]
     BadDeb { deb: PathBuf, why: String },
     #[error("{}: {why}", .path.display())]
@@ -71,24 +71,44 @@ pub enum SeedError {
         "the seed lock pins {name} {version} ({filename}), which {mirror} no longer serves; \
          run `azldev toolchain seed --arch {arch} --update` to re-resolve the seed"
     )]
-    NotServed { name: String, version: String, filename: String, mirror: String, arch: Arch },
+    NotServed {
+        name: String,
+        version: String,
+        filename: String,
+        mirror: String,
+        arch: Arch,
+    },
     #[error("downloaded {name} {version} does not match the lock: sha256 {got}, locked {want}")]
-    Digest { name: String, version: String, got: String, want: String },
+    Digest {
+        name: String,
+        version: String,
+        got: String,
+        want: String,
+    },
     #[error("cannot resolve the seed package set with debootstrap from {mirror} ({suite}): {source}")]
     Resolve {
         mirror: String,
         suite: String,
         #[source]
-        source: RunError,
+        source: Box<RunError>,
     },
     #[error("{tool} is needed to make a seed but is not installed; on Debian: apt-get install -y {package}")]
-    MissingTool { tool: &'static str, package: &'static str },
+    MissingTool {
+        tool: &'static str,
+        package: &'static str,
+    },
     #[error(
         "output directory {} exists and was not written by `azldev toolchain seed` (no {MANIFEST}); \
          choose another with -o or remove it",
         .0.display()
     )]
     ForeignOutput(PathBuf),
+}
+
+impl From<RunError> for SeedError {
+    fn from(e: RunError) -> Self {
+        SeedError::Run(Box::new(e))
+    }
 }
 
 /// The seed's lock file.
@@ -121,11 +141,17 @@ impl SeedLock {
         let text = match fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(SeedError::Io { what: format!("read {}", path.display()), source: e }),
+            Err(e) => {
+                return Err(SeedError::Io {
+                    what: format!("read {}", path.display()),
+                    source: e,
+                });
+            }
         };
-        toml::from_str(&text)
-            .map(Some)
-            .map_err(|e| SeedError::BadLock { path: path.to_owned(), why: e.to_string() })
+        toml::from_str(&text).map(Some).map_err(|e| SeedError::BadLock {
+            path: path.to_owned(),
+            why: e.to_string(),
+        })
     }
 
     pub fn to_toml(&self) -> String {
@@ -229,7 +255,15 @@ pub fn seed(opts: &SeedOptions) -> Result<SeedReport, SeedError> {
                 .clone()
                 .or_else(|| prev.as_ref().map(|l| l.suite.clone()))
                 .unwrap_or_else(host_suite);
-            let lock = resolve(opts.arch, &include, &mirror, &suite, &seed_cache, &deb_cache, &log_dir)?;
+            let lock = resolve(
+                opts.arch,
+                &include,
+                &mirror,
+                &suite,
+                &seed_cache,
+                &deb_cache,
+                &log_dir,
+            )?;
             if prev.as_ref() != Some(&lock) {
                 write_atomic(&opts.lock_path, lock.to_toml().as_bytes())?;
             }
@@ -245,7 +279,11 @@ pub fn seed(opts: &SeedOptions) -> Result<SeedReport, SeedError> {
     }
 
     // Every pinned deb in the cache, verified.
-    let missing: Vec<&LockedDeb> = lock.packages.iter().filter(|p| !deb_path(&deb_cache, p).is_file()).collect();
+    let missing: Vec<&LockedDeb> = lock
+        .packages
+        .iter()
+        .filter(|p| !deb_path(&deb_cache, p).is_file())
+        .collect();
     let downloaded = missing.len();
     missing
         .par_iter()
@@ -279,7 +317,10 @@ pub fn seed(opts: &SeedOptions) -> Result<SeedReport, SeedError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
         .build()
-        .map_err(|e| SeedError::Io { what: "start worker threads".into(), source: std::io::Error::other(e) })?;
+        .map_err(|e| SeedError::Io {
+            what: "start worker threads".into(),
+            source: std::io::Error::other(e),
+        })?;
     let results: Vec<Result<(CachedRpm, bool), SeedError>> = pool.install(|| {
         lock.packages
             .par_iter()
@@ -296,7 +337,13 @@ pub fn seed(opts: &SeedOptions) -> Result<SeedReport, SeedError> {
     }
     let all_paths: BTreeSet<String> = rpms.iter().flat_map(|r| r.paths.iter().cloned()).collect();
     let passwd = base_passwd(&lock, &deb_cache)?;
-    let (fs_rpm, fs_fresh) = filesystem::build_cached(opts.arch, &all_paths, &passwd, &rpm_cache, &log_dir)?;
+    let essential: Vec<String> = rpms
+        .iter()
+        .filter(|r| r.essential)
+        .map(|r| r.name.clone())
+        .collect();
+    let (fs_rpm, fs_fresh) =
+        filesystem::build_cached(opts.arch, &all_paths, &essential, &passwd, &rpm_cache, &log_dir)?;
     converted += usize::from(fs_fresh);
     let mut files: Vec<PathBuf> = rpms.iter().map(|r| r.rpm.clone()).collect();
     files.push(fs_rpm);
@@ -322,8 +369,10 @@ pub fn host_suite() -> String {
     fs::read_to_string("/etc/os-release")
         .ok()
         .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("VERSION_CODENAME=").map(|v| v.trim_matches('"').to_owned()))
+            t.lines().find_map(|l| {
+                l.strip_prefix("VERSION_CODENAME=")
+                    .map(|v| v.trim_matches('"').to_owned())
+            })
         })
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "bookworm".to_owned())
@@ -339,7 +388,9 @@ fn sha256_file(path: &Path) -> Result<(String, u64), SeedError> {
     let mut buf = vec![0u8; 1 << 16];
     let mut size = 0u64;
     loop {
-        let n = f.read(&mut buf).map_err(io_err(format!("read {}", path.display())))?;
+        let n = f
+            .read(&mut buf)
+            .map_err(io_err(format!("read {}", path.display())))?;
         if n == 0 {
             break;
         }
@@ -379,21 +430,32 @@ fn resolve(
         .log(log_dir.join("resolve.log"))
         .timeout(Duration::from_secs(1800))
         .run(&mut cmd)
-        .map_err(|source| SeedError::Resolve { mirror: mirror.to_owned(), suite: suite.to_owned(), source })?;
-    let uris = fs::read_to_string(scratch.join("debootstrap/deburis"))
-        .map_err(io_err("read debootstrap's list of packages (debootstrap/deburis)"))?;
+        .map_err(|source| SeedError::Resolve {
+            mirror: mirror.to_owned(),
+            suite: suite.to_owned(),
+            source: Box::new(source),
+        })?;
+    let uris = fs::read_to_string(scratch.join("debootstrap/deburis")).map_err(io_err(
+        "read debootstrap's list of packages (debootstrap/deburis)",
+    ))?;
     let prefix = format!("{}/", mirror.trim_end_matches('/'));
     let mut packages = Vec::new();
     let archives = scratch.join("var/cache/apt/archives");
     for line in uris.lines() {
         let mut it = line.split_whitespace();
-        let (Some(name), Some(version), Some(uri)) = (it.next(), it.next(), it.next()) else { continue };
+        let (Some(name), Some(version), Some(uri)) = (it.next(), it.next(), it.next()) else {
+            continue;
+        };
         let filename = uri.strip_prefix(&prefix).unwrap_or(uri).to_owned();
         let base = uri.rsplit('/').next().unwrap_or_default();
         // debootstrap names the file `<name>_<version, ':' as %3a>_<arch>.deb`.
         let arch_part = base.rsplit('_').next().unwrap_or_default();
         let local = archives.join(format!("{name}_{}_{arch_part}", version.replace(':', "%3a")));
-        let local = if local.is_file() { local } else { archives.join(base) };
+        let local = if local.is_file() {
+            local
+        } else {
+            archives.join(base)
+        };
         let (sha256, size) = sha256_file(&local)?;
         let dst = deb_cache.join(format!("{sha256}.deb"));
         if !dst.is_file() {
@@ -401,24 +463,47 @@ fn resolve(
                 .or_else(|_| fs::copy(&local, &dst).map(|_| ()))
                 .map_err(io_err(format!("store {}", local.display())))?;
         }
-        packages.push(LockedDeb { name: name.to_owned(), version: version.to_owned(), filename, sha256, size });
+        packages.push(LockedDeb {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            filename,
+            sha256,
+            size,
+        });
     }
     drop(guard);
     packages.sort();
     let mut include = include.to_vec();
     include.sort();
     include.dedup();
-    Ok(SeedLock { arch: arch.deb().to_owned(), suite: suite.to_owned(), mirror: mirror.to_owned(), include, packages })
+    Ok(SeedLock {
+        arch: arch.deb().to_owned(),
+        suite: suite.to_owned(),
+        mirror: mirror.to_owned(),
+        include,
+        packages,
+    })
 }
 
-fn download(p: &LockedDeb, mirror: &str, arch: Arch, deb_cache: &Path, log_dir: &Path) -> Result<(), SeedError> {
+fn download(
+    p: &LockedDeb,
+    mirror: &str,
+    arch: Arch,
+    deb_cache: &Path,
+    log_dir: &Path,
+) -> Result<(), SeedError> {
     let url = format!("{}/{}", mirror.trim_end_matches('/'), p.filename);
     let part = deb_cache.join(format!(".{}.part-{}", p.sha256, std::process::id()));
     let guard = RemoveOnDrop(part.clone());
     let res = Runner::new()
         .log(log_dir.join("download.log"))
         .timeout(Duration::from_secs(600))
-        .run(Command::new("wget").args(["-q", "--tries=3", "--timeout=30", "-O"]).arg(&part).arg(&url));
+        .run(
+            Command::new("wget")
+                .args(["-q", "--tries=3", "--timeout=30", "-O"])
+                .arg(&part)
+                .arg(&url),
+        );
     match res {
         Ok(_) => {}
         // wget: 8 = the server answered with an error (404).
@@ -435,7 +520,12 @@ fn download(p: &LockedDeb, mirror: &str, arch: Arch, deb_cache: &Path, log_dir: 
     }
     let (got, _) = sha256_file(&part)?;
     if got != p.sha256 {
-        return Err(SeedError::Digest { name: p.name.clone(), version: p.version.clone(), got, want: p.sha256.clone() });
+        return Err(SeedError::Digest {
+            name: p.name.clone(),
+            version: p.version.clone(),
+            got,
+            want: p.sha256.clone(),
+        });
     }
     fs::rename(&part, deb_path(deb_cache, p)).map_err(io_err(format!("store {}", p.filename)))?;
     drop(guard);
@@ -446,6 +536,8 @@ fn download(p: &LockedDeb, mirror: &str, arch: Arch, deb_cache: &Path, log_dir: 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct CachedRpm {
     name: String,
+    #[serde(default)]
+    essential: bool,
     rpm: PathBuf,
     paths: BTreeSet<String>,
 }
@@ -457,7 +549,12 @@ fn convert_cached(
     rpm_cache: &Path,
     log_dir: &Path,
 ) -> Result<(CachedRpm, bool), SeedError> {
-    let key = hex(&Sha256::digest(format!("{}\0{}\0{}", convert::CONVERTER_VERSION, arch, p.sha256)));
+    let key = hex(&Sha256::digest(format!(
+        "{}\0{}\0{}",
+        convert::CONVERTER_VERSION,
+        arch,
+        p.sha256
+    )));
     let dir = rpm_cache.join(&key[..32]);
     let meta = dir.join("meta.json");
     if let Ok(bytes) = fs::read(&meta)
@@ -476,8 +573,13 @@ fn convert_cached(
     let _ = fs::remove_file(&log);
     let c = convert::convert(&deb_path(deb_cache, p), arch, &work, &staged, &log)?;
     let file_name = c.rpm.file_name().expect("an RPM has a file name").to_owned();
-    let meta_bytes = serde_json::to_vec(&CachedRpm { name: c.name.clone(), rpm: file_name.clone().into(), paths: c.paths.clone() })
-        .expect("serialisable");
+    let meta_bytes = serde_json::to_vec(&CachedRpm {
+        name: c.name.clone(),
+        essential: c.essential,
+        rpm: file_name.clone().into(),
+        paths: c.paths.clone(),
+    })
+    .expect("serialisable");
     fs::write(staged.join("meta.json"), meta_bytes).map_err(io_err("write cache metadata"))?;
     let _ = fs::remove_dir_all(&dir);
     if let Some(parent) = dir.parent() {
@@ -485,7 +587,15 @@ fn convert_cached(
     }
     fs::rename(&staged, &dir).map_err(io_err(format!("store {}", dir.display())))?;
     drop(guard);
-    Ok((CachedRpm { name: c.name, rpm: dir.join(file_name), paths: c.paths }, true))
+    Ok((
+        CachedRpm {
+            name: c.name,
+            essential: c.essential,
+            rpm: dir.join(file_name),
+            paths: c.paths,
+        },
+        true,
+    ))
 }
 
 /// base-passwd's `passwd.master` and `group.master`: the users and groups
@@ -494,9 +604,11 @@ fn base_passwd(lock: &SeedLock, deb_cache: &Path) -> Result<filesystem::Accounts
     let Some(p) = lock.packages.iter().find(|p| p.name == "base-passwd") else {
         return Ok(filesystem::Accounts::fallback());
     };
-    let out = Runner::new()
-        .capture_stdout()
-        .run(Command::new("dpkg-deb").arg("--fsys-tarfile").arg(deb_path(deb_cache, p)))?;
+    let out = Runner::new().capture_stdout().run(
+        Command::new("dpkg-deb")
+            .arg("--fsys-tarfile")
+            .arg(deb_path(deb_cache, p)),
+    )?;
     let mut accounts = filesystem::Accounts::default();
     let mut ar = tar::Archive::new(&out.stdout[..]);
     for e in ar.entries().map_err(io_err("read base-passwd"))? {
@@ -504,7 +616,8 @@ fn base_passwd(lock: &SeedLock, deb_cache: &Path) -> Result<filesystem::Accounts
         let path = String::from_utf8_lossy(&e.path_bytes()).into_owned();
         let mut text = String::new();
         if path.ends_with("base-passwd/passwd.master") {
-            e.read_to_string(&mut text).map_err(io_err("read passwd.master"))?;
+            e.read_to_string(&mut text)
+                .map_err(io_err("read passwd.master"))?;
             accounts.passwd = text;
         } else if path.ends_with("base-passwd/group.master") {
             e.read_to_string(&mut text).map_err(io_err("read group.master"))?;
@@ -519,7 +632,12 @@ fn base_passwd(lock: &SeedLock, deb_cache: &Path) -> Result<filesystem::Accounts
 
 fn seed_key(arch: Arch, lock: &SeedLock) -> String {
     let mut h = Sha256::new();
-    h.update(format!("azldev-seed\0{}\0{}\0{}\0", convert::CONVERTER_VERSION, filesystem::VERSION, arch));
+    h.update(format!(
+        "azldev-seed\0{}\0{}\0{}\0",
+        convert::CONVERTER_VERSION,
+        filesystem::VERSION,
+        arch
+    ));
     for p in &lock.packages {
         h.update(format!("{}\0{}\0", p.name, p.sha256));
     }
@@ -538,7 +656,10 @@ fn dir_is_empty(dir: &Path) -> bool {
 fn publish(out: &Path, rpms: &[PathBuf], key: &str, arch: Arch, log_dir: &Path) -> Result<(), SeedError> {
     let parent = out.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(io_err(format!("create {}", parent.display())))?;
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "seed".into());
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "seed".into());
     let staging = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let _ = fs::remove_dir_all(&staging);
     let guard = RemoveOnDrop(staging.clone());
@@ -553,12 +674,27 @@ fn publish(out: &Path, rpms: &[PathBuf], key: &str, arch: Arch, log_dir: &Path) 
             .or_else(|_| fs::copy(rpm, &dst).map(|_| ()))
             .map_err(io_err(format!("copy {}", rpm.display())))?;
     }
-    Runner::new()
-        .log(log_dir.join("createrepo.log"))
-        .run(Command::new("createrepo_c").args(["--quiet", "--no-database", "--revision", "0", "--set-timestamp-to-revision"]).arg(&staging))?;
-    let manifest = Manifest { key: key.to_owned(), arch: arch.rpm().to_owned(), packages: names };
-    fs::write(staging.join(MANIFEST), serde_json::to_vec_pretty(&manifest).expect("serialisable"))
-        .map_err(io_err("write the seed manifest"))?;
+    Runner::new().log(log_dir.join("createrepo.log")).run(
+        Command::new("createrepo_c")
+            .args([
+                "--quiet",
+                "--no-database",
+                "--revision",
+                "0",
+                "--set-timestamp-to-revision",
+            ])
+            .arg(&staging),
+    )?;
+    let manifest = Manifest {
+        key: key.to_owned(),
+        arch: arch.rpm().to_owned(),
+        packages: names,
+    };
+    fs::write(
+        staging.join(MANIFEST),
+        serde_json::to_vec_pretty(&manifest).expect("serialisable"),
+    )
+    .map_err(io_err("write the seed manifest"))?;
     let old = parent.join(format!(".{name}.old-{}", std::process::id()));
     if out.exists() {
         fs::rename(out, &old).map_err(io_err(format!("move aside {}", out.display())))?;
@@ -595,5 +731,8 @@ impl Drop for RemoveOnDrop {
 
 /// Used by callers that want to show what a lock pins.
 pub fn lock_summary(lock: &SeedLock) -> BTreeMap<String, String> {
-    lock.packages.iter().map(|p| (p.name.clone(), p.version.clone())).collect()
+    lock.packages
+        .iter()
+        .map(|p| (p.name.clone(), p.version.clone()))
+        .collect()
 }

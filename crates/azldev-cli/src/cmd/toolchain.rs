@@ -72,7 +72,10 @@ impl ProjectDirs {
         let p = &config.merged.project;
         let root = config.root_dir.clone();
         let dir = |v: &Option<azldev_config::span::Sp<String>>, default: &str| {
-            v.as_ref().map_or_else(|| root.join(default), |d| config.files.dir_of(&d.loc).join(&d.value))
+            v.as_ref().map_or_else(
+                || root.join(default),
+                |d| config.files.dir_of(&d.loc).join(&d.value),
+            )
         };
         ProjectDirs {
             lock_dir: dir(&p.lock_dir, "locks"),
@@ -111,15 +114,25 @@ fn seed_cmd(args: &SeedArgs, out: &Output, settings: &Settings) -> miette::Resul
         include: args.include.clone(),
         mirror: args.mirror.clone(),
         suite: args.suite.clone(),
-        jobs: args.jobs.or(settings.jobs).unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
+        jobs: args
+            .jobs
+            .or(settings.jobs)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
     };
     if out.verbosity >= 0 && args.format == ReportFormat::Text {
-        eprintln!("seeding {} from Debian packages (logs: {})", args.arch, dirs.log_dir.join(format!("seed-{}", args.arch)).display());
+        eprintln!(
+            "seeding {} from Debian packages (logs: {})",
+            args.arch,
+            dirs.log_dir.join(format!("seed-{}", args.arch)).display()
+        );
     }
     let report = seed::seed(&opts).map_err(|e| miette::miette!("{e}"))?;
     match args.format {
         ReportFormat::Json => {
-            println!("{}", serde_json::to_string_pretty(&report).map_err(miette::Report::msg)?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).map_err(miette::Report::msg)?
+            );
         }
         ReportFormat::Text if out.verbosity >= 0 => {
             if report.up_to_date {
