@@ -326,7 +326,10 @@ impl SourceText {
     /// 1-based line and column (in characters) of a byte offset.
     fn line_col(&self, offset: usize) -> (u32, u32) {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let line = self
+            .line_starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
         let start = self.line_starts[line];
         let col = self.text.get(start..offset).map_or(0, |s| s.chars().count());
         (
@@ -398,7 +401,10 @@ impl State {
             ("package_manager", s("dnf")),
             ("releasever", Value::None),
             ("repo_arch", Value::None),
-            ("chroot_setup_cmd", Value::Tuple(vec![s("groupinstall"), s("buildsys-build")])),
+            (
+                "chroot_setup_cmd",
+                Value::Tuple(vec![s("groupinstall"), s("buildsys-build")]),
+            ),
             ("macros", Value::Dict(Vec::new())),
             ("plugin_conf", Value::Dict(Vec::new())),
             ("environment", Value::Dict(Vec::new())),
@@ -418,11 +424,19 @@ impl State {
             ("nspawn_args", strs(&["--capability=cap_ipc_lock"])),
             (
                 "dnf4_common_opts",
-                strs(&["--setopt=deltarpm=False", "--setopt=allow_vendor_change=yes", "--allowerasing"]),
+                strs(&[
+                    "--setopt=deltarpm=False",
+                    "--setopt=allow_vendor_change=yes",
+                    "--allowerasing",
+                ]),
             ),
             (
                 "dnf5_common_opts",
-                strs(&["--setopt=deltarpm=False", "--setopt=allow_vendor_change=yes", "--allowerasing"]),
+                strs(&[
+                    "--setopt=deltarpm=False",
+                    "--setopt=allow_vendor_change=yes",
+                    "--allowerasing",
+                ]),
             ),
         ];
         let mut st = State::default();
@@ -545,7 +559,10 @@ impl Loader {
                     ));
                 };
                 let top = alias(top).to_owned();
-                let stmt_loc = Loc { file, span: at.clone() };
+                let stmt_loc = Loc {
+                    file,
+                    span: at.clone(),
+                };
                 let value_loc = Loc {
                     file,
                     span: value.span.clone(),
@@ -680,7 +697,9 @@ impl Loader {
             }
             self.state.segments.remove(top);
             if top == "macros" {
-                self.state.macro_origins.insert(path[0].0.py_str(), stmt_loc.clone());
+                self.state
+                    .macro_origins
+                    .insert(path[0].0.py_str(), stmt_loc.clone());
             }
         }
         self.state.origins.insert(top.to_owned(), stmt_loc.clone());
@@ -715,7 +734,11 @@ impl Loader {
                 .collect();
             return Err(fail(site, format!("include cycle: {}", chain.join(" → "))));
         }
-        if self.files.iter().any(|f| f.path.canonicalize().ok().as_ref() == Some(&canonical)) {
+        if self
+            .files
+            .iter()
+            .any(|f| f.path.canonicalize().ok().as_ref() == Some(&canonical))
+        {
             let at = self.origin(&Loc { file, span: site });
             self.warnings.push(format!(
                 "{at}: {} is already included; skipped, as mock does",
@@ -736,8 +759,12 @@ impl Loader {
     fn eval(&self, e: &Expr) -> Result<Value, Fail> {
         Ok(match &e.kind {
             ExprKind::Lit(v) => v.clone(),
-            ExprKind::List(items) => Value::List(items.iter().map(|x| self.eval(x)).collect::<Result<_, _>>()?),
-            ExprKind::Tuple(items) => Value::Tuple(items.iter().map(|x| self.eval(x)).collect::<Result<_, _>>()?),
+            ExprKind::List(items) => {
+                Value::List(items.iter().map(|x| self.eval(x)).collect::<Result<_, _>>()?)
+            }
+            ExprKind::Tuple(items) => {
+                Value::Tuple(items.iter().map(|x| self.eval(x)).collect::<Result<_, _>>()?)
+            }
             ExprKind::Dict(entries) => {
                 let mut out = Vec::with_capacity(entries.len());
                 for (k, v) in entries {
@@ -790,7 +817,12 @@ impl Loader {
             ExprKind::Neg(x) => match self.eval(x)? {
                 Value::Int(i) => Value::Int(-i),
                 Value::Float(f) => Value::Float(-f),
-                other => return Err(fail(e.span.clone(), format!("cannot negate a {}", other.type_name()))),
+                other => {
+                    return Err(fail(
+                        e.span.clone(),
+                        format!("cannot negate a {}", other.type_name()),
+                    ));
+                }
             },
             ExprKind::And(a, b) => {
                 let l = self.eval(a)?;
@@ -856,14 +888,12 @@ fn py_add(a: &Value, b: &Value) -> Result<Value, String> {
         (Value::Int(x), Value::Int(y)) => Value::Int(x.checked_add(*y).ok_or("integer overflow")?),
         (Value::Float(x), Value::Float(y)) => Value::Float(x + y),
         (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => Value::Float(*x as f64 + y),
-        (Value::List(x), Value::List(y) | Value::Tuple(y)) => Value::List(x.iter().chain(y).cloned().collect()),
+        (Value::List(x), Value::List(y) | Value::Tuple(y)) => {
+            Value::List(x.iter().chain(y).cloned().collect())
+        }
         (Value::Tuple(x), Value::Tuple(y)) => Value::Tuple(x.iter().chain(y).cloned().collect()),
         _ => {
-            return Err(format!(
-                "cannot add a {} to a {}",
-                b.type_name(),
-                a.type_name()
-            ));
+            return Err(format!("cannot add a {} to a {}", b.type_name(), a.type_name()));
         }
     })
 }
@@ -913,7 +943,11 @@ fn basearch(arch: &str) -> String {
 
 impl Loader {
     fn loc_of(&self, key: &str) -> Loc {
-        self.state.origins.get(key).cloned().unwrap_or_else(Loc::default_value)
+        self.state
+            .origins
+            .get(key)
+            .cloned()
+            .unwrap_or_else(Loc::default_value)
     }
 
     fn sourced<T>(&self, value: T, loc: &Loc) -> Sourced<T> {
@@ -961,7 +995,11 @@ impl Loader {
         let target_arch = match self.string_opt(&r, "target_arch") {
             Some(t) if !t.value.is_empty() => Some(t),
             Some(t) => {
-                self.diag(&self.loc_of("target_arch"), "config_opts['target_arch'] is empty", None);
+                self.diag(
+                    &self.loc_of("target_arch"),
+                    "config_opts['target_arch'] is empty",
+                    None,
+                );
                 drop(t);
                 None
             }
@@ -1032,7 +1070,10 @@ impl Loader {
             other => {
                 self.diag(
                     &loc,
-                    format!("config_opts['legal_host_arches'] must be a tuple of arches, not {}", other.type_name()),
+                    format!(
+                        "config_opts['legal_host_arches'] must be a tuple of arches, not {}",
+                        other.type_name()
+                    ),
                     None,
                 );
                 return None;
@@ -1057,12 +1098,20 @@ impl Loader {
         };
         for (k, val) in entries {
             let name = k.py_str();
-            let loc = self.state.macro_origins.get(&name).cloned().unwrap_or_else(|| whole.clone());
+            let loc = self
+                .state
+                .macro_origins
+                .get(&name)
+                .cloned()
+                .unwrap_or_else(|| whole.clone());
             match val {
                 Value::List(_) | Value::Tuple(_) | Value::Dict(_) => {
                     self.diag(
                         &loc,
-                        format!("macro `{name}` must have a string value, not a {}", val.type_name()),
+                        format!(
+                            "macro `{name}` must have a string value, not a {}",
+                            val.type_name()
+                        ),
                         None,
                     );
                 }
@@ -1102,11 +1151,16 @@ impl Loader {
                     })
                     .collect()
             }
-            Value::List(items) | Value::Tuple(items) => items.iter().map(|i| (i.py_str(), whole.clone())).collect(),
+            Value::List(items) | Value::Tuple(items) => {
+                items.iter().map(|i| (i.py_str(), whole.clone())).collect()
+            }
             other => {
                 self.diag(
                     &whole,
-                    format!("config_opts['{key}'] must be a string or a tuple, not {}", other.type_name()),
+                    format!(
+                        "config_opts['{key}'] must be a string or a tuple, not {}",
+                        other.type_name()
+                    ),
                     None,
                 );
                 return Vec::new();
@@ -1129,7 +1183,11 @@ impl Loader {
             }
         };
         it.map(|(w, loc)| {
-            let name = if group && !w.starts_with('@') { format!("@{w}") } else { w };
+            let name = if group && !w.starts_with('@') {
+                format!("@{w}")
+            } else {
+                w
+            };
             self.sourced(name, &loc)
         })
         .collect()
@@ -1142,7 +1200,10 @@ impl Loader {
         };
         let loc = self.loc_of(key);
         match v {
-            Value::Str(s) => s.split_whitespace().map(|p| self.sourced(p.to_owned(), &loc)).collect(),
+            Value::Str(s) => s
+                .split_whitespace()
+                .map(|p| self.sourced(p.to_owned(), &loc))
+                .collect(),
             Value::List(items) | Value::Tuple(items) => {
                 items.iter().map(|p| self.sourced(p.py_str(), &loc)).collect()
             }
@@ -1150,7 +1211,10 @@ impl Loader {
             other => {
                 self.diag(
                     &loc,
-                    format!("config_opts['{key}'] must be a list of packages, not {}", other.type_name()),
+                    format!(
+                        "config_opts['{key}'] must be a list of packages, not {}",
+                        other.type_name()
+                    ),
                     None,
                 );
                 Vec::new()
@@ -1181,7 +1245,10 @@ impl Loader {
             let src = f.text.get(seg.value_loc.span.clone())?;
             let mut offset = seg.value_loc.span.start;
             for line in src.split_inclusive('\n') {
-                let trimmed = line.trim().trim_start_matches(['"', '\'']).trim_end_matches(['"', '\'']);
+                let trimmed = line
+                    .trim()
+                    .trim_start_matches(['"', '\''])
+                    .trim_end_matches(['"', '\'']);
                 if trimmed.trim() == needle {
                     let lead = line.len() - line.trim_start().len();
                     let start = offset + lead;
@@ -1316,7 +1383,8 @@ impl Loader {
                     }
                 }
             }
-            if repo.enabled && repo.baseurl.is_empty() && repo.metalink.is_none() && repo.mirrorlist.is_none() {
+            if repo.enabled && repo.baseurl.is_empty() && repo.metalink.is_none() && repo.mirrorlist.is_none()
+            {
                 self.diag(
                     &header,
                     format!("dnf.conf: enabled repository [{id}] has no baseurl, metalink or mirrorlist"),
@@ -1349,11 +1417,12 @@ fn shell_words(s: &str) -> Result<Vec<(String, usize)>, String> {
                         closed = true;
                         break;
                     }
-                    if c == '"' && d == '\\' {
-                        if let Some((_, e)) = chars.next_if(|(_, e)| matches!(e, '"' | '\\' | '$' | '`')) {
-                            word.0.push(e);
-                            continue;
-                        }
+                    if c == '"'
+                        && d == '\\'
+                        && let Some((_, e)) = chars.next_if(|(_, e)| matches!(e, '"' | '\\' | '$' | '`'))
+                    {
+                        word.0.push(e);
+                        continue;
                     }
                     word.0.push(d);
                 }
@@ -1397,7 +1466,11 @@ mod tests {
     #[test]
     fn python_addition() {
         assert_eq!(
-            py_add(&Value::List(vec![Value::Int(1)]), &Value::Tuple(vec![Value::Int(2)])).expect("list+tuple"),
+            py_add(
+                &Value::List(vec![Value::Int(1)]),
+                &Value::Tuple(vec![Value::Int(2)])
+            )
+            .expect("list+tuple"),
             Value::List(vec![Value::Int(1), Value::Int(2)])
         );
         assert!(py_add(&Value::Str("a".into()), &Value::Int(1)).is_err());

@@ -82,7 +82,10 @@ pub fn parse(text: &str) -> (Vec<IniSection>, Vec<IniError>) {
             if let Some(prev) = sections.iter().find(|s| s.name == name) {
                 errors.push(IniError {
                     line,
-                    message: format!("section `[{name}]` is defined twice (first on line {})", prev.line),
+                    message: format!(
+                        "section `[{name}]` is defined twice (first on line {})",
+                        prev.line
+                    ),
                 });
                 continue;
             }
@@ -204,7 +207,10 @@ mod tests {
         assert_eq!(repo.get("name").map(|e| e.value.as_str()), Some("Repo One"));
         let baseurl = repo.get("baseurl").expect("baseurl");
         assert_eq!(baseurl.line, 9);
-        assert_eq!(parse_list(&baseurl.value), ["http://a/", "http://b/", "file:///c"]);
+        assert_eq!(
+            parse_list(&baseurl.value),
+            ["http://a/", "http://b/", "file:///c"]
+        );
     }
 
     #[test]
@@ -236,7 +242,10 @@ mod tests {
             ("releasever_major".to_owned(), "4".to_owned()),
         ];
         assert_eq!(
-            substitute("http://x/$releasever/${basearch}/$releasever_major/$unknown/$", &vars),
+            substitute(
+                "http://x/$releasever/${basearch}/$releasever_major/$unknown/$",
+                &vars
+            ),
             "http://x/4.0/aarch64/4/$unknown/$"
         );
         assert_eq!(substitute("f$releasever-$basearch", &vars), "f4.0-aarch64");

@@ -164,10 +164,7 @@ impl Lexer<'_> {
         }
         let word = &self.src[start..self.pos];
         let lower = word.to_ascii_lowercase();
-        let is_prefix = matches!(
-            lower.as_str(),
-            "r" | "u" | "b" | "f" | "br" | "rb" | "fr" | "rf"
-        );
+        let is_prefix = matches!(lower.as_str(), "r" | "u" | "b" | "f" | "br" | "rb" | "fr" | "rf");
         if is_prefix && matches!(self.peek(0), Some(b'\'' | b'"')) {
             self.string(start, lower);
         } else {
@@ -189,7 +186,10 @@ impl Lexer<'_> {
             while matches!(self.peek(0), Some(c) if c.is_ascii_alphanumeric() || c == b'_') {
                 self.pos += 1;
             }
-            let digits: String = self.src[digits_start..self.pos].chars().filter(|&c| c != '_').collect();
+            let digits: String = self.src[digits_start..self.pos]
+                .chars()
+                .filter(|&c| c != '_')
+                .collect();
             match i64::from_str_radix(&digits, radix) {
                 Ok(v) => self.push(Tok::Int(v), start),
                 Err(_) => {
@@ -284,7 +284,10 @@ impl Lexer<'_> {
                 continue;
             }
             if ch == '\n' && !triple {
-                self.error(start..self.pos, "unterminated string (a newline before the closing quote)");
+                self.error(
+                    start..self.pos,
+                    "unterminated string (a newline before the closing quote)",
+                );
                 break;
             }
             if ch == '\\' {
@@ -359,7 +362,10 @@ impl Lexer<'_> {
             let n = u32::from_str_radix(text, 16).unwrap_or(0);
             self.push_code(value, n, esc_start);
         } else {
-            self.error(esc_start..self.pos, format!("truncated `\\x`/`\\u` escape: {digits} hex digits expected"));
+            self.error(
+                esc_start..self.pos,
+                format!("truncated `\\x`/`\\u` escape: {digits} hex digits expected"),
+            );
         }
     }
 
@@ -437,7 +443,13 @@ mod tests {
     fn numbers() {
         assert_eq!(
             toks("1 0x1f 1_000 2.5 1e3")[..5],
-            [Tok::Int(1), Tok::Int(31), Tok::Int(1000), Tok::Float(2.5), Tok::Float(1000.0)]
+            [
+                Tok::Int(1),
+                Tok::Int(31),
+                Tok::Int(1000),
+                Tok::Float(2.5),
+                Tok::Float(1000.0)
+            ]
         );
     }
 

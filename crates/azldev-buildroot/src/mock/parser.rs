@@ -81,10 +81,7 @@ fn err_help(span: Range<usize>, message: impl Into<String>, help: impl Into<Stri
 }
 
 pub(crate) fn parse(tokens: &[Token]) -> (Vec<Stmt>, Vec<ParseError>) {
-    let mut p = Parser {
-        toks: tokens,
-        pos: 0,
-    };
+    let mut p = Parser { toks: tokens, pos: 0 };
     let mut stmts = Vec::new();
     let mut errors = Vec::new();
     let mut skip_block = false;
@@ -119,7 +116,10 @@ pub(crate) fn parse(tokens: &[Token]) -> (Vec<Stmt>, Vec<ParseError>) {
                     Tok::Eof => {}
                     _ => {
                         let span = p.span();
-                        errors.push(err(span, format!("unexpected {} after the statement", describe(p.tok()))));
+                        errors.push(err(
+                            span,
+                            format!("unexpected {} after the statement", describe(p.tok())),
+                        ));
                         p.skip_line();
                     }
                 }
@@ -152,11 +152,26 @@ struct Parser<'a> {
 }
 
 const STATEMENT_KEYWORDS: &[(&str, &str)] = &[
-    ("import", "mock configs are read without Python here; `import` cannot be supported"),
-    ("from", "mock configs are read without Python here; `import` cannot be supported"),
-    ("if", "use Jinja (`{% if … %}`) inside a string value instead of a Python `if`"),
-    ("elif", "use Jinja (`{% if … %}`) inside a string value instead of a Python `if`"),
-    ("else", "use Jinja (`{% if … %}`) inside a string value instead of a Python `if`"),
+    (
+        "import",
+        "mock configs are read without Python here; `import` cannot be supported",
+    ),
+    (
+        "from",
+        "mock configs are read without Python here; `import` cannot be supported",
+    ),
+    (
+        "if",
+        "use Jinja (`{% if … %}`) inside a string value instead of a Python `if`",
+    ),
+    (
+        "elif",
+        "use Jinja (`{% if … %}`) inside a string value instead of a Python `if`",
+    ),
+    (
+        "else",
+        "use Jinja (`{% if … %}`) inside a string value instead of a Python `if`",
+    ),
     ("for", "write the values out; loops are not supported"),
     ("while", "write the values out; loops are not supported"),
     ("def", "functions are not supported"),
@@ -168,12 +183,30 @@ const STATEMENT_KEYWORDS: &[(&str, &str)] = &[
     ("del", "remove the assignment instead of deleting the option"),
     ("global", "only `config_opts[...]` can be assigned"),
     ("nonlocal", "only `config_opts[...]` can be assigned"),
-    ("return", "only `config_opts[...]` assignments and `include()` are supported"),
-    ("pass", "only `config_opts[...]` assignments and `include()` are supported"),
-    ("assert", "only `config_opts[...]` assignments and `include()` are supported"),
-    ("raise", "only `config_opts[...]` assignments and `include()` are supported"),
-    ("lambda", "only `config_opts[...]` assignments and `include()` are supported"),
-    ("async", "only `config_opts[...]` assignments and `include()` are supported"),
+    (
+        "return",
+        "only `config_opts[...]` assignments and `include()` are supported",
+    ),
+    (
+        "pass",
+        "only `config_opts[...]` assignments and `include()` are supported",
+    ),
+    (
+        "assert",
+        "only `config_opts[...]` assignments and `include()` are supported",
+    ),
+    (
+        "raise",
+        "only `config_opts[...]` assignments and `include()` are supported",
+    ),
+    (
+        "lambda",
+        "only `config_opts[...]` assignments and `include()` are supported",
+    ),
+    (
+        "async",
+        "only `config_opts[...]` assignments and `include()` are supported",
+    ),
 ];
 
 impl Parser<'_> {
@@ -211,7 +244,10 @@ impl Parser<'_> {
             self.pos += 1;
             Ok(())
         } else {
-            Err(err(self.span(), format!("expected `{op}`, found {}", describe(self.tok()))))
+            Err(err(
+                self.span(),
+                format!("expected `{op}`, found {}", describe(self.tok())),
+            ))
         }
     }
 
@@ -239,7 +275,11 @@ impl Parser<'_> {
             ));
         };
         if let Some((_, help)) = STATEMENT_KEYWORDS.iter().find(|(k, _)| *k == name) {
-            return Err(err_help(at, format!("`{name}` statements are not supported"), *help));
+            return Err(err_help(
+                at,
+                format!("`{name}` statements are not supported"),
+                *help,
+            ));
         }
         match name.as_str() {
             "config_opts" => self.assignment(at),
@@ -289,7 +329,10 @@ impl Parser<'_> {
             Tok::Op("=") => AssignOp::Set,
             Tok::Op("+=") => AssignOp::Append,
             Tok::Op(o) if o.ends_with('=') && *o != "==" && *o != "!=" && *o != "<=" && *o != ">=" => {
-                return Err(err(self.span(), format!("operator `{o}` is not supported (only `=` and `+=`)")));
+                return Err(err(
+                    self.span(),
+                    format!("operator `{o}` is not supported (only `=` and `+=`)"),
+                ));
             }
             Tok::Newline | Tok::Eof | Tok::Op(";") => {
                 return Err(err_help(
@@ -299,7 +342,10 @@ impl Parser<'_> {
                 ));
             }
             other => {
-                return Err(err(self.span(), format!("expected `=` or `+=`, found {}", describe(other))));
+                return Err(err(
+                    self.span(),
+                    format!("expected `=` or `+=`, found {}", describe(other)),
+                ));
             }
         };
         if keys.is_empty() {
@@ -339,7 +385,21 @@ impl Parser<'_> {
         if let Tok::Op(o) = self.tok()
             && matches!(
                 *o,
-                "-" | "*" | "/" | "%" | "**" | "//" | "<" | ">" | "<=" | ">=" | "<<" | ">>" | "&" | "|" | "^" | "@"
+                "-" | "*"
+                    | "/"
+                    | "%"
+                    | "**"
+                    | "//"
+                    | "<"
+                    | ">"
+                    | "<="
+                    | ">="
+                    | "<<"
+                    | ">>"
+                    | "&"
+                    | "|"
+                    | "^"
+                    | "@"
             )
         {
             return Err(err(self.span(), format!("operator `{o}` is not supported")));
@@ -552,7 +612,10 @@ impl Parser<'_> {
                 while !self.is_op("}") {
                     let k = self.expr()?;
                     if !self.is_op(":") {
-                        return Err(err(self.span(), "sets are not supported; expected `:` of a dict entry"));
+                        return Err(err(
+                            self.span(),
+                            "sets are not supported; expected `:` of a dict entry",
+                        ));
                     }
                     self.pos += 1;
                     let v = self.expr()?;
@@ -631,15 +694,23 @@ mod tests {
 
     fn parse_errs(src: &str) -> Vec<(usize, String)> {
         let (t, _) = tokenize(src);
-        parse(&t).1.into_iter().map(|e| (e.span.start, e.message)).collect()
+        parse(&t)
+            .1
+            .into_iter()
+            .map(|e| (e.span.start, e.message))
+            .collect()
     }
 
     #[test]
     fn assignments_and_includes() {
-        let s = parse_ok("config_opts['a']['b'] = {'x': [1, (2,)], 'y': None}\nconfig_opts['c'] += 'd' 'e'; include('f.tpl')\n");
+        let s = parse_ok(
+            "config_opts['a']['b'] = {'x': [1, (2,)], 'y': None}\nconfig_opts['c'] += 'd' 'e'; include('f.tpl')\n",
+        );
         assert_eq!(s.len(), 3);
         assert!(matches!(&s[0], Stmt::Assign { keys, op: AssignOp::Set, .. } if keys.len() == 2));
-        assert!(matches!(&s[1], Stmt::Assign { op: AssignOp::Append, value: Expr { kind: ExprKind::Lit(Value::Str(v)), .. }, .. } if v == "de"));
+        assert!(
+            matches!(&s[1], Stmt::Assign { op: AssignOp::Append, value: Expr { kind: ExprKind::Lit(Value::Str(v)), .. }, .. } if v == "de")
+        );
         assert!(matches!(&s[2], Stmt::Include { .. }));
     }
 

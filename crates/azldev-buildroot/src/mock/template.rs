@@ -19,7 +19,9 @@ pub(crate) struct Renderer {
 
 impl std::fmt::Debug for Renderer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Renderer").field("max_renders", &self.max_renders).finish()
+        f.debug_struct("Renderer")
+            .field("max_renders", &self.max_renders)
+            .finish()
     }
 }
 
@@ -61,8 +63,12 @@ impl Renderer {
     pub(crate) fn render(&self, v: &Value) -> Result<Value, String> {
         Ok(match v {
             Value::Str(s) => Value::Str(self.render_str(s)?),
-            Value::List(items) => Value::List(items.iter().map(|x| self.render(x)).collect::<Result<_, _>>()?),
-            Value::Tuple(items) => Value::Tuple(items.iter().map(|x| self.render(x)).collect::<Result<_, _>>()?),
+            Value::List(items) => {
+                Value::List(items.iter().map(|x| self.render(x)).collect::<Result<_, _>>()?)
+            }
+            Value::Tuple(items) => {
+                Value::Tuple(items.iter().map(|x| self.render(x)).collect::<Result<_, _>>()?)
+            }
             Value::Dict(entries) => Value::Dict(
                 entries
                     .iter()
@@ -185,10 +191,16 @@ mod tests {
         let o = opts(&[
             ("root", Value::Str("r-{{ target_arch }}".into())),
             ("target_arch", Value::Str("x86_64".into())),
-            ("user_agent", Value::Str("Mock ({{ root }}; {{ target_arch }})".into())),
+            (
+                "user_agent",
+                Value::Str("Mock ({{ root }}; {{ target_arch }})".into()),
+            ),
         ]);
         let r = Renderer::new(&o, &BTreeMap::new());
-        assert_eq!(r.render_str("ua={{ user_agent }}\n").expect("ok"), "ua=Mock (r-x86_64; x86_64)\n");
+        assert_eq!(
+            r.render_str("ua={{ user_agent }}\n").expect("ok"),
+            "ua=Mock (r-x86_64; x86_64)\n"
+        );
     }
 
     #[test]
@@ -200,7 +212,8 @@ mod tests {
         ]);
         let r = Renderer::new(&o, &BTreeMap::new());
         assert_eq!(
-            r.render_str("{{ not flag }} {{ not mirrored }} {{ dirs }} {{ nothing }} [{{ mirrored }}]").expect("ok"),
+            r.render_str("{{ not flag }} {{ not mirrored }} {{ dirs }} {{ nothing }} [{{ mirrored }}]")
+                .expect("ok"),
             "True True ['/run/lock'] None []"
         );
         assert_eq!(r.render_str("{% if mirrored %}a{% endif %}b").expect("ok"), "b");
@@ -215,7 +228,10 @@ mod tests {
         ]
         .into();
         let r = Renderer::new(&o, &vars);
-        assert_eq!(r.render_str("{{ project_dir }} {{ x }}").expect("ok"), "/p from-config");
+        assert_eq!(
+            r.render_str("{{ project_dir }} {{ x }}").expect("ok"),
+            "/p from-config"
+        );
     }
 
     #[test]
@@ -224,6 +240,10 @@ mod tests {
         let r = Renderer::new(&o, &BTreeMap::new());
         let e = r.render_str("{{ a }}").expect_err("loops");
         assert!(e.contains("does not settle after 5 renders"), "{e}");
-        assert!(r.render_str("{% if %}").expect_err("syntax").contains("template error"));
+        assert!(
+            r.render_str("{% if %}")
+                .expect_err("syntax")
+                .contains("template error")
+        );
     }
 }

@@ -135,18 +135,16 @@ impl Value {
             Value::None => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Int(i) => serde_json::Value::from(*i),
-            Value::Float(f) => serde_json::Number::from_f64(*f)
-                .map_or(serde_json::Value::Null, serde_json::Value::Number),
+            Value::Float(f) => {
+                serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, serde_json::Value::Number)
+            }
             Value::Str(s) => serde_json::Value::String(s.clone()),
             Value::List(items) | Value::Tuple(items) => {
                 serde_json::Value::Array(items.iter().map(Value::to_json).collect())
             }
-            Value::Dict(entries) => serde_json::Value::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.py_str(), v.to_json()))
-                    .collect(),
-            ),
+            Value::Dict(entries) => {
+                serde_json::Value::Object(entries.iter().map(|(k, v)| (k.py_str(), v.to_json())).collect())
+            }
         }
     }
 }
@@ -175,7 +173,11 @@ fn float_repr(f: f64) -> String {
 /// Python's `repr()` of a str: single quotes unless the text holds a single
 /// quote and no double quote.
 pub(crate) fn str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -205,7 +207,10 @@ mod tests {
     #[test]
     fn repr_matches_python() {
         let v = Value::Dict(vec![
-            (Value::Str("a".into()), Value::List(vec![Value::Int(1), Value::Bool(true)])),
+            (
+                Value::Str("a".into()),
+                Value::List(vec![Value::Int(1), Value::Bool(true)]),
+            ),
             (Value::Str("b".into()), Value::Tuple(vec![Value::Str("x".into())])),
             (Value::Str("c".into()), Value::None),
             (Value::Str("d".into()), Value::Float(2.0)),

@@ -1,1 +1,3 @@
 //! Integration tests of azldev-buildroot against real tools.
+
+mod mock;
