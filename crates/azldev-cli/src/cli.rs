@@ -71,6 +71,9 @@ pub enum Command {
     /// Download and verify source files into the local cache.
     #[command(subcommand)]
     Sources(crate::cmd::SourcesCommand),
+    /// Buildroots: definitions read from mock configs.
+    #[command(subcommand)]
+    Buildroot(crate::cmd::buildroot::BuildrootCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell to generate completions for.
