@@ -6,6 +6,7 @@ use std::process::Output;
 
 use azldev_e2e::{Repo, spec};
 
+mod buildroot;
 mod diff;
 mod release;
 mod sources;

@@ -71,6 +71,9 @@ pub enum Command {
     /// Download and verify source files into the local cache.
     #[command(subcommand)]
     Sources(crate::cmd::SourcesCommand),
+    /// Buildroots: definitions read from mock configs.
+    #[command(subcommand)]
+    Buildroot(crate::cmd::buildroot::BuildrootCommand),
     /// Make the toolchain seed (RPMs converted from the host's packages).
     #[command(subcommand)]
     Toolchain(crate::cmd::toolchain::ToolchainCommand),

@@ -26,6 +26,7 @@ pub mod fs;
 pub mod go_regex;
 mod load;
 mod merge;
+mod mock_config;
 pub mod raw;
 mod resolve;
 pub mod schema;
@@ -42,6 +43,7 @@ pub use load::{
     load_from_dir_with, load_with,
 };
 pub use merge::Merged;
+pub use mock_config::MockConfigRef;
 pub use resolve::{Layer, ResolvedComponent, ResolvedOverlay};
 pub use source::{SourceFile, SourceMap};
 pub use span::{FileId, Loc, Sp};

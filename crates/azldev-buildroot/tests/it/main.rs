@@ -1,5 +1,6 @@
 //! Integration tests of azldev-buildroot against real tools (rpmbuild, dnf,
-//! createrepo_c, debootstrap, bubblewrap, qemu-user). They need root.
+//! createrepo_c, debootstrap, bubblewrap, qemu-user). The root tests need root.
 
 mod common;
+mod mock;
 mod roots;

@@ -1,6 +1,7 @@
 //! One module per top-level command. Each returns the process exit code, or a
 //! fatal error that `main` renders as a miette report (exit 2).
 
+pub(crate) mod buildroot;
 mod completions;
 pub(crate) mod component;
 pub(crate) mod config;
@@ -30,5 +31,6 @@ pub fn run(command: Command, out: &Output, settings: &Settings) -> miette::Resul
         Command::Sources(cmd) => sources::run(&cmd, out, settings),
         Command::Toolchain(cmd) => toolchain::run(&cmd, out, settings),
         Command::Completions { shell } => completions::run(shell),
+        Command::Buildroot(cmd) => buildroot::run(&cmd, out),
     }
 }
