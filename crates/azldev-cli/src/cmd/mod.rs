@@ -31,6 +31,6 @@ pub fn run(command: Command, out: &Output, settings: &Settings) -> miette::Resul
         Command::Sources(cmd) => sources::run(&cmd, out, settings),
         Command::Toolchain(cmd) => toolchain::run(&cmd, out, settings),
         Command::Completions { shell } => completions::run(shell),
-        Command::Buildroot(cmd) => buildroot::run(&cmd, out),
+        Command::Buildroot(cmd) => buildroot::run(&cmd, out, settings),
     }
 }
