@@ -177,7 +177,16 @@ impl Req {
         match self {
             Req::Simple(s) => out.push(s),
             Req::And(v) | Req::Or(v) | Req::With(v) => v.iter().for_each(|r| r.collect(out)),
-            Req::If { then, cond, otherwise } | Req::Unless { then, cond, otherwise } => {
+            Req::If {
+                then,
+                cond,
+                otherwise,
+            }
+            | Req::Unless {
+                then,
+                cond,
+                otherwise,
+            } => {
                 then.collect(out);
                 cond.collect(out);
                 if let Some(o) = otherwise {
@@ -255,11 +264,13 @@ impl Parser<'_> {
             return operands.pop().ok_or_else(|| self.err("empty parentheses"));
         };
         let mut it = operands.into_iter();
-        let mut next = || it.next().map(Box::new).ok_or(DepError {
-            text: self.text.to_owned(),
-            at: self.i,
-            why: "missing operand",
-        });
+        let mut next = || {
+            it.next().map(Box::new).ok_or(DepError {
+                text: self.text.to_owned(),
+                at: self.i,
+                why: "missing operand",
+            })
+        };
         Ok(match op.as_str() {
             "and" => Req::And(std::iter::from_fn(|| next().ok().map(|b| *b)).collect()),
             "or" => Req::Or(std::iter::from_fn(|| next().ok().map(|b| *b)).collect()),
@@ -362,8 +373,21 @@ impl fmt::Display for Req {
             Req::And(v) => list(f, v, "and"),
             Req::Or(v) => list(f, v, "or"),
             Req::With(v) => list(f, v, "with"),
-            Req::If { then, cond, otherwise } | Req::Unless { then, cond, otherwise } => {
-                let op = if matches!(self, Req::If { .. }) { "if" } else { "unless" };
+            Req::If {
+                then,
+                cond,
+                otherwise,
+            }
+            | Req::Unless {
+                then,
+                cond,
+                otherwise,
+            } => {
+                let op = if matches!(self, Req::If { .. }) {
+                    "if"
+                } else {
+                    "unless"
+                };
                 write!(f, "({then} {op} {cond}")?;
                 if let Some(o) = otherwise {
                     write!(f, " else {o}")?;
@@ -389,7 +413,10 @@ mod tests {
         let d = s("libgreet-devel >= 1.0");
         assert_eq!(d.name, "libgreet-devel");
         assert_eq!(d.to_string(), "libgreet-devel >= 1.0");
-        assert_eq!(s("perl(Foo::Bar) = 1:2.0-3").to_string(), "perl(Foo::Bar) = 1:2.0-3");
+        assert_eq!(
+            s("perl(Foo::Bar) = 1:2.0-3").to_string(),
+            "perl(Foo::Bar) = 1:2.0-3"
+        );
         assert!(s("/usr/bin/python3").is_file());
     }
 
@@ -434,9 +461,21 @@ mod tests {
         let r = Req::parse("(perl(Foo) unless python3(x) > 2)").expect("parse");
         assert_eq!(r.atoms().len(), 2);
         assert_eq!(r.atoms()[0].name, "perl(Foo)");
-        assert_eq!(Req::parse("(a without b)").expect("parse").to_string(), "(a without b)");
+        assert_eq!(
+            Req::parse("(a without b)").expect("parse").to_string(),
+            "(a without b)"
+        );
         assert_eq!(Req::parse("(a and b and c)").expect("parse").atoms().len(), 3);
-        for bad in ["(a and b or c)", "(a", "(a xor b)", "(a and)", "(a >= )", "()", "(a) b", "(a if b else c else d)"] {
+        for bad in [
+            "(a and b or c)",
+            "(a",
+            "(a xor b)",
+            "(a and)",
+            "(a >= )",
+            "()",
+            "(a) b",
+            "(a if b else c else d)",
+        ] {
             assert!(Req::parse(bad).is_err(), "{bad}");
         }
     }

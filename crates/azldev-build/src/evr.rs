@@ -79,7 +79,11 @@ pub fn rpmvercmp(a: &str, b: &str) -> Ordering {
         // `a`'s segment is never empty (its first byte is alphanumeric and
         // decides the class); `b`'s is when it is of the other class.
         if sj == j {
-            return if numeric { Ordering::Greater } else { Ordering::Less };
+            return if numeric {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            };
         }
         let (mut sa, mut sb) = (&a[si..i], &b[sj..j]);
         if numeric {
@@ -122,7 +126,9 @@ impl Evr {
     #[must_use]
     pub fn parse(s: &str) -> Evr {
         let (epoch, rest) = match s.split_once(':') {
-            Some((e, rest)) if !e.is_empty() && e.bytes().all(|c| c.is_ascii_digit()) => (e.parse().ok(), rest),
+            Some((e, rest)) if !e.is_empty() && e.bytes().all(|c| c.is_ascii_digit()) => {
+                (e.parse().ok(), rest)
+            }
             Some(("", rest)) => (None, rest),
             _ => (None, s),
         };

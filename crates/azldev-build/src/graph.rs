@@ -194,7 +194,10 @@ pub fn exclusion(facts: &SpecFacts, arch: Arch) -> Option<String> {
     let a = arch.rpm();
     let noarch = facts.buildarch.as_deref() == Some("noarch");
     if !facts.exclusive_arch.is_empty()
-        && !facts.exclusive_arch.iter().any(|x| x == a || (noarch && x == "noarch"))
+        && !facts
+            .exclusive_arch
+            .iter()
+            .any(|x| x == a || (noarch && x == "noarch"))
     {
         return Some(format!("ExclusiveArch: {}", facts.exclusive_arch.join(" ")));
     }
@@ -242,7 +245,11 @@ impl Graph {
                 requirements: Vec::new(),
             })
             .collect();
-        let index = nodes.iter().enumerate().map(|(i, n)| (n.name.clone(), i)).collect();
+        let index = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.clone(), i))
+            .collect();
         let mut providers: HashMap<String, Vec<(PkgRef, Simple)>> = HashMap::new();
         let mut packages = HashMap::new();
         for (ni, n) in nodes.iter().enumerate() {
@@ -340,7 +347,10 @@ impl Graph {
                 );
                 for (text, cands, chosen) in choices {
                     let show = |r: &PkgRef| {
-                        format!("{}/{}", self.nodes[r.node].name, self.nodes[r.node].facts.packages[r.pkg].name)
+                        format!(
+                            "{}/{}",
+                            self.nodes[r.node].name, self.nodes[r.node].facts.packages[r.pkg].name
+                        )
                     };
                     let mut providers: Vec<String> = cands.iter().map(show).collect();
                     providers.sort();
@@ -464,7 +474,12 @@ impl Graph {
         let mut v: Vec<PkgRef> = self
             .providers
             .get(&s.name)
-            .map(|ps| ps.iter().filter(|(_, p)| s.overlaps(p)).map(|(r, _)| *r).collect())
+            .map(|ps| {
+                ps.iter()
+                    .filter(|(_, p)| s.overlaps(p))
+                    .map(|(r, _)| *r)
+                    .collect()
+            })
             .unwrap_or_default();
         v.sort();
         v.dedup();
@@ -476,7 +491,12 @@ impl Graph {
         cands.iter().copied().min_by(|a, b| {
             let key = |r: &PkgRef| {
                 let n = &self.nodes[r.node];
-                (r.node == from, n.facts.packages[r.pkg].name != want, n.name.clone(), n.facts.packages[r.pkg].name.clone())
+                (
+                    r.node == from,
+                    n.facts.packages[r.pkg].name != want,
+                    n.name.clone(),
+                    n.facts.packages[r.pkg].name.clone(),
+                )
             };
             key(a).cmp(&key(b))
         })
@@ -502,7 +522,9 @@ impl Graph {
     }
 
     fn installed(&self, cond: &Req, ctx: &Ctx<'_>) -> bool {
-        cond.atoms().iter().all(|a| ctx.plain.iter().any(|p| p.overlaps(a) || p.name == a.name))
+        cond.atoms()
+            .iter()
+            .all(|a| ctx.plain.iter().any(|p| p.overlaps(a) || p.name == a.name))
     }
 
     fn resolve(&self, req: &Req, ctx: &mut Ctx<'_>) -> Outcome {
@@ -572,7 +594,11 @@ impl Graph {
                 }
                 _ => self.resolve(a, ctx),
             },
-            Req::If { then, cond, otherwise } => {
+            Req::If {
+                then,
+                cond,
+                otherwise,
+            } => {
                 if self.installed(cond, ctx) {
                     self.resolve(then, ctx)
                 } else if let Some(o) = otherwise {
@@ -581,7 +607,11 @@ impl Graph {
                     Outcome::ok(Vec::new())
                 }
             }
-            Req::Unless { then, cond, otherwise } => {
+            Req::Unless {
+                then,
+                cond,
+                otherwise,
+            } => {
                 if !self.installed(cond, ctx) {
                     self.resolve(then, ctx)
                 } else if let Some(o) = otherwise {
@@ -607,7 +637,10 @@ impl Graph {
                 continue;
             }
             let members: BTreeSet<usize> = scc.iter().copied().collect();
-            let start = *members.iter().min_by_key(|i| &self.nodes[**i].name).unwrap_or(&scc[0]);
+            let start = *members
+                .iter()
+                .min_by_key(|i| &self.nodes[**i].name)
+                .unwrap_or(&scc[0]);
             let (from, to) = self.closing_edge(start, &members);
             cycles.push(Cycle {
                 members: {
@@ -754,7 +787,10 @@ impl Graph {
             }
         }
         let mut v: Vec<(usize, usize)> = dist.into_iter().collect();
-        v.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| self.nodes[a.0].name.cmp(&self.nodes[b.0].name)));
+        v.sort_by(|a, b| {
+            a.1.cmp(&b.1)
+                .then_with(|| self.nodes[a.0].name.cmp(&self.nodes[b.0].name))
+        });
         v
     }
 
@@ -778,11 +814,20 @@ impl Graph {
     /// dependencies; a cycle's members share a wave. Names sorted per wave.
     #[must_use]
     pub fn order(&self, set: &BTreeSet<usize>) -> Vec<Vec<String>> {
-        let live: Vec<usize> = set.iter().copied().filter(|i| self.nodes[*i].excluded.is_none()).collect();
+        let live: Vec<usize> = set
+            .iter()
+            .copied()
+            .filter(|i| self.nodes[*i].excluded.is_none())
+            .collect();
         let live_set: BTreeSet<usize> = live.iter().copied().collect();
         let sccs = tarjan(self.nodes.len(), |i| {
             if live_set.contains(&i) {
-                self.nodes[i].deps.iter().copied().filter(|d| live_set.contains(d)).collect()
+                self.nodes[i]
+                    .deps
+                    .iter()
+                    .copied()
+                    .filter(|d| live_set.contains(d))
+                    .collect()
             } else {
                 Vec::new()
             }

@@ -87,12 +87,7 @@ pub fn plan_arch(
     plan.errors = failed
         .iter()
         .map(|e| PlanError {
-            component: match e {
-                FactsError::NoSpec { component }
-                | FactsError::Rpmspec { component, .. }
-                | FactsError::Empty { component, .. } => component.clone(),
-                FactsError::Io { path, .. } => path.display().to_string(),
-            },
+            component: e.component(),
             message: e.to_string(),
         })
         .collect();

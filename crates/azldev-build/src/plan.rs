@@ -133,7 +133,11 @@ impl Graph {
                     excluded: n.excluded.is_some(),
                     excluded_why: n.excluded.clone(),
                     evr: n.facts.evr.clone(),
-                    build_arch: n.facts.buildarch.clone().unwrap_or_else(|| self.arch.rpm().to_owned()),
+                    build_arch: n
+                        .facts
+                        .buildarch
+                        .clone()
+                        .unwrap_or_else(|| self.arch.rpm().to_owned()),
                     buildrequires: n.facts.buildrequires.iter().map(|d| d.text.clone()).collect(),
                     dynamic_buildrequires: n.facts.dynamic_buildrequires,
                     packages: n
@@ -163,10 +167,25 @@ impl Graph {
             components,
             cycles: cycles.iter().map(|c| c.members.clone()).collect(),
             cycle_edges: cycles.iter().map(|c| c.closing_edge.clone()).collect(),
-            unresolved: self.unresolved.iter().filter(|u| keep(&u.component)).cloned().collect(),
+            unresolved: self
+                .unresolved
+                .iter()
+                .filter(|u| keep(&u.component))
+                .cloned()
+                .collect(),
             order: self.order(&set),
-            providers: self.choices.iter().filter(|c| keep(&c.component)).cloned().collect(),
-            prebuilt: self.prebuilt.iter().filter(|p| keep(&p.component)).cloned().collect(),
+            providers: self
+                .choices
+                .iter()
+                .filter(|c| keep(&c.component))
+                .cloned()
+                .collect(),
+            prebuilt: self
+                .prebuilt
+                .iter()
+                .filter(|p| keep(&p.component))
+                .cloned()
+                .collect(),
             errors: Vec::new(),
         })
     }
@@ -197,10 +216,18 @@ pub fn share_noarch(plans: &mut [Plan]) {
 pub fn to_dot(plans: &[Plan]) -> String {
     let mut s = String::from("digraph build {\n  rankdir=LR;\n  node [shape=box];\n");
     for p in plans {
-        let prefix = if plans.len() > 1 { format!("{}/", p.arch) } else { String::new() };
+        let prefix = if plans.len() > 1 {
+            format!("{}/", p.arch)
+        } else {
+            String::new()
+        };
         let in_cycle: BTreeSet<&str> = p.cycles.iter().flatten().map(String::as_str).collect();
         if plans.len() > 1 {
-            let _ = writeln!(s, "  subgraph \"cluster_{}\" {{\n    label=\"{}\";", p.arch, p.arch);
+            let _ = writeln!(
+                s,
+                "  subgraph \"cluster_{}\" {{\n    label=\"{}\";",
+                p.arch, p.arch
+            );
         }
         for c in &p.components {
             let mut attrs = vec![format!("label=\"{}\"", esc(&c.name))];
@@ -210,11 +237,23 @@ pub fn to_dot(plans: &[Plan]) -> String {
             if in_cycle.contains(c.name.as_str()) {
                 attrs.push("color=red".into());
             }
-            let _ = writeln!(s, "  \"{}{}\" [{}];", esc(&prefix), esc(&c.name), attrs.join(", "));
+            let _ = writeln!(
+                s,
+                "  \"{}{}\" [{}];",
+                esc(&prefix),
+                esc(&c.name),
+                attrs.join(", ")
+            );
         }
         for c in &p.components {
             for d in &c.depends_on {
-                let _ = writeln!(s, "  \"{0}{1}\" -> \"{0}{2}\";", esc(&prefix), esc(&c.name), esc(d));
+                let _ = writeln!(
+                    s,
+                    "  \"{0}{1}\" -> \"{0}{2}\";",
+                    esc(&prefix),
+                    esc(&c.name),
+                    esc(d)
+                );
             }
         }
         if plans.len() > 1 {
@@ -233,7 +272,11 @@ fn esc(s: &str) -> String {
 #[must_use]
 pub fn to_text(p: &Plan) -> String {
     let mut s = String::new();
-    let built = p.components.iter().filter(|c| !c.excluded && c.built_for.is_none()).count();
+    let built = p
+        .components
+        .iter()
+        .filter(|c| !c.excluded && c.built_for.is_none())
+        .count();
     let _ = writeln!(
         s,
         "plan for {}: {} components to build in {} waves",
@@ -245,7 +288,9 @@ pub fn to_text(p: &Plan) -> String {
         let shown: Vec<String> = w
             .iter()
             .map(|n| match p.component(n) {
-                Some(c) if c.built_for.is_some() => format!("{n} (noarch, built for {})", c.built_for.as_deref().unwrap_or("")),
+                Some(c) if c.built_for.is_some() => {
+                    format!("{n} (noarch, built for {})", c.built_for.as_deref().unwrap_or(""))
+                }
                 Some(c) if c.build_arch == "noarch" => format!("{n} (noarch)"),
                 _ => n.clone(),
             })
@@ -285,7 +330,11 @@ pub fn to_text(p: &Plan) -> String {
         );
     }
     for b in &p.prebuilt {
-        let _ = writeln!(s, "  prebuilt: {} takes `{}` from the buildroot", b.component, b.requirement);
+        let _ = writeln!(
+            s,
+            "  prebuilt: {} takes `{}` from the buildroot",
+            b.component, b.requirement
+        );
     }
     for e in &p.errors {
         let _ = writeln!(s, "  error: {}: {}", e.component, e.message);

@@ -46,7 +46,9 @@ pub fn tail(bytes: &[u8], n: usize) -> String {
 /// exits unsuccessfully.
 pub fn run(mut cmd: Command, timeout: Duration) -> Result<Output, RunError> {
     let program = cmd.get_program().to_string_lossy().into_owned();
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| RunError::Spawn {
         program: program.clone(),
         message: e.to_string(),

@@ -98,6 +98,19 @@ pub enum FactsError {
     Io { path: PathBuf, message: String },
 }
 
+impl FactsError {
+    /// The component (or, for I/O errors, the path) concerned.
+    #[must_use]
+    pub fn component(&self) -> String {
+        match self {
+            FactsError::NoSpec { component }
+            | FactsError::Rpmspec { component, .. }
+            | FactsError::Empty { component, .. } => component.clone(),
+            FactsError::Io { path, .. } => path.display().to_string(),
+        }
+    }
+}
+
 /// Something that turns a rendered spec into [`SpecFacts`] for one
 /// architecture. The macro evaluator in `azldev-spec` will be one; the
 /// [`RpmspecSource`] is the other (and the evaluator's fallback).
@@ -177,10 +190,10 @@ impl RpmspecSource {
     }
 
     fn base_command(&self) -> Command {
-        let (first, rest) = self.program.split_first().map_or_else(
-            || (OsString::from("rpmspec"), &[][..]),
-            |(f, r)| (f.clone(), r),
-        );
+        let (first, rest) = self
+            .program
+            .split_first()
+            .map_or_else(|| (OsString::from("rpmspec"), &[][..]), |(f, r)| (f.clone(), r));
         let mut cmd = Command::new(first);
         cmd.args(rest);
         // rpm reads the environment's locale for some messages only; keep
@@ -254,7 +267,9 @@ impl RpmspecSource {
     }
 
     fn cache_path(&self, key: &str) -> Option<PathBuf> {
-        self.cache_dir.as_ref().map(|d| d.join(&key[..2]).join(format!("{key}.json")))
+        self.cache_dir
+            .as_ref()
+            .map(|d| d.join(&key[..2]).join(format!("{key}.json")))
     }
 
     /// The cached facts of `input` for `arch`, if any.
@@ -427,7 +442,9 @@ fn annotate(facts: &mut SpecFacts, spec_bytes: &[u8]) {
             if word.is_empty() || word.starts_with(['<', '>', '=']) {
                 continue;
             }
-            lines.entry(word.to_owned()).or_insert(u32::try_from(line).unwrap_or(u32::MAX));
+            lines
+                .entry(word.to_owned())
+                .or_insert(u32::try_from(line).unwrap_or(u32::MAX));
         }
     }
     for d in &mut facts.buildrequires {
@@ -439,7 +456,12 @@ fn annotate(facts: &mut SpecFacts, spec_bytes: &[u8]) {
             .unwrap_or_default();
         // `perl(Foo)` is written whole; try the name with its parentheses
         // first, then up to the first `(`.
-        let whole = d.text.trim_start_matches('(').split_whitespace().next().unwrap_or_default();
+        let whole = d
+            .text
+            .trim_start_matches('(')
+            .split_whitespace()
+            .next()
+            .unwrap_or_default();
         d.line = lines
             .get(whole)
             .or_else(|| lines.get(first))
@@ -549,13 +571,19 @@ mod tests {
     fn annotates_lines_and_dynamic() {
         let spec = b"Name: x\nVersion: 1\n%global dev libfoo-devel\nBuildRequires: gcc, %{dev} >= 2\nBuildRequires: perl(Foo::Bar)\n\n%generate_buildrequires\necho\n";
         let mut f = SpecFacts {
-            buildrequires: ["gcc", "libfoo-devel >= 2", "perl(Foo::Bar)", "(libfoo-devel or z)", "zz"]
-                .iter()
-                .map(|t| Dep {
-                    text: (*t).to_owned(),
-                    line: None,
-                })
-                .collect(),
+            buildrequires: [
+                "gcc",
+                "libfoo-devel >= 2",
+                "perl(Foo::Bar)",
+                "(libfoo-devel or z)",
+                "zz",
+            ]
+            .iter()
+            .map(|t| Dep {
+                text: (*t).to_owned(),
+                line: None,
+            })
+            .collect(),
             ..SpecFacts::default()
         };
         annotate(&mut f, spec);
@@ -566,7 +594,8 @@ mod tests {
 
     #[test]
     fn parse_time_files() {
-        let spec = b"%{load:%{_sourcedir}/x.azl.macros}\n%include %{SOURCE1}\n%include common.inc\nSource1: a.txt\n";
+        let spec =
+            b"%{load:%{_sourcedir}/x.azl.macros}\n%include %{SOURCE1}\n%include common.inc\nSource1: a.txt\n";
         assert!(parse_time_file(spec, "x.azl.macros"));
         assert!(parse_time_file(spec, "common.inc"));
         assert!(!parse_time_file(spec, "a.txt"));

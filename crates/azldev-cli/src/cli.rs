@@ -71,6 +71,13 @@ pub enum Command {
     /// Download and verify source files into the local cache.
     #[command(subcommand)]
     Sources(crate::cmd::SourcesCommand),
+    /// Build components in dependency order; `--plan` prints the plan
+    /// (per-arch build graph, order, cycles, unresolved BuildRequires).
+    Build(crate::cmd::BuildArgs),
+    /// Ask the build graph: what provides a capability, what a component
+    /// requires, what must be rebuilt when one changes.
+    #[command(subcommand)]
+    Query(crate::cmd::QueryCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell to generate completions for.

@@ -11,9 +11,32 @@ use azldev_build::{Arch, FactsSource, MacroInputs, RpmspecSource, SpecInput};
 #[test]
 fn vercmp_agrees_with_rpm() {
     let versions = [
-        "1.0", "1.0.0", "1.00", "1.0a", "1.0~rc1", "1.0~rc2", "1.0^git1", "1.0^git1~pre", "1.0~", "1.0^", "2",
-        "10", "1.a", "1.A", "a", "1_0", "1+0", "001", "0.9.9", "1.0~~", "1.0^^", "1.0.^", "2020.1", "abc",
-        "1..0", "0",
+        "1.0",
+        "1.0.0",
+        "1.00",
+        "1.0a",
+        "1.0~rc1",
+        "1.0~rc2",
+        "1.0^git1",
+        "1.0^git1~pre",
+        "1.0~",
+        "1.0^",
+        "2",
+        "10",
+        "1.a",
+        "1.A",
+        "a",
+        "1_0",
+        "1+0",
+        "001",
+        "0.9.9",
+        "1.0~~",
+        "1.0^^",
+        "1.0.^",
+        "2020.1",
+        "abc",
+        "1..0",
+        "0",
     ];
     let mut pairs = Vec::new();
     let mut lua = String::from("%{lua:\n");
@@ -24,7 +47,11 @@ fn vercmp_agrees_with_rpm() {
         }
     }
     lua.push('}');
-    let out = Command::new("rpm").arg("--eval").arg(&lua).output().expect("rpm runs");
+    let out = Command::new("rpm")
+        .arg("--eval")
+        .arg(&lua)
+        .output()
+        .expect("rpm runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let rpm: Vec<i32> = String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -114,11 +141,21 @@ fn rpmspec_producer_end_to_end() {
     let f = src.facts(&lib, Arch::X86_64).expect("facts");
     assert_eq!(f.name, "libgreet");
     assert_eq!(f.evr, "1.2-3.demo1");
-    let br: Vec<(&str, Option<u32>)> = f.buildrequires.iter().map(|d| (d.text.as_str(), d.line)).collect();
+    let br: Vec<(&str, Option<u32>)> = f
+        .buildrequires
+        .iter()
+        .map(|d| (d.text.as_str(), d.line))
+        .collect();
     assert_eq!(br, [("gcc", Some(6)), ("make >= 4", Some(7))]);
     let names: Vec<&str> = f.packages.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["libgreet", "libgreet-devel", "libgreet-doc"]);
-    assert_eq!(f.packages[1].provides, ["libgreet-devel = 1.2-3.demo1", "libgreet-devel(x86-64) = 1.2-3.demo1"]);
+    assert_eq!(
+        f.packages[1].provides,
+        [
+            "libgreet-devel = 1.2-3.demo1",
+            "libgreet-devel(x86-64) = 1.2-3.demo1"
+        ]
+    );
     assert_eq!(f.packages[1].requires, ["libgreet(x86-64) = 1.2-3.demo1"]);
     assert_eq!(f.packages[2].buildarch.as_deref(), Some("noarch"));
     assert!(!f.dynamic_buildrequires);
@@ -129,16 +166,28 @@ fn rpmspec_producer_end_to_end() {
     assert_eq!(g.evr, "2:0.9~rc1-1");
     // The sidecar macros file was loaded (`%{with extra}`); rpm sorts the
     // header's dependencies.
-    let br: Vec<(&str, Option<u32>)> = g.buildrequires.iter().map(|d| (d.text.as_str(), d.line)).collect();
+    let br: Vec<(&str, Option<u32>)> = g
+        .buildrequires
+        .iter()
+        .map(|d| (d.text.as_str(), d.line))
+        .collect();
     assert_eq!(
         br,
-        [("(python3 or python3.12)", Some(12)), ("extra-devel", Some(14)), ("libgreet-devel >= 1.0", Some(11))]
+        [
+            ("(python3 or python3.12)", Some(12)),
+            ("extra-devel", Some(14)),
+            ("libgreet-devel >= 1.0", Some(11))
+        ]
     );
     assert!(g.dynamic_buildrequires);
     assert_eq!(g.exclusive_arch, ["x86_64", "aarch64"]);
     assert_eq!(g.exclude_arch, ["aarch64"]);
     assert_eq!(g.packages[0].requires, ["(bash if coreutils)"]);
-    assert!(g.packages[0].provides.contains(&"hello-world = 0.9~rc1".to_owned()));
+    assert!(
+        g.packages[0]
+            .provides
+            .contains(&"hello-world = 0.9~rc1".to_owned())
+    );
 
     // Cached: the same answer without rpmspec, and a changed sidecar file
     // is a different key.
@@ -152,12 +201,21 @@ fn rpmspec_producer_end_to_end() {
 
     // The graph over both, for both arches.
     let opts = GraphOptions {
-        buildroot: Buildroot::Known(["gcc", "make", "python3", "extra-devel"].iter().map(|s| (*s).to_owned()).collect()),
+        buildroot: Buildroot::Known(
+            ["gcc", "make", "python3", "extra-devel"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        ),
         ..GraphOptions::default()
     };
     let inputs = [lib, app];
-    let (_, x) = azldev_build::plan_arch(&src, &inputs, Arch::X86_64, &opts, &["greeter".into()]).expect("plan");
-    assert_eq!(x.order, vec![vec!["libgreet".to_owned()], vec!["greeter".to_owned()]]);
+    let (_, x) =
+        azldev_build::plan_arch(&src, &inputs, Arch::X86_64, &opts, &["greeter".into()]).expect("plan");
+    assert_eq!(
+        x.order,
+        vec![vec!["libgreet".to_owned()], vec!["greeter".to_owned()]]
+    );
     assert!(x.unresolved.is_empty(), "{:?}", x.unresolved);
     assert_eq!(x.component("greeter").expect("greeter").depends_on, ["libgreet"]);
     assert!(x.component("greeter").expect("greeter").input_hash.is_some());
@@ -178,5 +236,8 @@ fn rpmspec_failure_is_a_typed_error_with_output() {
         name: "nothing".into(),
         files: BTreeMap::new(),
     };
-    assert!(matches!(src.facts(&none, Arch::X86_64), Err(azldev_build::FactsError::NoSpec { .. })));
+    assert!(matches!(
+        src.facts(&none, Arch::X86_64),
+        Err(azldev_build::FactsError::NoSpec { .. })
+    ));
 }

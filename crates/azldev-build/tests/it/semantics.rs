@@ -67,13 +67,21 @@ fn devel_edge_and_order() {
         Arch::X86_64,
         vec![
             lib("libgreet", "1.0-1"),
-            comp("greeter", "2.0-1", &["gcc", "libgreet-devel >= 1.0"], &[("greeter", &[], &[])]),
+            comp(
+                "greeter",
+                "2.0-1",
+                &["gcc", "libgreet-devel >= 1.0"],
+                &[("greeter", &[], &[])],
+            ),
         ],
         &known(&["gcc"]),
     );
     assert_eq!(deps(&g, "greeter"), ["libgreet"]);
     let p = plan_all(&g);
-    assert_eq!(p.order, vec![vec!["libgreet".to_owned()], vec!["greeter".to_owned()]]);
+    assert_eq!(
+        p.order,
+        vec![vec!["libgreet".to_owned()], vec!["greeter".to_owned()]]
+    );
     assert!(p.unresolved.is_empty() && p.cycles.is_empty());
     let greeter = p.component("greeter").expect("greeter");
     assert_eq!(greeter.depends_on, ["libgreet"]);
@@ -90,15 +98,18 @@ fn versioned_requirements() {
     let build = |req: &str| {
         Graph::build(
             Arch::X86_64,
-            vec![lib("libfoo", "2:1.4~rc2-3"), comp("app", "1-1", &[req], &[("app", &[], &[])])],
+            vec![
+                lib("libfoo", "2:1.4~rc2-3"),
+                comp("app", "1-1", &[req], &[("app", &[], &[])]),
+            ],
             &known(&[]),
         )
     };
     for (req, satisfied) in [
         ("libfoo-devel", true),
         ("libfoo-devel >= 2:1.3", true),
-        ("libfoo-devel >= 1.3", true), // a missing epoch is 0, and 0 < 2
-        ("libfoo-devel < 9.0", false), // the same: 2:1.4 is newer than 0:9.0
+        ("libfoo-devel >= 1.3", true),    // a missing epoch is 0, and 0 < 2
+        ("libfoo-devel < 9.0", false),    // the same: 2:1.4 is newer than 0:9.0
         ("libfoo-devel >= 2:1.4", false), // ~rc2 sorts before 1.4
         ("libfoo-devel >= 2:1.4~rc1", true),
         ("libfoo-devel = 2:1.4~rc2", true), // release-less matches any release
@@ -128,7 +139,12 @@ fn rich_dependencies() {
         vec![
             lib("liba", "1.0-1"),
             lib("libb", "2.0-1"),
-            comp("py", "3.12-1", &[], &[("python3", &["python3dist(x) = 3.12"], &[])]),
+            comp(
+                "py",
+                "3.12-1",
+                &[],
+                &[("python3", &["python3dist(x) = 3.12"], &[])],
+            ),
         ]
     };
     let resolve = |req: &str, extra: &[&str], br: &[&str]| {
@@ -140,19 +156,37 @@ fn rich_dependencies() {
         let d = deps(&g, "app");
         (d, g.unresolved.len())
     };
-    assert_eq!(resolve("(liba-devel and libb-devel)", &[], &[]).0, ["liba", "libb"]);
+    assert_eq!(
+        resolve("(liba-devel and libb-devel)", &[], &[]).0,
+        ["liba", "libb"]
+    );
     // `or`: the first operand that can be satisfied.
     assert_eq!(resolve("(missing-devel or libb-devel)", &[], &[]).0, ["libb"]);
-    assert_eq!(resolve("(liba-devel >= 5 or libb-devel >= 2)", &[], &[]).0, ["libb"]);
+    assert_eq!(
+        resolve("(liba-devel >= 5 or libb-devel >= 2)", &[], &[]).0,
+        ["libb"]
+    );
     assert_eq!(resolve("(missing or other)", &[], &[]), (vec![], 1));
     assert_eq!(resolve("(missing or other)", &[], &["other"]), (vec![], 0));
     // `if`: only when the condition is among the plain requirements.
-    assert_eq!(resolve("(liba-devel if python3)", &[], &[]).0, Vec::<String>::new());
-    assert_eq!(resolve("(liba-devel if python3)", &["python3"], &[]).0, ["liba", "py"]);
-    assert_eq!(resolve("(liba-devel if python3 else libb-devel)", &[], &[]).0, ["libb"]);
+    assert_eq!(
+        resolve("(liba-devel if python3)", &[], &[]).0,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        resolve("(liba-devel if python3)", &["python3"], &[]).0,
+        ["liba", "py"]
+    );
+    assert_eq!(
+        resolve("(liba-devel if python3 else libb-devel)", &[], &[]).0,
+        ["libb"]
+    );
     // `unless` is the reverse.
     assert_eq!(resolve("(liba-devel unless python3)", &[], &[]).0, ["liba"]);
-    assert_eq!(resolve("(liba-devel unless python3 else libb-devel)", &["python3"], &[]).0, ["libb", "py"]);
+    assert_eq!(
+        resolve("(liba-devel unless python3 else libb-devel)", &["python3"], &[]).0,
+        ["libb", "py"]
+    );
     // `with`: one package satisfying both.
     assert_eq!(resolve("(python3 with python3dist(x) >= 3)", &[], &[]).0, ["py"]);
     assert_eq!(resolve("(python3 with python3dist(x) >= 4)", &[], &[]).1, 1);
@@ -160,7 +194,10 @@ fn rich_dependencies() {
     assert_eq!(resolve("(python3 without python3dist(x))", &[], &[]).1, 1);
     assert_eq!(resolve("(liba without libb)", &[], &[]).0, ["liba"]);
     // Nested.
-    assert_eq!(resolve("((liba-devel >= 9 or libb-devel) and python3)", &[], &[]).0, ["libb", "py"]);
+    assert_eq!(
+        resolve("((liba-devel >= 9 or libb-devel) and python3)", &[], &[]).0,
+        ["libb", "py"]
+    );
     // A malformed rich dependency is reported, not guessed.
     assert_eq!(resolve("(liba-devel and)", &[], &[]).1, 1);
 }
@@ -168,25 +205,41 @@ fn rich_dependencies() {
 #[test]
 fn cycles_reported_with_closing_edge_and_broken_by_bootstrap() {
     let comps = vec![
-        comp("a", "1-1", &["b-devel"], &[("a", &[], &[]), ("a-devel", &[], &[])]),
+        comp(
+            "a",
+            "1-1",
+            &["b-devel"],
+            &[("a", &[], &[]), ("a-devel", &[], &[])],
+        ),
         comp("b", "1-1", &["c"], &[("b", &[], &[]), ("b-devel", &[], &[])]),
         comp("c", "1-1", &["a-devel"], &[("c", &[], &[])]),
         comp("d", "1-1", &["a"], &[("d", &[], &[])]),
-        comp("self", "1-1", &["self-tools"], &[("self", &[], &[]), ("self-tools", &[], &[])]),
+        comp(
+            "self",
+            "1-1",
+            &["self-tools"],
+            &[("self", &[], &[]), ("self-tools", &[], &[])],
+        ),
     ];
     let g = Graph::build(Arch::X86_64, comps.clone(), &known(&[]));
     assert_eq!(g.cycles.len(), 2);
     assert_eq!(g.cycles[0].members, ["a", "b", "c"]);
     let e = &g.cycles[0].closing_edge;
     // a -> b -> c -> a: the edge back to `a` closes it.
-    assert_eq!((e.from.as_str(), e.to.as_str(), e.requirement.as_str()), ("c", "a", "a-devel"));
+    assert_eq!(
+        (e.from.as_str(), e.to.as_str(), e.requirement.as_str()),
+        ("c", "a", "a-devel")
+    );
     assert_eq!(g.cycles[1].members, ["self"]);
     assert_eq!(g.cycles[1].closing_edge.requirement, "self-tools");
     let p = plan_all(&g);
     // The cycle's members share a wave; d comes after it.
     assert_eq!(
         p.order,
-        vec![vec!["a".to_owned(), "b".into(), "c".into(), "self".into()], vec!["d".to_owned()]]
+        vec![
+            vec!["a".to_owned(), "b".into(), "c".into(), "self".into()],
+            vec!["d".to_owned()]
+        ]
     );
     assert_eq!(p.cycles.len(), 2);
     assert_eq!(p.cycle_edges[0].from, "c");
@@ -199,7 +252,11 @@ fn cycles_reported_with_closing_edge_and_broken_by_bootstrap() {
     assert_eq!(g.prebuilt.len(), 1);
     assert_eq!(g.prebuilt[0].requirement, "a-devel");
     let p = plan_all(&g);
-    let waves: Vec<Vec<&str>> = p.order.iter().map(|w| w.iter().map(String::as_str).collect()).collect();
+    let waves: Vec<Vec<&str>> = p
+        .order
+        .iter()
+        .map(|w| w.iter().map(String::as_str).collect())
+        .collect();
     assert_eq!(waves, vec![vec!["c", "self"], vec!["b"], vec!["a"], vec!["d"]]);
 }
 
@@ -228,12 +285,20 @@ fn arch_exclusion_and_noarch() {
     assert_eq!(deps(&a, "user"), ["data"]);
     assert_eq!(a.unresolved.len(), 1);
     assert_eq!(a.unresolved[0].requirement, "fastlib-devel");
-    assert!(!pa.order.iter().flatten().any(|n| n == "fastlib" || n == "armless"));
+    assert!(
+        !pa.order
+            .iter()
+            .flatten()
+            .any(|n| n == "fastlib" || n == "armless")
+    );
     // noarch is built once over both arches.
     let mut plans = vec![px, pa];
     azldev_build::plan::share_noarch(&mut plans);
     assert_eq!(plans[0].component("data").expect("data").built_for, None);
-    assert_eq!(plans[1].component("data").expect("data").built_for.as_deref(), Some("x86_64"));
+    assert_eq!(
+        plans[1].component("data").expect("data").built_for.as_deref(),
+        Some("x86_64")
+    );
     assert_eq!(plans[0].component("data").expect("data").build_arch, "noarch");
 }
 
@@ -241,7 +306,12 @@ fn arch_exclusion_and_noarch() {
 fn multiple_providers_choice_is_reported_and_deterministic() {
     let comps = vec![
         comp("zlib-ng", "2-1", &[], &[("zlib-ng-compat", &["libz = 1.3"], &[])]),
-        comp("zlib", "1.3-1", &[], &[("zlib", &["libz = 1.3"], &[]), ("libz", &[], &[])]),
+        comp(
+            "zlib",
+            "1.3-1",
+            &[],
+            &[("zlib", &["libz = 1.3"], &[]), ("libz", &[], &[])],
+        ),
         comp("mta-a", "1-1", &[], &[("mta-a", &["mta"], &[])]),
         comp("mta-b", "1-1", &[], &[("mta-b", &["mta"], &[])]),
         comp("app", "1-1", &["libz", "mta"], &[("app", &[], &[])]),
@@ -251,15 +321,24 @@ fn multiple_providers_choice_is_reported_and_deterministic() {
     for c in [comps, rev] {
         let g = Graph::build(Arch::X86_64, c, &known(&[]));
         assert_eq!(deps(&g, "app"), ["mta-a", "zlib"]);
-        let choices: Vec<(String, String)> =
-            g.choices.iter().map(|c| (c.requirement.clone(), c.chosen.clone())).collect();
+        let choices: Vec<(String, String)> = g
+            .choices
+            .iter()
+            .map(|c| (c.requirement.clone(), c.chosen.clone()))
+            .collect();
         // The package named like the requirement wins; otherwise the
         // smallest component name.
         assert_eq!(
             choices,
-            [("libz".to_owned(), "zlib/libz".to_owned()), ("mta".into(), "mta-a/mta-a".into())]
+            [
+                ("libz".to_owned(), "zlib/libz".to_owned()),
+                ("mta".into(), "mta-a/mta-a".into())
+            ]
         );
-        assert_eq!(g.choices[0].providers, ["zlib-ng/zlib-ng-compat", "zlib/libz", "zlib/zlib"]);
+        assert_eq!(
+            g.choices[0].providers,
+            ["zlib-ng/zlib-ng-compat", "zlib/libz", "zlib/zlib"]
+        );
     }
 }
 
@@ -267,7 +346,12 @@ fn multiple_providers_choice_is_reported_and_deterministic() {
 fn removed_devel_leaves_requirement_unresolved() {
     let mut without = lib("libgreet", "1.0-1");
     without.1.packages.pop();
-    let app = comp("greeter", "1-1", &["gcc", "libgreet-devel >= 1.0"], &[("greeter", &[], &[])]);
+    let app = comp(
+        "greeter",
+        "1-1",
+        &["gcc", "libgreet-devel >= 1.0"],
+        &[("greeter", &[], &[])],
+    );
     let g = Graph::build(Arch::X86_64, vec![without, app], &known(&["gcc"]));
     let p = plan_all(&g);
     assert_eq!(p.unresolved.len(), 1);
@@ -278,7 +362,10 @@ fn removed_devel_leaves_requirement_unresolved() {
     // With the buildroot's provides unknown, it is external instead.
     let g = Graph::build(
         Arch::X86_64,
-        vec![lib("l", "1-1"), comp("x", "1-1", &["nothing-provides-this"], &[("x", &[], &[])])],
+        vec![
+            lib("l", "1-1"),
+            comp("x", "1-1", &["nothing-provides-this"], &[("x", &[], &[])]),
+        ],
         &GraphOptions::default(),
     );
     assert!(g.unresolved.is_empty());

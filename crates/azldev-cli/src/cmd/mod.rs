@@ -1,10 +1,12 @@
 //! One module per top-level command. Each returns the process exit code, or a
 //! fatal error that `main` renders as a miette report (exit 2).
 
+mod build;
 mod completions;
 pub(crate) mod component;
 pub(crate) mod config;
 mod diff;
+mod query;
 mod render;
 mod sources;
 mod spec;
@@ -14,7 +16,9 @@ use std::process::ExitCode;
 use crate::cli::Command;
 use crate::output::Output;
 use crate::settings::Settings;
+pub(crate) use build::BuildArgs;
 pub(crate) use diff::DiffArgs;
+pub(crate) use query::QueryCommand;
 pub(crate) use render::{LockCommand, RenderArgs};
 pub(crate) use sources::SourcesCommand;
 
@@ -27,6 +31,8 @@ pub fn run(command: Command, out: &Output, settings: &Settings) -> miette::Resul
         Command::Lock(cmd) => render::lock(&cmd, out, settings),
         Command::Diff(args) => diff::run(&args, out, settings),
         Command::Sources(cmd) => sources::run(&cmd, out, settings),
+        Command::Build(args) => build::run(&args, out, settings),
+        Command::Query(cmd) => query::run(&cmd, out, settings),
         Command::Completions { shell } => completions::run(shell),
     }
 }
