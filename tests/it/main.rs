@@ -7,6 +7,7 @@ use std::process::Output;
 use azldev_e2e::{Repo, spec};
 
 mod diff;
+mod graph;
 mod release;
 mod sources;
 
