@@ -27,14 +27,53 @@ use sha2::{Digest, Sha256};
 use crate::run::{RunError, run};
 
 /// A rendered component as the graph sees it: its name and files (the
-/// spec is `<name>.spec`). Paths are relative and `/`-separated.
+/// spec is `<name>.spec`). Paths are relative and `/`-separated. Make a new
+/// one rather than editing `files` after it has been used (its digest is
+/// computed once).
 #[derive(Debug, Clone, Default)]
 pub struct SpecInput {
     pub name: String,
     pub files: BTreeMap<String, Vec<u8>>,
+    /// The digest of what rpm reads while parsing (computed once).
+    digest: std::sync::OnceLock<[u8; 32]>,
 }
 
 impl SpecInput {
+    #[must_use]
+    pub fn new(name: impl Into<String>, files: BTreeMap<String, Vec<u8>>) -> SpecInput {
+        SpecInput {
+            name: name.into(),
+            files,
+            digest: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// SHA-256 of the name, the spec and the files rpm may read while
+    /// parsing it (see the module docs).
+    #[must_use]
+    pub fn parse_digest(&self) -> [u8; 32] {
+        *self.digest.get_or_init(|| {
+            let mut h = Sha256::new();
+            let mut field = |b: &[u8]| {
+                h.update((b.len() as u64).to_le_bytes());
+                h.update(b);
+            };
+            field(self.name.as_bytes());
+            let spec = self.spec().unwrap_or_default();
+            field(spec);
+            let refs = ParseRefs::of(spec);
+            let spec_path = self.spec_path();
+            for (p, b) in &self.files {
+                let base = p.rsplit('/').next().unwrap_or(p);
+                if *p != spec_path && refs.reads(base) {
+                    field(p.as_bytes());
+                    field(b);
+                }
+            }
+            h.finalize().into()
+        })
+    }
+
     #[must_use]
     pub fn spec_path(&self) -> String {
         format!("{}.spec", self.name)
@@ -54,30 +93,37 @@ impl SpecInput {
     pub fn from_dir(name: &str, dir: &Path) -> std::io::Result<SpecInput> {
         let spec_name = format!("{name}.spec");
         let spec = std::fs::read(dir.join(&spec_name))?;
+        let refs = ParseRefs::of(&spec);
         let mut files = BTreeMap::new();
         for e in std::fs::read_dir(dir)?.flatten() {
             let f = e.file_name().to_string_lossy().into_owned();
-            if f != spec_name && parse_time_file(&spec, &f) && e.file_type().is_ok_and(|t| t.is_file()) {
+            if f != spec_name && refs.reads(&f) && e.file_type().is_ok_and(|t| t.is_file()) {
                 files.insert(f, std::fs::read(e.path())?);
             }
         }
         files.insert(spec_name, spec);
-        Ok(SpecInput {
-            name: name.to_owned(),
-            files,
-        })
+        Ok(SpecInput::new(name, files))
     }
 }
 
-/// Whether a sidecar file may be read while rpm parses the spec: a macro
-/// file, or a file named on a `%include` or `%{load:…}` line.
-fn parse_time_file(spec: &[u8], file: &str) -> bool {
-    if file.ends_with(".macros") {
-        return true;
+/// The spec's `%include` and `%{load:…}` lines: a sidecar file may be read
+/// while rpm parses the spec when it is a macro file or named on one.
+struct ParseRefs(Vec<String>);
+
+impl ParseRefs {
+    fn of(spec: &[u8]) -> ParseRefs {
+        let s = String::from_utf8_lossy(spec);
+        ParseRefs(
+            s.lines()
+                .filter(|l| l.contains("%include") || l.contains("load:"))
+                .map(str::to_owned)
+                .collect(),
+        )
     }
-    let s = String::from_utf8_lossy(spec);
-    s.lines()
-        .any(|l| (l.contains("%include") || l.contains("load:")) && l.contains(file))
+
+    fn reads(&self, file: &str) -> bool {
+        file.ends_with(".macros") || self.0.iter().any(|l| l.contains(file))
+    }
 }
 
 /// Why facts could not be produced for a component.
@@ -148,7 +194,7 @@ pub struct RpmspecSource {
 }
 
 /// The cache format version; bump when the stored form or the queries change.
-const CACHE_FORMAT: &str = "azldev-build facts 1";
+const CACHE_FORMAT: &str = "azldev-build facts 2";
 
 /// The source header query: name, EVR, arch, ExclusiveArch/ExcludeArch and
 /// BuildRequires (`--buildrequires` is this header's REQUIRENEVRS).
@@ -252,16 +298,7 @@ impl RpmspecSource {
             field(v.as_bytes());
         }
         field(arch.rpm().as_bytes());
-        field(input.name.as_bytes());
-        let spec = input.spec().unwrap_or_default();
-        field(spec);
-        for (p, b) in &input.files {
-            let base = p.rsplit('/').next().unwrap_or(p);
-            if *p != input.spec_path() && parse_time_file(spec, base) {
-                field(p.as_bytes());
-                field(b);
-            }
-        }
+        field(&input.parse_digest());
         let d = h.finalize();
         d.iter().map(|b| format!("{b:02x}")).collect()
     }
@@ -272,15 +309,37 @@ impl RpmspecSource {
             .map(|d| d.join(&key[..2]).join(format!("{key}.json")))
     }
 
-    /// The cached facts of `input` for `arch`, if any.
+    /// The cached answer for `input` on `arch`, if any: its facts, or the
+    /// error rpmspec gave for exactly these inputs.
     #[must_use]
-    pub fn cached(&self, input: &SpecInput, arch: Arch) -> Option<SpecFacts> {
-        let path = self.cache_path(&self.key(input, arch))?;
-        let bytes = std::fs::read(path).ok()?;
-        serde_json::from_slice::<Stored>(&bytes).ok().map(SpecFacts::from)
+    pub fn cached(&self, input: &SpecInput, arch: Arch) -> Option<Result<SpecFacts, FactsError>> {
+        self.lookup(&self.key(input, arch), input, arch)
     }
 
-    fn store(&self, key: &str, facts: &SpecFacts) -> Result<(), FactsError> {
+    fn lookup(&self, key: &str, input: &SpecInput, arch: Arch) -> Option<Result<SpecFacts, FactsError>> {
+        let path = self.cache_path(key)?;
+        let bytes = std::fs::read(path).ok()?;
+        Some(match serde_json::from_slice::<Cached>(&bytes).ok()? {
+            Cached::Facts(f) => Ok(f.into()),
+            Cached::Failed { status, tail } => Err(FactsError::Rpmspec {
+                component: input.name.clone(),
+                arch,
+                source: RunError::Failed {
+                    program: self.program_name(),
+                    status,
+                    tail,
+                },
+            }),
+        })
+    }
+
+    fn program_name(&self) -> String {
+        self.program
+            .last()
+            .map_or_else(|| "rpmspec".to_owned(), |p| p.to_string_lossy().into_owned())
+    }
+
+    fn store(&self, key: &str, answer: &Cached) -> Result<(), FactsError> {
         let Some(path) = self.cache_path(key) else {
             return Ok(());
         };
@@ -290,7 +349,7 @@ impl RpmspecSource {
         };
         let dir = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| io(e, dir))?;
-        let bytes = serde_json::to_vec(&Stored::from(facts)).map_err(|e| FactsError::Io {
+        let bytes = serde_json::to_vec(answer).map_err(|e| FactsError::Io {
             path: path.clone(),
             message: e.to_string(),
         })?;
@@ -353,15 +412,46 @@ impl RpmspecSource {
 impl FactsSource for RpmspecSource {
     fn facts(&self, input: &SpecInput, arch: Arch) -> Result<SpecFacts, FactsError> {
         let key = self.key(input, arch);
-        if let Some(path) = self.cache_path(&key)
-            && let Ok(bytes) = std::fs::read(&path)
-            && let Ok(stored) = serde_json::from_slice::<Stored>(&bytes)
-        {
-            return Ok(stored.into());
+        if let Some(answer) = self.lookup(&key, input, arch) {
+            return answer;
         }
-        let facts = self.query(input, arch)?;
-        self.store(&key, &facts)?;
-        Ok(facts)
+        match self.query(input, arch) {
+            Ok(facts) => {
+                self.store(&key, &Cached::Facts(Stored::from(&facts)))?;
+                Ok(facts)
+            }
+            // rpmspec refused these inputs: the same inputs give the same
+            // answer, so it is cached too (a timeout or a program that
+            // cannot start is not).
+            Err(FactsError::Rpmspec {
+                component,
+                arch,
+                source:
+                    RunError::Failed {
+                        program,
+                        status,
+                        tail,
+                    },
+            }) => {
+                self.store(
+                    &key,
+                    &Cached::Failed {
+                        status: status.clone(),
+                        tail: tail.clone(),
+                    },
+                )?;
+                Err(FactsError::Rpmspec {
+                    component,
+                    arch,
+                    source: RunError::Failed {
+                        program,
+                        status,
+                        tail,
+                    },
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -468,6 +558,13 @@ fn annotate(facts: &mut SpecFacts, spec_bytes: &[u8]) {
             .or_else(|| lines.get(whole.split('(').next().unwrap_or_default()))
             .copied();
     }
+}
+
+/// A cached answer.
+#[derive(Serialize, Deserialize)]
+enum Cached {
+    Facts(Stored),
+    Failed { status: String, tail: String },
 }
 
 /// The cached form of [`SpecFacts`] (which is the cross-crate contract and
@@ -596,8 +693,9 @@ mod tests {
     fn parse_time_files() {
         let spec =
             b"%{load:%{_sourcedir}/x.azl.macros}\n%include %{SOURCE1}\n%include common.inc\nSource1: a.txt\n";
-        assert!(parse_time_file(spec, "x.azl.macros"));
-        assert!(parse_time_file(spec, "common.inc"));
-        assert!(!parse_time_file(spec, "a.txt"));
+        let refs = ParseRefs::of(spec);
+        assert!(refs.reads("x.azl.macros"));
+        assert!(refs.reads("common.inc"));
+        assert!(!refs.reads("a.txt"));
     }
 }

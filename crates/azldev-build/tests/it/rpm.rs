@@ -70,10 +70,7 @@ fn input(name: &str, spec: &str, extra: &[(&str, &str)]) -> SpecInput {
     for (p, b) in extra {
         files.insert((*p).to_owned(), b.as_bytes().to_vec());
     }
-    SpecInput {
-        name: name.into(),
-        files,
-    }
+    SpecInput::new(name, files)
 }
 
 const LIB: &str = r#"Name: libgreet
@@ -191,7 +188,7 @@ fn rpmspec_producer_end_to_end() {
 
     // Cached: the same answer without rpmspec, and a changed sidecar file
     // is a different key.
-    assert!(src.cached(&app, Arch::X86_64).is_some());
+    assert_eq!(src.cached(&app, Arch::X86_64), Some(Ok(g.clone())));
     let changed = input("greeter", APP, &[("greeter.azl.macros", "%_without_extra 1\n")]);
     assert!(src.cached(&changed, Arch::X86_64).is_none());
     assert_ne!(src.key(&app, Arch::X86_64), src.key(&app, Arch::Aarch64));
@@ -232,10 +229,12 @@ fn rpmspec_failure_is_a_typed_error_with_output() {
     let msg = e.to_string();
     assert!(msg.starts_with("bad (x86_64): rpmspec:"), "{msg}");
     assert!(msg.contains("error"), "{msg}");
-    let none = SpecInput {
-        name: "nothing".into(),
-        files: BTreeMap::new(),
-    };
+    // A refusal is cached: the same inputs give the same error again.
+    let cache = tempfile::tempdir().expect("tempdir");
+    let cached = RpmspecSource::host(Some(cache.path().to_owned()), MacroInputs::default()).expect("rpmspec");
+    let first = cached.facts(&bad, Arch::X86_64).expect_err("fails");
+    assert_eq!(cached.cached(&bad, Arch::X86_64), Some(Err(first)));
+    let none = SpecInput::new("nothing", BTreeMap::new());
     assert!(matches!(
         src.facts(&none, Arch::X86_64),
         Err(azldev_build::FactsError::NoSpec { .. })

@@ -116,16 +116,15 @@ pub(crate) fn load_distro(out: &Output, settings: &Settings, args: &GraphArgs) -
     let mut render_failures = Vec::new();
     for (name, r) in rendered {
         match r {
-            Ok(r) => inputs.push(SpecInput {
-                name: name.clone(),
-                files: r
-                    .tree
+            Ok(r) => inputs.push(SpecInput::new(
+                name.clone(),
+                r.tree
                     .files
                     .into_iter()
                     .filter(|(_, f)| f.mode != azldev_overlay::FileMode::Symlink)
                     .map(|(p, f)| (p, f.data))
                     .collect(),
-            }),
+            )),
             Err(e) => render_failures.push((name, e.to_string())),
         }
     }
