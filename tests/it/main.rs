@@ -8,6 +8,7 @@ use azldev_e2e::{Repo, spec};
 
 mod buildroot;
 mod diff;
+mod graph;
 mod release;
 mod sources;
 

@@ -8,6 +8,9 @@
 //!   `git archive` (see `bench_render.rs`).
 //! - `bench diff [--sample N] [--runs N]` — `azldev diff` on the corpus as a
 //!   distro, for changes touching 1 and 10 components (see `bench_diff.rs`).
+//! - `bench graph [--sample N] [--limit N]` — the build graph of the azl4
+//!   corpus for both arches, cold (rpmspec) and warm (cache), next to
+//!   `rpmspec --buildrequires` on a sample (see `bench_graph.rs`).
 //! - `bench autospec [--commits N]` — native `%autorelease`/`%autochangelog`
 //!   on a 5,000-commit history (see `bench_autospec.rs`).
 //! - `bench config [ROOT] [N]` — load and validate the azl4 configuration.
@@ -18,6 +21,7 @@
 
 mod bench_autospec;
 mod bench_diff;
+mod bench_graph;
 mod bench_render;
 
 use std::path::{Path, PathBuf};
@@ -38,6 +42,9 @@ fn main() -> Result<()> {
         }
         ["bench", "diff", rest @ ..] => {
             bench_diff::run(&workspace_root(), |n| Ok(flag(rest, n)?.map(str::to_owned)))
+        }
+        ["bench", "graph", rest @ ..] => {
+            bench_graph::run(&workspace_root(), |n| Ok(flag(rest, n)?.map(str::to_owned)))
         }
         ["bench", "autospec", rest @ ..] => bench_autospec::run(rest, &workspace_root()),
         ["bench", "config", rest @ ..] => run(cargo()
@@ -62,6 +69,7 @@ fn main() -> Result<()> {
                  bench spec [--corpus DIR] [--runs N] parse + round-trip the spec corpus\n  \
                  bench render [--sample N]            render the corpus as a distro of bare components\n  \
                  bench diff [--sample N]              `azldev diff` of 1 and 10 changed components on the corpus distro\n  \
+                 bench graph [--sample N] [--limit N] the azl4 corpus's build graph, both arches, cold/warm, next to rpmspec\n  \
                  bench autospec [--commits N]         %autorelease/%autochangelog on a 5,000-commit history\n  \
                  bench config [ROOT] [N]              load + validate the azl4 configuration N times\n  \
                  demo [ARGS…]                         generate the demo upstreams, then `azldev render ARGS`\n  \

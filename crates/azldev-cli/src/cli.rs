@@ -77,6 +77,13 @@ pub enum Command {
     /// Make the toolchain seed (RPMs converted from the host's packages).
     #[command(subcommand)]
     Toolchain(crate::cmd::toolchain::ToolchainCommand),
+    /// Build components in dependency order; `--plan` prints the plan
+    /// (per-arch build graph, order, cycles, unresolved BuildRequires).
+    Build(crate::cmd::BuildArgs),
+    /// Ask the build graph: what provides a capability, what a component
+    /// requires, what must be rebuilt when one changes.
+    #[command(subcommand)]
+    Query(crate::cmd::QueryCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell to generate completions for.

@@ -91,6 +91,17 @@ impl Settings {
         }
     }
 
+    /// Where the build graph caches spec facts (`<cache>/facts`).
+    pub fn facts_cache(&self) -> PathBuf {
+        match &self.cache_dir {
+            Some(d) => d.join("facts"),
+            None => self
+                .git_cache()
+                .parent()
+                .map_or_else(|| PathBuf::from("facts"), |p| p.join("facts")),
+        }
+    }
+
     /// The git cache root.
     pub fn git_cache(&self) -> PathBuf {
         match &self.cache_dir {

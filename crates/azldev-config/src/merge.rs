@@ -183,6 +183,8 @@ impl BuildConfig {
             self.defines.insert(k.clone(), v.clone());
         }
         self.undefines.extend(o.undefines.iter().cloned());
+        self.bootstrap_prebuilt
+            .extend(o.bootstrap_prebuilt.iter().cloned());
         nested(&mut self.check, &o.check, |d, s| {
             ovr(&mut d.skip, &s.skip);
             ovr(&mut d.skip_reason, &s.skip_reason);

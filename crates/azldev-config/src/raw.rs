@@ -494,6 +494,13 @@ pub struct BuildConfig {
     /// Scheduling hints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hints: Option<Sp<BuildHints>>,
+    /// Bootstrap: BuildRequires (by capability name, as written after
+    /// `BuildRequires:`) this component takes prebuilt from the
+    /// buildroot's repositories instead of from this distro's build; the
+    /// graph drops their edges, which is how a dependency cycle is broken.
+    /// Extension beyond azldev.
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub bootstrap_prebuilt: Vec<S>,
 }
 
 /// `check = { … }`.

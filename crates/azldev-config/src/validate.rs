@@ -262,6 +262,26 @@ fn validate_spec(spec: &Sp<SpecSource>, scope: Scope, ctx: &mut Ctx<'_>) {
 }
 
 fn validate_build(b: &Sp<BuildConfig>, ctx: &mut Ctx<'_>) {
+    let mut seen: HashMap<&str, &Loc> = HashMap::new();
+    for cap in &b.bootstrap_prebuilt {
+        let v = cap.value.trim();
+        if v.is_empty() || v.contains(char::is_whitespace) || v.starts_with('(') {
+            ctx.error_help(
+                "config::bootstrap-prebuilt",
+                format!("`bootstrap-prebuilt` entry `{}` is not a capability name", cap.value),
+                &cap.loc,
+                "not a name",
+                "write the name a BuildRequires asks for, without a version (e.g. \"gcc\" or \"pkgconfig(zlib)\")",
+            );
+        } else if seen.insert(v, &cap.loc).is_some() {
+            ctx.error(
+                "config::bootstrap-prebuilt-duplicate",
+                format!("`{v}` is listed twice in `bootstrap-prebuilt`"),
+                &cap.loc,
+                "listed again here",
+            );
+        }
+    }
     if let Some(check) = &b.check
         && let Some(skip) = &check.skip
         && skip.value

@@ -2,10 +2,12 @@
 //! fatal error that `main` renders as a miette report (exit 2).
 
 pub(crate) mod buildroot;
+mod build;
 mod completions;
 pub(crate) mod component;
 pub(crate) mod config;
 mod diff;
+mod query;
 mod render;
 mod sources;
 mod spec;
@@ -16,7 +18,9 @@ use std::process::ExitCode;
 use crate::cli::Command;
 use crate::output::Output;
 use crate::settings::Settings;
+pub(crate) use build::BuildArgs;
 pub(crate) use diff::DiffArgs;
+pub(crate) use query::QueryCommand;
 pub(crate) use render::{LockCommand, RenderArgs};
 pub(crate) use sources::SourcesCommand;
 
@@ -30,6 +34,8 @@ pub fn run(command: Command, out: &Output, settings: &Settings) -> miette::Resul
         Command::Diff(args) => diff::run(&args, out, settings),
         Command::Sources(cmd) => sources::run(&cmd, out, settings),
         Command::Toolchain(cmd) => toolchain::run(&cmd, out, settings),
+        Command::Build(args) => build::run(&args, out, settings),
+        Command::Query(cmd) => query::run(&cmd, out, settings),
         Command::Completions { shell } => completions::run(shell),
         Command::Buildroot(cmd) => buildroot::run(&cmd, out, settings),
     }

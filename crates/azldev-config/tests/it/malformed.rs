@@ -83,6 +83,18 @@ const CASES: &[Case] = &[
         expect: &["distro.toml:2:12: `failure.expected = true` requires an `expected-reason`"],
     },
     Case {
+        name: "bootstrap-prebuilt entries that are not names, and a duplicate",
+        files: &[(
+            "distro.toml",
+            "[components.a.build]\nbootstrap-prebuilt = [\"gcc\", \"gcc >= 2\", \"\", \"gcc\"]\n",
+        )],
+        expect: &[
+            "distro.toml:2:30: `bootstrap-prebuilt` entry `gcc >= 2` is not a capability name",
+            "distro.toml:2:42: `bootstrap-prebuilt` entry `` is not a capability name",
+            "distro.toml:2:46: `gcc` is listed twice in `bootstrap-prebuilt`",
+        ],
+    },
+    Case {
         name: "hash without hash-type",
         files: &[(
             "distro.toml",

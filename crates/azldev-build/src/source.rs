@@ -1,0 +1,701 @@
+//! Producers of [`SpecFacts`]: the [`FactsSource`] trait, and the `rpmspec`
+//! producer with its content-addressed cache.
+//!
+//! The rpmspec producer writes the rendered component (spec and sidecar
+//! files, so `%{load:%{_sourcedir}/<name>.azl.macros}` works) into a
+//! temporary directory and asks rpm twice per architecture: once for the
+//! source header (`--srpm`: name, EVR, arch, ExclusiveArch/ExcludeArch and
+//! the BuildRequires exactly as `rpmspec -q --buildrequires` prints them)
+//! and once for the binary headers (each package's name, arch, Provides and
+//! Requires exactly as `--provides`/`--requires` print them). Its results
+//! are cached under `<cache>/<hh>/<key>.json`, keyed by the SHA-256 of the
+//! rpmspec version, the macro inputs, the arch, the spec bytes and the
+//! files the spec may read while it is parsed (`*.macros`, and sidecar
+//! files named on a `%include` or `%{load:…}` line).
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use azldev_buildroot::arch::Arch;
+use azldev_spec::facts::{Dep, PackageFacts, SpecFacts};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::run::{RunError, run};
+
+/// A rendered component as the graph sees it: its name and files (the
+/// spec is `<name>.spec`). Paths are relative and `/`-separated. Make a new
+/// one rather than editing `files` after it has been used (its digest is
+/// computed once).
+#[derive(Debug, Clone, Default)]
+pub struct SpecInput {
+    pub name: String,
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// The digest of what rpm reads while parsing (computed once).
+    digest: std::sync::OnceLock<[u8; 32]>,
+}
+
+impl SpecInput {
+    #[must_use]
+    pub fn new(name: impl Into<String>, files: BTreeMap<String, Vec<u8>>) -> SpecInput {
+        SpecInput {
+            name: name.into(),
+            files,
+            digest: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// SHA-256 of the name, the spec and the files rpm may read while
+    /// parsing it (see the module docs).
+    #[must_use]
+    pub fn parse_digest(&self) -> [u8; 32] {
+        *self.digest.get_or_init(|| {
+            let mut h = Sha256::new();
+            let mut field = |b: &[u8]| {
+                h.update((b.len() as u64).to_le_bytes());
+                h.update(b);
+            };
+            field(self.name.as_bytes());
+            let spec = self.spec().unwrap_or_default();
+            field(spec);
+            let refs = ParseRefs::of(spec);
+            let spec_path = self.spec_path();
+            for (p, b) in &self.files {
+                let base = p.rsplit('/').next().unwrap_or(p);
+                if *p != spec_path && refs.reads(base) {
+                    field(p.as_bytes());
+                    field(b);
+                }
+            }
+            h.finalize().into()
+        })
+    }
+
+    #[must_use]
+    pub fn spec_path(&self) -> String {
+        format!("{}.spec", self.name)
+    }
+
+    #[must_use]
+    pub fn spec(&self) -> Option<&[u8]> {
+        self.files.get(&self.spec_path()).map(Vec::as_slice)
+    }
+
+    /// Read a component directory: the spec plus the files it may read
+    /// while being parsed (see the module docs), which is all the rpmspec
+    /// producer needs. Used for trees on disk (the corpus bench).
+    ///
+    /// # Errors
+    /// The spec cannot be read.
+    pub fn from_dir(name: &str, dir: &Path) -> std::io::Result<SpecInput> {
+        let spec_name = format!("{name}.spec");
+        let spec = std::fs::read(dir.join(&spec_name))?;
+        let refs = ParseRefs::of(&spec);
+        let mut files = BTreeMap::new();
+        for e in std::fs::read_dir(dir)?.flatten() {
+            let f = e.file_name().to_string_lossy().into_owned();
+            if f != spec_name && refs.reads(&f) && e.file_type().is_ok_and(|t| t.is_file()) {
+                files.insert(f, std::fs::read(e.path())?);
+            }
+        }
+        files.insert(spec_name, spec);
+        Ok(SpecInput::new(name, files))
+    }
+}
+
+/// The spec's `%include` and `%{load:…}` lines: a sidecar file may be read
+/// while rpm parses the spec when it is a macro file or named on one.
+struct ParseRefs(Vec<String>);
+
+impl ParseRefs {
+    fn of(spec: &[u8]) -> ParseRefs {
+        let s = String::from_utf8_lossy(spec);
+        ParseRefs(
+            s.lines()
+                .filter(|l| l.contains("%include") || l.contains("load:"))
+                .map(str::to_owned)
+                .collect(),
+        )
+    }
+
+    fn reads(&self, file: &str) -> bool {
+        file.ends_with(".macros") || self.0.iter().any(|l| l.contains(file))
+    }
+}
+
+/// Why facts could not be produced for a component.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FactsError {
+    #[error("{component}: no spec `{component}.spec` in the rendered tree")]
+    NoSpec { component: String },
+    #[error("{component} ({arch}): rpmspec: {source}")]
+    Rpmspec {
+        component: String,
+        arch: Arch,
+        #[source]
+        source: RunError,
+    },
+    #[error("{component} ({arch}): rpmspec printed no package")]
+    Empty { component: String, arch: Arch },
+    #[error("{path}: {message}")]
+    Io { path: PathBuf, message: String },
+}
+
+impl FactsError {
+    /// The component (or, for I/O errors, the path) concerned.
+    #[must_use]
+    pub fn component(&self) -> String {
+        match self {
+            FactsError::NoSpec { component }
+            | FactsError::Rpmspec { component, .. }
+            | FactsError::Empty { component, .. } => component.clone(),
+            FactsError::Io { path, .. } => path.display().to_string(),
+        }
+    }
+}
+
+/// Something that turns a rendered spec into [`SpecFacts`] for one
+/// architecture. The macro evaluator in `azldev-spec` will be one; the
+/// [`RpmspecSource`] is the other (and the evaluator's fallback).
+pub trait FactsSource: Sync {
+    /// The facts of `input` for `arch`.
+    ///
+    /// # Errors
+    /// The spec cannot be evaluated.
+    fn facts(&self, input: &SpecInput, arch: Arch) -> Result<SpecFacts, FactsError>;
+}
+
+/// Macro inputs handed to rpm beside the spec: macro files (the base
+/// root's, the distro version's) and single definitions. Part of the cache
+/// key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MacroInputs {
+    /// `(file name, bytes)`, loaded in order with `--load`.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// `--define "name value"`, in order.
+    pub defines: Vec<(String, String)>,
+}
+
+/// The `rpmspec` producer.
+#[derive(Debug, Clone)]
+pub struct RpmspecSource {
+    /// The command that runs rpmspec: `["rpmspec"]` on the host; later a
+    /// prefix that enters the base root (`[<enter root…>, "rpmspec"]`).
+    pub program: Vec<OsString>,
+    pub macros: MacroInputs,
+    /// Where results are cached (`None`: no cache).
+    pub cache_dir: Option<PathBuf>,
+    pub timeout: Duration,
+    /// `rpmspec --version`, part of the cache key.
+    version: String,
+}
+
+/// The cache format version; bump when the stored form or the queries change.
+const CACHE_FORMAT: &str = "azldev-build facts 2";
+
+/// The source header query: name, EVR, arch, ExclusiveArch/ExcludeArch and
+/// BuildRequires (`--buildrequires` is this header's REQUIRENEVRS).
+const SRPM_QF: &str = "@N %{name}\n@V %|epoch?{%{epoch}:}:{}|%{version}-%{release}\n@A %{arch}\n\
+[@X %{exclusivearch}\n][@Y %{excludearch}\n][@B %{requirenevrs}\n]";
+/// The binary headers: `--provides` is PROVIDENEVRS, `--requires` REQUIRENEVRS.
+const RPM_QF: &str = "@P %{name} %{arch}\n[@p %{providenevrs}\n][@r %{requirenevrs}\n]";
+
+impl RpmspecSource {
+    /// rpmspec on the host (`rpmspec` from `PATH`).
+    ///
+    /// # Errors
+    /// `rpmspec --version` cannot be run.
+    pub fn host(cache_dir: Option<PathBuf>, macros: MacroInputs) -> Result<Self, RunError> {
+        Self::with_program(vec!["rpmspec".into()], cache_dir, macros)
+    }
+
+    /// rpmspec run through `program` (its last element is rpmspec itself).
+    ///
+    /// # Errors
+    /// `<program> --version` cannot be run.
+    pub fn with_program(
+        program: Vec<OsString>,
+        cache_dir: Option<PathBuf>,
+        macros: MacroInputs,
+    ) -> Result<Self, RunError> {
+        let mut s = RpmspecSource {
+            program,
+            macros,
+            cache_dir,
+            timeout: Duration::from_secs(120),
+            version: String::new(),
+        };
+        let mut cmd = s.base_command();
+        cmd.arg("--version");
+        let out = run(cmd, s.timeout)?;
+        s.version = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        Ok(s)
+    }
+
+    fn base_command(&self) -> Command {
+        let (first, rest) = self
+            .program
+            .split_first()
+            .map_or_else(|| (OsString::from("rpmspec"), &[][..]), |(f, r)| (f.clone(), r));
+        let mut cmd = Command::new(first);
+        cmd.args(rest);
+        // rpm reads the environment's locale for some messages only; keep
+        // output stable.
+        cmd.env("LC_ALL", "C.UTF-8");
+        cmd
+    }
+
+    /// The one place an rpmspec query command is built: `dir` holds the
+    /// rendered files (it is `_sourcedir`/`_specdir`), `work` is scratch
+    /// space (`_topdir`, `_dbpath`, macro files).
+    fn command(&self, dir: &Path, work: &Path, spec: &str, arch: Arch, srpm: bool) -> Command {
+        let mut cmd = self.base_command();
+        let def = |cmd: &mut Command, name: &str, value: &Path| {
+            let mut d = OsString::from(format!("{name} "));
+            d.push(value.as_os_str());
+            cmd.arg("--define").arg(d);
+        };
+        def(&mut cmd, "_topdir", work);
+        def(&mut cmd, "_dbpath", &work.join("rpmdb"));
+        def(&mut cmd, "_sourcedir", dir);
+        def(&mut cmd, "_specdir", dir);
+        cmd.arg("--target").arg(arch.rpm());
+        for (i, _) in self.macros.files.iter().enumerate() {
+            cmd.arg("--load").arg(work.join(format!("macros.{i}")));
+        }
+        for (k, v) in &self.macros.defines {
+            cmd.arg("--define").arg(format!("{k} {v}"));
+        }
+        cmd.arg("-q");
+        if srpm {
+            cmd.arg("--srpm").arg("--qf").arg(SRPM_QF);
+        } else {
+            cmd.arg("--qf").arg(RPM_QF);
+        }
+        cmd.arg(dir.join(spec));
+        cmd
+    }
+
+    /// The cache key of `input` for `arch`.
+    #[must_use]
+    pub fn key(&self, input: &SpecInput, arch: Arch) -> String {
+        let mut h = Sha256::new();
+        let mut field = |b: &[u8]| {
+            h.update((b.len() as u64).to_le_bytes());
+            h.update(b);
+        };
+        field(CACHE_FORMAT.as_bytes());
+        field(self.version.as_bytes());
+        for (n, b) in &self.macros.files {
+            field(n.as_bytes());
+            field(b);
+        }
+        for (k, v) in &self.macros.defines {
+            field(k.as_bytes());
+            field(v.as_bytes());
+        }
+        field(arch.rpm().as_bytes());
+        field(&input.parse_digest());
+        let d = h.finalize();
+        d.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn cache_path(&self, key: &str) -> Option<PathBuf> {
+        self.cache_dir
+            .as_ref()
+            .map(|d| d.join(&key[..2]).join(format!("{key}.json")))
+    }
+
+    /// The cached answer for `input` on `arch`, if any: its facts, or the
+    /// error rpmspec gave for exactly these inputs.
+    #[must_use]
+    pub fn cached(&self, input: &SpecInput, arch: Arch) -> Option<Result<SpecFacts, FactsError>> {
+        self.lookup(&self.key(input, arch), input, arch)
+    }
+
+    fn lookup(&self, key: &str, input: &SpecInput, arch: Arch) -> Option<Result<SpecFacts, FactsError>> {
+        let path = self.cache_path(key)?;
+        let bytes = std::fs::read(path).ok()?;
+        Some(match serde_json::from_slice::<Cached>(&bytes).ok()? {
+            Cached::Facts(f) => Ok(f.into()),
+            Cached::Failed { status, tail } => Err(FactsError::Rpmspec {
+                component: input.name.clone(),
+                arch,
+                source: RunError::Failed {
+                    program: self.program_name(),
+                    status,
+                    tail,
+                },
+            }),
+        })
+    }
+
+    fn program_name(&self) -> String {
+        self.program
+            .last()
+            .map_or_else(|| "rpmspec".to_owned(), |p| p.to_string_lossy().into_owned())
+    }
+
+    fn store(&self, key: &str, answer: &Cached) -> Result<(), FactsError> {
+        let Some(path) = self.cache_path(key) else {
+            return Ok(());
+        };
+        let io = |e: std::io::Error, p: &Path| FactsError::Io {
+            path: p.to_owned(),
+            message: e.to_string(),
+        };
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| io(e, dir))?;
+        let bytes = serde_json::to_vec(answer).map_err(|e| FactsError::Io {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| io(e, dir))?;
+        std::io::Write::write_all(&mut tmp, &bytes).map_err(|e| io(e, &path))?;
+        tmp.persist(&path).map_err(|e| io(e.error, &path))?;
+        Ok(())
+    }
+
+    /// Run rpmspec (no cache).
+    ///
+    /// # Errors
+    /// See [`FactsError`].
+    pub fn query(&self, input: &SpecInput, arch: Arch) -> Result<SpecFacts, FactsError> {
+        let spec = input.spec().ok_or_else(|| FactsError::NoSpec {
+            component: input.name.clone(),
+        })?;
+        let io = |e: std::io::Error, p: &Path| FactsError::Io {
+            path: p.to_owned(),
+            message: e.to_string(),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix("azldev-facts-")
+            .tempdir()
+            .map_err(|e| io(e, &std::env::temp_dir()))?;
+        let dir = tmp.path().join("src");
+        let work = tmp.path().join("work");
+        std::fs::create_dir_all(&work).map_err(|e| io(e, &work))?;
+        for (p, b) in &input.files {
+            let path = dir.join(p);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| io(e, parent))?;
+            }
+            std::fs::write(&path, b).map_err(|e| io(e, &path))?;
+        }
+        for (i, (_, b)) in self.macros.files.iter().enumerate() {
+            let path = work.join(format!("macros.{i}"));
+            std::fs::write(&path, b).map_err(|e| io(e, &path))?;
+        }
+        let fail = |source| FactsError::Rpmspec {
+            component: input.name.clone(),
+            arch,
+            source,
+        };
+        let spec_path = input.spec_path();
+        let src = run(self.command(&dir, &work, &spec_path, arch, true), self.timeout).map_err(fail)?;
+        let bin = run(self.command(&dir, &work, &spec_path, arch, false), self.timeout).map_err(fail)?;
+        let mut facts = parse_output(&src.stdout, &bin.stdout, arch);
+        if facts.name.is_empty() && facts.packages.is_empty() {
+            return Err(FactsError::Empty {
+                component: input.name.clone(),
+                arch,
+            });
+        }
+        annotate(&mut facts, spec);
+        Ok(facts)
+    }
+}
+
+impl FactsSource for RpmspecSource {
+    fn facts(&self, input: &SpecInput, arch: Arch) -> Result<SpecFacts, FactsError> {
+        let key = self.key(input, arch);
+        if let Some(answer) = self.lookup(&key, input, arch) {
+            return answer;
+        }
+        match self.query(input, arch) {
+            Ok(facts) => {
+                self.store(&key, &Cached::Facts(Stored::from(&facts)))?;
+                Ok(facts)
+            }
+            // rpmspec refused these inputs: the same inputs give the same
+            // answer, so it is cached too (a timeout or a program that
+            // cannot start is not).
+            Err(FactsError::Rpmspec {
+                component,
+                arch,
+                source:
+                    RunError::Failed {
+                        program,
+                        status,
+                        tail,
+                    },
+            }) => {
+                self.store(
+                    &key,
+                    &Cached::Failed {
+                        status: status.clone(),
+                        tail: tail.clone(),
+                    },
+                )?;
+                Err(FactsError::Rpmspec {
+                    component,
+                    arch,
+                    source: RunError::Failed {
+                        program,
+                        status,
+                        tail,
+                    },
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Parse the two queries' output (see [`SRPM_QF`] and [`RPM_QF`]).
+#[must_use]
+pub fn parse_output(srpm: &[u8], rpms: &[u8], arch: Arch) -> SpecFacts {
+    let mut f = SpecFacts::default();
+    let mut src_arch = String::new();
+    for line in String::from_utf8_lossy(srpm).lines() {
+        let Some((tag, v)) = line.split_at_checked(3) else {
+            continue;
+        };
+        match tag {
+            "@N " => f.name = v.to_owned(),
+            "@V " => f.evr = v.to_owned(),
+            "@A " => src_arch = v.to_owned(),
+            "@X " => f.exclusive_arch.push(v.to_owned()),
+            "@Y " => f.exclude_arch.push(v.to_owned()),
+            "@B " => f.buildrequires.push(Dep {
+                text: v.to_owned(),
+                line: None,
+            }),
+            _ => {}
+        }
+    }
+    if !src_arch.is_empty() && src_arch != arch.rpm() {
+        f.buildarch = Some(src_arch.clone());
+    }
+    let main_arch = f.buildarch.clone().unwrap_or_else(|| arch.rpm().to_owned());
+    for line in String::from_utf8_lossy(rpms).lines() {
+        let Some((tag, v)) = line.split_at_checked(3) else {
+            continue;
+        };
+        match tag {
+            "@P " => {
+                let (name, parch) = v.rsplit_once(' ').unwrap_or((v, ""));
+                f.packages.push(PackageFacts {
+                    name: name.to_owned(),
+                    buildarch: (!parch.is_empty() && parch != main_arch).then(|| parch.to_owned()),
+                    provides: Vec::new(),
+                    requires: Vec::new(),
+                });
+            }
+            "@p " => {
+                if let Some(p) = f.packages.last_mut() {
+                    p.provides.push(v.to_owned());
+                }
+            }
+            "@r " => {
+                if let Some(p) = f.packages.last_mut() {
+                    p.requires.push(v.to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    f
+}
+
+/// What rpmspec cannot say, from the spec text: whether it has
+/// `%generate_buildrequires`, and the line each BuildRequires was written
+/// on (matched by the dependency's first name, after expanding the spec's
+/// own plain macros; the first BuildRequires line naming it wins).
+fn annotate(facts: &mut SpecFacts, spec_bytes: &[u8]) {
+    let spec = azldev_spec::Spec::parse(spec_bytes);
+    facts.dynamic_buildrequires = spec
+        .sections()
+        .iter()
+        .any(|s| s.kind == azldev_spec::SectionKind::GenerateBuildrequires);
+    let mut lines: BTreeMap<String, u32> = BTreeMap::new();
+    for t in spec.tags() {
+        if t.key != "buildrequires" {
+            continue;
+        }
+        let (line, _) = spec.line_col(t.name.start);
+        let value = spec.expand(&spec.text(t.value.clone())).text;
+        for word in value.split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')') {
+            if word.is_empty() || word.starts_with(['<', '>', '=']) {
+                continue;
+            }
+            lines
+                .entry(word.to_owned())
+                .or_insert(u32::try_from(line).unwrap_or(u32::MAX));
+        }
+    }
+    for d in &mut facts.buildrequires {
+        let first = d
+            .text
+            .trim_start_matches('(')
+            .split(|c: char| c.is_whitespace() || c == ')')
+            .next()
+            .unwrap_or_default();
+        // `perl(Foo)` is written whole; try the name with its parentheses
+        // first, then up to the first `(`.
+        let whole = d
+            .text
+            .trim_start_matches('(')
+            .split_whitespace()
+            .next()
+            .unwrap_or_default();
+        d.line = lines
+            .get(whole)
+            .or_else(|| lines.get(first))
+            .or_else(|| lines.get(whole.split('(').next().unwrap_or_default()))
+            .copied();
+    }
+}
+
+/// A cached answer.
+#[derive(Serialize, Deserialize)]
+enum Cached {
+    Facts(Stored),
+    Failed { status: String, tail: String },
+}
+
+/// The cached form of [`SpecFacts`] (which is the cross-crate contract and
+/// only serialises).
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    name: String,
+    evr: String,
+    buildrequires: Vec<(String, Option<u32>)>,
+    dynamic: bool,
+    packages: Vec<StoredPkg>,
+    buildarch: Option<String>,
+    exclusive_arch: Vec<String>,
+    exclude_arch: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredPkg {
+    name: String,
+    buildarch: Option<String>,
+    provides: Vec<String>,
+    requires: Vec<String>,
+}
+
+impl From<&SpecFacts> for Stored {
+    fn from(f: &SpecFacts) -> Self {
+        Stored {
+            name: f.name.clone(),
+            evr: f.evr.clone(),
+            buildrequires: f.buildrequires.iter().map(|d| (d.text.clone(), d.line)).collect(),
+            dynamic: f.dynamic_buildrequires,
+            packages: f
+                .packages
+                .iter()
+                .map(|p| StoredPkg {
+                    name: p.name.clone(),
+                    buildarch: p.buildarch.clone(),
+                    provides: p.provides.clone(),
+                    requires: p.requires.clone(),
+                })
+                .collect(),
+            buildarch: f.buildarch.clone(),
+            exclusive_arch: f.exclusive_arch.clone(),
+            exclude_arch: f.exclude_arch.clone(),
+        }
+    }
+}
+
+impl From<Stored> for SpecFacts {
+    fn from(s: Stored) -> Self {
+        SpecFacts {
+            name: s.name,
+            evr: s.evr,
+            buildrequires: s
+                .buildrequires
+                .into_iter()
+                .map(|(text, line)| Dep { text, line })
+                .collect(),
+            dynamic_buildrequires: s.dynamic,
+            packages: s
+                .packages
+                .into_iter()
+                .map(|p| PackageFacts {
+                    name: p.name,
+                    buildarch: p.buildarch,
+                    provides: p.provides,
+                    requires: p.requires,
+                })
+                .collect(),
+            buildarch: s.buildarch,
+            exclusive_arch: s.exclusive_arch,
+            exclude_arch: s.exclude_arch,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_query_output() {
+        let srpm = b"@N kvstore\n@V 1:0.4-3\n@A x86_64\n@X x86_64\n@X aarch64\n@B gcc\n@B (a or b)\n";
+        let rpms = b"@P kvstore x86_64\n@p kvstore = 1:0.4-3\n@r libkvstore(x86-64) = 1:0.4-3\n\
+@P kvstore-doc noarch\n@p kvstore-doc = 1:0.4-3\n";
+        let f = parse_output(srpm, rpms, Arch::X86_64);
+        assert_eq!(f.name, "kvstore");
+        assert_eq!(f.evr, "1:0.4-3");
+        assert_eq!(f.buildarch, None);
+        assert_eq!(f.exclusive_arch, ["x86_64", "aarch64"]);
+        assert_eq!(f.buildrequires.len(), 2);
+        assert_eq!(f.packages.len(), 2);
+        assert_eq!(f.packages[0].requires, ["libkvstore(x86-64) = 1:0.4-3"]);
+        assert_eq!(f.packages[1].buildarch.as_deref(), Some("noarch"));
+        let n = parse_output(b"@N x\n@V 1-1\n@A noarch\n", b"@P x noarch\n", Arch::Aarch64);
+        assert_eq!(n.buildarch.as_deref(), Some("noarch"));
+        assert_eq!(n.packages[0].buildarch, None);
+    }
+
+    #[test]
+    fn annotates_lines_and_dynamic() {
+        let spec = b"Name: x\nVersion: 1\n%global dev libfoo-devel\nBuildRequires: gcc, %{dev} >= 2\nBuildRequires: perl(Foo::Bar)\n\n%generate_buildrequires\necho\n";
+        let mut f = SpecFacts {
+            buildrequires: [
+                "gcc",
+                "libfoo-devel >= 2",
+                "perl(Foo::Bar)",
+                "(libfoo-devel or z)",
+                "zz",
+            ]
+            .iter()
+            .map(|t| Dep {
+                text: (*t).to_owned(),
+                line: None,
+            })
+            .collect(),
+            ..SpecFacts::default()
+        };
+        annotate(&mut f, spec);
+        let lines: Vec<Option<u32>> = f.buildrequires.iter().map(|d| d.line).collect();
+        assert_eq!(lines, [Some(4), Some(4), Some(5), Some(4), None]);
+        assert!(f.dynamic_buildrequires);
+    }
+
+    #[test]
+    fn parse_time_files() {
+        let spec =
+            b"%{load:%{_sourcedir}/x.azl.macros}\n%include %{SOURCE1}\n%include common.inc\nSource1: a.txt\n";
+        let refs = ParseRefs::of(spec);
+        assert!(refs.reads("x.azl.macros"));
+        assert!(refs.reads("common.inc"));
+        assert!(!refs.reads("a.txt"));
+    }
+}

@@ -1,0 +1,5 @@
+//! Integration tests of `azldev-build`: graph semantics on purpose-built
+//! facts, real specs through rpmspec, version comparison against rpm.
+
+mod rpm;
+mod semantics;

@@ -1,0 +1,303 @@
+//! `azldev build` (for now only `--plan`): the per-arch build graph of the
+//! distro as it renders now, and the plan for the components asked for.
+//!
+//! Every component is rendered in memory by the render pipeline (never read
+//! from the `specs/` tree), its facts come from rpmspec (cached by content
+//! under `<cache>/facts`), and the graph is built over all of them, so a
+//! named component's closure is complete. `--format json` prints one plan
+//! object for one arch, and an array of them (x86_64 first) for
+//! `--arch all`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use azldev_build::graph::{Buildroot, Graph, GraphOptions};
+use azldev_build::plan::{Plan, share_noarch, to_dot, to_text};
+use azldev_build::{Arch, FactsError, MacroInputs, RpmspecSource, SpecInput};
+use azldev_config::Config;
+use azldev_config::fs::RealFs;
+use clap::{Args, ValueEnum};
+
+use super::config::{load_project, report as report_diagnostics};
+use super::render::Selection;
+use crate::output::Output;
+use crate::settings::Settings;
+
+/// Which architectures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ArchChoice {
+    #[value(name = "x86_64")]
+    X86_64,
+    Aarch64,
+    All,
+}
+
+impl ArchChoice {
+    pub fn arches(self) -> Vec<Arch> {
+        match self {
+            ArchChoice::X86_64 => vec![Arch::X86_64],
+            ArchChoice::Aarch64 => vec![Arch::Aarch64],
+            ArchChoice::All => Arch::ALL.to_vec(),
+        }
+    }
+}
+
+/// Plan output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum PlanFormat {
+    #[default]
+    Text,
+    Json,
+    /// Graphviz.
+    Dot,
+}
+
+/// How the graph is made; shared by `build --plan` and `query`.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Target architecture.
+    #[arg(long, value_enum, default_value = "x86_64")]
+    pub arch: ArchChoice,
+    /// A file listing what the buildroot's repositories provide (one
+    /// capability name per line, `#` comments), e.g. from `dnf repoquery
+    /// --provides`. Without it, every requirement nothing in the distro
+    /// provides is taken as external; with it, the rest is unresolved.
+    #[arg(long, value_name = "FILE")]
+    pub buildroot_provides: Option<PathBuf>,
+    /// Never touch the network; fail when something is not cached.
+    #[arg(long)]
+    pub offline: bool,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub select: Selection,
+    /// Print the build plan (what is built, for which arch, in which order)
+    /// and build nothing. Exit 1 when it reports cycles, unresolved
+    /// BuildRequires or components that could not be evaluated.
+    #[arg(long)]
+    pub plan: bool,
+    #[command(flatten)]
+    pub graph: GraphArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: PlanFormat,
+}
+
+/// Everything needed to build graphs: the rendered components and the
+/// facts producer.
+pub(crate) struct Distro {
+    pub config: Config,
+    pub inputs: Vec<SpecInput>,
+    /// Components that failed to render, with the error.
+    pub render_failures: Vec<(String, String)>,
+    pub source: RpmspecSource,
+    pub opts: GraphOptions,
+}
+
+pub(crate) fn load_distro(out: &Output, settings: &Settings, args: &GraphArgs) -> miette::Result<Distro> {
+    let loaded = load_project()?;
+    if report_diagnostics(out, &loaded.diagnostics) {
+        return Err(miette::miette!("fix the configuration first (see above)"));
+    }
+    let config = loaded.config;
+    let mut ropts = azldev_render::Options::for_project(&config);
+    ropts.cache = azldev_source::GitCache::new(settings.git_cache());
+    ropts.sources = settings.source_store();
+    ropts.offline = args.offline || settings.offline;
+    ropts.jobs = args.jobs.or(settings.jobs);
+    let rendered = azldev_render::render_in_memory(&config, &RealFs, &[], &ropts);
+    let mut inputs = Vec::new();
+    let mut render_failures = Vec::new();
+    for (name, r) in rendered {
+        match r {
+            Ok(r) => inputs.push(SpecInput::new(
+                name.clone(),
+                r.tree
+                    .files
+                    .into_iter()
+                    .filter(|(_, f)| f.mode != azldev_overlay::FileMode::Symlink)
+                    .map(|(p, f)| (p, f.data))
+                    .collect(),
+            )),
+            Err(e) => render_failures.push((name, e.to_string())),
+        }
+    }
+    let buildroot = match &args.buildroot_provides {
+        None => Buildroot::Unknown,
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| miette::miette!("cannot read {}: {e}", p.display()))?;
+            Buildroot::Known(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(|l| l.split_whitespace().next().unwrap_or(l).to_owned())
+                    .collect(),
+            )
+        }
+    };
+    let mut bootstrap = BTreeMap::new();
+    for (name, c) in &config.components {
+        if let Some(b) = &c.config.build
+            && !b.bootstrap_prebuilt.is_empty()
+        {
+            bootstrap.insert(
+                name.clone(),
+                b.bootstrap_prebuilt
+                    .iter()
+                    .map(|s| s.value.trim().to_owned())
+                    .collect(),
+            );
+        }
+    }
+    let source = RpmspecSource::host(Some(settings.facts_cache()), MacroInputs::default())
+        .map_err(|e| miette::miette!("rpmspec is needed to evaluate specs: {e}"))?;
+    Ok(Distro {
+        config,
+        inputs,
+        render_failures,
+        source,
+        opts: GraphOptions { buildroot, bootstrap },
+    })
+}
+
+impl Distro {
+    /// The graph of `arch` over every rendered component, and the
+    /// components whose facts failed.
+    pub fn graph(&self, arch: Arch, jobs: Option<usize>) -> (Graph, Vec<FactsError>) {
+        let run = || {
+            let (ok, failed) = azldev_build::facts(&self.source, &self.inputs, arch);
+            (Graph::build(arch, ok, &self.opts), failed)
+        };
+        match jobs.and_then(|j| rayon::ThreadPoolBuilder::new().num_threads(j).build().ok()) {
+            Some(pool) => pool.install(run),
+            None => run(),
+        }
+    }
+
+    /// Warn about `bootstrap-prebuilt` entries that match no BuildRequires.
+    fn check_bootstrap(&self, graph: &Graph) {
+        for (name, c) in &self.config.components {
+            let Some(b) = &c.config.build else { continue };
+            let Some(i) = graph.node(name) else { continue };
+            let names: Vec<String> = graph.nodes[i]
+                .facts
+                .buildrequires
+                .iter()
+                .filter_map(|d| azldev_build::dep::Req::parse(&d.text).ok())
+                .flat_map(|r| r.atoms().into_iter().map(|a| a.name.clone()).collect::<Vec<_>>())
+                .collect();
+            for cap in &b.bootstrap_prebuilt {
+                if !names.iter().any(|n| n == cap.value.trim()) {
+                    eprintln!(
+                        "warning: {}: `bootstrap-prebuilt` names `{}`, which no BuildRequires of {name} asks for on {}",
+                        self.config.describe(&cap.loc),
+                        cap.value,
+                        graph.arch
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The selected component names (empty: all).
+pub(crate) fn selected(config: &Config, sel: &Selection) -> miette::Result<Vec<String>> {
+    let mut names = sel.names.clone();
+    for g in &sel.group {
+        let group = config
+            .merged
+            .component_groups
+            .get(g.as_str())
+            .ok_or_else(|| miette::miette!("no component group `{g}`"))?;
+        names.extend(group.value.components.iter().map(|c| c.value.clone()));
+    }
+    for n in &names {
+        if !config.components.contains_key(n) {
+            return Err(miette::miette!("no component `{n}` in the configuration"));
+        }
+    }
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+pub fn run(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Result<ExitCode> {
+    if !args.plan {
+        return Err(miette::miette!(
+            help = "`azldev build --plan` prints what would be built, in which order",
+            "building is not implemented yet"
+        ));
+    }
+    let distro = load_distro(out, settings, &args.graph)?;
+    let names = selected(&distro.config, &args.select)?;
+    let hashes: BTreeMap<&str, String> = distro
+        .inputs
+        .iter()
+        .map(|i| (i.name.as_str(), azldev_build::input_hash(i)))
+        .collect();
+    let mut plans: Vec<Plan> = Vec::new();
+    for arch in args.graph.arch.arches() {
+        let (graph, failed) = distro.graph(arch, args.graph.jobs.or(settings.jobs));
+        if out.verbosity >= 0 {
+            distro.check_bootstrap(&graph);
+        }
+        let mut errors: Vec<azldev_build::PlanError> = distro
+            .render_failures
+            .iter()
+            .map(|(c, e)| azldev_build::PlanError {
+                component: c.clone(),
+                message: format!("render: {e}"),
+            })
+            .collect();
+        errors.extend(failed.iter().map(|e| azldev_build::PlanError {
+            component: e.component(),
+            message: e.to_string(),
+        }));
+        let known: Vec<String> = names
+            .iter()
+            .filter(|n| graph.node(n).is_some())
+            .cloned()
+            .collect();
+        if !names.is_empty() && known.is_empty() {
+            for e in &errors {
+                eprintln!("error: {}: {}", e.component, e.message);
+            }
+            return Err(miette::miette!("none of the named components could be evaluated"));
+        }
+        let mut plan = graph
+            .plan(&known, &|n| hashes.get(n).cloned())
+            .map_err(|e| miette::miette!("{e}"))?;
+        plan.errors = errors;
+        plans.push(plan);
+    }
+    share_noarch(&mut plans);
+    match args.format {
+        PlanFormat::Json => {
+            let json = if plans.len() == 1 {
+                serde_json::to_string_pretty(&plans[0])
+            } else {
+                serde_json::to_string_pretty(&plans)
+            }
+            .map_err(|e| miette::miette!("{e}"))?;
+            println!("{json}");
+        }
+        PlanFormat::Dot => print!("{}", to_dot(&plans)),
+        PlanFormat::Text => {
+            for p in &plans {
+                print!("{}", to_text(p));
+            }
+        }
+    }
+    Ok(if plans.iter().any(Plan::has_problems) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
