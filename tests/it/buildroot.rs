@@ -6,7 +6,11 @@ use std::process::Output;
 
 fn azl4() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/azl4");
-    assert!(dir.is_dir(), "the test corpus is missing: expected {}", dir.display());
+    assert!(
+        dir.is_dir(),
+        "the test corpus is missing: expected {}",
+        dir.display()
+    );
     dir
 }
 
@@ -37,7 +41,10 @@ fn ok(dir: &Path, args: &[&str]) -> String {
 fn fails(dir: &Path, args: &[&str]) -> (i32, String) {
     let out = azldev(dir, args);
     assert!(!out.status.success(), "azldev {args:?} should fail");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -60,14 +67,26 @@ fn show_azl4_default_version_text() {
 fn show_azl4_stage1_aarch64_json() {
     let text = ok(
         &azl4(),
-        &["buildroot", "show", "--arch", "aarch64", "--version", "4.0-stage1", "--format", "json"],
+        &[
+            "buildroot",
+            "show",
+            "--arch",
+            "aarch64",
+            "--version",
+            "4.0-stage1",
+            "--format",
+            "json",
+        ],
     );
     let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(v["distro"], "azurelinux");
     assert_eq!(v["version"], "4.0-stage1");
     assert_eq!(v["arch"], "aarch64");
     assert_eq!(v["mock-config-key"], "mock-config-aarch64");
-    assert_eq!(v["mock-config-declared-at"], "distro/azurelinux.distro.toml:17:23");
+    assert_eq!(
+        v["mock-config-declared-at"],
+        "distro/azurelinux.distro.toml:17:23"
+    );
     assert_eq!(v["path"], "distro/mock/azl4/stage1/azurelinux-4.0-aarch64.cfg");
     assert_eq!(v["target-arch"]["value"], "aarch64");
     assert_eq!(v["setup-packages"][0]["value"], "@build");
@@ -100,11 +119,22 @@ fn project_dir_reaches_the_templates() {
         text.contains(&format!("baseurl   file://{}/build/seed/x86_64/", root.display())),
         "{text}"
     );
-    let line = |start: &str| text.lines().find(|l| l.starts_with(start)).unwrap_or_default().to_owned();
+    let line = |start: &str| {
+        text.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_default()
+            .to_owned()
+    };
     assert!(line("  bash ").ends_with(" mock/demo-x86_64.cfg:3"), "{text}");
-    assert!(line("  rpm-build ").ends_with(" mock/demo-x86_64.cfg:3"), "{text}");
+    assert!(
+        line("  rpm-build ").ends_with(" mock/demo-x86_64.cfg:3"),
+        "{text}"
+    );
     assert!(line("package manager ").ends_with(" (mock default)"), "{text}");
-    assert!(text.contains("  [seed]  enabled  mock/demo-x86_64.cfg:7\n"), "{text}");
+    assert!(
+        text.contains("  [seed]  enabled  mock/demo-x86_64.cfg:7\n"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -115,14 +145,20 @@ fn a_missing_arch_or_version_is_a_clear_error() {
     ]);
     let (code, err) = fails(p.path(), &["buildroot", "show", "--arch", "aarch64"]);
     assert_eq!(code, 2);
-    assert!(err.contains("distro `demo` version `1` has no mock config for aarch64"), "{err}");
+    assert!(
+        err.contains("distro `demo` version `1` has no mock config for aarch64"),
+        "{err}"
+    );
     assert!(err.contains("mock-config-aarch64"), "{err}");
     let (code, err) = fails(p.path(), &["buildroot", "show", "--version", "2"]);
     assert_eq!(code, 2);
     assert!(err.contains("distro `demo` has no version `2`"), "{err}");
     let (code, err) = fails(p.path(), &["buildroot", "show", "--distro", "dmeo"]);
     assert_eq!(code, 2);
-    assert!(err.contains("no distro named `dmeo`") && err.contains("did you mean `demo`?"), "{err}");
+    assert!(
+        err.contains("no distro named `dmeo`") && err.contains("did you mean `demo`?"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -33,7 +33,14 @@ impl Config {
         let name = r.name.value.clone();
         let version = match &r.version {
             Some(v) => v.value.clone(),
-            None => self.merged.distros.get(&name)?.default_version.as_ref()?.value.clone(),
+            None => self
+                .merged
+                .distros
+                .get(&name)?
+                .default_version
+                .as_ref()?
+                .value
+                .clone(),
         };
         Some((name, version))
     }
@@ -77,11 +84,17 @@ mod tests {
             c.default_distro_version(),
             Some(("azurelinux".to_owned(), "4.0-stage2".to_owned()))
         );
-        let m = c.mock_config("azurelinux", "4.0-stage2", "aarch64").expect("declared");
+        let m = c
+            .mock_config("azurelinux", "4.0-stage2", "aarch64")
+            .expect("declared");
         assert_eq!(m.key, "mock-config-aarch64");
         assert_eq!(m.value, "mock/azl4/stage2/azurelinux-4.0-aarch64.cfg");
         assert_eq!(m.declared_in, c.root_dir.join("distro/azurelinux.distro.toml"));
-        assert_eq!(m.path, c.root_dir.join("distro/mock/azl4/stage2/azurelinux-4.0-aarch64.cfg"));
+        assert_eq!(
+            m.path,
+            c.root_dir
+                .join("distro/mock/azl4/stage2/azurelinux-4.0-aarch64.cfg")
+        );
         assert!(m.path.is_file());
         assert_eq!(c.files.describe(&m.loc), "distro/azurelinux.distro.toml:34:23");
         assert!(c.mock_config("azurelinux", "4.0-stage2", "riscv64").is_none());

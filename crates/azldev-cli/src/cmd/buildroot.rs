@@ -218,7 +218,11 @@ fn text(distro: &str, version: &str, arch: Arch, key: &str, declared_at: &str, c
         }
     };
     let mut rows = vec![
-        ("buildroot".to_owned(), format!("{distro} {version} {arch}"), String::new()),
+        (
+            "buildroot".to_owned(),
+            format!("{distro} {version} {arch}"),
+            String::new(),
+        ),
         (
             "mock config".to_owned(),
             c.path.display().to_string(),
@@ -285,9 +289,17 @@ fn text(distro: &str, version: &str, arch: Arch, key: &str, declared_at: &str, c
         if let Some(m) = &r.mirrorlist {
             rows.push(("mirrorlist".to_owned(), m.clone(), String::new()));
         }
-        rows.push(("gpgcheck".to_owned(), yes_no(r.gpgcheck).to_owned(), String::new()));
+        rows.push((
+            "gpgcheck".to_owned(),
+            yes_no(r.gpgcheck).to_owned(),
+            String::new(),
+        ));
         if let Some(b) = r.skip_if_unavailable {
-            rows.push(("skip_if_unavailable".to_owned(), yes_no(b).to_owned(), String::new()));
+            rows.push((
+                "skip_if_unavailable".to_owned(),
+                yes_no(b).to_owned(),
+                String::new(),
+            ));
         }
         if let Some(n) = r.cost {
             rows.push(("cost".to_owned(), n.to_string(), String::new()));
