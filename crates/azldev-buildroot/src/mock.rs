@@ -1477,3 +1477,66 @@ mod tests {
         assert!(py_add(&Value::Tuple(vec![]), &Value::List(vec![])).is_err());
     }
 }
+
+#[cfg(test)]
+mod roundtrip {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Run `src` as the only file of a load, without the file system.
+    fn run(src: &str) -> (State, Vec<String>) {
+        let mut l = Loader {
+            confine: None,
+            files: Vec::new(),
+            stack: Vec::new(),
+            diags: Vec::new(),
+            warnings: Vec::new(),
+            state: State::with_mock_defaults(),
+        };
+        l.run_file(PathBuf::from("t.cfg"), PathBuf::from("/t.cfg"), src.to_owned());
+        let diags = l.diags.iter().map(MockDiagnostic::short).collect();
+        (l.state, diags)
+    }
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::None),
+            any::<bool>().prop_map(Value::Bool),
+            // i64::MIN has no literal (its magnitude overflows before the `-`).
+            (i64::MIN + 1..=i64::MAX).prop_map(Value::Int),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::Float),
+            any::<String>().prop_map(Value::Str),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        scalar().prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::List),
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Tuple),
+                prop::collection::vec((any::<String>().prop_map(Value::Str), inner), 0..4).prop_map(|kv| {
+                    let mut d = Vec::new();
+                    for (k, v) in kv {
+                        Value::dict_set(&mut d, k, v);
+                    }
+                    Value::Dict(d)
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        /// What Python's `repr()` writes, the reader reads back unchanged.
+        #[test]
+        fn repr_reads_back(v in value()) {
+            let src = format!("config_opts['x'] = {}\n", v.py_repr());
+            let (state, diags) = run(&src);
+            prop_assert!(diags.is_empty(), "{src}: {diags:?}");
+            let got = state.opts.get("x").expect("assigned");
+            prop_assert_eq!(got, &v);
+        }
+    }
+}
