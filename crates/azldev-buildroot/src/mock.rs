@@ -559,6 +559,7 @@ impl Loader {
                     ));
                 };
                 let top = alias(top).to_owned();
+                let top_span = key_values[0].1.clone();
                 let stmt_loc = Loc {
                     file,
                     span: at.clone(),
@@ -567,7 +568,7 @@ impl Loader {
                     file,
                     span: value.span.clone(),
                 };
-                self.assign(&top, &key_values[1..], *op, v, &stmt_loc, value_loc)?;
+                self.assign(&top, top_span, &key_values[1..], *op, v, &stmt_loc, value_loc)?;
                 Ok(())
             }
             Stmt::Include { at, arg } => {
@@ -583,9 +584,11 @@ impl Loader {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn assign(
         &mut self,
         top: &str,
+        top_span: Range<usize>,
         path: &[(Value, Range<usize>)],
         op: AssignOp,
         v: Value,
@@ -645,7 +648,7 @@ impl Loader {
             }
         } else {
             let Some(root) = self.state.opts.get_mut(top) else {
-                return Err(fail(stmt_loc.span.clone(), format!("{} is not set", shown(0))));
+                return Err(fail(top_span, format!("{} is not set", shown(0))));
             };
             let mut target = root;
             for (depth, (k, kspan)) in path[..path.len() - 1].iter().enumerate() {

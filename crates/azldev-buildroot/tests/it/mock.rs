@@ -466,7 +466,7 @@ fn every_unsupported_construct_is_reported_with_its_position() {
             "bad.cfg:11:18: operator `-=` is not supported (only `=` and `+=`)",
             "bad.cfg:12:22: conditional expressions (`a if c else b`) are not supported",
             "bad.cfg:15:21: name `x` is not supported",
-            "bad.cfg:13:1: config_opts['missing'] is not set",
+            "bad.cfg:13:13: config_opts['missing'] is not set",
             "bad.cfg:16:20: cannot add a int to a str",
             "bad.cfg:17:1: cannot read included file",
             "bad.cfg:18:1: config_opts['dist'] is not set, so `+=` has nothing to add to",
@@ -524,4 +524,22 @@ fn a_diagnostic_renders_with_its_source() {
         e.to_string(),
         format!("mock config {}: 1 problem", dir.path().join("x.cfg").display())
     );
+}
+
+#[test]
+fn jinja_macros_loops_and_filters() {
+    let dir = files(&[(
+        "j.cfg",
+        "config_opts['target_arch'] = 'x86_64'\n\
+         config_opts['releasever'] = '41'\n\
+         config_opts['package_manager'] = '{% if releasever|int >= 40 %}dnf5{% else %}dnf{% endif %}'\n\
+         config_opts['dnf.conf'] = \"\"\"\n\
+         {%- macro keys() -%}\nk-$releasever\n{%- for v in [releasever|int, releasever|int - 1] %} k-{{ v }}{% endfor %}\n{%- endmacro %}\n\
+         [r]\nbaseurl=http://r/{{ target_arch|upper }}/\ngpgkey={{ keys() }}\n\"\"\"\n",
+    )]);
+    let c = load_ok(dir.path(), "j.cfg");
+    assert_eq!(c.package_manager.as_ref().map(|p| p.value.as_str()), Some("dnf5"));
+    assert_eq!(c.repos.len(), 1);
+    assert_eq!(c.repos[0].baseurl, ["http://r/X86_64/"]);
+    assert_eq!(c.repos[0].options["gpgkey"], "k-$releasever k-41 k-40");
 }
