@@ -543,3 +543,18 @@ fn jinja_macros_loops_and_filters() {
     assert_eq!(c.repos[0].baseurl, ["http://r/X86_64/"]);
     assert_eq!(c.repos[0].options["gpgkey"], "k-$releasever k-41 k-40");
 }
+
+#[test]
+fn crlf_line_endings_and_a_final_line_without_newline() {
+    let dir = files(&[(
+        "w.cfg",
+        "# windows\r\nconfig_opts['target_arch'] = 'x86_64'\r\nconfig_opts['dnf.conf'] = '''\r\n[main]\r\n\r\n[r]\r\nbaseurl=http://r/\r\n'''\r\nconfig_opts['dist'] = 'x'",
+    )]);
+    let c = load_ok(dir.path(), "w.cfg");
+    assert_eq!(
+        c.dist.as_ref().map(|d| (d.value.as_str(), d.origin.line)),
+        Some(("x", 9))
+    );
+    assert_eq!(c.repos[0].baseurl, ["http://r/"]);
+    assert_eq!(c.repos[0].origin.line, 6);
+}
