@@ -1007,12 +1007,18 @@ impl Loader {
                 None
             }
             None => {
-                if !self.state.opts.contains_key("target_arch") {
-                    self.diag(
+                match self.state.opts.get("target_arch") {
+                    None => self.diag(
                         &root_loc,
                         "the config never sets config_opts['target_arch']",
                         Some("mock's default (i386) is not a target azldev builds for".to_owned()),
-                    );
+                    ),
+                    Some(Value::None) => {
+                        let loc = self.loc_of("target_arch");
+                        self.diag(&loc, "config_opts['target_arch'] is None", None);
+                    }
+                    // A wrong type or a template error is reported already.
+                    Some(_) => {}
                 }
                 None
             }

@@ -558,3 +558,24 @@ fn crlf_line_endings_and_a_final_line_without_newline() {
     assert_eq!(c.repos[0].baseurl, ["http://r/"]);
     assert_eq!(c.repos[0].origin.line, 6);
 }
+
+#[test]
+fn target_arch_must_be_a_string() {
+    let dir = files(&[
+        ("none.cfg", "config_opts['target_arch'] = None\n"),
+        ("list.cfg", "config_opts['target_arch'] = ['x86_64']\n"),
+        ("empty.cfg", "config_opts['target_arch'] = '{{ nothing }}'\n"),
+    ]);
+    assert_eq!(
+        load_errs(dir.path(), "none.cfg"),
+        ["none.cfg:1:1: config_opts['target_arch'] is None"]
+    );
+    assert_eq!(
+        load_errs(dir.path(), "list.cfg"),
+        ["list.cfg:1:1: config_opts['target_arch'] must be a string, not list"]
+    );
+    assert_eq!(
+        load_errs(dir.path(), "empty.cfg"),
+        ["empty.cfg:1:1: config_opts['target_arch'] is empty"]
+    );
+}
