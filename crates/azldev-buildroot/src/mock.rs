@@ -119,6 +119,14 @@ pub struct MockConfig {
     pub repos: Vec<Repo>,
     /// The `[main]` section of `dnf.conf`.
     pub dnf_main: BTreeMap<String, String>,
+    /// dnf's variables as azldev substitutes them in repositories
+    /// (`basearch`, `arch`, `releasever`, `releasever_major`,
+    /// `releasever_minor`, then `config_opts['dnf_vars']`).
+    pub dnf_vars: BTreeMap<String, String>,
+    /// The rendered `dnf.conf` text, `$variables` left for dnf, to hand to
+    /// dnf as it is.
+    #[serde(skip)]
+    pub dnf_conf: Option<String>,
     /// Every other option set by the files, rendered, as JSON.
     pub options: BTreeMap<String, Sourced<serde_json::Value>>,
     /// Things mock accepts but that deserve a look (a file included twice).
@@ -935,6 +943,9 @@ const EXTRACTED: &[&str] = &[
     "dnf.conf",
 ];
 
+/// Repositories, `[main]` and the rendered text of `dnf.conf`.
+type DnfConf = (Vec<Repo>, BTreeMap<String, String>, Option<String>);
+
 /// dnf's `$basearch` of an rpm arch.
 fn basearch(arch: &str) -> String {
     match arch {
@@ -1032,7 +1043,8 @@ impl Loader {
         setup_packages.extend(self.additional_packages(&r));
         let macros = self.macros(&r);
         let arch = target_arch.as_ref().map(|t| t.value.clone()).unwrap_or_default();
-        let (repos, dnf_main) = self.dnf_conf(&r, &arch, releasever.as_ref().map(|s| s.value.as_str()));
+        let dnf_vars = self.dnf_vars(&r, &arch, releasever.as_ref().map(|s| s.value.as_str()));
+        let (repos, dnf_main, dnf_conf) = self.dnf_conf(&r, &dnf_vars);
 
         let mut options = BTreeMap::new();
         let keys: Vec<String> = self
@@ -1062,6 +1074,8 @@ impl Loader {
             macros,
             repos,
             dnf_main,
+            dnf_conf,
+            dnf_vars: dnf_vars.into_iter().collect(),
             options,
             warnings: std::mem::take(&mut self.warnings),
         })
@@ -1272,40 +1286,15 @@ impl Loader {
         None
     }
 
-    fn dnf_conf(
+    /// dnf's variables for this config: `basearch` (`repo_arch` or the
+    /// target arch's base arch), `arch`, `releasever` (with `_major` and
+    /// `_minor`), then `dnf_vars`.
+    fn dnf_vars(
         &mut self,
         r: &Renderer,
         target_arch: &str,
         releasever: Option<&str>,
-    ) -> (Vec<Repo>, BTreeMap<String, String>) {
-        let key = "dnf.conf";
-        let mut repos = Vec::new();
-        let mut main = BTreeMap::new();
-        let Some(v) = self.rendered(r, key) else {
-            return (repos, main);
-        };
-        let whole = self.loc_of(key);
-        let Value::Str(text) = v else {
-            self.diag(
-                &whole,
-                format!("config_opts['dnf.conf'] must be a string, not {}", v.type_name()),
-                None,
-            );
-            return (repos, main);
-        };
-        let lines: Vec<&str> = text.lines().collect();
-        let at_line = |this: &Self, line: usize| -> Loc {
-            lines
-                .get(line.saturating_sub(1))
-                .and_then(|l| this.locate_line(key, l))
-                .unwrap_or_else(|| whole.clone())
-        };
-        let (sections, errors) = ini::parse(&text);
-        for e in errors {
-            let loc = at_line(self, e.line);
-            self.diag(&loc, format!("dnf.conf: {}", e.message), None);
-        }
-
+    ) -> Vec<(String, String)> {
         let mut vars: Vec<(String, String)> = Vec::new();
         let repo_arch = match self.rendered(r, "repo_arch") {
             Some(Value::Str(a)) if !a.is_empty() => a,
@@ -1325,6 +1314,38 @@ impl Loader {
                 vars.retain(|(n, _)| *n != name);
                 vars.push((name, v.py_str()));
             }
+        }
+
+        vars
+    }
+
+    fn dnf_conf(&mut self, r: &Renderer, vars: &[(String, String)]) -> DnfConf {
+        let key = "dnf.conf";
+        let mut repos = Vec::new();
+        let mut main = BTreeMap::new();
+        let Some(v) = self.rendered(r, key) else {
+            return (repos, main, None);
+        };
+        let whole = self.loc_of(key);
+        let Value::Str(text) = v else {
+            self.diag(
+                &whole,
+                format!("config_opts['dnf.conf'] must be a string, not {}", v.type_name()),
+                None,
+            );
+            return (repos, main, None);
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        let at_line = |this: &Self, line: usize| -> Loc {
+            lines
+                .get(line.saturating_sub(1))
+                .and_then(|l| this.locate_line(key, l))
+                .unwrap_or_else(|| whole.clone())
+        };
+        let (sections, errors) = ini::parse(&text);
+        for e in errors {
+            let loc = at_line(self, e.line);
+            self.diag(&loc, format!("dnf.conf: {}", e.message), None);
         }
 
         let main_gpgcheck = sections
@@ -1362,7 +1383,7 @@ impl Loader {
                 if !seen.insert(e.key.clone()) {
                     continue;
                 }
-                let sub = |s: &str| ini::substitute(s, &vars);
+                let sub = |s: &str| ini::substitute(s, vars);
                 let bad = |this: &mut Self, what: &str| {
                     let loc = at_line(this, e.line);
                     this.diag(
@@ -1402,7 +1423,7 @@ impl Loader {
             }
             repos.push(repo);
         }
-        (repos, main)
+        (repos, main, Some(text))
     }
 }
 

@@ -337,6 +337,23 @@ fn templates_render_like_mock() {
     assert!(off.gpgcheck, "inherits [main] gpgcheck");
     assert_eq!(off.metalink.as_deref(), Some("https://m?arch=aarch64"));
     assert_eq!(off.options.get("module_hotfixes").map(String::as_str), Some("1"));
+    let vars: Vec<(&str, &str)> = c.dnf_vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        vars,
+        [
+            ("arch", "aarch64"),
+            ("basearch", "aarch64"),
+            ("infra", "ci"),
+            ("releasever", "43"),
+            ("releasever_major", "43"),
+            ("releasever_minor", ""),
+        ]
+    );
+    // The rendered text, dnf's own variables left for dnf.
+    let text = c.dnf_conf.as_deref().expect("dnf.conf");
+    assert!(text.contains("enabled=True\n"), "{text}");
+    assert!(text.contains("name=Seed $releasever $basearch\n"), "{text}");
+    assert!(!text.contains("[mirror]"), "{text}");
 }
 
 #[test]
