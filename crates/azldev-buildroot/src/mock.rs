@@ -1568,5 +1568,24 @@ mod roundtrip {
             let got = state.opts.get("x").expect("assigned");
             prop_assert_eq!(got, &v);
         }
+
+        /// Any text at all: diagnostics, never a panic; every diagnostic
+        /// inside the file.
+        #[test]
+        fn arbitrary_text_never_panics(src in "(config_opts|\\[|\\]|'|\"|\\\\|\n| |=|\\+=|\\(|\\)|\\{|\\}|,|:|#|include|import|if|\\.|[a-z0-9]|\r|\t|é){0,60}") {
+            let (_, diags) = run(&src);
+            for d in diags {
+                prop_assert!(d.starts_with("t.cfg:"), "{d}");
+            }
+        }
+
+        #[test]
+        fn arbitrary_ini_never_panics(text in "(\\[|\\]|=|\n| |\t|#|;|[a-z]|\\$|\\{|\\}){0,80}") {
+            let (sections, errors) = ini::parse(&text);
+            let lines = text.lines().count();
+            prop_assert!(errors.iter().all(|e| e.line >= 1 && e.line <= lines));
+            prop_assert!(sections.iter().all(|s| s.line >= 1 && s.line <= lines));
+            let _ = ini::substitute(&text, &[("a".to_owned(), "b".to_owned())]);
+        }
     }
 }
