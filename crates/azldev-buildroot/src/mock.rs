@@ -119,6 +119,14 @@ pub struct MockConfig {
     pub repos: Vec<Repo>,
     /// The `[main]` section of `dnf.conf`.
     pub dnf_main: BTreeMap<String, String>,
+    /// dnf's variables as azldev substitutes them in repositories
+    /// (`basearch`, `arch`, `releasever`, `releasever_major`,
+    /// `releasever_minor`, then `config_opts['dnf_vars']`).
+    pub dnf_vars: BTreeMap<String, String>,
+    /// The rendered `dnf.conf` text, `$variables` left for dnf, to hand to
+    /// dnf as it is.
+    #[serde(skip)]
+    pub dnf_conf: Option<String>,
     /// Every other option set by the files, rendered, as JSON.
     pub options: BTreeMap<String, Sourced<serde_json::Value>>,
     /// Things mock accepts but that deserve a look (a file included twice).
@@ -559,6 +567,7 @@ impl Loader {
                     ));
                 };
                 let top = alias(top).to_owned();
+                let top_span = key_values[0].1.clone();
                 let stmt_loc = Loc {
                     file,
                     span: at.clone(),
@@ -567,7 +576,7 @@ impl Loader {
                     file,
                     span: value.span.clone(),
                 };
-                self.assign(&top, &key_values[1..], *op, v, &stmt_loc, value_loc)?;
+                self.assign(&top, top_span, &key_values[1..], *op, v, &stmt_loc, value_loc)?;
                 Ok(())
             }
             Stmt::Include { at, arg } => {
@@ -583,9 +592,11 @@ impl Loader {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn assign(
         &mut self,
         top: &str,
+        top_span: Range<usize>,
         path: &[(Value, Range<usize>)],
         op: AssignOp,
         v: Value,
@@ -645,7 +656,7 @@ impl Loader {
             }
         } else {
             let Some(root) = self.state.opts.get_mut(top) else {
-                return Err(fail(stmt_loc.span.clone(), format!("{} is not set", shown(0))));
+                return Err(fail(top_span, format!("{} is not set", shown(0))));
             };
             let mut target = root;
             for (depth, (k, kspan)) in path[..path.len() - 1].iter().enumerate() {
@@ -932,6 +943,9 @@ const EXTRACTED: &[&str] = &[
     "dnf.conf",
 ];
 
+/// Repositories, `[main]` and the rendered text of `dnf.conf`.
+type DnfConf = (Vec<Repo>, BTreeMap<String, String>, Option<String>);
+
 /// dnf's `$basearch` of an rpm arch.
 fn basearch(arch: &str) -> String {
     match arch {
@@ -1004,12 +1018,18 @@ impl Loader {
                 None
             }
             None => {
-                if !self.state.opts.contains_key("target_arch") {
-                    self.diag(
+                match self.state.opts.get("target_arch") {
+                    None => self.diag(
                         &root_loc,
                         "the config never sets config_opts['target_arch']",
                         Some("mock's default (i386) is not a target azldev builds for".to_owned()),
-                    );
+                    ),
+                    Some(Value::None) => {
+                        let loc = self.loc_of("target_arch");
+                        self.diag(&loc, "config_opts['target_arch'] is None", None);
+                    }
+                    // A wrong type or a template error is reported already.
+                    Some(_) => {}
                 }
                 None
             }
@@ -1023,7 +1043,8 @@ impl Loader {
         setup_packages.extend(self.additional_packages(&r));
         let macros = self.macros(&r);
         let arch = target_arch.as_ref().map(|t| t.value.clone()).unwrap_or_default();
-        let (repos, dnf_main) = self.dnf_conf(&r, &arch, releasever.as_ref().map(|s| s.value.as_str()));
+        let dnf_vars = self.dnf_vars(&r, &arch, releasever.as_ref().map(|s| s.value.as_str()));
+        let (repos, dnf_main, dnf_conf) = self.dnf_conf(&r, &dnf_vars);
 
         let mut options = BTreeMap::new();
         let keys: Vec<String> = self
@@ -1053,6 +1074,8 @@ impl Loader {
             macros,
             repos,
             dnf_main,
+            dnf_conf,
+            dnf_vars: dnf_vars.into_iter().collect(),
             options,
             warnings: std::mem::take(&mut self.warnings),
         })
@@ -1263,40 +1286,15 @@ impl Loader {
         None
     }
 
-    fn dnf_conf(
+    /// dnf's variables for this config: `basearch` (`repo_arch` or the
+    /// target arch's base arch), `arch`, `releasever` (with `_major` and
+    /// `_minor`), then `dnf_vars`.
+    fn dnf_vars(
         &mut self,
         r: &Renderer,
         target_arch: &str,
         releasever: Option<&str>,
-    ) -> (Vec<Repo>, BTreeMap<String, String>) {
-        let key = "dnf.conf";
-        let mut repos = Vec::new();
-        let mut main = BTreeMap::new();
-        let Some(v) = self.rendered(r, key) else {
-            return (repos, main);
-        };
-        let whole = self.loc_of(key);
-        let Value::Str(text) = v else {
-            self.diag(
-                &whole,
-                format!("config_opts['dnf.conf'] must be a string, not {}", v.type_name()),
-                None,
-            );
-            return (repos, main);
-        };
-        let lines: Vec<&str> = text.lines().collect();
-        let at_line = |this: &Self, line: usize| -> Loc {
-            lines
-                .get(line.saturating_sub(1))
-                .and_then(|l| this.locate_line(key, l))
-                .unwrap_or_else(|| whole.clone())
-        };
-        let (sections, errors) = ini::parse(&text);
-        for e in errors {
-            let loc = at_line(self, e.line);
-            self.diag(&loc, format!("dnf.conf: {}", e.message), None);
-        }
-
+    ) -> Vec<(String, String)> {
         let mut vars: Vec<(String, String)> = Vec::new();
         let repo_arch = match self.rendered(r, "repo_arch") {
             Some(Value::Str(a)) if !a.is_empty() => a,
@@ -1316,6 +1314,38 @@ impl Loader {
                 vars.retain(|(n, _)| *n != name);
                 vars.push((name, v.py_str()));
             }
+        }
+
+        vars
+    }
+
+    fn dnf_conf(&mut self, r: &Renderer, vars: &[(String, String)]) -> DnfConf {
+        let key = "dnf.conf";
+        let mut repos = Vec::new();
+        let mut main = BTreeMap::new();
+        let Some(v) = self.rendered(r, key) else {
+            return (repos, main, None);
+        };
+        let whole = self.loc_of(key);
+        let Value::Str(text) = v else {
+            self.diag(
+                &whole,
+                format!("config_opts['dnf.conf'] must be a string, not {}", v.type_name()),
+                None,
+            );
+            return (repos, main, None);
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        let at_line = |this: &Self, line: usize| -> Loc {
+            lines
+                .get(line.saturating_sub(1))
+                .and_then(|l| this.locate_line(key, l))
+                .unwrap_or_else(|| whole.clone())
+        };
+        let (sections, errors) = ini::parse(&text);
+        for e in errors {
+            let loc = at_line(self, e.line);
+            self.diag(&loc, format!("dnf.conf: {}", e.message), None);
         }
 
         let main_gpgcheck = sections
@@ -1353,7 +1383,7 @@ impl Loader {
                 if !seen.insert(e.key.clone()) {
                     continue;
                 }
-                let sub = |s: &str| ini::substitute(s, &vars);
+                let sub = |s: &str| ini::substitute(s, vars);
                 let bad = |this: &mut Self, what: &str| {
                     let loc = at_line(this, e.line);
                     this.diag(
@@ -1393,7 +1423,7 @@ impl Loader {
             }
             repos.push(repo);
         }
-        (repos, main)
+        (repos, main, Some(text))
     }
 }
 
@@ -1475,5 +1505,87 @@ mod tests {
         );
         assert!(py_add(&Value::Str("a".into()), &Value::Int(1)).is_err());
         assert!(py_add(&Value::Tuple(vec![]), &Value::List(vec![])).is_err());
+    }
+}
+
+#[cfg(test)]
+mod roundtrip {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Run `src` as the only file of a load, without the file system.
+    fn run(src: &str) -> (State, Vec<String>) {
+        let mut l = Loader {
+            confine: None,
+            files: Vec::new(),
+            stack: Vec::new(),
+            diags: Vec::new(),
+            warnings: Vec::new(),
+            state: State::with_mock_defaults(),
+        };
+        l.run_file(PathBuf::from("t.cfg"), PathBuf::from("/t.cfg"), src.to_owned());
+        let diags = l.diags.iter().map(MockDiagnostic::short).collect();
+        (l.state, diags)
+    }
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::None),
+            any::<bool>().prop_map(Value::Bool),
+            // i64::MIN has no literal (its magnitude overflows before the `-`).
+            (i64::MIN + 1..=i64::MAX).prop_map(Value::Int),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::Float),
+            any::<String>().prop_map(Value::Str),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        scalar().prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::List),
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Tuple),
+                prop::collection::vec((any::<String>().prop_map(Value::Str), inner), 0..4).prop_map(|kv| {
+                    let mut d = Vec::new();
+                    for (k, v) in kv {
+                        Value::dict_set(&mut d, k, v);
+                    }
+                    Value::Dict(d)
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        /// What Python's `repr()` writes, the reader reads back unchanged.
+        #[test]
+        fn repr_reads_back(v in value()) {
+            let src = format!("config_opts['x'] = {}\n", v.py_repr());
+            let (state, diags) = run(&src);
+            prop_assert!(diags.is_empty(), "{src}: {diags:?}");
+            let got = state.opts.get("x").expect("assigned");
+            prop_assert_eq!(got, &v);
+        }
+
+        /// Any text at all: diagnostics, never a panic; every diagnostic
+        /// inside the file.
+        #[test]
+        fn arbitrary_text_never_panics(src in "(config_opts|\\[|\\]|'|\"|\\\\|\n| |=|\\+=|\\(|\\)|\\{|\\}|,|:|#|include|import|if|\\.|[a-z0-9]|\r|\t|é){0,60}") {
+            let (_, diags) = run(&src);
+            for d in diags {
+                prop_assert!(d.starts_with("t.cfg:"), "{d}");
+            }
+        }
+
+        #[test]
+        fn arbitrary_ini_never_panics(text in "(\\[|\\]|=|\n| |\t|#|;|[a-z]|\\$|\\{|\\}){0,80}") {
+            let (sections, errors) = ini::parse(&text);
+            let lines = text.lines().count();
+            prop_assert!(errors.iter().all(|e| e.line >= 1 && e.line <= lines));
+            prop_assert!(sections.iter().all(|s| s.line >= 1 && s.line <= lines));
+            let _ = ini::substitute(&text, &[("a".to_owned(), "b".to_owned())]);
+        }
     }
 }

@@ -85,6 +85,9 @@ pub(crate) fn parse(tokens: &[Token]) -> (Vec<Stmt>, Vec<ParseError>) {
     let mut stmts = Vec::new();
     let mut errors = Vec::new();
     let mut skip_block = false;
+    // After a reported `if`/`try`/`for`/`while` block, its `elif`, `else`,
+    // `except` and `finally` parts belong to the same report.
+    let mut in_compound = false;
     loop {
         match p.tok() {
             Tok::Eof => break,
@@ -106,8 +109,17 @@ pub(crate) fn parse(tokens: &[Token]) -> (Vec<Stmt>, Vec<ParseError>) {
             _ => {}
         }
         skip_block = false;
+        if in_compound
+            && matches!(p.tok(), Tok::Name(n) if matches!(n.as_str(), "elif" | "else" | "except" | "finally"))
+        {
+            p.skip_line();
+            skip_block = p.prev_is(":");
+            continue;
+        }
+        in_compound = matches!(p.tok(), Tok::Name(n) if matches!(n.as_str(), "if" | "try" | "for" | "while"));
         match p.statement() {
             Ok(s) => {
+                in_compound = false;
                 stmts.push(s);
                 // `a; b` on one line.
                 match p.tok() {
@@ -128,6 +140,7 @@ pub(crate) fn parse(tokens: &[Token]) -> (Vec<Stmt>, Vec<ParseError>) {
                 errors.push(e);
                 p.skip_line();
                 skip_block = p.prev_is(":");
+                in_compound &= skip_block;
             }
         }
     }
@@ -716,7 +729,7 @@ mod tests {
 
     #[test]
     fn every_unsupported_statement_is_reported() {
-        let src = "import os\nif x:\n    config_opts['a'] = 1\n    y = 2\nconfig_opts.update({})\nfoo(1)\nconfig_opts['b'] = os.path\nconfig_opts['c'] = 1 * 2\n";
+        let src = "import os\nif x:\n    config_opts['a'] = 1\n    y = 2\nelif y:\n  pass\nelse:\n  z = 1\nconfig_opts.update({})\nfoo(1)\nconfig_opts['b'] = os.path\nconfig_opts['c'] = 1 * 2\n";
         let e = parse_errs(src);
         let msgs: Vec<&str> = e.iter().map(|(_, m)| m.as_str()).collect();
         assert_eq!(

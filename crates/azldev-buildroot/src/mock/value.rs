@@ -163,10 +163,15 @@ fn float_repr(f: f64) -> String {
         "nan".to_owned()
     } else if f.is_infinite() {
         if f > 0.0 { "inf" } else { "-inf" }.to_owned()
-    } else if f.fract() == 0.0 && f.abs() < 1e16 {
-        format!("{f:.1}")
     } else {
-        format!("{f}")
+        // Rust prints the shortest text that reads back the same; make sure it
+        // still reads as a float.
+        let s = format!("{f:?}");
+        if s.contains(['.', 'e', 'E']) {
+            s
+        } else {
+            format!("{s}.0")
+        }
     }
 }
 

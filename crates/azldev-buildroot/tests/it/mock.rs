@@ -337,6 +337,23 @@ fn templates_render_like_mock() {
     assert!(off.gpgcheck, "inherits [main] gpgcheck");
     assert_eq!(off.metalink.as_deref(), Some("https://m?arch=aarch64"));
     assert_eq!(off.options.get("module_hotfixes").map(String::as_str), Some("1"));
+    let vars: Vec<(&str, &str)> = c.dnf_vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        vars,
+        [
+            ("arch", "aarch64"),
+            ("basearch", "aarch64"),
+            ("infra", "ci"),
+            ("releasever", "43"),
+            ("releasever_major", "43"),
+            ("releasever_minor", ""),
+        ]
+    );
+    // The rendered text, dnf's own variables left for dnf.
+    let text = c.dnf_conf.as_deref().expect("dnf.conf");
+    assert!(text.contains("enabled=True\n"), "{text}");
+    assert!(text.contains("name=Seed $releasever $basearch\n"), "{text}");
+    assert!(!text.contains("[mirror]"), "{text}");
 }
 
 #[test]
@@ -466,7 +483,7 @@ fn every_unsupported_construct_is_reported_with_its_position() {
             "bad.cfg:11:18: operator `-=` is not supported (only `=` and `+=`)",
             "bad.cfg:12:22: conditional expressions (`a if c else b`) are not supported",
             "bad.cfg:15:21: name `x` is not supported",
-            "bad.cfg:13:1: config_opts['missing'] is not set",
+            "bad.cfg:13:13: config_opts['missing'] is not set",
             "bad.cfg:16:20: cannot add a int to a str",
             "bad.cfg:17:1: cannot read included file",
             "bad.cfg:18:1: config_opts['dist'] is not set, so `+=` has nothing to add to",
@@ -523,5 +540,59 @@ fn a_diagnostic_renders_with_its_source() {
     assert_eq!(
         e.to_string(),
         format!("mock config {}: 1 problem", dir.path().join("x.cfg").display())
+    );
+}
+
+#[test]
+fn jinja_macros_loops_and_filters() {
+    let dir = files(&[(
+        "j.cfg",
+        "config_opts['target_arch'] = 'x86_64'\n\
+         config_opts['releasever'] = '41'\n\
+         config_opts['package_manager'] = '{% if releasever|int >= 40 %}dnf5{% else %}dnf{% endif %}'\n\
+         config_opts['dnf.conf'] = \"\"\"\n\
+         {%- macro keys() -%}\nk-$releasever\n{%- for v in [releasever|int, releasever|int - 1] %} k-{{ v }}{% endfor %}\n{%- endmacro %}\n\
+         [r]\nbaseurl=http://r/{{ target_arch|upper }}/\ngpgkey={{ keys() }}\n\"\"\"\n",
+    )]);
+    let c = load_ok(dir.path(), "j.cfg");
+    assert_eq!(c.package_manager.as_ref().map(|p| p.value.as_str()), Some("dnf5"));
+    assert_eq!(c.repos.len(), 1);
+    assert_eq!(c.repos[0].baseurl, ["http://r/X86_64/"]);
+    assert_eq!(c.repos[0].options["gpgkey"], "k-$releasever k-41 k-40");
+}
+
+#[test]
+fn crlf_line_endings_and_a_final_line_without_newline() {
+    let dir = files(&[(
+        "w.cfg",
+        "# windows\r\nconfig_opts['target_arch'] = 'x86_64'\r\nconfig_opts['dnf.conf'] = '''\r\n[main]\r\n\r\n[r]\r\nbaseurl=http://r/\r\n'''\r\nconfig_opts['dist'] = 'x'",
+    )]);
+    let c = load_ok(dir.path(), "w.cfg");
+    assert_eq!(
+        c.dist.as_ref().map(|d| (d.value.as_str(), d.origin.line)),
+        Some(("x", 9))
+    );
+    assert_eq!(c.repos[0].baseurl, ["http://r/"]);
+    assert_eq!(c.repos[0].origin.line, 6);
+}
+
+#[test]
+fn target_arch_must_be_a_string() {
+    let dir = files(&[
+        ("none.cfg", "config_opts['target_arch'] = None\n"),
+        ("list.cfg", "config_opts['target_arch'] = ['x86_64']\n"),
+        ("empty.cfg", "config_opts['target_arch'] = '{{ nothing }}'\n"),
+    ]);
+    assert_eq!(
+        load_errs(dir.path(), "none.cfg"),
+        ["none.cfg:1:1: config_opts['target_arch'] is None"]
+    );
+    assert_eq!(
+        load_errs(dir.path(), "list.cfg"),
+        ["list.cfg:1:1: config_opts['target_arch'] must be a string, not list"]
+    );
+    assert_eq!(
+        load_errs(dir.path(), "empty.cfg"),
+        ["empty.cfg:1:1: config_opts['target_arch'] is empty"]
     );
 }
