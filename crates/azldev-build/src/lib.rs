@@ -17,9 +17,11 @@
 
 pub mod dep;
 pub mod evr;
+pub mod exec;
 pub mod graph;
 pub mod plan;
 pub mod run;
+pub mod sched;
 pub mod source;
 
 pub use azldev_buildroot::arch::Arch;

@@ -494,7 +494,7 @@ pub(crate) fn dnf_command(
         .arg(format!("--installroot={}", root.display()))
         .arg(format!("--releasever={}", spec.releasever))
         .arg(format!("--forcearch={}", spec.arch))
-        .args(["-y", "--setopt=tsflags=nocontexts", "--disableplugin=*"]);
+        .args(["-y", "--setopt=tsflags=nocontexts", "--noplugins"]);
     if repos.iter().all(|r| !r.gpgcheck) {
         cmd.arg("--nogpgcheck");
     }

@@ -18,7 +18,7 @@ use super::{RemoveOnDrop, SeedError, hex, io_err};
 use crate::arch::Arch;
 
 /// Bumped when the package's content rules change (cache and seed keys).
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 /// Fixed build time of the package (reproducible bytes).
 const SOURCE_DATE_EPOCH: u64 = 1_700_000_000;
@@ -172,8 +172,18 @@ pub fn build_cached(
         ("/srv", "0755"),
         ("/builddir", "0755"),
     ];
+    // Debian's rpm puts %_libdir at /usr/lib64 on every arch, but only
+    // x86_64's gcc searches it; on aarch64 it is the multiarch directory.
+    let multiarch_lib64 = arch == Arch::Aarch64 && !seed_paths.contains("/usr/lib64");
+    let mut links = links.clone();
+    if multiarch_lib64 {
+        links.push(("/usr/lib64", "lib/aarch64-linux-gnu"));
+    }
     // Directories a seed package owns keep that package's attributes.
-    for (d, mode) in dirs.iter().filter(|(d, _)| !seed_paths.contains(*d)) {
+    for (d, mode) in dirs
+        .iter()
+        .filter(|(d, _)| !seed_paths.contains(*d) && !(multiarch_lib64 && *d == "/usr/lib64"))
+    {
         mk(d)?;
         // Everything root-owned: rpm resolves owner names before this very
         // package's /etc/group exists.

@@ -48,6 +48,7 @@ pub const DEFAULT_PACKAGES: &[&str] = &[
     "make",
     "file",
     "cpio",
+    "python3",
 ];
 
 pub const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";

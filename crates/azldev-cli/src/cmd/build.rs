@@ -84,9 +84,25 @@ pub struct BuildArgs {
     pub plan: bool,
     #[command(flatten)]
     pub graph: GraphArgs,
-    /// Output format.
+    /// Output format (`dot` only with --plan).
     #[arg(long, value_enum, default_value_t)]
     pub format: PlanFormat,
+    /// Report what would be rebuilt and why; build nothing.
+    #[arg(long, conflicts_with = "plan")]
+    pub check: bool,
+    /// Skip `%check`.
+    #[arg(long)]
+    pub no_check: bool,
+    /// Rebuild even what the build cache holds.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Keep going after a failure (the default: a failure blocks only its
+    /// dependents).
+    #[arg(short = 'k', long, conflicts_with = "fail_fast")]
+    pub keep_going: bool,
+    /// Start no new build after the first failure.
+    #[arg(long)]
+    pub fail_fast: bool,
 }
 
 /// Everything needed to build graphs: the rendered components and the
@@ -229,13 +245,42 @@ pub(crate) fn selected(config: &Config, sel: &Selection) -> miette::Result<Vec<S
 }
 
 pub fn run(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Result<ExitCode> {
-    if !args.plan {
-        return Err(miette::miette!(
-            help = "`azldev build --plan` prints what would be built, in which order",
-            "building is not implemented yet"
-        ));
-    }
     let distro = load_distro(out, settings, &args.graph)?;
+    if !args.plan {
+        return super::build_run::build(args, &distro, out, settings);
+    }
+    let plans = plans(args, &distro, out, settings)?;
+    match args.format {
+        PlanFormat::Json => {
+            let json = if plans.len() == 1 {
+                serde_json::to_string_pretty(&plans[0])
+            } else {
+                serde_json::to_string_pretty(&plans)
+            }
+            .map_err(|e| miette::miette!("{e}"))?;
+            println!("{json}");
+        }
+        PlanFormat::Dot => print!("{}", to_dot(&plans)),
+        PlanFormat::Text => {
+            for p in &plans {
+                print!("{}", to_text(p));
+            }
+        }
+    }
+    Ok(if plans.iter().any(Plan::has_problems) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The plan of every selected arch (noarch components shared).
+pub(crate) fn plans(
+    args: &BuildArgs,
+    distro: &Distro,
+    out: &Output,
+    settings: &Settings,
+) -> miette::Result<Vec<Plan>> {
     let names = selected(&distro.config, &args.select)?;
     let hashes: BTreeMap<&str, String> = distro
         .inputs
@@ -278,26 +323,5 @@ pub fn run(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Resul
         plans.push(plan);
     }
     share_noarch(&mut plans);
-    match args.format {
-        PlanFormat::Json => {
-            let json = if plans.len() == 1 {
-                serde_json::to_string_pretty(&plans[0])
-            } else {
-                serde_json::to_string_pretty(&plans)
-            }
-            .map_err(|e| miette::miette!("{e}"))?;
-            println!("{json}");
-        }
-        PlanFormat::Dot => print!("{}", to_dot(&plans)),
-        PlanFormat::Text => {
-            for p in &plans {
-                print!("{}", to_text(p));
-            }
-        }
-    }
-    Ok(if plans.iter().any(Plan::has_problems) {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(plans)
 }

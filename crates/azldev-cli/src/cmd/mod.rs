@@ -1,8 +1,9 @@
 //! One module per top-level command. Each returns the process exit code, or a
 //! fatal error that `main` renders as a miette report (exit 2).
 
-pub(crate) mod buildroot;
 mod build;
+mod build_run;
+pub(crate) mod buildroot;
 mod completions;
 pub(crate) mod component;
 pub(crate) mod config;

@@ -237,11 +237,33 @@ fn plan(
         ));
     }
     let sources_file = dir.join("sources");
-    let upstream = match std::fs::read_to_string(&sources_file) {
-        Ok(text) => parse_sources(&text)
-            .map_err(|(line, l)| format!("{}:{line}: not a sources line: {l}", sources_file.display()))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+    let text = match std::fs::read_to_string(&sources_file) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(format!("{}: {e}", sources_file.display())),
+    };
+    plan_from(
+        config,
+        c,
+        text.as_deref(),
+        &sources_file.display().to_string(),
+        cache,
+    )
+}
+
+/// The files of a component from its rendered `sources` text (`None`: no
+/// such file) merged with its `source-files`.
+pub(crate) fn plan_from(
+    config: &Config,
+    c: &ResolvedComponent,
+    sources_text: Option<&str>,
+    sources_name: &str,
+    cache: &SourceCache,
+) -> Result<Vec<FetchItem>, String> {
+    let upstream = match sources_text {
+        Some(text) => parse_sources(text)
+            .map_err(|(line, l)| format!("{sources_name}:{line}: not a sources line: {l}"))?,
+        None => Vec::new(),
     };
     let extra: Vec<ExtraSource> = c
         .config

@@ -1,0 +1,346 @@
+//! Executors: what runs one build of the plan. The plan and the scheduler
+//! do not know how; the local executor builds in an isolated layer of the
+//! base root, a Koji executor (later) would submit the same job.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use azldev_buildroot::base::{BaseRoot, BaseSpec, BuildrootError, RepoSpec};
+use azldev_buildroot::layer::{Bind, Layer, RunOptions};
+use serde::{Deserialize, Serialize};
+
+use crate::Arch;
+
+/// One build, as the executor receives it: everything that determines its
+/// output is here (and in the executor's buildroot).
+#[derive(Debug, Clone)]
+pub struct BuildJob {
+    pub name: String,
+    pub arch: Arch,
+    /// `noarch` or the arch.
+    pub build_arch: String,
+    /// The rendered tree: spec, sidecar files, `sources`.
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// Source archives: file name → path of the verified copy in the cache.
+    pub sources: Vec<(String, PathBuf)>,
+    /// BuildRequires as rpmspec prints them.
+    pub buildrequires: Vec<String>,
+    /// Run `%check`.
+    pub check: bool,
+    /// `%_smp_build_ncpus` for this build.
+    pub ncpus: usize,
+    /// The content key of the build (see the scheduler).
+    pub key: String,
+}
+
+/// Why a build failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// BuildRequires could not be installed.
+    Dependencies,
+    /// The spec or `%build`/`%install` failed.
+    Build,
+    /// `%check` failed.
+    Check,
+    /// The machinery failed (layer, tools): retried once.
+    Infrastructure,
+}
+
+/// A failed build.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BuildFailure {
+    pub kind: FailureKind,
+    pub message: String,
+    /// The log of the failing phase.
+    pub log: Option<PathBuf>,
+    /// Its last lines.
+    pub tail: String,
+}
+
+/// What a successful build produced.
+#[derive(Debug, Clone)]
+pub struct BuildOutput {
+    /// Binary RPMs and the SRPM, in a directory the executor owns until the
+    /// caller moves them.
+    pub rpms: Vec<PathBuf>,
+    pub srpm: PathBuf,
+    pub seconds: f64,
+    /// Seconds spent in rpmbuild itself (the rest is azldev's overhead).
+    pub rpmbuild_seconds: f64,
+}
+
+/// Runs one build.
+pub trait Executor: Sync {
+    /// Builds `job`; `out` is an empty directory for the results; logs go
+    /// under `logs` (one file per phase).
+    fn build(&self, job: &BuildJob, out: &Path, logs: &Path) -> Result<BuildOutput, BuildFailure>;
+}
+
+/// Builds in isolated layers of a local base root.
+#[derive(Debug, Clone)]
+pub struct LocalExecutor {
+    pub base: BaseRoot,
+    pub spec: BaseSpec,
+    /// `<cache>/buildroot/layers`.
+    pub layers_dir: PathBuf,
+    /// The definition's repositories plus this distro's local repository.
+    pub repos: Vec<RepoSpec>,
+    /// Scratch space (`<work-dir>/<arch>`).
+    pub work_dir: PathBuf,
+    pub timeout: Duration,
+}
+
+fn infra(e: impl std::fmt::Display) -> BuildFailure {
+    BuildFailure {
+        kind: FailureKind::Infrastructure,
+        message: e.to_string(),
+        log: None,
+        tail: String::new(),
+    }
+}
+
+fn failed(kind: FailureKind, what: &str, log: &Path, e: &BuildrootError) -> BuildFailure {
+    let tail = match e {
+        BuildrootError::Run(r) => r.tail().to_owned(),
+        BuildrootError::Install { tail, .. } => tail.clone(),
+        _ => String::new(),
+    };
+    let tail = if tail.is_empty() { read_tail(log) } else { tail };
+    let message = match e {
+        BuildrootError::Run(r) => match r.code() {
+            Some(code) => format!("{what} (exit code {code})"),
+            None => format!("{what}: {}", first_line(&r.to_string())),
+        },
+        other => format!("{what}: {}", first_line(&other.to_string())),
+    };
+    BuildFailure {
+        kind,
+        message,
+        log: Some(log.to_owned()),
+        tail,
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_owned()
+}
+
+fn read_tail(log: &Path) -> String {
+    azldev_buildroot::run::tail(&fs::read(log).unwrap_or_default())
+}
+
+/// The macros that make two builds of the same inputs byte-identical.
+pub const REPRODUCIBLE: &[(&str, &str)] = &[
+    ("source_date_epoch_from_changelog", "1"),
+    ("use_source_date_epoch_as_buildtime", "1"),
+    ("clamp_mtime_to_source_date_epoch", "1"),
+    ("_buildhost", "azldev.build"),
+];
+
+impl Executor for LocalExecutor {
+    fn build(&self, job: &BuildJob, out: &Path, logs: &Path) -> Result<BuildOutput, BuildFailure> {
+        let start = Instant::now();
+        fs::create_dir_all(logs).map_err(infra)?;
+        let scratch = self.work_dir.join(&job.name);
+        let _ = fs::remove_dir_all(&scratch);
+        let src = scratch.join("src");
+        fs::create_dir_all(&src).map_err(infra)?;
+        fs::create_dir_all(out).map_err(infra)?;
+        let spec_file = job
+            .files
+            .keys()
+            .find(|p| p.ends_with(".spec") && !p.contains('/'))
+            .cloned()
+            .ok_or_else(|| infra(format!("{}: the rendered tree has no spec", job.name)))?;
+        for (path, bytes) in &job.files {
+            let dst = src.join(path);
+            if let Some(parent) = dst.parent() {
+                fs::create_dir_all(parent).map_err(infra)?;
+            }
+            fs::write(&dst, bytes).map_err(infra)?;
+        }
+        for (name, cached) in &job.sources {
+            let dst = src.join(name);
+            fs::hard_link(cached, &dst)
+                .or_else(|_| fs::copy(cached, &dst).map(|_| ()))
+                .map_err(infra)?;
+        }
+        let layer = Layer::new(&self.base, &self.layers_dir).map_err(infra)?;
+        let binds = vec![
+            Bind {
+                host: src.clone(),
+                inside: "/builddir/src".into(),
+                writable: false,
+            },
+            Bind {
+                host: out.to_owned(),
+                inside: "/builddir/out".into(),
+                writable: true,
+            },
+        ];
+        let mut defines: Vec<String> = Vec::new();
+        for (k, v) in REPRODUCIBLE {
+            defines.push("--define".into());
+            defines.push(format!("{k} {v}"));
+        }
+        defines.push("--define".into());
+        defines.push(format!("_smp_build_ncpus {}", job.ncpus.max(1)));
+        defines.push("--define".into());
+        defines.push("_topdir /builddir/build".into());
+
+        // SRPM.
+        let srpm_log = logs.join("srpm.log");
+        let _ = fs::remove_file(&srpm_log);
+        let mut argv: Vec<String> = vec!["rpmbuild".into(), "-bs".into()];
+        argv.extend(defines.iter().cloned());
+        argv.extend([
+            "--define".into(),
+            "_sourcedir /builddir/src".into(),
+            "--define".into(),
+            "_srcrpmdir /builddir/out".into(),
+            format!("/builddir/src/{spec_file}"),
+        ]);
+        let opts = RunOptions {
+            binds: binds.clone(),
+            log: Some(srpm_log.clone()),
+            timeout: Some(self.timeout),
+            ..RunOptions::default()
+        };
+        layer
+            .run(&argv, &opts)
+            .map_err(|e| failed(FailureKind::Build, "making the SRPM", &srpm_log, &e))?;
+        let srpm = list(out, ".src.rpm")
+            .into_iter()
+            .next()
+            .ok_or_else(|| infra("rpmbuild -bs made no SRPM"))?;
+        let srpm_name = srpm
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+
+        // BuildRequires.
+        let deps_log = logs.join("deps.log");
+        let _ = fs::remove_file(&deps_log);
+        layer
+            .install(&self.spec, &self.repos, &job.buildrequires, &deps_log)
+            .map_err(|e| {
+                failed(
+                    FailureKind::Dependencies,
+                    "installing BuildRequires",
+                    &deps_log,
+                    &e,
+                )
+            })?;
+
+        // Build (and %check).
+        let build_log = logs.join("build.log");
+        let _ = fs::remove_file(&build_log);
+        let mut argv: Vec<String> = vec!["rpmbuild".into(), "--rebuild".into()];
+        if !job.check {
+            argv.push("--nocheck".into());
+        }
+        argv.extend(defines.iter().cloned());
+        argv.extend([
+            "--define".into(),
+            "_rpmdir /builddir/out/rpms".into(),
+            format!("/builddir/out/{srpm_name}"),
+        ]);
+        let opts = RunOptions {
+            log: Some(build_log.clone()),
+            ..opts
+        };
+        let rb_start = Instant::now();
+        let res = layer.run(&argv, &opts);
+        let rpmbuild_seconds = rb_start.elapsed().as_secs_f64();
+        if let Err(e) = res {
+            let text = fs::read_to_string(&build_log).unwrap_or_default();
+            let kind = if text
+                .lines()
+                .any(|l| l.contains("Bad exit status from") && l.contains("(%check)"))
+            {
+                FailureKind::Check
+            } else {
+                FailureKind::Build
+            };
+            let what = if kind == FailureKind::Check {
+                "%check failed"
+            } else {
+                "rpmbuild"
+            };
+            return Err(failed(kind, what, &build_log, &e));
+        }
+
+        // Every ELF in the payload is for the target (the silent
+        // x86-64-in-aarch64 trap).
+        let want = match job.arch {
+            Arch::X86_64 => "x86-64",
+            Arch::Aarch64 => "ARM aarch64",
+        };
+        let script = format!(
+            "set -e; mkdir -p /tmp/azldev-elf; cd /tmp/azldev-elf; \
+             for r in $(find /builddir/out/rpms -name '*.rpm'); do rpm2cpio \"$r\" | cpio -idm --quiet; done; \
+             find . -type f -exec file -N {{}} + | grep ': *ELF' | grep -v '{want}' || true"
+        );
+        let verify_log = logs.join("verify.log");
+        let out_text = layer
+            .run(
+                &["sh".into(), "-c".into(), script],
+                &RunOptions {
+                    log: Some(verify_log.clone()),
+                    ..opts.clone()
+                },
+            )
+            .map_err(|e| {
+                failed(
+                    FailureKind::Infrastructure,
+                    "checking the payload's ELF files",
+                    &verify_log,
+                    &e,
+                )
+            })?;
+        let wrong = String::from_utf8_lossy(&out_text.stdout).trim().to_owned();
+        if !wrong.is_empty() {
+            return Err(BuildFailure {
+                kind: FailureKind::Build,
+                message: format!("the {} payload holds ELF files that are not {want}", job.arch),
+                log: Some(verify_log),
+                tail: wrong,
+            });
+        }
+        drop(layer);
+        let _ = fs::remove_dir_all(&scratch);
+        let rpms = list(&out.join("rpms"), ".rpm");
+        if rpms.is_empty() {
+            return Err(infra("rpmbuild made no binary RPM"));
+        }
+        Ok(BuildOutput {
+            rpms,
+            srpm,
+            seconds: start.elapsed().as_secs_f64(),
+            rpmbuild_seconds,
+        })
+    }
+}
+
+/// Files under `dir` (recursively) ending in `suffix`, sorted.
+pub fn list(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else { continue };
+        for e in entries.filter_map(Result::ok) {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with(suffix) {
+                found.push(p);
+            }
+        }
+    }
+    found.sort();
+    found
+}

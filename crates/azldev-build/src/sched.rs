@@ -1,0 +1,583 @@
+//! The scheduler: runs a plan's builds through an [`Executor`], a build as
+//! soon as everything it needs is built, longest remaining chain first, `-j`
+//! at once; a failure blocks exactly its dependents. Builds are
+//! content-addressed: a build's key covers its rendered inputs, the base
+//! root, the options and the exact RPMs its in-distro dependencies
+//! produced, so a dependency rebuilt into byte-identical RPMs does not
+//! rebuild its dependents (early cut-off).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Condvar, Mutex};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::Arch;
+use crate::exec::{BuildFailure, BuildJob, Executor, FailureKind};
+
+/// One component to build for one arch.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    pub job: BuildJob,
+    /// In-plan components whose RPMs it builds against.
+    pub deps: Vec<String>,
+    /// What determines the output besides the dependencies' RPMs (rendered
+    /// tree, sources, base root, options), hashed into the key.
+    pub inputs: String,
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub jobs: usize,
+    /// Stop starting builds after the first failure.
+    pub fail_fast: bool,
+    /// Ignore the build cache.
+    pub rebuild: bool,
+    /// Decide what would be built and why; build nothing.
+    pub dry_run: bool,
+}
+
+/// What happened to one component.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "status")]
+pub enum Outcome {
+    Built {
+        seconds: f64,
+        rpmbuild_seconds: f64,
+        why: String,
+        attempts: u32,
+    },
+    Cached,
+    /// `dry_run`: it would be built, and why.
+    WouldBuild {
+        why: String,
+    },
+    Failed {
+        failure: BuildFailure,
+        attempts: u32,
+    },
+    Blocked {
+        by: String,
+    },
+    /// Not started (fail-fast after another failure).
+    Skipped,
+}
+
+/// The result of one component.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct UnitResult {
+    pub name: String,
+    pub arch: Arch,
+    pub key: Option<String>,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// RPM file names it produced (or its cached build holds).
+    pub rpms: Vec<String>,
+    pub logs: PathBuf,
+}
+
+/// Progress events for a front end.
+#[derive(Debug, Clone)]
+pub enum Event<'a> {
+    Started { name: &'a str, arch: Arch },
+    Finished { result: &'a UnitResult },
+}
+
+/// Where builds are kept and published.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// `<cache>/builds/<arch>`: one directory per key.
+    pub cache: PathBuf,
+    /// The local repository of the arch (`<output-dir>/<arch>`).
+    pub repo: PathBuf,
+    /// Other arches' repositories that receive noarch RPMs too.
+    pub noarch_repos: Vec<PathBuf>,
+    /// `<log-dir>/<arch>`: one directory per component.
+    pub logs: PathBuf,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CacheRecord {
+    name: String,
+    rpms: Vec<String>,
+    digests: Vec<String>,
+}
+
+fn sha256_file(p: &Path) -> String {
+    let bytes = fs::read(p).unwrap_or_default();
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Store {
+    fn lookup(&self, key: &str) -> Option<(Vec<PathBuf>, Vec<String>)> {
+        let dir = self.cache.join(key);
+        let rec: CacheRecord = serde_json::from_slice(&fs::read(dir.join("result.json")).ok()?).ok()?;
+        let files: Vec<PathBuf> = rec.rpms.iter().map(|r| dir.join(r)).collect();
+        files.iter().all(|f| f.is_file()).then_some((files, rec.digests))
+    }
+
+    fn save(&self, key: &str, name: &str, files: &[PathBuf]) -> std::io::Result<(Vec<PathBuf>, Vec<String>)> {
+        let dir = self.cache.join(key);
+        let staging = self.cache.join(format!(".tmp-{key}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&staging);
+        fs::create_dir_all(&staging)?;
+        let mut names = Vec::new();
+        let mut digests = Vec::new();
+        for f in files {
+            let n = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            fs::rename(f, staging.join(&n)).or_else(|_| fs::copy(f, staging.join(&n)).map(|_| ()))?;
+            digests.push(format!("{n} {}", sha256_file(&staging.join(&n))));
+            names.push(n);
+        }
+        let rec = CacheRecord {
+            name: name.to_owned(),
+            rpms: names.clone(),
+            digests: digests.clone(),
+        };
+        fs::write(
+            staging.join("result.json"),
+            serde_json::to_vec_pretty(&rec).unwrap_or_default(),
+        )?;
+        let _ = fs::remove_dir_all(&dir);
+        fs::rename(&staging, &dir)?;
+        Ok((names.iter().map(|n| dir.join(n)).collect(), digests))
+    }
+
+    /// Copies RPMs into the repository (noarch ones into every arch's) and
+    /// refreshes its metadata.
+    fn publish(&self, files: &[PathBuf]) -> Result<(), String> {
+        let _one = PUBLISH.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut touched: BTreeSet<PathBuf> = BTreeSet::new();
+        for f in files {
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let mut targets = vec![self.repo.clone()];
+            if name.ends_with(".noarch.rpm") {
+                targets.extend(self.noarch_repos.iter().cloned());
+            }
+            for repo in targets {
+                let dst = repo.join("Packages").join(&name);
+                fs::create_dir_all(repo.join("Packages")).map_err(|e| e.to_string())?;
+                let _ = fs::remove_file(&dst);
+                fs::hard_link(f, &dst)
+                    .or_else(|_| fs::copy(f, &dst).map(|_| ()))
+                    .map_err(|e| e.to_string())?;
+                touched.insert(repo);
+            }
+        }
+        drop(_one);
+        for repo in touched {
+            createrepo(&repo)?;
+        }
+        Ok(())
+    }
+}
+
+/// One createrepo_c at a time: builds finishing together publish in turn.
+static PUBLISH: Mutex<()> = Mutex::new(());
+
+/// (Re)indexes a repository; incremental when it has metadata.
+pub fn createrepo(repo: &Path) -> Result<(), String> {
+    let _one = PUBLISH.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut cmd = Command::new("createrepo_c");
+    cmd.args(["--quiet", "--no-database"]);
+    if repo.join("repodata/repomd.xml").is_file() {
+        cmd.arg("--update");
+    }
+    cmd.arg(repo);
+    azldev_buildroot::run::Runner::new()
+        .run(&mut cmd)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// The key of a unit given its dependencies' output digests.
+fn key_of(unit: &Unit, dep_digests: &BTreeMap<String, Vec<String>>) -> String {
+    let mut h = Sha256::new();
+    h.update(b"azldev-build\x001\0");
+    h.update(unit.job.arch.rpm());
+    h.update([0]);
+    h.update(unit.inputs.as_bytes());
+    h.update([0]);
+    h.update(if unit.job.check { "check" } else { "nocheck" });
+    let mut deps = unit.deps.clone();
+    deps.sort();
+    for d in deps {
+        h.update(d.as_bytes());
+        h.update([0]);
+        for dg in dep_digests.get(&d).map(Vec::as_slice).unwrap_or_default() {
+            h.update(dg.as_bytes());
+            h.update([0]);
+        }
+    }
+    h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Debug)]
+enum State {
+    Waiting,
+    Running,
+    Done { digests: Vec<String>, rebuilt: bool },
+    Failed,
+}
+
+struct Shared {
+    states: BTreeMap<String, State>,
+    results: Vec<UnitResult>,
+    stop: bool,
+}
+
+/// Runs the units (one arch) and returns a result per unit, in the units' order.
+pub fn run(
+    units: &[Unit],
+    exec: &dyn Executor,
+    store: &Store,
+    opts: &Options,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
+) -> Vec<UnitResult> {
+    let by_name: BTreeMap<&str, &Unit> = units.iter().map(|u| (u.job.name.as_str(), u)).collect();
+    // Dependents and the longest chain below each unit (critical path first).
+    let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for u in units {
+        for d in &u.deps {
+            if by_name.contains_key(d.as_str()) {
+                dependents.entry(d.as_str()).or_default().push(&u.job.name);
+            }
+        }
+    }
+    let mut depth: BTreeMap<&str, usize> = BTreeMap::new();
+    fn chain<'a>(
+        n: &'a str,
+        dependents: &BTreeMap<&'a str, Vec<&'a str>>,
+        memo: &mut BTreeMap<&'a str, usize>,
+        guard: usize,
+    ) -> usize {
+        if let Some(d) = memo.get(n) {
+            return *d;
+        }
+        let d = if guard > 10_000 {
+            0
+        } else {
+            1 + dependents.get(n).map_or(0, |ds| {
+                ds.iter()
+                    .map(|c| chain(c, dependents, memo, guard + 1))
+                    .max()
+                    .unwrap_or(0)
+            })
+        };
+        memo.insert(n, d);
+        d
+    }
+    for u in units {
+        chain(&u.job.name, &dependents, &mut depth, 0);
+    }
+    let shared = Mutex::new(Shared {
+        states: units
+            .iter()
+            .map(|u| (u.job.name.clone(), State::Waiting))
+            .collect(),
+        results: Vec::new(),
+        stop: false,
+    });
+    let wake = Condvar::new();
+    let lock = || shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+
+    // Picks the ready unit with the longest chain; None when nothing is
+    // left to start. Waits while builds run that may release others.
+    let next = || -> Option<(&Unit, BTreeMap<String, Vec<String>>, bool)> {
+        let mut g = lock();
+        loop {
+            let mut best: Option<&Unit> = None;
+            let mut any_waiting = false;
+            let mut any_running = false;
+            let mut newly_blocked: Vec<(String, String)> = Vec::new();
+            for u in units {
+                match g.states.get(&u.job.name) {
+                    Some(State::Running) => any_running = true,
+                    Some(State::Waiting) => {
+                        any_waiting = true;
+                        let mut ready = true;
+                        for d in u.deps.iter().filter(|d| by_name.contains_key(d.as_str())) {
+                            match g.states.get(d) {
+                                Some(State::Done { .. }) => {}
+                                Some(State::Failed) => {
+                                    newly_blocked.push((u.job.name.clone(), d.clone()));
+                                    ready = false;
+                                }
+                                _ => ready = false,
+                            }
+                        }
+                        if ready
+                            && !g.stop
+                            && best.is_none_or(|b| depth[b.job.name.as_str()] < depth[u.job.name.as_str()])
+                        {
+                            best = Some(u);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if !newly_blocked.is_empty() {
+                for (name, by) in newly_blocked {
+                    g.states.insert(name.clone(), State::Failed);
+                    let u = by_name[name.as_str()];
+                    let r = UnitResult {
+                        name: name.clone(),
+                        arch: u.job.arch,
+                        key: None,
+                        outcome: Outcome::Blocked { by },
+                        rpms: Vec::new(),
+                        logs: store.logs.join(&name),
+                    };
+                    on_event(Event::Finished { result: &r });
+                    g.results.push(r);
+                }
+                continue;
+            }
+            if let Some(u) = best {
+                g.states.insert(u.job.name.clone(), State::Running);
+                let mut digests = BTreeMap::new();
+                let mut dep_rebuilt = false;
+                for d in &u.deps {
+                    if let Some(State::Done { digests: dg, rebuilt }) = g.states.get(d) {
+                        digests.insert(d.clone(), dg.clone());
+                        dep_rebuilt |= *rebuilt;
+                    }
+                }
+                return Some((u, digests, dep_rebuilt));
+            }
+            if !any_waiting {
+                return None;
+            }
+            if !any_running {
+                // Nothing can start: stopped, or the rest waits on nothing running.
+                {
+                    let waiting: Vec<String> = g
+                        .states
+                        .iter()
+                        .filter(|(_, s)| matches!(s, State::Waiting))
+                        .map(|(n, _)| n.clone())
+                        .collect();
+                    for name in waiting {
+                        g.states.insert(name.clone(), State::Failed);
+                        let u = by_name[name.as_str()];
+                        let r = UnitResult {
+                            name: name.clone(),
+                            arch: u.job.arch,
+                            key: None,
+                            outcome: Outcome::Skipped,
+                            rpms: Vec::new(),
+                            logs: store.logs.join(&name),
+                        };
+                        g.results.push(r);
+                    }
+                    wake.notify_all();
+                }
+                return None;
+            }
+            g = wake.wait(g).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    };
+
+    let work = |unit: &Unit, dep_digests: BTreeMap<String, Vec<String>>, dep_rebuilt: bool| {
+        let key = key_of(unit, &dep_digests);
+        let logs = store.logs.join(&unit.job.name);
+        let cached = if opts.rebuild { None } else { store.lookup(&key) };
+        let (outcome, rpms, digests, ok, rebuilt) = match cached {
+            Some((files, digests)) => {
+                let published = if opts.dry_run {
+                    Ok(())
+                } else {
+                    store.publish(&files)
+                };
+                match published {
+                    Ok(()) => (Outcome::Cached, names(&files), digests, true, false),
+                    Err(e) => (
+                        Outcome::Failed {
+                            failure: BuildFailure {
+                                kind: FailureKind::Infrastructure,
+                                message: e,
+                                log: None,
+                                tail: String::new(),
+                            },
+                            attempts: 0,
+                        },
+                        Vec::new(),
+                        Vec::new(),
+                        false,
+                        false,
+                    ),
+                }
+            }
+            None => {
+                let why = if opts.rebuild {
+                    "--rebuild".to_owned()
+                } else if dep_rebuilt {
+                    "a dependency's RPMs changed".to_owned()
+                } else {
+                    "its inputs changed (or it was never built)".to_owned()
+                };
+                if opts.dry_run {
+                    // Unknown outputs: dependents are reported as rebuilt too.
+                    (
+                        Outcome::WouldBuild { why },
+                        Vec::new(),
+                        vec![format!("rebuild:{key}")],
+                        true,
+                        true,
+                    )
+                } else {
+                    on_event(Event::Started {
+                        name: &unit.job.name,
+                        arch: unit.job.arch,
+                    });
+                    let mut job = unit.job.clone();
+                    job.key = key.clone();
+                    let mut attempts = 0;
+                    loop {
+                        attempts += 1;
+                        let out = store.cache.join(format!(".out-{key}-{}", std::process::id()));
+                        let _ = fs::remove_dir_all(&out);
+                        let res = exec.build(&job, &out, &logs);
+                        match res {
+                            Ok(o) => {
+                                let mut files = o.rpms.clone();
+                                files.push(o.srpm.clone());
+                                let saved = store
+                                    .save(&key, &unit.job.name, &files)
+                                    .map_err(|e| e.to_string());
+                                let _ = fs::remove_dir_all(&out);
+                                match saved.and_then(|(files, digests)| {
+                                    store.publish(&files).map(|()| (files, digests))
+                                }) {
+                                    Ok((files, digests)) => {
+                                        break (
+                                            Outcome::Built {
+                                                seconds: o.seconds,
+                                                rpmbuild_seconds: o.rpmbuild_seconds,
+                                                why,
+                                                attempts,
+                                            },
+                                            names(&files),
+                                            digests,
+                                            true,
+                                            true,
+                                        );
+                                    }
+                                    Err(e) => {
+                                        break (
+                                            Outcome::Failed {
+                                                failure: BuildFailure {
+                                                    kind: FailureKind::Infrastructure,
+                                                    message: e,
+                                                    log: None,
+                                                    tail: String::new(),
+                                                },
+                                                attempts,
+                                            },
+                                            Vec::new(),
+                                            Vec::new(),
+                                            false,
+                                            false,
+                                        );
+                                    }
+                                }
+                            }
+                            Err(f) if f.kind == FailureKind::Infrastructure && attempts < 2 => {
+                                let _ = fs::remove_dir_all(&out);
+                            }
+                            Err(f) => {
+                                let _ = fs::remove_dir_all(&out);
+                                break (
+                                    Outcome::Failed { failure: f, attempts },
+                                    Vec::new(),
+                                    Vec::new(),
+                                    false,
+                                    false,
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        // Early cut-off happens through the digests: identical RPMs leave
+        // dependents' keys unchanged; `rebuilt` only explains why.
+        let result = UnitResult {
+            name: unit.job.name.clone(),
+            arch: unit.job.arch,
+            key: Some(key),
+            outcome,
+            rpms,
+            logs,
+        };
+        on_event(Event::Finished { result: &result });
+        let mut g = lock();
+        g.states.insert(
+            unit.job.name.clone(),
+            if ok {
+                State::Done { digests, rebuilt }
+            } else {
+                State::Failed
+            },
+        );
+        if !ok && opts.fail_fast {
+            g.stop = true;
+        }
+        g.results.push(result);
+        drop(g);
+        wake.notify_all();
+    };
+
+    let jobs = opts.jobs.max(1);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build();
+    let workers = || {
+        rayon::scope(|s| {
+            for _ in 0..jobs {
+                s.spawn(|_| {
+                    while let Some((u, d, r)) = next() {
+                        work(u, d, r);
+                    }
+                });
+            }
+        });
+    };
+    match pool {
+        Ok(pool) => pool.install(workers),
+        Err(_) => workers(),
+    }
+    let mut results = std::mem::take(&mut lock().results);
+    let order: BTreeMap<&str, usize> = units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.job.name.as_str(), i))
+        .collect();
+    results.sort_by_key(|r| order.get(r.name.as_str()).copied().unwrap_or(usize::MAX));
+    results
+}
+
+fn names(files: &[PathBuf]) -> Vec<String> {
+    files
+        .iter()
+        .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect()
+}
+
+/// Total seconds of a run, for reports.
+pub fn elapsed_since(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64()
+}
