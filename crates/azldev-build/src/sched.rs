@@ -171,6 +171,9 @@ impl Store {
             }
             for repo in targets {
                 let dst = repo.join("Packages").join(&name);
+                if same_file(f, &dst) {
+                    continue;
+                }
                 fs::create_dir_all(repo.join("Packages")).map_err(|e| e.to_string())?;
                 let _ = fs::remove_file(&dst);
                 fs::hard_link(f, &dst)
@@ -568,6 +571,15 @@ pub fn run(
         .collect();
     results.sort_by_key(|r| order.get(r.name.as_str()).copied().unwrap_or(usize::MAX));
     results
+}
+
+/// Whether two paths are the same file (hard links of one inode).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
 }
 
 fn names(files: &[PathBuf]) -> Vec<String> {

@@ -276,9 +276,13 @@ fn units(
     let mut units = Vec::new();
     let mut not_built = Vec::new();
     let mut failures = Vec::new();
-    for name in plan.order.iter().flatten() {
+    let excluded = plan.components.iter().filter(|c| c.excluded).map(|c| &c.name);
+    for name in plan.order.iter().flatten().chain(excluded) {
         let Some(c) = plan.component(name) else { continue };
         if c.excluded {
+            if not_built.iter().any(|n: &NotBuilt| n.name == c.name) {
+                continue;
+            }
             not_built.push(NotBuilt {
                 name: c.name.clone(),
                 arch,
