@@ -380,11 +380,8 @@ fn queries() {
 }
 
 #[test]
-fn build_without_plan_is_not_yet_and_unknown_names_are_errors() {
+fn unknown_names_are_errors() {
     let d = Demo::new();
-    let out = d.run(&["build", "greeter"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not implemented yet"));
     let out = d.run(&["build", "--plan", "nope"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no component `nope`"));

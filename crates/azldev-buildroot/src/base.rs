@@ -220,10 +220,16 @@ impl BaseRoots {
 
     /// The key of a spec: its fields plus the content of every repository's
     /// `repodata/repomd.xml` (so a changed repository means a new root).
+    /// Where a repository lives is not part of the key — its content is
+    /// (the same seed in two checkouts gives one base root).
     pub fn key(&self, spec: &BaseSpec) -> Result<String, BuildrootError> {
         let mut h = Sha256::new();
-        h.update(b"azldev-base-root\x001\0");
-        h.update(serde_json::to_vec(spec).expect("serialisable"));
+        h.update(b"azldev-base-root\x002\0");
+        let mut keyed = spec.clone();
+        for r in &mut keyed.repos {
+            r.baseurl.clear();
+        }
+        h.update(serde_json::to_vec(&keyed).expect("serialisable"));
         for repo in &spec.repos {
             h.update(repo.id.as_bytes());
             h.update(repomd(repo)?);

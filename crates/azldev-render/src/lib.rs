@@ -121,6 +121,9 @@ pub struct Options {
     pub release_history: ReleaseHistory,
     /// Source archives for archive overlays (see [`SourceStore`]).
     pub sources: SourceStore,
+    /// In-memory renders also store what archive overlays produce in the
+    /// source cache (`build` needs it there; `diff` does not).
+    pub store_produced: bool,
 }
 
 /// Which history of the distro repository (the git repository holding the
@@ -163,6 +166,7 @@ impl Options {
             jobs: None,
             release_history: ReleaseHistory::Head,
             sources: SourceStore::local(),
+            store_produced: false,
         }
     }
 
@@ -1041,14 +1045,14 @@ pub fn render_prepared(
                         why: why.clone(),
                     });
                 }
-                render_tree(config, fs, w, &repos, distro.as_ref(), opts, false).map(|(tree, notes, lock)| {
-                    Rendered {
+                render_tree(config, fs, w, &repos, distro.as_ref(), opts, opts.store_produced).map(
+                    |(tree, notes, lock)| Rendered {
                         name: w.c.name.clone(),
                         tree,
                         notes,
                         lock,
-                    }
-                })
+                    },
+                )
             })
             .collect()
     })

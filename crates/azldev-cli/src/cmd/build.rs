@@ -127,6 +127,7 @@ pub(crate) fn load_distro(out: &Output, settings: &Settings, args: &GraphArgs) -
     ropts.sources = settings.source_store();
     ropts.offline = args.offline || settings.offline;
     ropts.jobs = args.jobs.or(settings.jobs);
+    ropts.store_produced = true;
     let rendered = azldev_render::render_in_memory(&config, &RealFs, &[], &ropts);
     let mut inputs = Vec::new();
     let mut render_failures = Vec::new();

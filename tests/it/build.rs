@@ -1,0 +1,290 @@
+//! End-to-end tests of `azldev build` on the demo distro, with real
+//! rpmbuild, dnf, createrepo_c and qemu-user: the toolchain seed (from the
+//! project's seed locks), base roots for both arches, builds in isolated
+//! layers, the local repositories, the build cache.
+//!
+//! The demo is copied into a temporary directory (upstreams generated
+//! there). The azldev cache is shared with the buildroot crate's tests
+//! (`target/azldev-test-cache`), so converted seed RPMs, base roots and
+//! content-addressed builds are reused across tests and runs; tests that
+//! must see builds happen use `--rebuild`. Needs root.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+
+struct Demo {
+    root: tempfile::TempDir,
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from) {
+        let e = e.expect("walk");
+        let rel = e.path().strip_prefix(from).expect("prefix");
+        let dest = to.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).expect("mkdir");
+        } else {
+            std::fs::copy(e.path(), &dest).expect("copy");
+        }
+    }
+}
+
+fn cache() -> PathBuf {
+    let d = azldev_e2e::demo::workspace_root().join("target/azldev-test-cache");
+    std::fs::create_dir_all(&d).expect("cache dir");
+    d
+}
+
+/// One build test at a time: they share the build cache and base roots.
+fn serial() -> File {
+    let f = File::create(cache().join("e2e-build.lock")).expect("lock file");
+    f.lock().expect("lock");
+    f
+}
+
+impl Demo {
+    fn new() -> Demo {
+        let root = tempfile::tempdir_in(cache()).expect("tempdir");
+        let src = azldev_e2e::demo::workspace_root();
+        std::fs::copy(src.join("distro.toml"), root.path().join("distro.toml")).expect("distro.toml");
+        for dir in ["components", "overlays", "locks", "mock"] {
+            copy_tree(&src.join(dir), &root.path().join(dir));
+        }
+        azldev_e2e::demo::generate(
+            &azldev_e2e::demo::default_fixtures(),
+            &root.path().join("target/demo-upstreams"),
+        )
+        .expect("generate the demo upstreams");
+        let d = Demo { root };
+        for arch in ["x86_64", "aarch64"] {
+            d.expect(0, &["toolchain", "seed", "--arch", arch]);
+        }
+        d
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        assert_cmd::Command::cargo_bin("azldev")
+            .expect("azldev binary")
+            .current_dir(self.root.path())
+            .env("AZLDEV_CACHE_DIR", cache())
+            .env_remove("AZLDEV_JOBS")
+            .args(args)
+            .output()
+            .expect("runs")
+    }
+
+    fn expect(&self, code: i32, args: &[&str]) -> String {
+        let out = self.run(args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "azldev {args:?}\nstdout:\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
+    fn json(&self, code: i32, args: &[&str]) -> Value {
+        serde_json::from_str(&self.expect(code, args)).expect("JSON")
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let p = self.root.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+
+    fn repo(&self, arch: &str) -> PathBuf {
+        self.root.path().join("out").join(arch)
+    }
+}
+
+/// `name → status` of one arch's report.
+fn statuses(report: &Value, arch: &str) -> BTreeMap<String, String> {
+    let a = report["arches"]
+        .as_array()
+        .expect("arches")
+        .iter()
+        .find(|a| a["arch"] == arch)
+        .expect("arch");
+    let mut m: BTreeMap<String, String> = a["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().expect("name").to_owned(),
+                c["status"].as_str().expect("status").to_owned(),
+            )
+        })
+        .collect();
+    for n in a["not-built"].as_array().expect("not-built") {
+        m.insert(
+            n["name"].as_str().expect("name").to_owned(),
+            n["status"].as_str().expect("status").to_owned(),
+        );
+    }
+    m
+}
+
+fn rpm_digests(dir: &Path) -> BTreeMap<String, String> {
+    use sha2::Digest;
+    std::fs::read_dir(dir.join("Packages"))
+        .expect("Packages")
+        .filter_map(Result::ok)
+        .map(|e| {
+            let bytes = std::fs::read(e.path()).expect("read");
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                format!("{:x}", sha2::Sha256::digest(&bytes)),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn demo_builds_for_both_arches_installs_and_runs_and_then_is_cached() {
+    let _one = serial();
+    let d = Demo::new();
+    let first = d.json(
+        0,
+        &["build", "-a", "--arch", "all", "--rebuild", "--format", "json"],
+    );
+    let x86 = statuses(&first, "x86_64");
+    let arm = statuses(&first, "aarch64");
+    assert!(x86.values().all(|s| s == "built"), "{x86:?}");
+    assert_eq!(x86.len(), 14, "{x86:?}");
+    // Excluded on aarch64 by ExclusiveArch; noarch packages built once.
+    assert_eq!(arm["rpncalc"], "excluded", "{arm:?}");
+    for noarch in ["cheatsheets", "demo-motd", "demo-release", "systemd-rpm-macros"] {
+        assert_eq!(arm[noarch], "noarch", "{noarch}: {arm:?}");
+    }
+    for native in ["libgreet", "greeter", "hello", "kvstore"] {
+        assert_eq!(arm[native], "built", "{native}: {arm:?}");
+    }
+    // The repositories hold the RPMs and SRPMs, noarch ones in both.
+    let x86_rpms = rpm_digests(&d.repo("x86_64"));
+    let arm_rpms = rpm_digests(&d.repo("aarch64"));
+    assert!(
+        x86_rpms.contains_key("greeter-2.1-2.demo1.src.rpm"),
+        "{x86_rpms:?}"
+    );
+    assert!(
+        arm_rpms.contains_key("libgreet-devel-1.0-2.demo1.aarch64.rpm"),
+        "{arm_rpms:?}"
+    );
+    assert!(
+        arm_rpms
+            .keys()
+            .any(|k| k.starts_with("systemd-rpm-macros-") && k.ends_with(".noarch.rpm"))
+    );
+    assert!(!arm_rpms.keys().any(|k| k.starts_with("rpncalc-")));
+
+    // dnf installs the program from the local repository into a fresh
+    // layer and it runs against the library built here.
+    for arch in ["x86_64", "aarch64"] {
+        let out = d.expect(
+            0,
+            &[
+                "buildroot",
+                "shell",
+                "--arch",
+                arch,
+                "--install",
+                "greeter",
+                "--",
+                "sh",
+                "-c",
+                "greeter; rpm -q --qf '%{ARCH}\\n' libgreet",
+            ],
+        );
+        assert_eq!(out, format!("Hello, world!\n{arch}\n"));
+    }
+
+    // A second build does nothing.
+    let second = d.json(0, &["build", "-a", "--arch", "all", "--format", "json"]);
+    let all: Vec<String> = ["x86_64", "aarch64"]
+        .iter()
+        .flat_map(|a| statuses(&second, a).into_values())
+        .collect();
+    assert!(
+        all.iter()
+            .all(|s| matches!(s.as_str(), "cached" | "excluded" | "noarch")),
+        "{all:?}"
+    );
+    assert_eq!(rpm_digests(&d.repo("x86_64")), x86_rpms);
+}
+
+#[test]
+fn rebuilds_are_byte_identical_and_cut_off_early_and_overlays_rebuild_only_what_changed() {
+    let _one = serial();
+    let d = Demo::new();
+    d.expect(0, &["build", "-a"]);
+    let before = rpm_digests(&d.repo("x86_64"));
+    // libgreet rebuilt from scratch: the same bytes, so greeter (which
+    // builds against it) is not rebuilt.
+    let r = d.json(0, &["build", "libgreet", "--rebuild", "--format", "json"]);
+    assert_eq!(statuses(&r, "x86_64")["libgreet"], "built");
+    assert_eq!(
+        rpm_digests(&d.repo("x86_64")),
+        before,
+        "two clean builds give identical RPMs"
+    );
+    let r = d.json(0, &["build", "greeter", "--format", "json"]);
+    assert_eq!(statuses(&r, "x86_64")["greeter"], "cached");
+
+    // An overlay on banner: banner would be rebuilt, nothing else.
+    d.write(
+        "overlays/banner/touch.overlay.toml",
+        "[metadata]\ncategory = \"azl-temp-workaround\"\nupstream-status = \"inapplicable\"\n\n[[overlays]]\ndescription = \"A comment in %build\"\ntype = \"spec-prepend-lines\"\nsection = \"%build\"\nlines = [\"# touched\"]\n",
+    );
+    let check = d.expect(0, &["build", "-a", "--check"]);
+    assert!(check.contains("1 would be built"), "{check}");
+    assert!(check.contains("  banner: its inputs changed"), "{check}");
+    let r = d.json(0, &["build", "-a", "--format", "json"]);
+    let s = statuses(&r, "x86_64");
+    assert_eq!(s["banner"], "built", "{s:?}");
+    assert_eq!(s.values().filter(|v| *v == "built").count(), 1, "{s:?}");
+}
+
+#[test]
+fn a_failing_check_blocks_exactly_its_dependents() {
+    let _one = serial();
+    let d = Demo::new();
+    d.write(
+        "overlays/libgreet/fail-check.overlay.toml",
+        "[metadata]\ncategory = \"azl-temp-workaround\"\nupstream-status = \"inapplicable\"\n\n[[overlays]]\ndescription = \"Fail %check\"\ntype = \"spec-prepend-lines\"\nsection = \"%check\"\nlines = [\"echo failing on purpose; exit 1\"]\n",
+    );
+    let out = d.run(&["build", "libgreet", "greeter", "banner", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let s = statuses(&r, "x86_64");
+    assert_eq!(s["libgreet"], "failed", "{s:?}");
+    assert_eq!(s["greeter"], "blocked", "{s:?}");
+    assert!(matches!(s["banner"].as_str(), "built" | "cached"), "{s:?}");
+    let a = &r["arches"][0]["components"];
+    let lib = a
+        .as_array()
+        .expect("components")
+        .iter()
+        .find(|c| c["name"] == "libgreet")
+        .expect("libgreet");
+    assert_eq!(lib["failure"]["kind"], "check", "{lib}");
+    let log = lib["failure"]["log"].as_str().expect("log path");
+    assert!(
+        std::fs::read_to_string(log)
+            .expect("log")
+            .contains("failing on purpose")
+    );
+    // --no-check builds it.
+    let r = d.json(0, &["build", "libgreet", "--no-check", "--format", "json"]);
+    assert!(matches!(
+        statuses(&r, "x86_64")["libgreet"].as_str(),
+        "built" | "cached"
+    ));
+}
