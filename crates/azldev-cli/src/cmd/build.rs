@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use azldev_build::graph::{Buildroot, Graph, GraphOptions};
 use azldev_build::plan::{Plan, share_noarch, to_dot, to_text};
-use azldev_build::{Arch, FactsError, MacroInputs, RpmspecSource, SpecInput};
+use azldev_build::{Arch, FactsError, FactsSource, MacroInputs, RpmspecSource, SpecInput};
 use azldev_config::Config;
 use azldev_config::fs::RealFs;
 use clap::{Args, ValueEnum};
@@ -96,7 +96,9 @@ pub(crate) struct Distro {
     pub inputs: Vec<SpecInput>,
     /// Components that failed to render, with the error.
     pub render_failures: Vec<(String, String)>,
-    pub source: RpmspecSource,
+    /// Where spec facts come from (today rpmspec on the host; the macro
+    /// evaluator goes in front of it with `azldev_build::Fallback`).
+    pub source: Box<dyn FactsSource>,
     pub opts: GraphOptions,
 }
 
@@ -162,7 +164,7 @@ pub(crate) fn load_distro(out: &Output, settings: &Settings, args: &GraphArgs) -
         config,
         inputs,
         render_failures,
-        source,
+        source: Box::new(source),
         opts: GraphOptions { buildroot, bootstrap },
     })
 }
@@ -172,7 +174,7 @@ impl Distro {
     /// components whose facts failed.
     pub fn graph(&self, arch: Arch, jobs: Option<usize>) -> (Graph, Vec<FactsError>) {
         let run = || {
-            let (ok, failed) = azldev_build::facts(&self.source, &self.inputs, arch);
+            let (ok, failed) = azldev_build::facts(self.source.as_ref(), &self.inputs, arch);
             (Graph::build(arch, ok, &self.opts), failed)
         };
         match jobs.and_then(|j| rayon::ThreadPoolBuilder::new().num_threads(j).build().ok()) {
