@@ -389,3 +389,35 @@ fn build_without_plan_is_not_yet_and_unknown_names_are_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no component `nope`"));
 }
+
+#[test]
+fn diff_warns_when_a_removed_devel_package_leaves_a_buildrequires_unprovided() {
+    let d = Demo::new();
+    let date = "2025-06-01T00:00:00Z";
+    // The distro repository: everything but the generated upstreams.
+    d.write(".gitignore", "/target/\n");
+    azldev_e2e::git(d.root.path(), &["init", "-q", "-b", "main"], date);
+    azldev_e2e::git(d.root.path(), &["add", "-A"], date);
+    azldev_e2e::git(d.root.path(), &["commit", "-q", "-m", "demo"], date);
+    // A change that does not remove a package: no warning.
+    let out = d.run(&["diff", "--format", "stat"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("BuildRequires"));
+    d.append(
+        "components/libgreet.comp.toml",
+        "\n[[components.libgreet.overlays]]\ndescription = \"Drop the headers\"\ntype = \"spec-remove-subpackage\"\npackage = \"devel\"\n",
+    );
+    let out = d.run(&["diff", "--format", "stat"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "warning: greeter BuildRequires `libgreet-devel >= 1.0` (line 14): this change removes libgreet-devel (from libgreet) and nothing else in the distro provides it"
+        ),
+        "{stderr}"
+    );
+}
