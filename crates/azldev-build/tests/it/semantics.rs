@@ -243,6 +243,17 @@ fn cycles_reported_with_closing_edge_and_broken_by_bootstrap() {
     );
     assert_eq!(p.cycles.len(), 2);
     assert_eq!(p.cycle_edges[0].from, "c");
+    // The plan is data: JSON and back gives the same plan.
+    let json = serde_json::to_string(&p).expect("serialise");
+    let back: azldev_build::Plan = serde_json::from_str(&json).expect("deserialise");
+    assert_eq!(back, p);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    for key in ["arch", "components", "cycles", "unresolved", "order"] {
+        assert!(v.get(key).is_some(), "{key}");
+    }
+    for key in ["name", "excluded", "buildrequires", "packages", "depends-on"] {
+        assert!(v["components"][0].get(key).is_some(), "{key}");
+    }
 
     // Bootstrap: `c` takes `a-devel` prebuilt; the cycle is gone.
     let mut opts = known(&["self-tools"]);
