@@ -54,7 +54,7 @@ fn vercmp_agrees_with_rpm() {
             .wrapping_add(1_442_695_040_888_963_407);
         (x >> 33) % n
     };
-    let mut random = |next: &mut dyn FnMut(u64) -> u64| {
+    let random = |next: &mut dyn FnMut(u64) -> u64| {
         let len = 1 + next(7) as usize;
         let mut s: String = (0..len)
             .map(|_| alphabet[next(alphabet.len() as u64) as usize] as char)
