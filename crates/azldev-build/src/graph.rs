@@ -208,6 +208,25 @@ pub fn exclusion(facts: &SpecFacts, arch: Arch) -> Option<String> {
     None
 }
 
+/// Per-thread visit marks for the install closure, indexed by flat
+/// package id (a new stamp per component instead of clearing).
+struct Scratch {
+    stamp: u32,
+    seen: Vec<u32>,
+    /// (requirement index, package that pulled it in)
+    info: Vec<(usize, Option<PkgRef>)>,
+}
+
+impl Scratch {
+    fn new(n: usize) -> Scratch {
+        Scratch {
+            stamp: 0,
+            seen: vec![0; n],
+            info: vec![(0, None); n],
+        }
+    }
+}
+
 /// What resolving one component gives.
 #[derive(Default)]
 struct NodeResult {
@@ -324,7 +343,13 @@ impl Graph {
         }
         let results: Vec<Option<NodeResult>> = (0..self.nodes.len())
             .into_par_iter()
-            .map(|ni| (self.nodes[ni].excluded.is_none()).then(|| self.resolve_node(ni, opts, &runtime, &offsets)))
+            .map_init(
+                || Scratch::new(total),
+                |scratch, ni| {
+                    (self.nodes[ni].excluded.is_none())
+                        .then(|| self.resolve_node(ni, opts, &runtime, &offsets, scratch))
+                },
+            )
             .collect();
         for (ni, r) in results.into_iter().enumerate() {
             let Some(r) = r else { continue };
@@ -341,7 +366,14 @@ impl Graph {
         }
     }
 
-    fn resolve_node(&self, ni: usize, opts: &GraphOptions, runtime: &[Vec<PkgRef>], offsets: &[usize]) -> NodeResult {
+    fn resolve_node(
+        &self,
+        ni: usize,
+        opts: &GraphOptions,
+        runtime: &[Vec<PkgRef>],
+        offsets: &[usize],
+        scratch: &mut Scratch,
+    ) -> NodeResult {
         let mut out = NodeResult::default();
         let name = &self.nodes[ni].name;
         let boot: BTreeSet<&str> = opts
@@ -422,17 +454,21 @@ impl Graph {
         // The install closure: runtime Requires of chosen packages. Each
         // visited package remembers the requirement and the package that
         // pulled it in; reasons are spelt only for edges.
-        let mut seen: HashMap<PkgRef, (usize, Option<PkgRef>)> = HashMap::new();
+        scratch.stamp += 1;
+        let stamp = scratch.stamp;
+        let flat = |p: PkgRef| offsets[p.node] + p.pkg;
         let mut queue: VecDeque<PkgRef> = VecDeque::new();
         for (p, idx) in direct {
-            if let std::collections::hash_map::Entry::Vacant(e) = seen.entry(p) {
-                e.insert((idx, None));
+            let f = flat(p);
+            if scratch.seen[f] != stamp {
+                scratch.seen[f] = stamp;
+                scratch.info[f] = (idx, None);
                 queue.push_back(p);
             }
         }
         let mut self_dep = false;
         while let Some(p) = queue.pop_front() {
-            let (idx, via) = seen[&p];
+            let (idx, via) = scratch.info[flat(p)];
             if p.node == ni {
                 self_dep = true;
             } else if out.deps.insert(p.node) {
@@ -443,9 +479,11 @@ impl Graph {
                 };
                 out.reasons.push((p.node, why));
             }
-            for &q in &runtime[offsets[p.node] + p.pkg] {
-                if let std::collections::hash_map::Entry::Vacant(e) = seen.entry(q) {
-                    e.insert((idx, Some(p)));
+            for &q in &runtime[flat(p)] {
+                let f = flat(q);
+                if scratch.seen[f] != stamp {
+                    scratch.seen[f] = stamp;
+                    scratch.info[f] = (idx, Some(p));
                     queue.push_back(q);
                 }
             }
