@@ -202,9 +202,15 @@ fn demo_plan_for_both_arches_builds_noarch_once() {
     assert!(position(&plans[1], "libgreet") < position(&plans[1], "greeter"));
     let dot = d.expect(0, &["build", "--plan", "--arch", "all", "--format", "dot"]);
     assert!(dot.contains("subgraph \"cluster_aarch64\""), "{dot}");
-    assert!(dot.contains("\"aarch64/greeter\" -> \"aarch64/libgreet\";"), "{dot}");
+    assert!(
+        dot.contains("\"aarch64/greeter\" -> \"aarch64/libgreet\";"),
+        "{dot}"
+    );
     let text = d.expect(0, &["build", "--plan", "--arch", "aarch64", "wordlist"]);
-    assert!(text.starts_with("plan for aarch64: 1 components to build in 1 waves\n"), "{text}");
+    assert!(
+        text.starts_with("plan for aarch64: 1 components to build in 1 waves\n"),
+        "{text}"
+    );
     assert!(text.contains("wordlist (noarch)"), "{text}");
 }
 

@@ -337,7 +337,8 @@ impl Graph {
             .collect();
         let total = self.nodes.iter().map(|n| n.facts.packages.len()).sum();
         let mut runtime: Vec<Vec<PkgRef>> = vec![Vec::new(); total];
-        let computed: Vec<(PkgRef, Vec<PkgRef>)> = all.par_iter().map(|p| (*p, self.runtime_deps(*p))).collect();
+        let computed: Vec<(PkgRef, Vec<PkgRef>)> =
+            all.par_iter().map(|p| (*p, self.runtime_deps(*p))).collect();
         for (p, v) in computed {
             runtime[offsets[p.node] + p.pkg] = v;
         }
