@@ -403,10 +403,12 @@ fn build_without_plan_is_not_yet_and_unknown_names_are_errors() {
 }
 
 #[test]
-fn diff_warns_when_a_removed_devel_package_leaves_a_buildrequires_unprovided() {
+fn diff_and_render_warn_when_a_removed_devel_package_leaves_a_buildrequires_unprovided() {
     let d = Demo::new();
     let date = "2025-06-01T00:00:00Z";
-    // The distro repository: everything but the generated upstreams.
+    // The distro repository: everything but the generated upstreams, with
+    // its rendered tree.
+    d.expect(0, &["render", "-q"]);
     d.write(".gitignore", "/target/\n");
     azldev_e2e::git(d.root.path(), &["init", "-q", "-b", "main"], date);
     azldev_e2e::git(d.root.path(), &["add", "-A"], date);
@@ -432,4 +434,23 @@ fn diff_warns_when_a_removed_devel_package_leaves_a_buildrequires_unprovided() {
         ),
         "{stderr}"
     );
+    // render says the same when it rewrites libgreet without the package
+    // the committed tree had.
+    let out = d.run(&["render"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "warning: greeter BuildRequires `libgreet-devel >= 1.0` (line 14): this change removes libgreet-devel (from libgreet)"
+        ),
+        "{stderr}"
+    );
+    // Once rendered, a render that changes nothing says nothing.
+    let out = d.run(&["render"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning:"));
 }

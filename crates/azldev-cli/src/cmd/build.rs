@@ -369,6 +369,12 @@ pub(crate) fn removed_provides_warnings(
         }
     };
     let (graph, _) = distro.graph(Arch::X86_64, jobs.or(settings.jobs));
+    unprovided(&graph, &removed)
+}
+
+/// BuildRequires in `graph` not satisfied in-distro that name a removed
+/// package (`removed`: package → the component it came from).
+fn unprovided(graph: &Graph, removed: &BTreeMap<String, String>) -> Vec<String> {
     let mut out = Vec::new();
     for n in &graph.nodes {
         for r in &n.requirements {
@@ -393,4 +399,74 @@ pub(crate) fn removed_provides_warnings(
         }
     }
     out
+}
+
+/// `azldev render`'s check: for the components it rewrote, the packages
+/// their spec had in the committed tree (git HEAD of the distro
+/// repository) and has no more; when there are any, the BuildRequires of
+/// the distro as it renders now that named them and that nothing else
+/// provides (see [`removed_provides_warnings`]). Nothing when the project
+/// is not in a git repository.
+pub(crate) fn render_removed_warnings(
+    config: &Config,
+    report: &azldev_render::Report,
+    out_dir: &std::path::Path,
+    settings: &Settings,
+    offline: bool,
+    jobs: Option<usize>,
+) -> Vec<String> {
+    use azldev_config::fs::Fs as _;
+    let rewritten: Vec<&str> = report
+        .components
+        .iter()
+        .filter(|c| c.status == azldev_render::Status::Rendered)
+        .map(|c| c.name.as_str())
+        .collect();
+    if rewritten.is_empty() {
+        return Vec::new();
+    }
+    let Ok(repo) = azldev_diff::DistroRepo::discover(&config.root_dir) else {
+        return Vec::new();
+    };
+    let Ok(head) = repo.resolve("HEAD") else {
+        return Vec::new();
+    };
+    let committed = repo.fs(&head);
+    let packages = |bytes: &[u8]| -> Vec<String> {
+        azldev_spec::Spec::parse(bytes)
+            .packages()
+            .iter()
+            .map(|p| p.name.clone())
+            .filter(|n| !n.contains('%'))
+            .collect()
+    };
+    let mut removed: BTreeMap<String, String> = BTreeMap::new();
+    for name in rewritten {
+        let spec = azldev_render::component_dir(out_dir, name).join(format!("{name}.spec"));
+        let (Ok(old), Ok(new)) = (committed.read(&spec), std::fs::read(&spec)) else {
+            continue;
+        };
+        let now = packages(&new);
+        for p in packages(&old) {
+            if !now.contains(&p) {
+                removed.insert(p, name.to_owned());
+            }
+        }
+    }
+    if removed.is_empty() {
+        return Vec::new();
+    }
+    let mut ropts = azldev_render::Options::for_project(config);
+    ropts.offline = offline || settings.offline;
+    ropts.jobs = jobs.or(settings.jobs);
+    let distro = match distro_from(config, &RealFs, settings, ropts, Buildroot::Unknown) {
+        Ok(d) => d,
+        Err(e) => {
+            return vec![format!(
+                "warning: cannot check what the removed packages provided: {e}"
+            )];
+        }
+    };
+    let (graph, _) = distro.graph(Arch::X86_64, jobs.or(settings.jobs));
+    unprovided(&graph, &removed)
 }
