@@ -432,6 +432,14 @@ pub(crate) fn render_removed_warnings(
         return Vec::new();
     };
     let committed = repo.fs(&head);
+    // `%package` lines, to parse only specs where one went away.
+    let headers = |bytes: &[u8]| -> Vec<Vec<u8>> {
+        bytes
+            .split(|b| *b == b'\n')
+            .filter(|l| l.starts_with(b"%package"))
+            .map(<[u8]>::to_vec)
+            .collect()
+    };
     let packages = |bytes: &[u8]| -> Vec<String> {
         azldev_spec::Spec::parse(bytes)
             .packages()
@@ -446,6 +454,10 @@ pub(crate) fn render_removed_warnings(
         let (Ok(old), Ok(new)) = (committed.read(&spec), std::fs::read(&spec)) else {
             continue;
         };
+        let kept = headers(&new);
+        if headers(&old).iter().all(|h| kept.contains(h)) {
+            continue;
+        }
         let now = packages(&new);
         for p in packages(&old) {
             if !now.contains(&p) {

@@ -185,7 +185,8 @@ pub fn render(args: &RenderArgs, out: &Output, settings: &Settings) -> miette::R
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    if !args.check && out.verbosity >= 0 {
+    // Only for the project's own tree (the one committed), not `-o DIR`.
+    if !args.check && args.output.is_none() && out.verbosity >= 0 {
         for w in crate::cmd::build::render_removed_warnings(
             &config,
             &report,
