@@ -112,13 +112,15 @@ struct ParseRefs(Vec<String>);
 
 impl ParseRefs {
     fn of(spec: &[u8]) -> ParseRefs {
-        let s = String::from_utf8_lossy(spec);
-        ParseRefs(
-            s.lines()
-                .filter(|l| l.contains("%include") || l.contains("load:"))
-                .map(str::to_owned)
-                .collect(),
-        )
+        let mut lines: Vec<String> = Vec::new();
+        for needle in [&b"%include"[..], b"load:"] {
+            for at in memchr::memmem::find_iter(spec, needle) {
+                let start = memchr::memrchr(b'\n', &spec[..at]).map_or(0, |i| i + 1);
+                let end = memchr::memchr(b'\n', &spec[at..]).map_or(spec.len(), |i| at + i);
+                lines.push(String::from_utf8_lossy(&spec[start..end]).into_owned());
+            }
+        }
+        ParseRefs(lines)
     }
 
     fn reads(&self, file: &str) -> bool {
