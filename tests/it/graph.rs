@@ -200,6 +200,18 @@ fn demo_plan_for_both_arches_builds_noarch_once() {
             .any(|r| r.as_str().is_some_and(|s| s.starts_with("libgreet(aarch-64)")))
     );
     assert!(position(&plans[1], "libgreet") < position(&plans[1], "greeter"));
+    let dot = d.expect(0, &["build", "--plan", "--arch", "all", "--format", "dot"]);
+    assert!(dot.contains("subgraph \"cluster_aarch64\""), "{dot}");
+    assert!(
+        dot.contains("\"aarch64/greeter\" -> \"aarch64/libgreet\";"),
+        "{dot}"
+    );
+    let text = d.expect(0, &["build", "--plan", "--arch", "aarch64", "wordlist"]);
+    assert!(
+        text.starts_with("plan for aarch64: 1 components to build in 1 waves\n"),
+        "{text}"
+    );
+    assert!(text.contains("wordlist (noarch)"), "{text}");
 }
 
 #[test]
@@ -385,4 +397,57 @@ fn unknown_names_are_errors() {
     let out = d.run(&["build", "--plan", "nope"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no component `nope`"));
+}
+
+#[test]
+fn diff_and_render_warn_when_a_removed_devel_package_leaves_a_buildrequires_unprovided() {
+    let d = Demo::new();
+    let date = "2025-06-01T00:00:00Z";
+    // The distro repository: everything but the generated upstreams, with
+    // its rendered tree.
+    d.expect(0, &["render", "-q"]);
+    d.write(".gitignore", "/target/\n");
+    azldev_e2e::git(d.root.path(), &["init", "-q", "-b", "main"], date);
+    azldev_e2e::git(d.root.path(), &["add", "-A"], date);
+    azldev_e2e::git(d.root.path(), &["commit", "-q", "-m", "demo"], date);
+    // A change that does not remove a package: no warning.
+    let out = d.run(&["diff", "--format", "stat"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("BuildRequires"));
+    d.append(
+        "components/libgreet.comp.toml",
+        "\n[[components.libgreet.overlays]]\ndescription = \"Drop the headers\"\ntype = \"spec-remove-subpackage\"\npackage = \"devel\"\n",
+    );
+    let out = d.run(&["diff", "--format", "stat"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "warning: greeter BuildRequires `libgreet-devel >= 1.0` (line 14): this change removes libgreet-devel (from libgreet) and nothing else in the distro provides it"
+        ),
+        "{stderr}"
+    );
+    // render says the same when it rewrites libgreet without the package
+    // the committed tree had.
+    let out = d.run(&["render"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "warning: greeter BuildRequires `libgreet-devel >= 1.0` (line 14): this change removes libgreet-devel (from libgreet)"
+        ),
+        "{stderr}"
+    );
+    // Once rendered, a render that changes nothing says nothing.
+    let out = d.run(&["render"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning:"));
 }

@@ -45,6 +45,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use azldev_buildroot::arch::Arch;
 use azldev_spec::facts::SpecFacts;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::dep::{Req, Simple};
@@ -207,6 +208,38 @@ pub fn exclusion(facts: &SpecFacts, arch: Arch) -> Option<String> {
     None
 }
 
+/// Per-thread visit marks for the install closure, indexed by flat
+/// package id (a new stamp per component instead of clearing).
+struct Scratch {
+    stamp: u32,
+    seen: Vec<u32>,
+    /// (requirement index, package that pulled it in)
+    info: Vec<(usize, Option<PkgRef>)>,
+}
+
+impl Scratch {
+    fn new(n: usize) -> Scratch {
+        Scratch {
+            stamp: 0,
+            seen: vec![0; n],
+            info: vec![(0, None); n],
+        }
+    }
+}
+
+/// What resolving one component gives.
+#[derive(Default)]
+struct NodeResult {
+    deps: BTreeSet<usize>,
+    self_dep: bool,
+    resolved: Vec<Resolved>,
+    /// `(to, why)` of each edge (the self edge included).
+    reasons: Vec<(usize, String)>,
+    unresolved: Vec<Unresolved>,
+    choices: Vec<Choice>,
+    prebuilt: Vec<Prebuilt>,
+}
+
 #[derive(Default)]
 struct Outcome {
     ok: bool,
@@ -285,160 +318,193 @@ impl Graph {
     }
 
     fn resolve_all(&mut self, opts: &GraphOptions) {
-        let mut runtime: HashMap<PkgRef, Vec<PkgRef>> = HashMap::new();
-        for ni in 0..self.nodes.len() {
-            if self.nodes[ni].excluded.is_some() {
-                continue;
-            }
-            let name = self.nodes[ni].name.clone();
-            let boot: BTreeSet<&str> = opts
-                .bootstrap
-                .get(&name)
-                .map(|v| v.iter().map(String::as_str).collect())
-                .unwrap_or_default();
-            let plain: Vec<Simple> = self.nodes[ni]
-                .facts
-                .buildrequires
-                .iter()
-                .filter(|d| !d.text.starts_with('('))
-                .filter_map(|d| Simple::parse(&d.text))
-                .collect();
-            let mut resolved = Vec::new();
-            let mut direct: Vec<(PkgRef, String)> = Vec::new();
-            for d in self.nodes[ni].facts.buildrequires.clone() {
-                let req = match Req::parse(&d.text) {
-                    Ok(r) => r,
-                    Err(_) => {
-                        self.unresolved.push(Unresolved {
-                            component: name.clone(),
-                            requirement: d.text.clone(),
-                            line: d.line,
-                        });
-                        resolved.push(Resolved {
-                            text: d.text,
-                            line: d.line,
-                            resolution: Resolution::Invalid,
-                            packages: Vec::new(),
-                        });
-                        continue;
-                    }
-                };
-                if req.atoms().iter().any(|a| boot.contains(a.name.as_str())) {
-                    self.prebuilt.push(Prebuilt {
-                        component: name.clone(),
-                        requirement: d.text.clone(),
-                    });
-                    resolved.push(Resolved {
-                        text: d.text,
-                        line: d.line,
-                        resolution: Resolution::Prebuilt,
-                        packages: Vec::new(),
-                    });
-                    continue;
-                }
-                let mut choices = Vec::new();
-                let out = self.resolve(
-                    &req,
-                    &mut Ctx {
-                        node: ni,
-                        plain: &plain,
-                        choices: Some(&mut choices),
-                    },
-                );
-                for (text, cands, chosen) in choices {
-                    let show = |r: &PkgRef| {
-                        format!(
-                            "{}/{}",
-                            self.nodes[r.node].name, self.nodes[r.node].facts.packages[r.pkg].name
-                        )
-                    };
-                    let mut providers: Vec<String> = cands.iter().map(show).collect();
-                    providers.sort();
-                    providers.dedup();
-                    self.choices.push(Choice {
-                        component: name.clone(),
-                        requirement: text,
-                        providers,
-                        chosen: show(&chosen),
-                    });
-                }
-                let resolution = if !out.ok {
-                    self.unresolved.push(Unresolved {
-                        component: name.clone(),
-                        requirement: d.text.clone(),
-                        line: d.line,
-                    });
-                    Resolution::Unresolved
-                } else if out.pkgs.is_empty() {
-                    Resolution::External
-                } else {
-                    Resolution::InDistro
-                };
-                for p in &out.pkgs {
-                    direct.push((*p, d.text.clone()));
-                }
-                resolved.push(Resolved {
-                    text: d.text,
-                    line: d.line,
-                    resolution,
-                    packages: out.pkgs,
-                });
-            }
-            // The install closure: runtime Requires of chosen packages.
-            let mut seen: BTreeSet<PkgRef> = BTreeSet::new();
-            let mut queue: VecDeque<(PkgRef, String)> = VecDeque::new();
-            for (p, why) in direct {
-                if seen.insert(p) {
-                    queue.push_back((p, why));
-                }
-            }
-            let mut deps = BTreeSet::new();
-            let mut self_dep = false;
-            while let Some((p, why)) = queue.pop_front() {
-                if p.node == ni {
-                    self_dep = true;
-                } else if deps.insert(p.node) {
-                    self.reasons.insert((ni, p.node), why.clone());
-                }
-                let next = match runtime.get(&p) {
-                    Some(v) => v.clone(),
-                    None => {
-                        let v = self.runtime_deps(p);
-                        runtime.insert(p, v.clone());
-                        v
-                    }
-                };
-                for q in next {
-                    if seen.insert(q) {
-                        let qn = &self.nodes[q.node].facts.packages[q.pkg].name;
-                        queue.push_back((q, format!("{why} (via {qn})")));
-                    }
-                }
-            }
-            // A requirement only the component itself provides: when the
-            // buildroot is known to provide it, it comes from there.
-            if self_dep {
-                let own_only = resolved.iter().any(|r| {
-                    !r.packages.is_empty()
-                        && r.packages.iter().all(|p| p.node == ni)
-                        && !matches!(&self.buildroot, Buildroot::Known(s)
-                            if Req::parse(&r.text).is_ok_and(|q| q.atoms().iter().all(|a| s.contains(&a.name))))
-                });
-                self_dep = own_only;
-                if self_dep {
-                    let why = resolved
-                        .iter()
-                        .find(|r| r.packages.iter().any(|p| p.node == ni))
-                        .map(|r| r.text.clone())
-                        .unwrap_or_default();
-                    self.reasons.insert((ni, ni), why);
-                }
+        // Every package's in-distro runtime dependencies, once.
+        let offsets: Vec<usize> = self
+            .nodes
+            .iter()
+            .scan(0usize, |acc, n| {
+                let o = *acc;
+                *acc += n.facts.packages.len();
+                Some(o)
+            })
+            .collect();
+        let all: Vec<PkgRef> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.excluded.is_none())
+            .flat_map(|(node, n)| (0..n.facts.packages.len()).map(move |pkg| PkgRef { node, pkg }))
+            .collect();
+        let total = self.nodes.iter().map(|n| n.facts.packages.len()).sum();
+        let mut runtime: Vec<Vec<PkgRef>> = vec![Vec::new(); total];
+        let computed: Vec<(PkgRef, Vec<PkgRef>)> =
+            all.par_iter().map(|p| (*p, self.runtime_deps(*p))).collect();
+        for (p, v) in computed {
+            runtime[offsets[p.node] + p.pkg] = v;
+        }
+        let results: Vec<Option<NodeResult>> = (0..self.nodes.len())
+            .into_par_iter()
+            .map_init(
+                || Scratch::new(total),
+                |scratch, ni| {
+                    (self.nodes[ni].excluded.is_none())
+                        .then(|| self.resolve_node(ni, opts, &runtime, &offsets, scratch))
+                },
+            )
+            .collect();
+        for (ni, r) in results.into_iter().enumerate() {
+            let Some(r) = r else { continue };
+            self.unresolved.extend(r.unresolved);
+            self.choices.extend(r.choices);
+            self.prebuilt.extend(r.prebuilt);
+            for (to, why) in r.reasons {
+                self.reasons.insert((ni, to), why);
             }
             let n = &mut self.nodes[ni];
-            n.deps = deps;
-            n.self_dep = self_dep;
-            n.requirements = resolved;
+            n.deps = r.deps;
+            n.self_dep = r.self_dep;
+            n.requirements = r.resolved;
         }
+    }
+
+    fn resolve_node(
+        &self,
+        ni: usize,
+        opts: &GraphOptions,
+        runtime: &[Vec<PkgRef>],
+        offsets: &[usize],
+        scratch: &mut Scratch,
+    ) -> NodeResult {
+        let mut out = NodeResult::default();
+        let name = &self.nodes[ni].name;
+        let boot: BTreeSet<&str> = opts
+            .bootstrap
+            .get(name)
+            .map(|v| v.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        let plain: Vec<Simple> = self.nodes[ni]
+            .facts
+            .buildrequires
+            .iter()
+            .filter(|d| !d.text.starts_with('('))
+            .filter_map(|d| Simple::parse(&d.text))
+            .collect();
+        // (package, index of the requirement that brought it in)
+        let mut direct: Vec<(PkgRef, usize)> = Vec::new();
+        for d in &self.nodes[ni].facts.buildrequires {
+            let unresolved = || Unresolved {
+                component: name.clone(),
+                requirement: d.text.clone(),
+                line: d.line,
+            };
+            let resolved = |resolution, packages| Resolved {
+                text: d.text.clone(),
+                line: d.line,
+                resolution,
+                packages,
+            };
+            let Ok(req) = Req::parse(&d.text) else {
+                out.unresolved.push(unresolved());
+                out.resolved.push(resolved(Resolution::Invalid, Vec::new()));
+                continue;
+            };
+            if req.atoms().iter().any(|a| boot.contains(a.name.as_str())) {
+                out.prebuilt.push(Prebuilt {
+                    component: name.clone(),
+                    requirement: d.text.clone(),
+                });
+                out.resolved.push(resolved(Resolution::Prebuilt, Vec::new()));
+                continue;
+            }
+            let mut choices = Vec::new();
+            let o = self.resolve(
+                &req,
+                &mut Ctx {
+                    node: ni,
+                    plain: &plain,
+                    choices: Some(&mut choices),
+                },
+            );
+            for (text, cands, chosen) in choices {
+                let show = |r: &PkgRef| {
+                    let (c, p) = self.pkg_name(*r);
+                    format!("{c}/{p}")
+                };
+                let mut providers: Vec<String> = cands.iter().map(show).collect();
+                providers.sort();
+                providers.dedup();
+                out.choices.push(Choice {
+                    component: name.clone(),
+                    requirement: text,
+                    providers,
+                    chosen: show(&chosen),
+                });
+            }
+            let resolution = if !o.ok {
+                out.unresolved.push(unresolved());
+                Resolution::Unresolved
+            } else if o.pkgs.is_empty() {
+                Resolution::External
+            } else {
+                Resolution::InDistro
+            };
+            let idx = out.resolved.len();
+            direct.extend(o.pkgs.iter().map(|p| (*p, idx)));
+            out.resolved.push(resolved(resolution, o.pkgs));
+        }
+        // The install closure: runtime Requires of chosen packages. Each
+        // visited package remembers the requirement and the package that
+        // pulled it in; reasons are spelt only for edges.
+        scratch.stamp += 1;
+        let stamp = scratch.stamp;
+        let flat = |p: PkgRef| offsets[p.node] + p.pkg;
+        let mut queue: VecDeque<PkgRef> = VecDeque::new();
+        for (p, idx) in direct {
+            let f = flat(p);
+            if scratch.seen[f] != stamp {
+                scratch.seen[f] = stamp;
+                scratch.info[f] = (idx, None);
+                queue.push_back(p);
+            }
+        }
+        let mut self_dep = false;
+        while let Some(p) = queue.pop_front() {
+            let (idx, via) = scratch.info[flat(p)];
+            if p.node == ni {
+                self_dep = true;
+            } else if out.deps.insert(p.node) {
+                let text = &out.resolved[idx].text;
+                let why = match via {
+                    None => text.clone(),
+                    Some(v) => format!("{text} (via {})", self.pkg_name(v).1),
+                };
+                out.reasons.push((p.node, why));
+            }
+            for &q in &runtime[flat(p)] {
+                let f = flat(q);
+                if scratch.seen[f] != stamp {
+                    scratch.seen[f] = stamp;
+                    scratch.info[f] = (idx, Some(p));
+                    queue.push_back(q);
+                }
+            }
+        }
+        // A requirement only the component itself provides: when the
+        // buildroot is known to provide it, it comes from there.
+        if self_dep {
+            let own = out.resolved.iter().find(|r| {
+                !r.packages.is_empty()
+                    && r.packages.iter().all(|p| p.node == ni)
+                    && !matches!(&self.buildroot, Buildroot::Known(s)
+                        if Req::parse(&r.text).is_ok_and(|q| q.atoms().iter().all(|a| s.contains(&a.name))))
+            });
+            match own {
+                Some(r) => out.reasons.push((ni, r.text.clone())),
+                None => self_dep = false,
+            }
+        }
+        out.self_dep = self_dep;
+        out
     }
 
     /// In-distro packages a package's runtime Requires pull in.
@@ -488,17 +554,10 @@ impl Graph {
 
     /// The deterministic choice among providers (see the module docs).
     fn choose(&self, cands: &[PkgRef], want: &str, from: usize) -> Option<PkgRef> {
-        cands.iter().copied().min_by(|a, b| {
-            let key = |r: &PkgRef| {
-                let n = &self.nodes[r.node];
-                (
-                    r.node == from,
-                    n.facts.packages[r.pkg].name != want,
-                    n.name.clone(),
-                    n.facts.packages[r.pkg].name.clone(),
-                )
-            };
-            key(a).cmp(&key(b))
+        cands.iter().copied().min_by_key(|r| {
+            let n = &self.nodes[r.node];
+            let p = n.facts.packages[r.pkg].name.as_str();
+            (r.node == from, p != want, n.name.as_str(), p)
         })
     }
 

@@ -28,7 +28,7 @@ pub use azldev_buildroot::arch::Arch;
 pub use azldev_spec::facts::SpecFacts;
 pub use graph::{Buildroot, Graph, GraphOptions};
 pub use plan::{Plan, PlanComponent, PlanError, PlanPackage};
-pub use source::{FactsError, FactsSource, MacroInputs, RpmspecSource, SpecInput};
+pub use source::{FactsError, FactsSource, Fallback, MacroInputs, RpmspecSource, SpecInput};
 
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};

@@ -112,13 +112,15 @@ struct ParseRefs(Vec<String>);
 
 impl ParseRefs {
     fn of(spec: &[u8]) -> ParseRefs {
-        let s = String::from_utf8_lossy(spec);
-        ParseRefs(
-            s.lines()
-                .filter(|l| l.contains("%include") || l.contains("load:"))
-                .map(str::to_owned)
-                .collect(),
-        )
+        let mut lines: Vec<String> = Vec::new();
+        for needle in [&b"%include"[..], b"load:"] {
+            for at in memchr::memmem::find_iter(spec, needle) {
+                let start = memchr::memrchr(b'\n', &spec[..at]).map_or(0, |i| i + 1);
+                let end = memchr::memchr(b'\n', &spec[at..]).map_or(spec.len(), |i| at + i);
+                lines.push(String::from_utf8_lossy(&spec[start..end]).into_owned());
+            }
+        }
+        ParseRefs(lines)
     }
 
     fn reads(&self, file: &str) -> bool {
@@ -142,6 +144,14 @@ pub enum FactsError {
     Empty { component: String, arch: Arch },
     #[error("{path}: {message}")]
     Io { path: PathBuf, message: String },
+    /// The producer cannot evaluate this spec (the macro evaluator on a
+    /// `%(shell)` or an unknown Lua API): [`Fallback`] asks the next one.
+    #[error("{component} ({arch}): cannot evaluate: {reason}")]
+    Unsupported {
+        component: String,
+        arch: Arch,
+        reason: String,
+    },
 }
 
 impl FactsError {
@@ -151,7 +161,8 @@ impl FactsError {
         match self {
             FactsError::NoSpec { component }
             | FactsError::Rpmspec { component, .. }
-            | FactsError::Empty { component, .. } => component.clone(),
+            | FactsError::Empty { component, .. }
+            | FactsError::Unsupported { component, .. } => component.clone(),
             FactsError::Io { path, .. } => path.display().to_string(),
         }
     }
@@ -166,6 +177,29 @@ pub trait FactsSource: Sync {
     /// # Errors
     /// The spec cannot be evaluated.
     fn facts(&self, input: &SpecInput, arch: Arch) -> Result<SpecFacts, FactsError>;
+}
+
+impl<T: FactsSource + ?Sized> FactsSource for Box<T> {
+    fn facts(&self, input: &SpecInput, arch: Arch) -> Result<SpecFacts, FactsError> {
+        (**self).facts(input, arch)
+    }
+}
+
+/// Ask `primary`; when it answers [`FactsError::Unsupported`], ask
+/// `fallback` (the evaluator first, rpmspec for what it cannot evaluate).
+#[derive(Debug)]
+pub struct Fallback<A, B> {
+    pub primary: A,
+    pub fallback: B,
+}
+
+impl<A: FactsSource, B: FactsSource> FactsSource for Fallback<A, B> {
+    fn facts(&self, input: &SpecInput, arch: Arch) -> Result<SpecFacts, FactsError> {
+        match self.primary.facts(input, arch) {
+            Err(FactsError::Unsupported { .. }) => self.fallback.facts(input, arch),
+            other => other,
+        }
+    }
 }
 
 /// Macro inputs handed to rpm beside the spec: macro files (the base

@@ -243,6 +243,17 @@ fn cycles_reported_with_closing_edge_and_broken_by_bootstrap() {
     );
     assert_eq!(p.cycles.len(), 2);
     assert_eq!(p.cycle_edges[0].from, "c");
+    // The plan is data: JSON and back gives the same plan.
+    let json = serde_json::to_string(&p).expect("serialise");
+    let back: azldev_build::Plan = serde_json::from_str(&json).expect("deserialise");
+    assert_eq!(back, p);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    for key in ["arch", "components", "cycles", "unresolved", "order"] {
+        assert!(v.get(key).is_some(), "{key}");
+    }
+    for key in ["name", "excluded", "buildrequires", "packages", "depends-on"] {
+        assert!(v["components"][0].get(key).is_some(), "{key}");
+    }
 
     // Bootstrap: `c` takes `a-devel` prebuilt; the cycle is gone.
     let mut opts = known(&["self-tools"]);
@@ -400,4 +411,49 @@ fn runtime_requires_join_the_build_closure_and_queries() {
     assert_eq!(g.pkg_name(wp[0].0), ("libx", "libx-devel"));
     let set: BTreeSet<usize> = (0..g.nodes.len()).collect();
     assert_eq!(g.order(&set).len(), 3);
+}
+
+/// A producer that evaluates only some specs, in front of one that
+/// answers for all: the fallback chain the macro evaluator will use.
+#[test]
+fn fallback_asks_the_next_producer_for_what_the_first_cannot_evaluate() {
+    use azldev_build::{FactsError, FactsSource, Fallback, SpecInput};
+    struct Partial;
+    impl FactsSource for Partial {
+        fn facts(&self, input: &SpecInput, arch: Arch) -> Result<SpecFacts, FactsError> {
+            if input.name == "shell" {
+                return Err(FactsError::Unsupported {
+                    component: input.name.clone(),
+                    arch,
+                    reason: "%(shell)".into(),
+                });
+            }
+            if input.name == "broken" {
+                return Err(FactsError::NoSpec {
+                    component: input.name.clone(),
+                });
+            }
+            Ok(comp(&input.name, "1-1", &[], &[(&input.name, &[], &[])]).1)
+        }
+    }
+    struct Everything;
+    impl FactsSource for Everything {
+        fn facts(&self, input: &SpecInput, _: Arch) -> Result<SpecFacts, FactsError> {
+            Ok(comp(&input.name, "9-9", &[], &[(&input.name, &[], &[])]).1)
+        }
+    }
+    let chain = Fallback {
+        primary: Partial,
+        fallback: Everything,
+    };
+    let inputs: Vec<SpecInput> = ["plain", "shell", "broken"]
+        .iter()
+        .map(|n| SpecInput::new(*n, BTreeMap::new()))
+        .collect();
+    let (ok, failed) = azldev_build::facts(&chain, &inputs, Arch::X86_64);
+    let evrs: Vec<(&str, &str)> = ok.iter().map(|(n, f)| (n.as_str(), f.evr.as_str())).collect();
+    assert_eq!(evrs, [("plain", "1-1"), ("shell", "9-9")]);
+    // Other errors are answers, not reasons to ask again.
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].component(), "broken");
 }

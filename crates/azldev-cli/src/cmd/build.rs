@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use azldev_build::graph::{Buildroot, Graph, GraphOptions};
 use azldev_build::plan::{Plan, share_noarch, to_dot, to_text};
-use azldev_build::{Arch, FactsError, MacroInputs, RpmspecSource, SpecInput};
+use azldev_build::{Arch, FactsError, FactsSource, MacroInputs, RpmspecSource, SpecInput};
 use azldev_config::Config;
 use azldev_config::fs::RealFs;
 use clap::{Args, ValueEnum};
@@ -108,27 +108,63 @@ pub struct BuildArgs {
 /// Everything needed to build graphs: the rendered components and the
 /// facts producer.
 pub(crate) struct Distro {
-    pub config: Config,
     pub inputs: Vec<SpecInput>,
     /// Components that failed to render, with the error.
     pub render_failures: Vec<(String, String)>,
-    pub source: RpmspecSource,
+    /// Where spec facts come from (today rpmspec on the host; the macro
+    /// evaluator goes in front of it with `azldev_build::Fallback`).
+    pub source: Box<dyn FactsSource>,
     pub opts: GraphOptions,
+    /// `bootstrap-prebuilt` entries: (component, entry, where written).
+    bootstrap_decls: Vec<(String, String, String)>,
 }
 
-pub(crate) fn load_distro(out: &Output, settings: &Settings, args: &GraphArgs) -> miette::Result<Distro> {
+/// Load the project in the current directory and prepare its graph inputs.
+pub(crate) fn load_distro(
+    out: &Output,
+    settings: &Settings,
+    args: &GraphArgs,
+) -> miette::Result<(Config, Distro)> {
     let loaded = load_project()?;
     if report_diagnostics(out, &loaded.diagnostics) {
         return Err(miette::miette!("fix the configuration first (see above)"));
     }
     let config = loaded.config;
+    let buildroot = match &args.buildroot_provides {
+        None => Buildroot::Unknown,
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| miette::miette!("cannot read {}: {e}", p.display()))?;
+            Buildroot::Known(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(|l| l.split_whitespace().next().unwrap_or(l).to_owned())
+                    .collect(),
+            )
+        }
+    };
     let mut ropts = azldev_render::Options::for_project(&config);
-    ropts.cache = azldev_source::GitCache::new(settings.git_cache());
-    ropts.sources = settings.source_store();
     ropts.offline = args.offline || settings.offline;
     ropts.jobs = args.jobs.or(settings.jobs);
+    let distro = distro_from(&config, &RealFs, settings, ropts, buildroot)?;
+    Ok((config, distro))
+}
+
+/// Render every component of `config` in memory (files read through `fs`,
+/// with `ropts`; its cache and source store come from `settings`) and set
+/// up the facts producer.
+pub(crate) fn distro_from(
+    config: &Config,
+    fs: &dyn azldev_config::fs::Fs,
+    settings: &Settings,
+    mut ropts: azldev_render::Options,
+    buildroot: Buildroot,
+) -> miette::Result<Distro> {
+    ropts.cache = azldev_source::GitCache::new(settings.git_cache());
+    ropts.sources = settings.source_store();
     ropts.store_produced = true;
-    let rendered = azldev_render::render_in_memory(&config, &RealFs, &[], &ropts);
+    let rendered = azldev_render::render_in_memory(config, fs, &[], &ropts);
     let mut inputs = Vec::new();
     let mut render_failures = Vec::new();
     for (name, r) in rendered {
@@ -145,21 +181,8 @@ pub(crate) fn load_distro(out: &Output, settings: &Settings, args: &GraphArgs) -
             Err(e) => render_failures.push((name, e.to_string())),
         }
     }
-    let buildroot = match &args.buildroot_provides {
-        None => Buildroot::Unknown,
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| miette::miette!("cannot read {}: {e}", p.display()))?;
-            Buildroot::Known(
-                text.lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    .map(|l| l.split_whitespace().next().unwrap_or(l).to_owned())
-                    .collect(),
-            )
-        }
-    };
     let mut bootstrap = BTreeMap::new();
+    let mut bootstrap_decls = Vec::new();
     for (name, c) in &config.components {
         if let Some(b) = &c.config.build
             && !b.bootstrap_prebuilt.is_empty()
@@ -171,16 +194,23 @@ pub(crate) fn load_distro(out: &Output, settings: &Settings, args: &GraphArgs) -
                     .map(|s| s.value.trim().to_owned())
                     .collect(),
             );
+            for cap in &b.bootstrap_prebuilt {
+                bootstrap_decls.push((
+                    name.clone(),
+                    cap.value.trim().to_owned(),
+                    config.describe(&cap.loc),
+                ));
+            }
         }
     }
     let source = RpmspecSource::host(Some(settings.facts_cache()), MacroInputs::default())
         .map_err(|e| miette::miette!("rpmspec is needed to evaluate specs: {e}"))?;
     Ok(Distro {
-        config,
         inputs,
         render_failures,
-        source,
+        source: Box::new(source),
         opts: GraphOptions { buildroot, bootstrap },
+        bootstrap_decls,
     })
 }
 
@@ -189,7 +219,7 @@ impl Distro {
     /// components whose facts failed.
     pub fn graph(&self, arch: Arch, jobs: Option<usize>) -> (Graph, Vec<FactsError>) {
         let run = || {
-            let (ok, failed) = azldev_build::facts(&self.source, &self.inputs, arch);
+            let (ok, failed) = azldev_build::facts(self.source.as_ref(), &self.inputs, arch);
             (Graph::build(arch, ok, &self.opts), failed)
         };
         match jobs.and_then(|j| rayon::ThreadPoolBuilder::new().num_threads(j).build().ok()) {
@@ -200,25 +230,19 @@ impl Distro {
 
     /// Warn about `bootstrap-prebuilt` entries that match no BuildRequires.
     fn check_bootstrap(&self, graph: &Graph) {
-        for (name, c) in &self.config.components {
-            let Some(b) = &c.config.build else { continue };
+        for (name, cap, loc) in &self.bootstrap_decls {
             let Some(i) = graph.node(name) else { continue };
-            let names: Vec<String> = graph.nodes[i]
+            let asked = graph.nodes[i]
                 .facts
                 .buildrequires
                 .iter()
                 .filter_map(|d| azldev_build::dep::Req::parse(&d.text).ok())
-                .flat_map(|r| r.atoms().into_iter().map(|a| a.name.clone()).collect::<Vec<_>>())
-                .collect();
-            for cap in &b.bootstrap_prebuilt {
-                if !names.iter().any(|n| n == cap.value.trim()) {
-                    eprintln!(
-                        "warning: {}: `bootstrap-prebuilt` names `{}`, which no BuildRequires of {name} asks for on {}",
-                        self.config.describe(&cap.loc),
-                        cap.value,
-                        graph.arch
-                    );
-                }
+                .any(|r| r.atoms().iter().any(|a| a.name == *cap));
+            if !asked {
+                eprintln!(
+                    "warning: {loc}: `bootstrap-prebuilt` names `{cap}`, which no BuildRequires of {name} asks for on {}",
+                    graph.arch
+                );
             }
         }
     }
@@ -246,11 +270,11 @@ pub(crate) fn selected(config: &Config, sel: &Selection) -> miette::Result<Vec<S
 }
 
 pub fn run(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Result<ExitCode> {
-    let distro = load_distro(out, settings, &args.graph)?;
+    let (config, distro) = load_distro(out, settings, &args.graph)?;
     if !args.plan {
-        return super::build_run::build(args, &distro, out, settings);
+        return super::build_run::build(args, &config, &distro, out, settings);
     }
-    let plans = plans(args, &distro, out, settings)?;
+    let plans = plans(args, &config, &distro, out, settings)?;
     match args.format {
         PlanFormat::Json => {
             let json = if plans.len() == 1 {
@@ -278,11 +302,12 @@ pub fn run(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Resul
 /// The plan of every selected arch (noarch components shared).
 pub(crate) fn plans(
     args: &BuildArgs,
+    config: &Config,
     distro: &Distro,
     out: &Output,
     settings: &Settings,
 ) -> miette::Result<Vec<Plan>> {
-    let names = selected(&distro.config, &args.select)?;
+    let names = selected(config, &args.select)?;
     let hashes: BTreeMap<&str, String> = distro
         .inputs
         .iter()
@@ -325,4 +350,161 @@ pub(crate) fn plans(
     }
     share_noarch(&mut plans);
     Ok(plans)
+}
+
+/// `azldev diff`'s check: BuildRequires at the head side that name a
+/// package this change removes (a removed sub-package, or every package
+/// of a removed component named like it) and that nothing in the distro
+/// provides any more. Evaluated on the head side's graph for x86_64 (all
+/// components rendered in memory, facts from the cache or rpmspec); only
+/// run when the diff removes a package. Returns the warning lines.
+pub(crate) fn removed_provides_warnings(
+    report: &azldev_diff::Report,
+    head: &azldev_diff::Side,
+    settings: &Settings,
+    offline: bool,
+    jobs: Option<usize>,
+) -> Vec<String> {
+    let mut removed: BTreeMap<String, String> = BTreeMap::new();
+    for c in &report.components {
+        if c.status == azldev_diff::Status::Removed {
+            removed.insert(c.name.clone(), c.name.clone());
+        }
+        for n in &c.notes {
+            if let Some(p) = n.strip_prefix("sub-package removed: ") {
+                removed.insert(p.trim().to_owned(), c.name.clone());
+            }
+        }
+    }
+    if removed.is_empty() {
+        return Vec::new();
+    }
+    let config = head.config();
+    let mut ropts = azldev_render::Options::for_project(config);
+    ropts.offline = offline || settings.offline;
+    ropts.jobs = jobs.or(settings.jobs);
+    if let Some(c) = &head.commit {
+        ropts.release_history = azldev_render::ReleaseHistory::At(c.clone());
+    }
+    let distro = match distro_from(config, head.fs(), settings, ropts, Buildroot::Unknown) {
+        Ok(d) => d,
+        Err(e) => {
+            return vec![format!(
+                "warning: cannot check what the removed packages provided: {e}"
+            )];
+        }
+    };
+    let (graph, _) = distro.graph(Arch::X86_64, jobs.or(settings.jobs));
+    unprovided(&graph, &removed)
+}
+
+/// BuildRequires in `graph` not satisfied in-distro that name a removed
+/// package (`removed`: package → the component it came from).
+fn unprovided(graph: &Graph, removed: &BTreeMap<String, String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for n in &graph.nodes {
+        for r in &n.requirements {
+            if matches!(
+                r.resolution,
+                azldev_build::graph::Resolution::InDistro | azldev_build::graph::Resolution::Prebuilt
+            ) {
+                continue;
+            }
+            let Ok(req) = azldev_build::dep::Req::parse(&r.text) else {
+                continue;
+            };
+            for a in req.atoms() {
+                if let Some(from) = removed.get(&a.name) {
+                    let line = r.line.map(|l| format!(" (line {l})")).unwrap_or_default();
+                    out.push(format!(
+                        "warning: {} BuildRequires `{}`{line}: this change removes {} (from {from}) and nothing else in the distro provides it",
+                        n.name, r.text, a.name
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `azldev render`'s check: for the components it rewrote, the packages
+/// their spec had in the committed tree (git HEAD of the distro
+/// repository) and has no more; when there are any, the BuildRequires of
+/// the distro as it renders now that named them and that nothing else
+/// provides (see [`removed_provides_warnings`]). Nothing when the project
+/// is not in a git repository.
+pub(crate) fn render_removed_warnings(
+    config: &Config,
+    report: &azldev_render::Report,
+    out_dir: &std::path::Path,
+    settings: &Settings,
+    offline: bool,
+    jobs: Option<usize>,
+) -> Vec<String> {
+    use azldev_config::fs::Fs as _;
+    let rewritten: Vec<&str> = report
+        .components
+        .iter()
+        .filter(|c| c.status == azldev_render::Status::Rendered)
+        .map(|c| c.name.as_str())
+        .collect();
+    if rewritten.is_empty() {
+        return Vec::new();
+    }
+    let Ok(repo) = azldev_diff::DistroRepo::discover(&config.root_dir) else {
+        return Vec::new();
+    };
+    let Ok(head) = repo.resolve("HEAD") else {
+        return Vec::new();
+    };
+    let committed = repo.fs(&head);
+    // `%package` lines, to parse only specs where one went away.
+    let headers = |bytes: &[u8]| -> Vec<Vec<u8>> {
+        bytes
+            .split(|b| *b == b'\n')
+            .filter(|l| l.starts_with(b"%package"))
+            .map(<[u8]>::to_vec)
+            .collect()
+    };
+    let packages = |bytes: &[u8]| -> Vec<String> {
+        azldev_spec::Spec::parse(bytes)
+            .packages()
+            .iter()
+            .map(|p| p.name.clone())
+            .filter(|n| !n.contains('%'))
+            .collect()
+    };
+    let mut removed: BTreeMap<String, String> = BTreeMap::new();
+    for name in rewritten {
+        let spec = azldev_render::component_dir(out_dir, name).join(format!("{name}.spec"));
+        let (Ok(old), Ok(new)) = (committed.read(&spec), std::fs::read(&spec)) else {
+            continue;
+        };
+        let kept = headers(&new);
+        if headers(&old).iter().all(|h| kept.contains(h)) {
+            continue;
+        }
+        let now = packages(&new);
+        for p in packages(&old) {
+            if !now.contains(&p) {
+                removed.insert(p, name.to_owned());
+            }
+        }
+    }
+    if removed.is_empty() {
+        return Vec::new();
+    }
+    let mut ropts = azldev_render::Options::for_project(config);
+    ropts.offline = offline || settings.offline;
+    ropts.jobs = jobs.or(settings.jobs);
+    let distro = match distro_from(config, &RealFs, settings, ropts, Buildroot::Unknown) {
+        Ok(d) => d,
+        Err(e) => {
+            return vec![format!(
+                "warning: cannot check what the removed packages provided: {e}"
+            )];
+        }
+    };
+    let (graph, _) = distro.graph(Arch::X86_64, jobs.or(settings.jobs));
+    unprovided(&graph, &removed)
 }

@@ -44,6 +44,7 @@ struct ArchReport {
 
 pub fn build(
     args: &BuildArgs,
+    config: &azldev_config::Config,
     distro: &Distro,
     out: &Output,
     settings: &Settings,
@@ -52,9 +53,8 @@ pub fn build(
         return Err(miette::miette!("--format dot is for --plan"));
     }
     let start = Instant::now();
-    let config = &distro.config;
     let dirs = ProjectDirs::of(config);
-    let plans = plans(args, distro, out, settings)?;
+    let plans = plans(args, config, distro, out, settings)?;
     let arches: Vec<Arch> = args.graph.arch.arches();
     let repos: BTreeMap<Arch, PathBuf> = arches
         .iter()

@@ -120,6 +120,13 @@ pub fn run(args: &DiffArgs, out: &Output, settings: &Settings) -> miette::Result
         sources: settings.source_store(),
     };
     let report = azldev_diff::diff(&base, &head, &opts);
+    if out.verbosity >= 0 {
+        for w in
+            crate::cmd::build::removed_provides_warnings(&report, &head, settings, opts.offline, opts.jobs)
+        {
+            eprintln!("{w}");
+        }
+    }
 
     let color = args.output.is_none()
         && match out.color_choice {

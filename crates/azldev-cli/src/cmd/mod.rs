@@ -1,7 +1,7 @@
 //! One module per top-level command. Each returns the process exit code, or a
 //! fatal error that `main` renders as a miette report (exit 2).
 
-mod build;
+pub(crate) mod build;
 mod build_run;
 pub(crate) mod buildroot;
 mod completions;

@@ -117,7 +117,7 @@ pub fn run(cmd: &QueryCommand, out: &Output, settings: &Settings) -> miette::Res
         QueryCommand::Whatprovides(a) => (&a.graph, a.format),
         QueryCommand::Requires(a) | QueryCommand::Rdeps(a) => (&a.graph, a.format),
     };
-    let distro = load_distro(out, settings, graph_args)?;
+    let (_, distro) = load_distro(out, settings, graph_args)?;
     if out.verbosity >= 0 {
         for (c, e) in &distro.render_failures {
             eprintln!("warning: {c} could not be rendered and is not in the graph: {e}");

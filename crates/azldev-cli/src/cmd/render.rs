@@ -185,6 +185,19 @@ pub fn render(args: &RenderArgs, out: &Output, settings: &Settings) -> miette::R
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    // Only for the project's own tree (the one committed), not `-o DIR`.
+    if !args.check && args.output.is_none() && out.verbosity >= 0 {
+        for w in crate::cmd::build::render_removed_warnings(
+            &config,
+            &report,
+            &opts.out_dir,
+            settings,
+            opts.offline,
+            opts.jobs,
+        ) {
+            eprintln!("{w}");
+        }
+    }
     match args.format {
         ReportFormat::Text => print_text(out, &report, args.check),
         ReportFormat::Json => print_json(&report)?,
