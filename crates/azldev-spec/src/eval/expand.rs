@@ -127,7 +127,9 @@ impl<'c> Expander<'c> {
         if Self::is_special(name) {
             for f in self.frames.iter().rev() {
                 if let Some((_, v)) = f.args.iter().find(|(k, _)| k == name) {
-                    return Some(MacroDef::plain(v));
+                    let mut d = MacroDef::plain(v);
+                    d.literal = true;
+                    return Some(d);
                 }
             }
             return None;
@@ -233,8 +235,17 @@ impl<'c> Expander<'c> {
                 }
                 Some(b'(') => match matching(b, i + 2, b'(', b')') {
                     Some(close) => {
-                        self.unresolved(format!("shell expansion {}", &s[start..=close]));
-                        out.push_str(&s[start..=close]);
+                        let before = self.unresolved.len();
+                        let cmd = self.expand_text(&s[i + 2..close]);
+                        match super::shell::eval(&cmd, self.base.shell == super::macros::Shell::Bash) {
+                            Some(v) if self.unresolved.len() == before => {
+                                out.push_str(v.trim_end_matches('\n'));
+                            }
+                            _ => {
+                                self.unresolved(format!("shell expansion {}", &s[start..=close]));
+                                out.push_str(&s[start..=close]);
+                            }
+                        }
                         close + 1
                     }
                     None => {
@@ -244,8 +255,10 @@ impl<'c> Expander<'c> {
                 },
                 Some(b'[') => match matching(b, i + 2, b'[', b']') {
                     Some(close) => {
-                        let inner = self.expand(&s[i + 2..close]);
-                        match expr::eval(&inner) {
+                        let raw = &s[i + 2..close];
+                        let mut f = |t: &str| self.expand(t);
+                        let r = expr::eval_lazy(raw, &mut f);
+                        match r {
                             Ok(v) => out.push_str(&v.render()),
                             Err(e) => self.error(e),
                         }
@@ -366,6 +379,10 @@ impl<'c> Expander<'c> {
         if let Some(t) = &def.taint {
             let t = t.to_string();
             self.unresolved(t);
+        }
+        if def.literal {
+            out.push_str(&def.body);
+            return;
         }
         let body = def.body.clone();
         self.expand_into(&body, out);

@@ -38,8 +38,15 @@ enum Tok {
     Int(i64),
     Str(String),
     Ver(String),
+    /// A quoted string or version whose macros are expanded only when the
+    /// evaluation reaches it (`%[…]`, as rpm's `RPMEXPR_EXPAND`).
+    LazyStr(String),
+    LazyVer(String),
     Op(&'static str),
 }
+
+/// Expands macros for a lazily evaluated expression.
+pub type ExpandFn<'a> = &'a mut dyn FnMut(&str) -> String;
 
 const OPS: [&str; 17] = [
     "&&", "||", "==", "!=", "<=", ">=", "<", ">", "!", "+", "-", "*", "/", "(", ")", "?", ":",
@@ -87,10 +94,55 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
 /// Evaluate an (already macro-expanded) expression.
 pub fn eval(s: &str) -> Result<Value, String> {
     let toks = tokenize(s)?;
+    run(toks, s, None)
+}
+
+/// Evaluate `%[…]` text as rpm does: macros outside quotes are expanded
+/// first, quoted strings only if the evaluation reaches them (not in the
+/// branch `?:`, `&&` or `||` skips), so their side effects happen only
+/// there.
+pub fn eval_lazy(raw: &str, expand: ExpandFn<'_>) -> Result<Value, String> {
+    let mut toks = Vec::new();
+    let b = raw.as_bytes();
+    let mut seg = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let ver = b[i] == b'v' && b.get(i + 1) == Some(&b'"') && (i == 0 || !b[i - 1].is_ascii_alphanumeric());
+        if b[i] == b'"' || ver {
+            let q = if ver { i + 1 } else { i };
+            let Some(end) = raw[q + 1..].find('"').map(|p| p + q + 1) else {
+                return Err(format!("unterminated string in expression: {raw}"));
+            };
+            if seg < i {
+                let e = expand(&raw[seg..i]);
+                toks.extend(tokenize(&e)?);
+            }
+            let content = raw[q + 1..end].to_owned();
+            toks.push(if ver { Tok::LazyVer(content) } else { Tok::LazyStr(content) });
+            i = end + 1;
+            seg = i;
+            continue;
+        }
+        i += 1;
+    }
+    if seg < b.len() {
+        let e = expand(&raw[seg..]);
+        toks.extend(tokenize(&e)?);
+    }
+    run(toks, raw, Some(expand))
+}
+
+fn run(toks: Vec<Tok>, s: &str, expand: Option<ExpandFn<'_>>) -> Result<Value, String> {
     if toks.is_empty() {
         return Err(format!("empty expression: {s}"));
     }
-    let mut p = Parser { toks, pos: 0, src: s };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        src: s,
+        expand,
+        discard: 0,
+    };
     let v = p.ternary()?;
     if p.pos != p.toks.len() {
         return Err(format!("syntax error in expression: {s}"));
@@ -98,13 +150,34 @@ pub fn eval(s: &str) -> Result<Value, String> {
     Ok(v)
 }
 
-struct Parser<'a> {
+struct Parser<'a, 'e> {
     toks: Vec<Tok>,
     pos: usize,
     src: &'a str,
+    expand: Option<ExpandFn<'e>>,
+    /// Inside a branch the evaluation skips: lazy strings stay unexpanded.
+    discard: u32,
 }
 
-impl Parser<'_> {
+impl Parser<'_, '_> {
+    fn skipping<T>(&mut self, skip: bool, f: impl FnOnce(&mut Self) -> T) -> T {
+        if skip {
+            self.discard += 1;
+        }
+        let r = f(self);
+        if skip {
+            self.discard -= 1;
+        }
+        r
+    }
+
+    fn lazy(&mut self, s: String) -> String {
+        match (&mut self.expand, self.discard) {
+            (Some(f), 0) => f(&s),
+            _ => s,
+        }
+    }
+
     fn err(&self, what: &str) -> String {
         format!("{what}: {}", self.src)
     }
@@ -129,11 +202,12 @@ impl Parser<'_> {
     fn ternary(&mut self) -> Result<Value, String> {
         let c = self.or()?;
         if self.eat("?") {
-            let a = self.ternary()?;
+            let yes = c.truthy();
+            let a = self.skipping(!yes, Self::ternary)?;
             if !self.eat(":") {
                 return Err(self.err("syntax error in expression"));
             }
-            let b = self.ternary()?;
+            let b = self.skipping(yes, Self::ternary)?;
             self.same_type(&a, &b)?;
             return Ok(if c.truthy() { a } else { b });
         }
@@ -143,7 +217,8 @@ impl Parser<'_> {
     fn or(&mut self) -> Result<Value, String> {
         let mut v = self.and()?;
         while self.eat("||") {
-            let r = self.and()?;
+            let skip = v.truthy();
+            let r = self.skipping(skip, Self::and)?;
             self.same_type(&v, &r)?;
             if !v.truthy() {
                 v = r;
@@ -155,7 +230,8 @@ impl Parser<'_> {
     fn and(&mut self) -> Result<Value, String> {
         let mut v = self.relational()?;
         while self.eat("&&") {
-            let r = self.relational()?;
+            let skip = !v.truthy();
+            let r = self.skipping(skip, Self::relational)?;
             self.same_type(&v, &r)?;
             if v.truthy() {
                 v = r;
@@ -271,6 +347,8 @@ impl Parser<'_> {
             Tok::Int(i) => Ok(Value::Int(i)),
             Tok::Str(s) => Ok(Value::Str(s)),
             Tok::Ver(s) => Ok(Value::Ver(s)),
+            Tok::LazyStr(s) => Ok(Value::Str(self.lazy(s))),
+            Tok::LazyVer(s) => Ok(Value::Ver(self.lazy(s))),
             Tok::Op(_) => Err(self.err("syntax error in expression")),
         }
     }
@@ -279,6 +357,24 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lazy_strings_expand_only_when_reached() {
+        let mut seen = Vec::new();
+        let mut f = |s: &str| {
+            seen.push(s.to_owned());
+            s.replace("%x", "1")
+        };
+        let v = eval_lazy("(%x) ? \"a%x\" : \"b\"", &mut f);
+        assert_eq!(v, Ok(Value::Str("a1".into())));
+        assert_eq!(seen, vec!["(%x) ? ".to_owned(), " : ".to_owned(), "a%x".to_owned()]);
+        let mut n = 0;
+        let mut g = |s: &str| {
+            n += usize::from(s.contains('%'));
+            s.to_owned()
+        };
+        assert_eq!(eval_lazy("\"\" || \"%z\"", &mut g), Ok(Value::Str("%z".into())));
+    }
 
     fn ev(s: &str) -> Result<Value, String> {
         eval(s)

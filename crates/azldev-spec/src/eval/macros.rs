@@ -14,6 +14,8 @@ pub struct MacroDef {
     /// Why the body is not what rpm would hold (it was computed from
     /// something this evaluator could not evaluate).
     pub taint: Option<Arc<str>>,
+    /// Used as is, not expanded (a parametric macro's arguments).
+    pub literal: bool,
 }
 
 impl MacroDef {
@@ -22,8 +24,18 @@ impl MacroDef {
             body: Arc::from(body),
             opts: None,
             taint: None,
+            literal: false,
         }
     }
+}
+
+/// The `/bin/sh` of the root rpm runs in: `%(…)` idioms that only bash
+/// understands (`${c:0:7}`) print nothing under dash.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Shell {
+    #[default]
+    Bash,
+    Dash,
 }
 
 /// Macro definitions loaded from rpm macro files and explicit defines. No
@@ -35,6 +47,7 @@ pub struct MacroContext {
     pub(crate) table: HashMap<String, Vec<MacroDef>>,
     /// Definitions in the files that could not be read.
     pub(crate) problems: Vec<String>,
+    pub(crate) shell: Shell,
 }
 
 impl MacroContext {
@@ -58,6 +71,11 @@ impl MacroContext {
         self.define("_target", &format!("{arch}-linux"));
         self.define("_target_cpu", arch);
         self.define("_target_os", "linux");
+    }
+
+    /// Set the root's `/bin/sh` (bash unless told).
+    pub fn set_shell(&mut self, shell: Shell) {
+        self.shell = shell;
     }
 
     /// Read an rpm macro file: every line starting with `%NAME` defines
@@ -193,7 +211,7 @@ pub(crate) fn parse_definition(s: &str) -> Result<(String, MacroDef), String> {
         opts = Some(Arc::from(&s[i + 1..close]));
         i = close + 1;
     }
-    if i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+    if i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') && !s[i..].starts_with("\\\n") {
         return Err(format!("Macro %{name} has illegal name"));
     }
     let body = clean_body(&s[i..]);
@@ -206,6 +224,7 @@ pub(crate) fn parse_definition(s: &str) -> Result<(String, MacroDef), String> {
             body: Arc::from(body.as_str()),
             opts,
             taint: None,
+            literal: false,
         },
     ))
 }

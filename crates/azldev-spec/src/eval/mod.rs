@@ -11,10 +11,11 @@ pub mod expr;
 mod ident;
 mod lua;
 mod macros;
+mod shell;
 mod spec;
 pub mod vercmp;
 
 pub use expand::Expander;
 pub use ident::{Expanded, Macros, is_name};
-pub use macros::{MacroContext, MacroDef};
+pub use macros::{MacroContext, MacroDef, Shell};
 pub use spec::{Evaluation, Tags, Unresolved, evaluate};

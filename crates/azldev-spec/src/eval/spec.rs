@@ -147,6 +147,8 @@ struct Walk<'c> {
     unresolved: Vec<Unresolved>,
     error: Option<(Option<u32>, String)>,
     target: String,
+    /// The current line held something not evaluated.
+    line_unresolved: bool,
 }
 
 /// Evaluate `src` for `arch` over the definitions in `ctx` (which should
@@ -200,6 +202,7 @@ fn walk<'c>(text: &str, ctx: &'c MacroContext, arch: &str, buildarch: Option<Str
         unresolved: Vec::new(),
         error: None,
         target,
+        line_unresolved: false,
     };
     let recursing = buildarch.is_some();
     let raw = crate::lines::split(text.as_bytes());
@@ -235,6 +238,15 @@ impl Walk<'_> {
     }
 
     fn fail(&mut self, line: u32, msg: impl Into<String>) {
+        if self.line_unresolved {
+            // rpm might not have failed: the line held something we could
+            // not evaluate.
+            self.unresolved.push(Unresolved {
+                what: format!("{} (after an unresolved expansion)", msg.into()),
+                line,
+            });
+            return;
+        }
         if self.error.is_none() {
             self.error = Some((Some(line), msg.into()));
         }
@@ -255,7 +267,11 @@ impl Walk<'_> {
         }
         if let Some(e) = self.exp.errors.first().cloned() {
             self.exp.errors.clear();
-            self.fail(line, e);
+            // An expansion error in a build script does not change what the
+            // spec declares; only `%{error:}` stops rpm for certain.
+            if relevant || !e.starts_with("Unterminated") {
+                self.fail(line, e);
+            }
         }
     }
 
@@ -266,12 +282,25 @@ impl Walk<'_> {
             return;
         }
         if !self.reading() {
+            // Unread, but a later physical line of the group may still be
+            // a conditional.
+            for sub in buf.split('\n').skip(1) {
+                let t = lead_trim(sub);
+                if let Some(kind) = CondKind::detect(t.as_bytes()) {
+                    self.conditional(kind, t, line, true);
+                }
+            }
             return;
         }
+        self.line_unresolved = false;
         let expanded = if buf.contains('%') {
             let e = self.exp.expand_text(buf);
-            let header = buf.starts_with('%');
-            self.drain(line, self.relevant() || header);
+            // Outside a preamble, what could not be evaluated matters only
+            // if the line turned into a section header (definitions carry
+            // their own taint).
+            let relevant = self.relevant() || e.split('\n').any(is_header);
+            self.line_unresolved = !self.exp.unresolved.is_empty();
+            self.drain(line, relevant);
             if self.error.is_some() {
                 return;
             }
@@ -537,7 +566,9 @@ impl Walk<'_> {
         let lower = tag.to_ascii_lowercase();
         let base = lower.trim_end_matches(|c: char| c.is_ascii_digit());
         let numbered = base.len() != lower.len();
-        if !crate::is_known_tag(base) || (numbered && !matches!(base, "source" | "patch")) {
+        // rpm 4.18 does not know the 4.20 declarative-build tags.
+        let newer = matches!(base, "buildsystem" | "buildoption");
+        if newer || !crate::is_known_tag(base) || (numbered && !matches!(base, "source" | "patch")) {
             self.fail(line, format!("Unknown tag: {t}"));
             return;
         }
@@ -700,8 +731,12 @@ impl Walk<'_> {
                     return false;
                 }
                 i += 1;
+                let Some(norm) = normalize_rich(&v[st..i]) else {
+                    self.fail(line, format!("Invalid rich dependency: {}", &v[st..i]));
+                    return false;
+                };
                 out.push(RDep {
-                    name: v[st..i].to_owned(),
+                    name: norm,
                     evr: String::new(),
                     flags,
                     line: Some(line),
@@ -777,7 +812,7 @@ impl Walk<'_> {
             tags: self.tags.clone(),
             ..Evaluation::default()
         };
-        if self.error.is_none() {
+        if self.error.is_none() && self.unresolved.is_empty() {
             self.final_checks();
         }
         let epoch = self.tags.epoch.clone();
@@ -890,6 +925,76 @@ impl Walk<'_> {
             }
         }
     }
+}
+
+/// rpm's rendering of a rich dependency: single blanks between its
+/// words, none inside the parentheses' edges (`( a  >= 1 with b )` →
+/// `(a >= 1 with b)`). `None` when the parentheses do not balance.
+pub(crate) fn normalize_rich(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    let mut depth = 0i32;
+    let mut need_space = false;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        if c == b'(' {
+            if need_space {
+                out.push(' ');
+            }
+            out.push('(');
+            depth += 1;
+            need_space = false;
+            i += 1;
+            continue;
+        }
+        if c == b')' {
+            out.push(')');
+            depth -= 1;
+            if depth < 0 {
+                return None;
+            }
+            need_space = true;
+            i += 1;
+            continue;
+        }
+        // A word: a name (with balanced parentheses inside), an operator,
+        // a version or a keyword.
+        let st = i;
+        let mut pd = 0i32;
+        while i < b.len() {
+            let d = b[i];
+            if d == b'(' {
+                pd += 1;
+            } else if d == b')' {
+                if pd == 0 {
+                    break;
+                }
+                pd -= 1;
+            } else if d.is_ascii_whitespace() && pd == 0 {
+                break;
+            }
+            i += 1;
+        }
+        if need_space {
+            out.push(' ');
+        }
+        out.push_str(&s[st..i]);
+        need_space = true;
+    }
+    (depth == 0).then_some(out)
+}
+
+/// Whether an expanded line starts a section.
+fn is_header(s: &str) -> bool {
+    s.strip_prefix('%').is_some_and(|r| {
+        let w = r.split([' ', '\t']).next().unwrap_or("");
+        SectionKind::from_keyword(w.as_bytes()).is_some_and(|k| k != SectionKind::Preamble)
+    })
 }
 
 fn is_script(k: SectionKind) -> bool {
