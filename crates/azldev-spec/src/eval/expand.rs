@@ -150,6 +150,9 @@ impl<'c> Expander<'c> {
 
     /// Push a definition; a `%define` inside a parametric call is local to it.
     pub fn push_def(&mut self, name: &str, def: MacroDef, global: bool) {
+        if self.base.pinned.iter().any(|p| p == name) {
+            return;
+        }
         self.local.entry(name.to_owned()).or_default().pushed.push(def);
         if !global && let Some(f) = self.frames.last_mut() {
             f.defs.push(name.to_owned());
@@ -163,6 +166,9 @@ impl<'c> Expander<'c> {
 
     /// Pop the newest definition of `name`.
     pub fn undefine(&mut self, name: &str) {
+        if self.base.pinned.iter().any(|p| p == name) {
+            return;
+        }
         let base_len = self.base.table.get(name).map_or(0, Vec::len);
         let l = self.local.entry(name.to_owned()).or_default();
         if l.pushed.pop().is_none() && l.popped_base < base_len {

@@ -48,6 +48,8 @@ pub struct MacroContext {
     /// Definitions in the files that could not be read.
     pub(crate) problems: Vec<String>,
     pub(crate) shell: Shell,
+    /// Names a spec cannot redefine or undefine.
+    pub(crate) pinned: Vec<String>,
 }
 
 impl MacroContext {
@@ -71,6 +73,12 @@ impl MacroContext {
         self.define("_target", &format!("{arch}-linux"));
         self.define("_target_cpu", arch);
         self.define("_target_os", "linux");
+    }
+
+    /// Keep `name`'s current definition whatever a spec does to it (a
+    /// probe definition, as rpmautospec's `%autorelease`).
+    pub fn pin(&mut self, name: &str) {
+        self.pinned.push(name.to_owned());
     }
 
     /// Set the root's `/bin/sh` (bash unless told).
