@@ -89,14 +89,89 @@ fn sed(v: &str, args: &str) -> Option<String> {
     let parts: Vec<&str> = body[sep.len_utf8()..].split(sep).collect();
     let [pat, rep, flags] = parts.as_slice() else { return None };
     let literal = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_~ ".contains(c));
-    if !literal(pat) || !(rep.is_empty() || literal(rep)) {
-        return None;
+    if literal(pat) && (rep.is_empty() || literal(rep)) {
+        return match *flags {
+            "g" => Some(v.replace(pat, rep)),
+            "" => Some(v.replacen(pat, rep, 1)),
+            _ => None,
+        };
     }
+    let re = regex::Regex::new(&bre_to_regex(pat)?).ok()?;
+    let rep = sed_replacement(rep)?;
     match *flags {
-        "g" => Some(v.replace(pat, rep)),
-        "" => Some(v.replacen(pat, rep, 1)),
+        "g" => Some(re.replace_all(v, rep.as_str()).into_owned()),
+        "" => Some(re.replace(v, rep.as_str()).into_owned()),
         _ => None,
     }
+}
+
+/// A POSIX basic regular expression (groups, `.`, `*`, anchors, bracket
+/// expressions, `\{m,n\}`) as a `regex` pattern; `None` for anything else.
+fn bre_to_regex(p: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut it = p.chars().peekable();
+    while let Some(c) = it.next() {
+        match c {
+            '\\' => match it.next()? {
+                '(' => out.push('('),
+                ')' => out.push(')'),
+                '{' => out.push('{'),
+                '}' => out.push('}'),
+                d @ ('.' | '*' | '[' | ']' | '^' | '$' | '\\' | '/' | '|' | '#') => {
+                    out.push('\\');
+                    out.push(d);
+                }
+                _ => return None,
+            },
+            '[' => {
+                out.push('[');
+                let mut first = true;
+                loop {
+                    let d = it.next()?;
+                    if d == ']' && !first {
+                        out.push(']');
+                        break;
+                    }
+                    if matches!(d, '[' | '\\' | '&' | '~' | '-') && !(d == '-' && !first) {
+                        out.push('\\');
+                    }
+                    out.push(d);
+                    first = false;
+                }
+            }
+            '+' | '?' | '|' | '(' | ')' | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// sed's replacement (`\1`, `&`) in `regex` syntax.
+fn sed_replacement(r: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut it = r.chars();
+    while let Some(c) = it.next() {
+        match c {
+            '\\' => match it.next()? {
+                d @ '1'..='9' => {
+                    out.push_str("${");
+                    out.push(d);
+                    out.push('}');
+                }
+                '&' => out.push('&'),
+                '/' => out.push('/'),
+                '\\' => out.push('\\'),
+                _ => return None,
+            },
+            '&' => out.push_str("${0}"),
+            '$' => out.push_str("$$"),
+            _ => out.push(c),
+        }
+    }
+    Some(out)
 }
 
 /// Evaluate an expanded `%(…)` body, or `None` when it is not one of the
@@ -168,6 +243,8 @@ mod tests {
         assert_eq!(eval("echo $HOME | cut -d/ -f2"), None);
         assert_eq!(super::eval("c=abc; echo ${c:0:2}", false).as_deref(), Some(""));
         assert_eq!(eval("pkg-config --variable=udevdir udev"), None);
-        assert_eq!(eval("echo x | sed 's/./y/g'"), None);
+        assert_eq!(eval("echo 1.23456 | sed 's/\\(\\.....\\)/\\1./'").as_deref(), Some("1.2345.6"));
+        assert_eq!(eval("echo abc | sed 's/[ab]/x&/g'").as_deref(), Some("xaxbc"));
+        assert_eq!(eval("echo x | sed 's/\\w/y/'"), None);
     }
 }

@@ -293,6 +293,16 @@ impl Walk<'_> {
             return;
         }
         self.line_unresolved = false;
+        if self.skippable(buf) {
+            // Still look for conditionals on later physical lines.
+            for sub in buf.split('\n').skip(1) {
+                let t = lead_trim(sub);
+                if let Some(kind) = CondKind::detect(t.as_bytes()) {
+                    self.conditional(kind, t, line, true);
+                }
+            }
+            return;
+        }
         let expanded = if buf.contains('%') {
             let e = self.exp.expand_text(buf);
             // Outside a preamble, what could not be evaluated matters only
@@ -322,6 +332,27 @@ impl Walk<'_> {
             }
             self.content(sub.trim_end_matches('\r'), line);
         }
+    }
+
+    /// A line of a build script or scriptlet that cannot change the facts:
+    /// rpm expands it into the script; here it is skipped unless it may
+    /// define a macro or start a section.
+    fn skippable(&self, buf: &str) -> bool {
+        let Sect::Other(kind) = self.sect else { return false };
+        if matches!(kind, SectionKind::Description | SectionKind::Files | SectionKind::Package) {
+            return false;
+        }
+        if !buf.contains('%') {
+            return true;
+        }
+        if buf.starts_with('%') && is_header(buf) {
+            return false;
+        }
+        const MARKERS: [&str; 10] = [
+            "%global", "%define", "%undefine", "%bcond", "lua", "expand", "%package", "%files", "%description",
+            "%{error",
+        ];
+        !MARKERS.iter().any(|m| buf.contains(m))
     }
 
     fn conditional(&mut self, kind: CondKind, t: &str, line: u32, expand: bool) {
@@ -1036,4 +1067,168 @@ fn split_tag(s: &str) -> Option<(&str, Option<&str>, &str)> {
         return None;
     }
     Some((tag, qual, &s[i + 1..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CORE: &str = "%_isa %{?__isa:(%{__isa})}\n%__isa x86-64\n%defined() %{expand:%%{?%{1}:1}%%{!?%{1}:0}}\n%with() %{expand:%%{?with_%{1}:1}%%{!?with_%{1}:0}}\n%bcond() %[ (%2) ? \"%{expand:%%{!?_without_%{1}:%%global with_%{1} 1}}\" : \"%{expand:%%{?_with_%{1}:%%global with_%{1} 1}}\" ]\n%bcond_without() %bcond %{1} 1\n%bcond_with() %bcond %{1} 0\n";
+
+    fn ctx() -> MacroContext {
+        let mut c = MacroContext::for_target("x86_64");
+        c.load_file("core", CORE.as_bytes());
+        c
+    }
+
+    fn ev(spec: &str) -> Evaluation {
+        evaluate(spec.as_bytes(), &ctx(), "x86_64")
+    }
+
+    const HEAD: &str = "Name: foo\nVersion: 1.2\nRelease: 3\nSummary: s\nLicense: MIT\n";
+
+    fn pkg<'a>(e: &'a Evaluation, name: &str) -> &'a PackageFacts {
+        e.facts.packages.iter().find(|p| p.name == name).expect("package exists")
+    }
+
+    #[test]
+    fn tags_and_automatic_provides() {
+        let e = ev(&format!(
+            "{HEAD}Epoch: 2\nBuildRequires: zlib-devel >= 1.2, (a  or b) gcc\nBuildRequires: bar bar\nRequires: aa%{{?_isa}}\nRequires(pre,post): shadow\nProvides: xyz = 3\n%description\nd\n%package devel\nSummary: d\nBuildArch: noarch\nRequires: %{{name}} = %{{version}}-%{{release}}\n%description devel\nd\n%package -n other\nSummary: o\n%description -n other\no\n%pre\n%post -p /sbin/ldconfig\n%postun -p <lua>\n%files\n"
+        ));
+        assert_eq!(e.error, None);
+        assert!(e.unresolved.is_empty());
+        let f = &e.facts;
+        assert_eq!(f.evr, "2:1.2-3");
+        let br: Vec<&str> = f.buildrequires.iter().map(|d| d.text.as_str()).collect();
+        assert_eq!(br, ["(a or b)", "bar", "gcc", "zlib-devel >= 1.2"]);
+        assert_eq!(f.buildrequires[3].line, Some(7));
+        assert_eq!(pkg(&e, "foo").provides, ["foo = 2:1.2-3", "foo(x86-64) = 2:1.2-3", "xyz = 3"]);
+        assert_eq!(
+            pkg(&e, "foo").requires,
+            ["/bin/sh", "/sbin/ldconfig", "aa(x86-64)", "rpmlib(BuiltinLuaScripts) <= 4.2.2-1", "shadow"]
+        );
+        let devel = pkg(&e, "foo-devel");
+        assert_eq!(devel.provides, ["foo-devel = 2:1.2-3"]);
+        assert_eq!(devel.requires, ["foo = 1.2-3"]);
+        assert_eq!(devel.buildarch.as_deref(), Some("noarch"));
+        assert_eq!(pkg(&e, "other").provides, ["other = 2:1.2-3", "other(x86-64) = 2:1.2-3"]);
+    }
+
+    #[test]
+    fn conditionals_and_bconds() {
+        let e = ev(&format!(
+            "%bcond_without docs\n%bcond_with tests\n%global v 3\n{HEAD}%if %{{with docs}} && !%{{with tests}}\nBuildRequires: docs\n%elif 1\nBuildRequires: never\n%else\nBuildRequires: never2\n%endif\n%ifarch x86_64 aarch64\nBuildRequires: arch\n%endif\n%ifnarch x86_64\nBuildRequires: notx\n%endif\n%ifos linux\nBuildRequires: os\n%endif\n%if v\"%{{v}}.0\" > v\"3\"\nBuildRequires: ver\n%endif\n%if \"%{{_target_cpu}}\" == \"x86_64\"\nBuildRequires: str\n%endif\n%description\n"
+        ));
+        assert_eq!(e.error, None);
+        let br: Vec<&str> = e.facts.buildrequires.iter().map(|d| d.text.as_str()).collect();
+        assert_eq!(br, ["arch", "docs", "os", "str", "ver"]);
+        let e = evaluate(b"Name: x\n%ifarch x86_64\nBuildRequires: x\n%endif\n", &ctx(), "aarch64");
+        assert!(e.facts.buildrequires.is_empty());
+    }
+
+    #[test]
+    fn noarch_main_package_reparses() {
+        let e = ev(&format!(
+            "{HEAD}BuildArch: noarch\n%ifarch noarch\nBuildRequires: seen-as-noarch\n%endif\nExclusiveArch: x86_64 aarch64\nExcludeArch: s390x\n%description\n%generate_buildrequires\necho\n"
+        ));
+        assert_eq!(e.error, None);
+        let f = &e.facts;
+        assert_eq!(f.buildarch.as_deref(), Some("noarch"));
+        assert_eq!(f.buildrequires[0].text, "seen-as-noarch");
+        assert_eq!(f.packages[0].provides, ["foo = 1.2-3"]);
+        assert_eq!(f.exclusive_arch, ["x86_64", "aarch64"]);
+        assert_eq!(f.exclude_arch, ["s390x"]);
+        assert!(f.dynamic_buildrequires);
+    }
+
+    #[test]
+    fn rpm_errors_are_reported() {
+        for (spec, want) in [
+            ("Name: x\n%if 1\n", "Unclosed %if"),
+            ("Name: x\n%endif\n", "Got a %endif with no %if"),
+            (&format!("{HEAD}Bogus: 1\n%description\n")[..], "Unknown tag"),
+            (&format!("{HEAD}%description\n%files -n nope\n")[..], "Package does not exist"),
+            (&format!("{HEAD}BuildRequires: -x\n%description\n")[..], "Dependency tokens"),
+            (&format!("{HEAD}\n%package sub\nSummary: x\n")[..], "Package has no %description"),
+            ("Version: 1\nRelease: 1\nSummary: s\nLicense: l\n%description\n", "Name field"),
+            (&format!("{HEAD}%{{error:stop}}\n%description\n")[..], "stop"),
+        ] {
+            let e = ev(spec);
+            let msg = e.error.map(|(_, m)| m).unwrap_or_default();
+            assert!(msg.contains(want), "{spec:?}: {msg:?}");
+        }
+    }
+
+    #[test]
+    fn unresolved_is_reported_not_guessed() {
+        let e = ev(&format!("{HEAD}BuildRequires: %(echo foo)\n%description\n"));
+        assert!(e.unresolved[0].what.contains("%(echo foo)"));
+        assert_eq!(e.unresolved[0].line, 6);
+        assert_eq!(e.error, None);
+        assert!(e.complete().is_none());
+        // A tainted %global matters only where it is used.
+        let e = ev(&format!("%global x %(uname -m)\n{HEAD}%description\n%build\necho %{{x}}\n"));
+        assert!(e.unresolved.is_empty());
+        let e = ev(&format!("%global x %(uname -m)\n{HEAD}Provides: %{{x}}\n%description\n"));
+        assert!(e.unresolved.iter().any(|u| u.what.contains("uname") && u.line == 7));
+        assert_eq!(e.error, None);
+        // Shell idioms with a known result are evaluated.
+        let e = ev(&format!("%global c 0123456789\n{HEAD}Provides: p = %(c=%{{c}}; echo ${{c:0:7}})\n%description\n"));
+        assert!(e.unresolved.is_empty());
+        assert_eq!(e.facts.packages[0].provides[2], "p = 0123456");
+    }
+
+    #[test]
+    fn rich_dependencies_are_respelled() {
+        assert_eq!(normalize_rich("( a  >= 1   with b(x y) )").as_deref(), Some("(a >= 1 with b(x y))"));
+        assert_eq!(normalize_rich("(a or (b and c))").as_deref(), Some("(a or (b and c))"));
+        assert_eq!(normalize_rich("(a or (b"), None);
+    }
+
+    #[test]
+    fn macro_generated_sections_and_tags() {
+        let e = ev(&format!(
+            "%define sub() %package -n %1\\\nSummary: s\\\nProvides: gen-%1\\\n%description -n %1\\\nd\n{HEAD}%description\n%sub one\n%sub two\n"
+        ));
+        assert_eq!(e.error, None);
+        assert_eq!(pkg(&e, "one").provides, ["gen-one", "one = 1.2-3", "one(x86-64) = 1.2-3"]);
+        assert!(e.facts.packages.iter().any(|p| p.name == "two"));
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::super::expand::Expander;
+    use super::super::vercmp::rpmvercmp;
+    use super::*;
+
+    proptest! {
+        /// `%%` escapes round-trip through expansion: whatever the text.
+        #[test]
+        fn percent_escapes_round_trip(s in "[ -~\n]{0,60}") {
+            let ctx = MacroContext::new();
+            let mut e = Expander::new(&ctx);
+            prop_assert_eq!(e.expand_text(&s.replace('%', "%%")), s);
+            prop_assert!(e.errors.is_empty());
+        }
+
+        /// Respelling a rich dependency is idempotent.
+        #[test]
+        fn rich_respelling_is_idempotent(words in proptest::collection::vec("[a-z]{1,4}|>=|with|or|\\(|\\)", 1..12)) {
+            let raw = format!("({})", words.join("  "));
+            if let Some(n) = normalize_rich(&raw) {
+                prop_assert_eq!(normalize_rich(&n), Some(n.clone()));
+            }
+        }
+
+        /// rpmvercmp is antisymmetric and reflexive.
+        #[test]
+        fn vercmp_is_antisymmetric(a in "[0-9a-z.~^_+]{0,10}", b in "[0-9a-z.~^_+]{0,10}") {
+            prop_assert_eq!(rpmvercmp(&a, &b), rpmvercmp(&b, &a).reverse());
+            prop_assert_eq!(rpmvercmp(&a, &a), std::cmp::Ordering::Equal);
+        }
+    }
 }

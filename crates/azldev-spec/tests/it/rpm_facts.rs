@@ -26,6 +26,11 @@ use sha2::{Digest, Sha256};
 use crate::common::all_corpus_specs;
 
 const STRIDE: usize = 40;
+/// The share of the specs rpm handles that must come out identical. The
+/// rest must be unresolved (asked of rpm), never different: on the sample
+/// the only misses are `%(…)` whose output depends on the machine
+/// (`pkg-config`, `rpm -q`), see `rpmspec-differences.md`.
+const MIN_IDENTICAL_PCT: f64 = 97.5;
 const ARCHES: [&str; 2] = ["x86_64", "aarch64"];
 
 fn read_sorted(dir: &Path, prefix: &str, suffix: &str) -> Vec<PathBuf> {
@@ -274,7 +279,7 @@ fn facts_match_rpmspec() {
     eprintln!("report: {}", out.display());
     assert!(total.handled >= specs.len(), "too few specs handled by rpm: {}", total.handled);
     assert!(total.wrong.is_empty(), "silently wrong facts:\n{report}");
-    assert!(pct >= 99.5, "only {pct:.2}% identical:\n{report}");
+    assert!(pct >= MIN_IDENTICAL_PCT, "only {pct:.2}% identical:\n{report}");
 }
 
 /// The whole corpus, both arches, evaluated in parallel: the speed the
