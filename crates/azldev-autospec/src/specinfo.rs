@@ -278,7 +278,6 @@ mod tests {
         assert!(!e.unresolved.is_empty());
     }
 
-
     #[test]
     fn lua_release_is_evaluated() {
         let spec = format!(

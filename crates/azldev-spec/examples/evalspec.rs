@@ -31,7 +31,13 @@ fn main() {
         }
     }
     let path = Path::new(file);
-    ctx.define("_sourcedir", &path.parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default());
+    ctx.define(
+        "_sourcedir",
+        &path
+            .parent()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    );
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {

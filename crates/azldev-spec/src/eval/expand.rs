@@ -25,6 +25,9 @@ struct Local {
     popped_base: usize,
 }
 
+/// A call's positional arguments and `(option, value)` pairs.
+pub(crate) type CallArgs = (Vec<String>, Vec<(String, String)>);
+
 #[derive(Debug, Default)]
 struct Frame {
     args: Vec<(String, String)>,
@@ -492,7 +495,14 @@ impl<'c> Expander<'c> {
 
     /// A parametric call: `args` unexpanded (split after expansion), or
     /// `single` as the one argument (`%{name:arg}`).
-    fn call(&mut self, name: &str, def: &MacroDef, args: Option<&str>, single: Option<String>, out: &mut String) {
+    fn call(
+        &mut self,
+        name: &str,
+        def: &MacroDef,
+        args: Option<&str>,
+        single: Option<String>,
+        out: &mut String,
+    ) {
         let argv: Vec<String> = match single {
             Some(a) => vec![a],
             None => {
@@ -562,7 +572,7 @@ impl<'c> Expander<'c> {
     }
 
     /// The Lua `arg` and `opt` of the innermost call.
-    pub(crate) fn call_args(&self) -> Option<(Vec<String>, Vec<(String, String)>)> {
+    pub(crate) fn call_args(&self) -> Option<CallArgs> {
         self.frames.last().map(|f| (f.argv.clone(), f.opts.clone()))
     }
 
@@ -764,7 +774,10 @@ mod tests {
             ev("%{pm %{quote:a b} c}"),
             "[0=pm *=a b c **=a b c #=2 1=a b 2=c a= b= b*= ?a= x= q=a b]"
         );
-        assert_eq!(ev("%pm x\nnext"), "[0=pm *=x **=x #=1 1=x 2=%2 a= b= b*= ?a= x= q=x]\nnext");
+        assert_eq!(
+            ev("%pm x\nnext"),
+            "[0=pm *=x **=x #=1 1=x 2=%2 a= b= b*= ?a= x= q=x]\nnext"
+        );
     }
 
     #[test]
@@ -772,18 +785,27 @@ mod tests {
         assert_eq!(ev("%{plain x y}"), "PLAIN");
         assert_eq!(ev("%{?plain:z}%{!?plain:w}%{!?nope:n}%{?nope}"), "zn");
         assert_eq!(ev("%{!plain}%?plain"), "PLAINPLAIN");
-        assert_eq!(ev("%1 %{-a} %{undefined_xyz} %undefined_xyz 100%%"), "%1  %{undefined_xyz} %undefined_xyz 100%");
+        assert_eq!(
+            ev("%1 %{-a} %{undefined_xyz} %undefined_xyz 100%%"),
+            "%1  %{undefined_xyz} %undefined_xyz 100%"
+        );
         assert_eq!(ev("%{with foo}%{with plain}"), "00");
     }
 
     #[test]
     fn builtins() {
         assert_eq!(ev("%{lower:AbC}%{upper:x}"), "abcX");
-        assert_eq!(ev("%{basename:/a/b.c} %{dirname:/a/b.c} %{dirname:a} %{suffix:a.tar.gz} %{suffix:abc}"), "b.c /a a gz ");
+        assert_eq!(
+            ev("%{basename:/a/b.c} %{dirname:/a/b.c} %{dirname:a} %{suffix:a.tar.gz} %{suffix:abc}"),
+            "b.c /a a gz "
+        );
         assert_eq!(ev("%{shescape:a'b}"), "'a'\\''b'");
         assert_eq!(ev("%{shrink:  a   b }"), "a b");
         assert_eq!(ev("%{expand:%%{plain}}"), "PLAIN");
-        assert_eq!(ev("%[1 + 2] %{expr:\"a\" < \"b\"} %[v\"1.2\" < v\"1.10\"]"), "3 1 1");
+        assert_eq!(
+            ev("%[1 + 2] %{expr:\"a\" < \"b\"} %[v\"1.2\" < v\"1.10\"]"),
+            "3 1 1"
+        );
         assert_eq!(ev("%{macrobody:plain}%{dnl: x}y"), "PLAINy");
         assert_eq!(ev("%{url2path:http://x/y}"), "/y");
         assert_eq!(ev("%{len:abc}"), "%{len:abc}");
@@ -793,11 +815,17 @@ mod tests {
     fn definitions_and_bcond() {
         let c = ctx();
         let mut e = Expander::new(&c);
-        assert_eq!(e.expand("%define foo bar\n%global baz %{foo}-x\n%baz"), "\n\nbar-x");
+        assert_eq!(
+            e.expand("%define foo bar\n%global baz %{foo}-x\n%baz"),
+            "\n\nbar-x"
+        );
         assert_eq!(e.expand("%bcond_without docs"), "");
         assert_eq!(e.expand("%{with docs}"), "1");
         assert_eq!(e.expand("%undefine baz\n%{?baz}"), "\n");
-        assert_eq!(e.expand("%define lvl(x) %define inner 1\n%lvl\n%{?inner:yes}"), "\n\n");
+        assert_eq!(
+            e.expand("%define lvl(x) %define inner 1\n%lvl\n%{?inner:yes}"),
+            "\n\n"
+        );
         assert!(e.errors.is_empty(), "{:?}", e.errors);
         e.expand("%pm -c");
         assert_eq!(e.errors.len(), 1);

@@ -68,7 +68,9 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
             if i < b.len() && (b[i].is_ascii_alphabetic() || b[i] == b'_') {
                 return Err(format!("syntax error in expression: {s}"));
             }
-            out.push(Tok::Int(s[st..i].parse().map_err(|_| format!("number too large: {s}"))?));
+            out.push(Tok::Int(
+                s[st..i].parse().map_err(|_| format!("number too large: {s}"))?,
+            ));
         } else if c == b'"' || (c == b'v' && b.get(i + 1) == Some(&b'"')) {
             let q = if c == b'v' { i + 1 } else { i };
             let end = s[q + 1..]
@@ -107,7 +109,8 @@ pub fn eval_lazy(raw: &str, expand: ExpandFn<'_>) -> Result<Value, String> {
     let mut seg = 0;
     let mut i = 0;
     while i < b.len() {
-        let ver = b[i] == b'v' && b.get(i + 1) == Some(&b'"') && (i == 0 || !b[i - 1].is_ascii_alphanumeric());
+        let ver =
+            b[i] == b'v' && b.get(i + 1) == Some(&b'"') && (i == 0 || !b[i - 1].is_ascii_alphanumeric());
         if b[i] == b'"' || ver {
             let q = if ver { i + 1 } else { i };
             let Some(end) = raw[q + 1..].find('"').map(|p| p + q + 1) else {
@@ -118,7 +121,11 @@ pub fn eval_lazy(raw: &str, expand: ExpandFn<'_>) -> Result<Value, String> {
                 toks.extend(tokenize(&e)?);
             }
             let content = raw[q + 1..end].to_owned();
-            toks.push(if ver { Tok::LazyVer(content) } else { Tok::LazyStr(content) });
+            toks.push(if ver {
+                Tok::LazyVer(content)
+            } else {
+                Tok::LazyStr(content)
+            });
             i = end + 1;
             seg = i;
             continue;
@@ -243,7 +250,10 @@ impl Parser<'_, '_> {
     fn relational(&mut self) -> Result<Value, String> {
         let mut v = self.additive()?;
         loop {
-            let Some(op) = ["==", "!=", "<=", ">=", "<", ">"].into_iter().find(|o| self.eat(o)) else {
+            let Some(op) = ["==", "!=", "<=", ">=", "<", ">"]
+                .into_iter()
+                .find(|o| self.eat(o))
+            else {
                 return Ok(v);
             };
             let r = self.additive()?;
@@ -327,7 +337,9 @@ impl Parser<'_, '_> {
             let Value::Int(a) = self.unary()? else {
                 return Err(self.err("- only on numbers"));
             };
-            return Ok(Value::Int(a.checked_neg().ok_or_else(|| self.err("integer overflow"))?));
+            return Ok(Value::Int(
+                a.checked_neg().ok_or_else(|| self.err("integer overflow"))?,
+            ));
         }
         if self.eat("(") {
             let v = self.ternary()?;
@@ -367,7 +379,10 @@ mod tests {
         };
         let v = eval_lazy("(%x) ? \"a%x\" : \"b\"", &mut f);
         assert_eq!(v, Ok(Value::Str("a1".into())));
-        assert_eq!(seen, vec!["(%x) ? ".to_owned(), " : ".to_owned(), "a%x".to_owned()]);
+        assert_eq!(
+            seen,
+            vec!["(%x) ? ".to_owned(), " : ".to_owned(), "a%x".to_owned()]
+        );
         let mut n = 0;
         let mut g = |s: &str| {
             n += usize::from(s.contains('%'));
@@ -387,7 +402,7 @@ mod tests {
         assert_eq!(ev("0 || 3"), Ok(Value::Int(3)));
         assert_eq!(ev("2 && 0"), Ok(Value::Int(0)));
         assert_eq!(ev("3 / 2"), Ok(Value::Int(1)));
-        assert_eq!(ev("0%{?x}").is_err(), true);
+        assert!(ev("0%{?x}").is_err());
         assert_eq!(ev("010 == 10"), Ok(Value::Int(1)));
     }
 

@@ -171,7 +171,8 @@ mod tests {
     fn ev(s: &str) -> (String, Vec<String>) {
         let mut c = MacroContext::new();
         c.define("plain", "PLAIN");
-        c.define_spec("lm(a:) %{lua: print(opt.a or '-', #arg, arg[1])}").expect("valid");
+        c.define_spec("lm(a:) %{lua: print(opt.a or '-', #arg, arg[1])}")
+            .expect("valid");
         let mut e = Expander::new(&c);
         let out = e.expand_text(s);
         (out, e.unresolved)
@@ -181,7 +182,10 @@ mod tests {
     fn lua_api() {
         assert_eq!(ev("%{lua: print(\"a\") print(\"b\")}").0, "ab");
         assert_eq!(ev("%{lua: print(1,2)}").0, "1\t2");
-        assert_eq!(ev("%{lua: rpm.define(\"zz 1\") print(rpm.expand(\"%zz\"))}").0, "1");
+        assert_eq!(
+            ev("%{lua: rpm.define(\"zz 1\") print(rpm.expand(\"%zz\"))}").0,
+            "1"
+        );
         assert_eq!(ev("%{lua: print(macros.plain)}").0, "PLAIN");
         assert_eq!(ev("%{lua: print(rpm.isdefined(\"plain\"))}").0, "true\tfalse");
         assert_eq!(ev("%{lua: print(rpm.vercmp(\"1.10\", \"1.9\"))}").0, "1");
@@ -192,7 +196,11 @@ mod tests {
 
     #[test]
     fn system_access_is_unresolved() {
-        for code in ["%{lua: os.execute('ls')}", "%{lua: io.open('/etc/passwd')}", "%{lua: posix.getcwd()}"] {
+        for code in [
+            "%{lua: os.execute('ls')}",
+            "%{lua: io.open('/etc/passwd')}",
+            "%{lua: posix.getcwd()}",
+        ] {
             let (_, unresolved) = ev(code);
             assert_eq!(unresolved.len(), 1, "{code}");
         }

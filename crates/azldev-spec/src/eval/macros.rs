@@ -134,7 +134,9 @@ impl MacroContext {
                 i += 1;
             }
             let line = text[start..i].trim_start_matches([' ', '\t']);
-            let Some(def) = line.strip_prefix('%') else { continue };
+            let Some(def) = line.strip_prefix('%') else {
+                continue;
+            };
             if !def.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
                 continue;
             }
@@ -147,7 +149,10 @@ impl MacroContext {
     /// Define a plain macro (like `rpm --define 'NAME BODY'`; the body is
     /// not expanded).
     pub fn define(&mut self, name: &str, body: &str) {
-        self.table.entry(name.to_owned()).or_default().push(MacroDef::plain(body));
+        self.table
+            .entry(name.to_owned())
+            .or_default()
+            .push(MacroDef::plain(body));
     }
 
     /// Define from rpm's `NAME[(opts)] BODY` form (as in a macro file or

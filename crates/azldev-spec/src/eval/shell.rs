@@ -87,8 +87,11 @@ fn sed(v: &str, args: &str) -> Option<String> {
     let body = script.strip_prefix('s')?;
     let sep = body.chars().next()?;
     let parts: Vec<&str> = body[sep.len_utf8()..].split(sep).collect();
-    let [pat, rep, flags] = parts.as_slice() else { return None };
-    let literal = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_~ ".contains(c));
+    let [pat, rep, flags] = parts.as_slice() else {
+        return None;
+    };
+    let literal =
+        |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_~ ".contains(c));
     if literal(pat) && (rep.is_empty() || literal(rep)) {
         return match *flags {
             "g" => Some(v.replace(pat, rep)),
@@ -132,7 +135,7 @@ fn bre_to_regex(p: &str) -> Option<String> {
                         out.push(']');
                         break;
                     }
-                    if matches!(d, '[' | '\\' | '&' | '~' | '-') && !(d == '-' && !first) {
+                    if (first || d != '-') && matches!(d, '[' | '\\' | '&' | '~' | '-') {
                         out.push('\\');
                     }
                     out.push(d);
@@ -231,19 +234,28 @@ mod tests {
 
     #[test]
     fn idioms() {
-        assert_eq!(eval("c=0123456789abcdef; echo ${c:0:7}").as_deref(), Some("0123456"));
+        assert_eq!(
+            eval("c=0123456789abcdef; echo ${c:0:7}").as_deref(),
+            Some("0123456")
+        );
         assert_eq!(eval("v=1.2.3; echo ${v%.*}").as_deref(), Some("1.2"));
         assert_eq!(eval("echo 5.15.2 | cut -d. -f1-2").as_deref(), Some("5.15"));
         assert_eq!(eval("echo 1.0~rc1 | cut -d~ -f1").as_deref(), Some("1.0"));
         assert_eq!(eval("echo 1.0 | cut -d~ -f2").as_deref(), Some("1.0"));
         assert_eq!(eval("echo 1.0~rc1 | tr '~' '.'").as_deref(), Some("1.0.rc1"));
         assert_eq!(eval("echo '1.0~rc1' | tr -d '~'").as_deref(), Some("1.0rc1"));
-        assert_eq!(eval("echo 3.2.1 | awk -F. '{print $1\".\"$2}'").as_deref(), Some("3.2"));
+        assert_eq!(
+            eval("echo 3.2.1 | awk -F. '{print $1\".\"$2}'").as_deref(),
+            Some("3.2")
+        );
         assert_eq!(eval("echo \"a-b-c\" | sed \"s/-/_/g\"").as_deref(), Some("a_b_c"));
         assert_eq!(eval("echo $HOME | cut -d/ -f2"), None);
         assert_eq!(super::eval("c=abc; echo ${c:0:2}", false).as_deref(), Some(""));
         assert_eq!(eval("pkg-config --variable=udevdir udev"), None);
-        assert_eq!(eval("echo 1.23456 | sed 's/\\(\\.....\\)/\\1./'").as_deref(), Some("1.2345.6"));
+        assert_eq!(
+            eval("echo 1.23456 | sed 's/\\(\\.....\\)/\\1./'").as_deref(),
+            Some("1.2345.6")
+        );
         assert_eq!(eval("echo abc | sed 's/[ab]/x&/g'").as_deref(), Some("xaxbc"));
         assert_eq!(eval("echo x | sed 's/\\w/y/'"), None);
     }

@@ -338,8 +338,13 @@ impl Walk<'_> {
     /// rpm expands it into the script; here it is skipped unless it may
     /// define a macro or start a section.
     fn skippable(&self, buf: &str) -> bool {
-        let Sect::Other(kind) = self.sect else { return false };
-        if matches!(kind, SectionKind::Description | SectionKind::Files | SectionKind::Package) {
+        let Sect::Other(kind) = self.sect else {
+            return false;
+        };
+        if matches!(
+            kind,
+            SectionKind::Description | SectionKind::Files | SectionKind::Package
+        ) {
             return false;
         }
         if !buf.contains('%') {
@@ -349,7 +354,15 @@ impl Walk<'_> {
             return false;
         }
         const MARKERS: [&str; 10] = [
-            "%global", "%define", "%undefine", "%bcond", "lua", "expand", "%package", "%files", "%description",
+            "%global",
+            "%define",
+            "%undefine",
+            "%bcond",
+            "lua",
+            "expand",
+            "%package",
+            "%files",
+            "%description",
             "%{error",
         ];
         !MARKERS.iter().any(|m| buf.contains(m))
@@ -433,12 +446,12 @@ impl Walk<'_> {
 
     /// One expanded line being read.
     fn content(&mut self, s: &str, line: u32) {
-        if s.starts_with('%') {
-            let word_end = s[1..].find([' ', '\t']).map_or(s.len(), |p| p + 1);
-            if let Some(kind) = SectionKind::from_keyword(s[1..word_end].as_bytes())
+        if let Some(r) = s.strip_prefix('%') {
+            let word_end = r.find([' ', '\t']).unwrap_or(r.len());
+            if let Some(kind) = SectionKind::from_keyword(&r.as_bytes()[..word_end])
                 && kind != SectionKind::Preamble
             {
-                self.section(kind, s[word_end..].trim(), line);
+                self.section(kind, r[word_end..].trim(), line);
                 return;
             }
         }
@@ -643,11 +656,7 @@ impl Walk<'_> {
                     self.tags.summary = true;
                 }
             }
-            "license" => {
-                if main {
-                    self.tags.license = true;
-                }
-            }
+            "license" if main => self.tags.license = true,
             "buildrequires" | "buildprereq" => {
                 let mut deps = Vec::new();
                 if self.parse_deps(value, 0, line, &mut deps) {
@@ -657,7 +666,9 @@ impl Walk<'_> {
                 }
             }
             "requires" | "prereq" => {
-                let Some(flags) = self.qualifiers(qual, line) else { return };
+                let Some(flags) = self.qualifiers(qual, line) else {
+                    return;
+                };
                 let mut deps = Vec::new();
                 if self.parse_deps(value, flags, line, &mut deps) {
                     for d in deps {
@@ -692,15 +703,18 @@ impl Walk<'_> {
                     self.pkgs[p].arch = Some("noarch".into());
                 }
             }
-            "exclusivearch" | "excludearch" => {
-                if main {
-                    let list = if base == "exclusivearch" {
-                        &mut self.exclusive
-                    } else {
-                        &mut self.exclude
-                    };
-                    list.extend(value.split([' ', '\t', ',']).filter(|x| !x.is_empty()).map(str::to_owned));
-                }
+            "exclusivearch" | "excludearch" if main => {
+                let list = if base == "exclusivearch" {
+                    &mut self.exclusive
+                } else {
+                    &mut self.exclude
+                };
+                list.extend(
+                    value
+                        .split([' ', '\t', ','])
+                        .filter(|x| !x.is_empty())
+                        .map(str::to_owned),
+                );
             }
             _ => {}
         }
@@ -708,7 +722,11 @@ impl Walk<'_> {
 
     fn qualifiers(&mut self, qual: Option<&str>, line: u32) -> Option<u32> {
         let mut flags = 0;
-        for q in qual.unwrap_or("").split([',', ' ', '\t']).filter(|q| !q.is_empty()) {
+        for q in qual
+            .unwrap_or("")
+            .split([',', ' ', '\t'])
+            .filter(|q| !q.is_empty())
+        {
             flags |= match q.to_ascii_lowercase().as_str() {
                 "pre" => PRE,
                 "post" => POST,
@@ -1088,7 +1106,11 @@ mod tests {
     const HEAD: &str = "Name: foo\nVersion: 1.2\nRelease: 3\nSummary: s\nLicense: MIT\n";
 
     fn pkg<'a>(e: &'a Evaluation, name: &str) -> &'a PackageFacts {
-        e.facts.packages.iter().find(|p| p.name == name).expect("package exists")
+        e.facts
+            .packages
+            .iter()
+            .find(|p| p.name == name)
+            .expect("package exists")
     }
 
     #[test]
@@ -1103,16 +1125,28 @@ mod tests {
         let br: Vec<&str> = f.buildrequires.iter().map(|d| d.text.as_str()).collect();
         assert_eq!(br, ["(a or b)", "bar", "gcc", "zlib-devel >= 1.2"]);
         assert_eq!(f.buildrequires[3].line, Some(7));
-        assert_eq!(pkg(&e, "foo").provides, ["foo = 2:1.2-3", "foo(x86-64) = 2:1.2-3", "xyz = 3"]);
+        assert_eq!(
+            pkg(&e, "foo").provides,
+            ["foo = 2:1.2-3", "foo(x86-64) = 2:1.2-3", "xyz = 3"]
+        );
         assert_eq!(
             pkg(&e, "foo").requires,
-            ["/bin/sh", "/sbin/ldconfig", "aa(x86-64)", "rpmlib(BuiltinLuaScripts) <= 4.2.2-1", "shadow"]
+            [
+                "/bin/sh",
+                "/sbin/ldconfig",
+                "aa(x86-64)",
+                "rpmlib(BuiltinLuaScripts) <= 4.2.2-1",
+                "shadow"
+            ]
         );
         let devel = pkg(&e, "foo-devel");
         assert_eq!(devel.provides, ["foo-devel = 2:1.2-3"]);
         assert_eq!(devel.requires, ["foo = 1.2-3"]);
         assert_eq!(devel.buildarch.as_deref(), Some("noarch"));
-        assert_eq!(pkg(&e, "other").provides, ["other = 2:1.2-3", "other(x86-64) = 2:1.2-3"]);
+        assert_eq!(
+            pkg(&e, "other").provides,
+            ["other = 2:1.2-3", "other(x86-64) = 2:1.2-3"]
+        );
     }
 
     #[test]
@@ -1123,7 +1157,11 @@ mod tests {
         assert_eq!(e.error, None);
         let br: Vec<&str> = e.facts.buildrequires.iter().map(|d| d.text.as_str()).collect();
         assert_eq!(br, ["arch", "docs", "os", "str", "ver"]);
-        let e = evaluate(b"Name: x\n%ifarch x86_64\nBuildRequires: x\n%endif\n", &ctx(), "aarch64");
+        let e = evaluate(
+            b"Name: x\n%ifarch x86_64\nBuildRequires: x\n%endif\n",
+            &ctx(),
+            "aarch64",
+        );
         assert!(e.facts.buildrequires.is_empty());
     }
 
@@ -1148,10 +1186,22 @@ mod tests {
             ("Name: x\n%if 1\n", "Unclosed %if"),
             ("Name: x\n%endif\n", "Got a %endif with no %if"),
             (&format!("{HEAD}Bogus: 1\n%description\n")[..], "Unknown tag"),
-            (&format!("{HEAD}%description\n%files -n nope\n")[..], "Package does not exist"),
-            (&format!("{HEAD}BuildRequires: -x\n%description\n")[..], "Dependency tokens"),
-            (&format!("{HEAD}\n%package sub\nSummary: x\n")[..], "Package has no %description"),
-            ("Version: 1\nRelease: 1\nSummary: s\nLicense: l\n%description\n", "Name field"),
+            (
+                &format!("{HEAD}%description\n%files -n nope\n")[..],
+                "Package does not exist",
+            ),
+            (
+                &format!("{HEAD}BuildRequires: -x\n%description\n")[..],
+                "Dependency tokens",
+            ),
+            (
+                &format!("{HEAD}\n%package sub\nSummary: x\n")[..],
+                "Package has no %description",
+            ),
+            (
+                "Version: 1\nRelease: 1\nSummary: s\nLicense: l\n%description\n",
+                "Name field",
+            ),
             (&format!("{HEAD}%{{error:stop}}\n%description\n")[..], "stop"),
         ] {
             let e = ev(spec);
@@ -1168,21 +1218,37 @@ mod tests {
         assert_eq!(e.error, None);
         assert!(e.complete().is_none());
         // A tainted %global matters only where it is used.
-        let e = ev(&format!("%global x %(uname -m)\n{HEAD}%description\n%build\necho %{{x}}\n"));
+        let e = ev(&format!(
+            "%global x %(uname -m)\n{HEAD}%description\n%build\necho %{{x}}\n"
+        ));
         assert!(e.unresolved.is_empty());
-        let e = ev(&format!("%global x %(uname -m)\n{HEAD}Provides: %{{x}}\n%description\n"));
-        assert!(e.unresolved.iter().any(|u| u.what.contains("uname") && u.line == 7));
+        let e = ev(&format!(
+            "%global x %(uname -m)\n{HEAD}Provides: %{{x}}\n%description\n"
+        ));
+        assert!(
+            e.unresolved
+                .iter()
+                .any(|u| u.what.contains("uname") && u.line == 7)
+        );
         assert_eq!(e.error, None);
         // Shell idioms with a known result are evaluated.
-        let e = ev(&format!("%global c 0123456789\n{HEAD}Provides: p = %(c=%{{c}}; echo ${{c:0:7}})\n%description\n"));
+        let e = ev(&format!(
+            "%global c 0123456789\n{HEAD}Provides: p = %(c=%{{c}}; echo ${{c:0:7}})\n%description\n"
+        ));
         assert!(e.unresolved.is_empty());
         assert_eq!(e.facts.packages[0].provides[2], "p = 0123456");
     }
 
     #[test]
     fn rich_dependencies_are_respelled() {
-        assert_eq!(normalize_rich("( a  >= 1   with b(x y) )").as_deref(), Some("(a >= 1 with b(x y))"));
-        assert_eq!(normalize_rich("(a or (b and c))").as_deref(), Some("(a or (b and c))"));
+        assert_eq!(
+            normalize_rich("( a  >= 1   with b(x y) )").as_deref(),
+            Some("(a >= 1 with b(x y))")
+        );
+        assert_eq!(
+            normalize_rich("(a or (b and c))").as_deref(),
+            Some("(a or (b and c))")
+        );
         assert_eq!(normalize_rich("(a or (b"), None);
     }
 
@@ -1192,7 +1258,10 @@ mod tests {
             "%define sub() %package -n %1\\\nSummary: s\\\nProvides: gen-%1\\\n%description -n %1\\\nd\n{HEAD}%description\n%sub one\n%sub two\n"
         ));
         assert_eq!(e.error, None);
-        assert_eq!(pkg(&e, "one").provides, ["gen-one", "one = 1.2-3", "one(x86-64) = 1.2-3"]);
+        assert_eq!(
+            pkg(&e, "one").provides,
+            ["gen-one", "one = 1.2-3", "one(x86-64) = 1.2-3"]
+        );
         assert!(e.facts.packages.iter().any(|p| p.name == "two"));
     }
 }

@@ -64,7 +64,11 @@ pub fn rpmvercmp(a: &str, b: &str) -> Ordering {
         let (sb, eb) = seg(b, j);
         if sb == eb {
             // Segments of different kinds: numeric is newer.
-            return if numeric { Ordering::Greater } else { Ordering::Less };
+            return if numeric {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            };
         }
         let (mut x, mut y) = (&a[sa..ea], &b[sb..eb]);
         if numeric {

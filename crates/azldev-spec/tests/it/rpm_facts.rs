@@ -38,7 +38,10 @@ fn read_sorted(dir: &Path, prefix: &str, suffix: &str) -> Vec<PathBuf> {
         .map(|rd| {
             rd.filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| {
-                    let n = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    let n = p
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
                     n.starts_with(prefix) && n.ends_with(suffix)
                 })
                 .collect()
@@ -67,7 +70,10 @@ pub fn host_macro_context(arch: &str) -> MacroContext {
             ctx.load_file(&f.to_string_lossy(), &bytes);
         }
     }
-    assert!(ctx.get("_isa").is_some(), "rpm's macro files are missing (apt-get install rpm)");
+    assert!(
+        ctx.get("_isa").is_some(),
+        "rpm's macro files are missing (apt-get install rpm)"
+    );
     ctx
 }
 
@@ -82,7 +88,10 @@ fn rpmspec(file: &Path, arch: &str, args: &[&str], home: &Path) -> Result<String
         .arg("--dbpath")
         .arg(home.join("db"))
         .arg("--define")
-        .arg(format!("_sourcedir {}", file.parent().expect("spec in a dir").display()))
+        .arg(format!(
+            "_sourcedir {}",
+            file.parent().expect("spec in a dir").display()
+        ))
         .arg("--define")
         .arg(format!("_topdir {}", home.join("rpmbuild").display()))
         .arg("--target")
@@ -112,7 +121,11 @@ fn ask_rpm(file: &Path, bytes: &[u8], arch: &str, cache: &Path, home: &Path) -> 
     h.update(b"rpm-facts-v1\0");
     h.update(arch.as_bytes());
     h.update(b"\0");
-    h.update(file.parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default());
+    h.update(
+        file.parent()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    );
     h.update(b"\0");
     h.update(bytes);
     let key: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
@@ -127,8 +140,9 @@ fn ask_rpm(file: &Path, bytes: &[u8], arch: &str, cache: &Path, home: &Path) -> 
             return Ok((a.to_owned(), b.to_owned()));
         }
     }
-    let ans = rpmspec(file, arch, &["--qf", BIN_QF], home)
-        .and_then(|bin| rpmspec(file, arch, &["--srpm", "--qf", "[%{REQUIRENEVRS}\\n]"], home).map(|br| (bin, br)));
+    let ans = rpmspec(file, arch, &["--qf", BIN_QF], home).and_then(|bin| {
+        rpmspec(file, arch, &["--srpm", "--qf", "[%{REQUIRENEVRS}\\n]"], home).map(|br| (bin, br))
+    });
     let text = match &ans {
         Ok((a, b)) => format!("OK\n{a}\u{0}{b}"),
         Err(e) => format!("ERR {e}"),
@@ -217,9 +231,10 @@ fn facts_match_rpmspec() {
                 (Ok((bin, br)), None) => {
                     total.handled += 1;
                     if !ev.unresolved.is_empty() {
-                        total
-                            .unresolved
-                            .push(format!("{tag}:{}: {}", ev.unresolved[0].line, ev.unresolved[0].what));
+                        total.unresolved.push(format!(
+                            "{tag}:{}: {}",
+                            ev.unresolved[0].line, ev.unresolved[0].what
+                        ));
                         continue;
                     }
                     let (obin, obr) = ours_text(&ev.facts);
@@ -277,7 +292,11 @@ fn facts_match_rpmspec() {
     let _ = std::fs::write(&out, &report);
     eprintln!("{}", report.lines().next().unwrap_or(""));
     eprintln!("report: {}", out.display());
-    assert!(total.handled >= specs.len(), "too few specs handled by rpm: {}", total.handled);
+    assert!(
+        total.handled >= specs.len(),
+        "too few specs handled by rpm: {}",
+        total.handled
+    );
     assert!(total.wrong.is_empty(), "silently wrong facts:\n{report}");
     assert!(pct >= MIN_IDENTICAL_PCT, "only {pct:.2}% identical:\n{report}");
 }
