@@ -51,6 +51,11 @@ pub struct Expander<'c> {
     depth: u32,
     out_len: usize,
     steps: u64,
+    /// Spec-only mode (package identity): the table holds only what the
+    /// spec itself defines, so any other macro, `%(…)` and `%{lua:}` are
+    /// unknown; they are reported and written as `%{name}`.
+    strict: bool,
+    max_len: usize,
     pub(crate) lua: Option<mlua::Lua>,
     pub(crate) lua_busy: bool,
 }
@@ -105,9 +110,29 @@ impl<'c> Expander<'c> {
             depth: 0,
             out_len: 0,
             steps: 0,
+            strict: false,
+            max_len: MAX_LEN,
             lua: None,
             lua_busy: false,
         }
+    }
+
+    /// A spec-only state (see the `strict` field): for package identity,
+    /// where the build system's macros are not known.
+    pub fn spec_only(base: &'c MacroContext, max_len: usize) -> Self {
+        let mut e = Self::new(base);
+        e.strict = true;
+        e.max_len = max_len;
+        e
+    }
+
+    /// A macro this state cannot know (strict mode): report it and write it
+    /// as `%{name}`.
+    fn unknown(&mut self, name: &str, out: &mut String) {
+        self.unresolved(format!("%{{{name}}}"));
+        out.push_str("%{");
+        out.push_str(name);
+        out.push('}');
     }
 
     pub(crate) fn unresolved(&mut self, what: impl Into<String>) {
@@ -228,7 +253,7 @@ impl<'c> Expander<'c> {
                 continue;
             }
             out.push_str(&s[lit..i]);
-            if out.len() + self.out_len > MAX_LEN {
+            if out.len() + self.out_len > self.max_len {
                 self.unresolved("macro expansion too long");
                 return;
             }
@@ -243,6 +268,11 @@ impl<'c> Expander<'c> {
                     i + 2
                 }
                 Some(b'(') => match matching(b, i + 2, b'(', b')') {
+                    Some(close) if self.strict => {
+                        self.unresolved(format!("shell expansion {}", &s[start..=close]));
+                        out.push_str(&s[start..=close]);
+                        close + 1
+                    }
                     Some(close) => {
                         let before = self.unresolved.len();
                         let cmd = self.expand_text(&s[i + 2..close]);
@@ -355,6 +385,10 @@ impl<'c> Expander<'c> {
             return if r { eol } else { j };
         }
         let def = self.lookup(name);
+        if self.strict && def.is_none() && (self.frames.is_empty() || !Self::is_special(name)) {
+            self.unknown(name, out);
+            return j;
+        }
         if test {
             if def.is_some() != negate
                 && let Some(def) = def
@@ -438,6 +472,10 @@ impl<'c> Expander<'c> {
             }
         }
         let def = self.lookup(name);
+        if self.strict && def.is_none() && (self.frames.is_empty() || !Self::is_special(name)) {
+            self.unknown(name, out);
+            return;
+        }
         if test {
             if def.is_some() == negate {
                 return;
@@ -593,6 +631,11 @@ impl<'c> Expander<'c> {
             "lua" => {
                 if unbraced {
                     return None;
+                }
+                if self.strict {
+                    self.unresolved("%{lua:}");
+                    out.push_str(literal);
+                    return Some(false);
                 }
                 super::lua::run(self, arg, out);
             }
