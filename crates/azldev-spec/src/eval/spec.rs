@@ -118,6 +118,10 @@ struct Pkg {
     requires: Vec<RDep>,
     description: bool,
     summary: bool,
+    /// A sub-package's own `Version`/`Release`/`Epoch`.
+    version: Option<String>,
+    release: Option<String>,
+    epoch: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -353,6 +357,20 @@ impl Walk<'_> {
         if buf.starts_with('%') && is_header(buf) {
             return false;
         }
+        // A macro of the spec that writes section headers (`%define
+        // trigger() %triggerin …`).
+        let t = lead_trim(buf);
+        if let Some(r) = t.strip_prefix('%') {
+            let r = r.strip_prefix('{').unwrap_or(r);
+            let r = r.trim_start_matches(['?', '!']);
+            let n = r.bytes().take_while(|c| c.is_ascii_alphanumeric() || *c == b'_').count();
+            if n > 0
+                && let Some(def) = self.exp.lookup(&r[..n])
+                && def.body.split('\n').any(|l| is_header(lead_trim(l)))
+            {
+                return false;
+            }
+        }
         const MARKERS: [&str; 10] = [
             "%global",
             "%define",
@@ -552,7 +570,14 @@ impl Walk<'_> {
             SectionKind::GenerateBuildrequires => self.dynamic = true,
             k if is_script(k) => {
                 if let Some((p, prog)) = self.header_pkg(&args, line, k.is_trigger()) {
-                    self.script_deps(k, p, prog, line);
+                    let mut expand = false;
+                    for a in &args {
+                        if *a == "--" {
+                            break;
+                        }
+                        expand |= a.starts_with('-') && !a.starts_with("--") && a[1..].contains('e');
+                    }
+                    self.script_deps(k, p, prog, expand, line);
                 }
             }
             _ => {}
@@ -560,7 +585,18 @@ impl Walk<'_> {
         self.sect = Sect::Other(kind);
     }
 
-    fn script_deps(&mut self, kind: SectionKind, p: usize, prog: Option<String>, line: u32) {
+    fn script_deps(&mut self, kind: SectionKind, p: usize, prog: Option<String>, expand: bool, line: u32) {
+        if expand {
+            add_dep(
+                &mut self.pkgs[p].requires,
+                RDep {
+                    name: "rpmlib(ScriptletExpansion)".into(),
+                    evr: "4.9.0-1".into(),
+                    flags: RPMLIB | LESS | EQUAL,
+                    line: Some(line),
+                },
+            );
+        }
         let sense = match kind {
             SectionKind::Pre => PRE,
             SectionKind::Post => POST,
@@ -625,6 +661,13 @@ impl Walk<'_> {
                     return;
                 }
                 if !main {
+                    let v = Some(value.to_owned());
+                    match base {
+                        "version" => self.pkgs[p].version = v,
+                        "release" => self.pkgs[p].release = v,
+                        "epoch" => self.pkgs[p].epoch = v,
+                        _ => {}
+                    }
                     return;
                 }
                 if base != "epoch" && value.split_whitespace().count() > 1 {
@@ -877,6 +920,17 @@ impl Walk<'_> {
         for k in 0..self.pkgs.len() {
             let arch = self.pkgs[k].arch.clone().unwrap_or_else(|| target.clone());
             let name = self.pkgs[k].name.clone();
+            let pk = &self.pkgs[k];
+            let evr = if pk.version.is_some() || pk.release.is_some() || pk.epoch.is_some() {
+                let v = pk.version.as_deref().unwrap_or(&version);
+                let r = pk.release.as_deref().unwrap_or(&release);
+                match pk.epoch.as_ref().or(epoch.as_ref()) {
+                    Some(e) => format!("{e}:{v}-{r}"),
+                    None => format!("{v}-{r}"),
+                }
+            } else {
+                evr.clone()
+            };
             add_dep(
                 &mut self.pkgs[k].provides,
                 RDep {
