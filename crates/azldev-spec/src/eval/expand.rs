@@ -393,11 +393,9 @@ impl<'c> Expander<'c> {
             if def.is_some() != negate
                 && let Some(def) = def
             {
-                if def.opts.is_some() {
-                    self.call(name, &def, Some(&s[j..eol]), None, out);
-                    return eol;
+                if def.opts.is_none() {
+                    self.use_def(&def, out);
                 }
-                self.use_def(&def, out);
             }
             return j;
         }
@@ -484,7 +482,8 @@ impl<'c> Expander<'c> {
                 self.expand_into(text, out);
                 return;
             }
-            if negate {
+            // `%{?name}` of a parametric macro expands to nothing.
+            if negate || def.as_ref().is_some_and(|d| d.opts.is_some()) {
                 return;
             }
         }
@@ -628,6 +627,7 @@ impl<'c> Expander<'c> {
         // Unbraced, only the argument-less built-ins take part.
         let arg = colon.unwrap_or("");
         match name {
+            "verbose" if colon.is_none() && !unbraced => out.push('0'),
             "lua" => {
                 if unbraced {
                     return None;

@@ -242,14 +242,26 @@ pub(crate) fn parse_definition(s: &str) -> Result<(String, MacroDef), String> {
     ))
 }
 
-/// Trim blanks and drop the backslash of every backslash-newline.
+/// Trim blanks and drop every escaping backslash, as rpm's `%define` does
+/// (`\` + newline is a newline, `\\` a backslash, `\x` an `x`).
 pub(crate) fn clean_body(s: &str) -> String {
     let t = s.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r'));
-    if t.contains("\\\n") {
-        t.replace("\\\n", "\n")
-    } else {
-        t.to_owned()
+    if !t.contains('\\') {
+        return t.to_owned();
     }
+    let mut out = String::with_capacity(t.len());
+    let mut it = t.chars();
+    while let Some(c) = it.next() {
+        if c == '\\' {
+            match it.next() {
+                Some(n) => out.push(n),
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -278,5 +290,7 @@ mod tests {
         assert!(parse_definition("foo").is_err());
         assert!(parse_definition("foo-bar 1").is_err());
         assert!(parse_definition("foo(a: 1").is_err());
+        let (_, d) = parse_definition("a1 A\\\\nB\\nC\\\"D\\%E\\\nF").expect("valid");
+        assert_eq!(&*d.body, "A\\nBnC\"D%E\nF");
     }
 }

@@ -285,6 +285,13 @@ impl Walk<'_> {
             self.conditional(kind, lead_trim(buf), line, true);
             return;
         }
+        if self.reading() && lead_trim(buf).starts_with("%include") {
+            self.unresolved.push(Unresolved {
+                what: format!("{} (a file rpm reads)", lead_trim(buf)),
+                line,
+            });
+            return;
+        }
         if !self.reading() {
             // Unread, but a later physical line of the group may still be
             // a conditional.
@@ -392,6 +399,7 @@ impl Walk<'_> {
         let eval = |w: &mut Self| -> bool {
             let a = if expand && arg.contains('%') {
                 let e = w.exp.expand_text(arg);
+                w.line_unresolved = !w.exp.unresolved.is_empty();
                 w.drain(line, true);
                 e
             } else {
@@ -493,7 +501,7 @@ impl Walk<'_> {
         while i < args.len() {
             match args[i] {
                 "--" if trigger => break,
-                "-n" | "-p" | "-f" => {
+                "-n" | "-p" | "-f" | "-l" => {
                     let Some(v) = args.get(i + 1) else {
                         self.fail(line, format!("missing argument to {}", args[i]));
                         return None;
@@ -661,6 +669,10 @@ impl Walk<'_> {
                     return;
                 }
                 if !main {
+                    // rpm redefines the macro, not the main package's tag.
+                    if base != "name" {
+                        self.exp.define(base, value);
+                    }
                     let v = Some(value.to_owned());
                     match base {
                         "version" => self.pkgs[p].version = v,
