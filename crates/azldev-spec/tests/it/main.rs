@@ -14,3 +14,4 @@ mod hard_cases;
 mod proptests;
 mod regressions;
 mod rpm_compare;
+mod rpm_facts;

@@ -1,4 +1,5 @@
-//! A deliberately small macro evaluator: enough to resolve package names
+//! Package identity: the spec's own plain definitions, expanded by the
+//! evaluator in spec-only mode. Enough to resolve package names
 //! (`%{name}-devel`, `python3-%{srcname}`) from the spec's own plain
 //! `%global`/`%define` values and its `Name`/`Version`/`Release` tags.
 //!
@@ -10,6 +11,9 @@
 //! still compare equal.
 
 use std::collections::HashMap;
+
+use super::expand::Expander;
+use super::macros::MacroContext;
 
 /// A macro's value as far as the spec itself tells.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +38,6 @@ pub struct Expanded {
     pub resolved: bool,
 }
 
-const MAX_DEPTH: u32 = 16;
 /// Expansions longer than this are given up as unresolved: a macro used
 /// several times in its own (or a nested) body grows exponentially with
 /// the depth, and no name or file name is this long.
@@ -72,79 +75,20 @@ impl Macros {
         is_name(name) && matches!(self.defs.get(name), Some(Value::One(b)) if b.contains(&b'\n'))
     }
 
-    /// Expand `input`.
+    /// Expand `input` with the evaluator in spec-only mode: only these
+    /// definitions are known; anything else leaves the result unresolved.
     pub fn expand(&self, input: &[u8]) -> Expanded {
-        let mut out = Vec::with_capacity(input.len());
-        let resolved = self.expand_into(input, &mut out, 0);
-        Expanded {
-            text: String::from_utf8_lossy(&out).into_owned(),
-            resolved,
-        }
-    }
-
-    fn lookup(&self, name: &[u8], out: &mut Vec<u8>, depth: u32) -> bool {
-        match self.defs.get(name) {
-            Some(Value::One(body)) if depth < MAX_DEPTH => self.expand_into(body, out, depth + 1),
-            // rpm's built-in empty macro.
-            None if name == b"nil" => true,
-            _ => {
-                out.extend_from_slice(b"%{");
-                out.extend_from_slice(name);
-                out.push(b'}');
-                false
+        let mut ctx = MacroContext::new();
+        ctx.define("nil", "");
+        for (name, v) in &self.defs {
+            if let Value::One(body) = v {
+                ctx.define(&String::from_utf8_lossy(name), &String::from_utf8_lossy(body));
             }
         }
-    }
-
-    fn expand_into(&self, s: &[u8], out: &mut Vec<u8>, depth: u32) -> bool {
-        let mut resolved = true;
-        let mut i = 0;
-        while i < s.len() {
-            if out.len() > MAX_LEN {
-                return false;
-            }
-            let b = s[i];
-            if b != b'%' {
-                out.push(b);
-                i += 1;
-                continue;
-            }
-            match s.get(i + 1) {
-                Some(b'%') => {
-                    out.push(b'%');
-                    i += 2;
-                }
-                Some(b'{') => {
-                    let Some(close) = s[i + 2..].iter().position(|&c| c == b'}') else {
-                        out.extend_from_slice(&s[i..]);
-                        return false;
-                    };
-                    let inner = &s[i + 2..i + 2 + close];
-                    let name = inner.strip_prefix(b"?").unwrap_or(inner);
-                    if is_name(name) {
-                        resolved &= self.lookup(name, out, depth);
-                    } else {
-                        out.extend_from_slice(&s[i..i + 3 + close]);
-                        resolved = false;
-                    }
-                    i += 3 + close;
-                }
-                Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
-                    let start = i + 1;
-                    let mut j = start;
-                    while j < s.len() && (s[j].is_ascii_alphanumeric() || s[j] == b'_') {
-                        j += 1;
-                    }
-                    resolved &= self.lookup(&s[start..j], out, depth);
-                    i = j;
-                }
-                _ => {
-                    out.extend_from_slice(&s[i..]);
-                    return false;
-                }
-            }
-        }
-        resolved
+        let mut e = Expander::spec_only(&ctx, MAX_LEN);
+        let text = e.expand_text(&String::from_utf8_lossy(input));
+        let resolved = e.unresolved.is_empty() && e.errors.is_empty();
+        Expanded { text, resolved }
     }
 }
 
