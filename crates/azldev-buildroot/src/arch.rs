@@ -53,7 +53,9 @@ impl FromStr for Arch {
         match s {
             "x86_64" | "amd64" => Ok(Arch::X86_64),
             "aarch64" | "arm64" => Ok(Arch::Aarch64),
-            other => Err(format!("unknown architecture `{other}` (expected x86_64 or aarch64)")),
+            other => Err(format!(
+                "unknown architecture `{other}` (expected x86_64 or aarch64)"
+            )),
         }
     }
 }
