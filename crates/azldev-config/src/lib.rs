@@ -26,6 +26,7 @@ pub mod fs;
 pub mod go_regex;
 mod load;
 mod merge;
+pub mod paths;
 pub mod raw;
 mod resolve;
 pub mod schema;

@@ -84,8 +84,12 @@ pub struct ComponentReport {
 pub struct Report {
     /// In component-name order.
     pub components: Vec<ComponentReport>,
-    /// Directories under the output that belong to no component.
+    /// Directories azldev wrote under the output that belong to no
+    /// component (any more).
     pub stale: Vec<(String, PathBuf)>,
+    /// Directories under the output that belong to no component and that
+    /// azldev did not write (no marker): never removed, only reported.
+    pub foreign: Vec<(String, PathBuf)>,
     /// Whether `stale` directories were removed.
     pub stale_removed: bool,
     pub elapsed: Duration,
@@ -461,6 +465,12 @@ fn render_inner(
         r
     };
     let _writing = (!opts.check).then(|| lock_output(&opts.cache, &opts.out_dir));
+    if !opts.check {
+        // What a killed render or a full disk left is removed every time
+        // (best effort: a leftover that cannot be removed here is met again
+        // when its component is written).
+        let _ = output::sweep(&opts.out_dir);
+    }
     let distro = open_distro(config, opts);
     let selection = selected(config, names);
     // What the output directory holds, read once (a few directory reads)
@@ -489,10 +499,15 @@ fn render_inner(
                     &w.plan,
                     w.pinned.map(|p| p.to_string()).as_deref(),
                 );
+                // The shortcut trusts the output itself: the directory's
+                // marker records the fingerprint it was rendered from, and
+                // is swapped in with it. The lock must agree too (else it is
+                // rewritten).
                 let same = w.lock.as_ref().is_some_and(|l| l.fingerprint == fp);
                 let dir = component_dir(&opts.out_dir, &c.name);
                 if same
-                    && index.exists(&dir).unwrap_or_else(|| dir.is_dir())
+                    && index.exists(&dir) != Some(false)
+                    && output::read_marker(&dir).is_some_and(|m| m.component == c.name && m.fingerprint == fp)
                     && archives::produced_paths(c, &opts.sources)
                         .iter()
                         .all(|p| p.is_file())
@@ -540,10 +555,6 @@ fn render_inner(
     } else if index.out_missing() && !work.is_empty() {
         output::NewRoot::begin(&opts.out_dir).ok()
     } else {
-        let leftover = output::NewRoot::path_for(&opts.out_dir);
-        if names.is_empty() && leftover.is_dir() {
-            let _ = std::fs::remove_dir_all(&leftover);
-        }
         None
     };
     let target = match &new_root {
@@ -575,16 +586,17 @@ fn render_inner(
     };
     if names.is_empty() && opts.clean_stale {
         if let Ok(existing) = output::existing_components(&opts.out_dir) {
-            report.stale = existing
+            // Only what azldev wrote is ever removed.
+            (report.stale, report.foreign) = existing
                 .into_iter()
                 .filter(|(n, _)| !config.components.contains_key(n))
-                .collect();
+                .partition(|(n, p)| output::is_azldev_dir(p, n));
         }
         if !opts.check {
             report.stale_removed = report
                 .stale
                 .iter()
-                .all(|(_, p)| output::remove_component(p).is_ok());
+                .all(|(n, p)| output::remove_component(p, n).is_ok());
         }
     }
     report
@@ -645,8 +657,9 @@ fn render_one(
         Err(e) => failed(name, e),
         Ok((tree, notes, lock)) => {
             let dir = component_dir(&opts.out_dir, name);
+            let marker = output::marker_text(name, &lock.fingerprint);
             let status = if opts.check {
-                let diff = output::differences(&tree, &dir);
+                let diff = output::differences(&tree, &marker, &dir);
                 if diff.is_empty() {
                     Status::Unchanged
                 } else {
@@ -654,8 +667,10 @@ fn render_one(
                 }
             } else {
                 let written = match target {
-                    Target::Tree(index) => output::write_component(&dir, &tree, index),
-                    Target::NewRoot(root) => root.write_component(&component_dir(Path::new(""), name), &tree),
+                    Target::Tree(index) => output::write_component(&dir, &tree, &marker, index),
+                    Target::NewRoot(root) => {
+                        root.write_component(&component_dir(Path::new(""), name), &tree, &marker)
+                    }
                 };
                 match written {
                     Ok(true) => Status::Rendered,
@@ -718,7 +733,15 @@ fn render_tree(
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let sel = files::select(&c.name, &spec_name, entries, true).map_err(RenderError::Upstream)?;
+            // Like an upstream directory: the spec, `sources` and the files
+            // the spec refers to — not whatever else the directory holds.
+            let keep_all = c
+                .config
+                .render
+                .as_ref()
+                .and_then(|r| r.value.skip_file_filter.as_ref())
+                .is_some_and(|s| s.value);
+            let sel = files::select(&c.name, &spec_name, entries, keep_all).map_err(RenderError::Upstream)?;
             let lock = Lock {
                 upstream_commit: None,
                 upstream_url: None,
