@@ -267,3 +267,113 @@ fn a_closed_pipe_ends_quietly() {
     }
     assert!(Path::new(&w.distro()).is_dir());
 }
+
+/// Class 3: links in an upstream repository are published as the file
+/// they point at when it is in the directory, refused (naming the path)
+/// when they leave it; an overlay cannot create `.git/…`.
+#[test]
+fn links_and_vcs_metadata_are_not_published() {
+    let w = World::new();
+    let up = w.upstream("alpha");
+    // `alpha.conf` (Source1) becomes a link to a file in the repository.
+    std::fs::create_dir_all(up.dir.join("conf")).expect("mkdir");
+    std::fs::write(up.dir.join("conf/real.conf"), "real = 1\n").expect("write");
+    std::fs::remove_file(up.dir.join("alpha.conf")).expect("rm");
+    std::os::unix::fs::symlink("conf/real.conf", up.dir.join("alpha.conf")).expect("symlink");
+    up.commit(&[], "link inside", "2024-01-02T00:00:00Z");
+    w.config(&upstream_component("alpha"));
+    w.ok(&["render"]);
+    let published = w.distro().join("specs/a/alpha/alpha.conf");
+    assert!(!published.is_symlink(), "the content is published, not the link");
+    assert_eq!(w.read("specs/a/alpha/alpha.conf"), "real = 1\n");
+    // A link out of the repository.
+    std::fs::remove_file(up.dir.join("alpha.conf")).expect("rm");
+    std::os::unix::fs::symlink("/etc/passwd", up.dir.join("alpha.conf")).expect("symlink");
+    up.commit(&[], "link outside", "2024-01-03T00:00:00Z");
+    w.ok(&["lock", "update", "alpha"]);
+    let out = w.fails(&["render"]);
+    assert!(
+        out.contains("`alpha.conf` is a symbolic link to `/etc/passwd`"),
+        "{out}"
+    );
+    assert_eq!(
+        w.read("specs/a/alpha/alpha.conf"),
+        "real = 1\n",
+        "the old directory stays"
+    );
+    // A local component's link that dangles.
+    w.write("components/delta/delta.spec", &spec("delta", "0.1", "1"));
+    std::os::unix::fs::symlink("../../../secret", w.distro().join("components/delta/delta.conf"))
+        .expect("symlink");
+    w.config("[components.delta]\nspec = { type = \"local\", path = \"components/delta/delta.spec\" }\n");
+    let out = w.fails(&["render", "delta"]);
+    assert!(out.contains("`delta.conf` is a symbolic link"), "{out}");
+    assert!(!w.distro().join("specs/d/delta").exists());
+    // An overlay that adds `.git/config`.
+    w.write("hooks.txt", "[core]\nhooksPath = /tmp/evil\n");
+    std::fs::remove_file(w.distro().join("components/delta/delta.conf")).expect("rm");
+    w.write("components/delta/delta.conf", "d\n");
+    w.config(
+        "[components.delta]\nspec = { type = \"local\", path = \"components/delta/delta.spec\" }\n\
+         [[components.delta.overlays]]\ntype = \"file-add\"\nfile = \".git/config\"\nsource = \"hooks.txt\"\n",
+    );
+    let out = w.fails(&["render", "delta"]);
+    assert!(out.contains("`.git/config` cannot be published"), "{out}");
+    assert!(!w.distro().join("specs/d/delta").exists());
+}
+
+/// Class 6: an archive overlay over the member cap fails with the setting
+/// named, instead of unpacking it (here through `AZLDEV_*`).
+#[test]
+fn archive_members_are_capped() {
+    let w = World::new();
+    w.upstream("alpha");
+    w.config(&upstream_component("alpha"));
+    let out = assert_cmd::Command::cargo_bin("azldev")
+        .expect("azldev binary")
+        .current_dir(w.distro())
+        .env("AZLDEV_CACHE_DIR", w.cache.path())
+        .env("AZLDEV_ARCHIVE_MAX_MEMBER_SIZE", "0")
+        .args(["render"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "0 is not a size");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("AZLDEV_ARCHIVE_MAX_MEMBER_SIZE"), "{stderr}");
+    assert!(stderr.contains("must be a positive integer"), "{stderr}");
+}
+
+/// Class 8: tool-settings errors are diagnostics with file, line, column
+/// and did-you-mean.
+#[test]
+fn settings_errors_are_diagnostics() {
+    let w = World::new();
+    w.upstream("alpha");
+    w.config(&upstream_component("alpha"));
+    let home = tempfile::tempdir().expect("home");
+    std::fs::create_dir_all(home.path().join("azldev")).expect("mkdir");
+    std::fs::write(
+        home.path().join("azldev/config.toml"),
+        "offline = false\njobz = 4\nfetch-max-size = -1\n",
+    )
+    .expect("write");
+    let out = assert_cmd::Command::cargo_bin("azldev")
+        .expect("azldev binary")
+        .current_dir(w.distro())
+        .env("XDG_CONFIG_HOME", home.path())
+        .env("NO_COLOR", "1")
+        .args(["render"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown setting `jobz`"), "{stderr}");
+    assert!(stderr.contains("config.toml:2:1"), "{stderr}");
+    assert!(stderr.contains("did you mean `jobs`?"), "{stderr}");
+    assert!(
+        stderr.contains("`fetch-max-size` must be a positive integer"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("config.toml:3:18"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

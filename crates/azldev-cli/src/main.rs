@@ -48,10 +48,19 @@ fn main() -> ExitCode {
     let settings = match settings::Settings::load() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            let out = output::Output::new(&cli.global);
+            for d in &e.diagnostics {
+                eprint!("{}", out.render(d));
+            }
+            eprintln!(
+                "error: the tool settings have {} problem{}",
+                e.diagnostics.len(),
+                if e.diagnostics.len() == 1 { "" } else { "s" }
+            );
             return ExitCode::from(2);
         }
     };
+    azldev_overlay::set_archive_limits(settings.archive);
     cli.global.color = settings.color(cli.global.color);
     let out = output::Output::new(&cli.global);
     if let Some(dir) = &cli.global.directory

@@ -50,6 +50,13 @@ pub enum RenderError {
     Locked { component: String, why: String },
     #[error("{path}: {message}")]
     Io { path: PathBuf, message: String },
+    /// The rendered directory would hold a file it may not publish.
+    #[error("`{path}` cannot be published in {component}'s directory: {why}")]
+    Unpublishable {
+        component: String,
+        path: String,
+        why: String,
+    },
     /// The Release tag cannot be bumped for downstream changes.
     #[error("{message}")]
     Release { component: String, message: String },
@@ -827,6 +834,7 @@ fn render_tree(
         };
         RenderError::Overlay(msg, loc)
     })?;
+    check_publishable(&tree)?;
     archives::store_produced(&mut tree, loaded, &opts.sources, keep_produced)?;
     if history_at.is_some() && release_auto(c) {
         bump_release(&mut tree, c, distro, &lock)?;
@@ -835,6 +843,34 @@ fn render_tree(
         expand_autospec(&mut tree, repo, commit, &dir, &spec_name)?;
     }
     Ok((tree, selection.notes, lock))
+}
+
+/// What a rendered directory may not hold, whatever put it there (an
+/// overlay adding `.git/config`, say): version-control metadata, azldev's
+/// own marker, links.
+fn check_publishable(tree: &ComponentTree) -> Result<(), RenderError> {
+    for (path, f) in &tree.files {
+        let why = if path
+            .split('/')
+            .any(|c| matches!(c, ".git" | ".hg" | ".svn" | ".bzr"))
+        {
+            Some("version-control metadata is never published")
+        } else if path == output::MARKER {
+            Some("the name is azldev's marker of directories it wrote")
+        } else if f.mode == azldev_overlay::FileMode::Symlink {
+            Some("azldev publishes no links")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(RenderError::Unpublishable {
+                component: tree.name.clone(),
+                path: path.clone(),
+                why: why.to_owned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The distro repository whose history decides release bumps, if any.
