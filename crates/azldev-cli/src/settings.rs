@@ -126,7 +126,10 @@ impl Settings {
                     );
                 }
                 Ok(doc) => {
-                    for (key, value) in doc.get_ref() {
+                    // In the order of the file.
+                    let mut entries: Vec<_> = doc.get_ref().iter().collect();
+                    entries.sort_by_key(|(k, _)| k.span().start);
+                    for (key, value) in entries {
                         let raw = match value.get_ref() {
                             toml::de::DeValue::Integer(i) => {
                                 i.to_string().parse::<i64>().map_or(Raw::Other, Raw::Int)
