@@ -11,6 +11,7 @@ mod buildroot;
 mod diff;
 mod graph;
 mod release;
+mod safety;
 mod sources;
 
 /// A distro repository plus upstream repositories and a private git cache.
@@ -151,7 +152,7 @@ fn pin_render_and_incremental_rerender() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     files.sort();
-    assert_eq!(files, ["alpha.conf", "alpha.spec", "sources"]);
+    assert_eq!(files, [".azldev-rendered", "alpha.conf", "alpha.spec", "sources"]);
     // Nothing changed: nothing recomputed.
     let out = w.ok(&["render"]);
     assert!(out.contains("0 rendered, 2 unchanged"), "{out}");
@@ -383,11 +384,21 @@ fn check_reports_drift_and_stale_directories() {
     w.write("specs/a/alpha/alpha.conf", "hand edited\n");
     w.ok(&["render", "--force"]);
     w.ok(&["render", "--check"]);
+    // A directory azldev wrote (its marker says so) for a component that
+    // is gone is stale; one it did not write is reported and kept.
     w.write("specs/o/orphan/orphan.spec", "Name: orphan\n");
+    w.write(
+        "specs/o/orphan/.azldev-rendered",
+        "component = \"orphan\"\nfingerprint = \"sha256:0\"\n",
+    );
+    w.write("specs/u/unknown/unknown.spec", "Name: unknown\n");
     let out = w.fails(&["render", "--check", "--clean-stale"]);
     assert!(out.contains("stale: orphan"), "{out}");
-    w.ok(&["render", "--clean-stale"]);
+    assert!(!out.contains("stale: unknown"), "{out}");
+    let out = w.ok(&["render", "--clean-stale"]);
     assert!(!w.distro().join("specs/o").exists());
+    assert!(out.contains("azldev did not write it"), "{out}");
+    assert!(w.distro().join("specs/u/unknown/unknown.spec").is_file());
     w.ok(&["render", "--check", "--clean-stale"]);
 }
 

@@ -381,3 +381,38 @@ origin = {{ type = "download", uri = "file://{}" }}
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(std::fs::read(d.cached(&hash)).expect("cached"), notes);
 }
+
+#[test]
+fn archive_overlays_observe_the_member_and_total_caps() {
+    // Issue 16, class 6: a small archive of a huge member must not be
+    // unpacked in memory. The demo's hello edits its upstream tarball; with
+    // tiny caps the overlay fails, naming the setting, and nothing is
+    // written.
+    let d = Demo::new();
+    let before = std::fs::read(d.root.path().join("specs/h/hello/sources")).expect("sources");
+    for (var, setting) in [
+        ("AZLDEV_ARCHIVE_MAX_MEMBER_SIZE", "archive-max-member-size"),
+        ("AZLDEV_ARCHIVE_MAX_TOTAL_SIZE", "archive-max-total-size"),
+    ] {
+        let out = assert_cmd::Command::cargo_bin("azldev")
+            .expect("azldev binary")
+            .current_dir(d.root.path())
+            .env("AZLDEV_CACHE_DIR", d.cache.path())
+            .env(var, "100")
+            .args(["render", "hello"])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert!(
+            text(&out).contains(&format!("larger than the 100 bytes `{setting}` allows")),
+            "{}",
+            text(&out)
+        );
+        assert_eq!(
+            std::fs::read(d.root.path().join("specs/h/hello/sources")).expect("sources"),
+            before
+        );
+    }
+    let out = d.azldev(&["render", "hello"]);
+    assert!(out.status.success(), "{}", text(&out));
+}

@@ -17,15 +17,50 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Exit status of a command whose output pipe was closed (as for a process
+/// killed by SIGPIPE: 128 + 13).
+const EXIT_BROKEN_PIPE: i32 = 141;
+
+/// Rust ignores SIGPIPE, so writing to a closed pipe (`azldev … | head -1`)
+/// is an error, which `print!` turns into a panic. Every command ends
+/// quietly then instead: no message, exit 141.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        let broken = std::io::Error::from(std::io::ErrorKind::BrokenPipe).to_string();
+        if msg.starts_with("failed printing to std") && (msg.contains("os error 32") || msg.contains(&broken))
+        {
+            std::process::exit(EXIT_BROKEN_PIPE);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     let mut cli = cli::Cli::parse();
     let settings = match settings::Settings::load() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            let out = output::Output::new(&cli.global);
+            for d in &e.diagnostics {
+                eprint!("{}", out.render(d));
+            }
+            eprintln!(
+                "error: the tool settings have {} problem{}",
+                e.diagnostics.len(),
+                if e.diagnostics.len() == 1 { "" } else { "s" }
+            );
             return ExitCode::from(2);
         }
     };
+    azldev_overlay::set_archive_limits(settings.archive);
     cli.global.color = settings.color(cli.global.color);
     let out = output::Output::new(&cli.global);
     if let Some(dir) = &cli.global.directory

@@ -27,6 +27,7 @@ pub mod go_regex;
 mod load;
 mod merge;
 mod mock_config;
+pub mod paths;
 pub mod raw;
 mod resolve;
 pub mod schema;

@@ -218,6 +218,26 @@ pub fn load_with(fs: &dyn Fs, root_file: &Path) -> Result<Loaded, Error> {
         validate::validate_merged(&merged, &mut ctx);
     }
     let components = resolve::resolve_all(fs, &merged, &mut files, &root_dir, &mut diags);
+    let inputs = config_files
+        .iter()
+        .filter_map(|id| files.get(*id))
+        .map(|f| crate::paths::resolve(fs, &f.path))
+        .chain(
+            components
+                .values()
+                .filter_map(|c| c.spec_path.as_deref())
+                .map(|p| crate::paths::resolve(fs, p)),
+        )
+        .collect();
+    crate::paths::check_project_dirs(
+        fs,
+        &files,
+        &root_dir,
+        merged.project.rendered_specs_dir.as_ref(),
+        merged.project.lock_dir.as_ref(),
+        inputs,
+        &mut diags,
+    );
 
     let mut diagnostics = Diagnostics::default();
     diagnostics.extend(diags);
@@ -461,7 +481,24 @@ impl Loader<'_> {
             }
         };
         matches.sort();
+        let root = crate::paths::resolve(self.fs, &self.root_dir);
         for m in matches {
+            let real = crate::paths::resolve(self.fs, &m);
+            if !real.starts_with(&root) {
+                // Never read (or echo in diagnostics) files outside the project.
+                self.diags.push(
+                    Diagnostic::error(
+                        "config::include-outside",
+                        format!(
+                            "`{pattern}` includes {}, which is outside the project",
+                            real.display()
+                        ),
+                    )
+                    .at(&self.files, &loc, "outside the project")
+                    .help("includes must name files inside the project (the directory of the root file)"),
+                );
+                continue;
+            }
             if let Some(pos) = self.stack.iter().position(|p| *p == m) {
                 let chain = self.stack[pos..]
                     .iter()

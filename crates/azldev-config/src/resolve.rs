@@ -220,6 +220,32 @@ pub(crate) fn resolve_all(
             .as_ref()
             .and_then(|s| s.path.as_ref())
             .map(|p| resolve_path(files, p));
+        let outside = |p: &Path| {
+            let real = crate::paths::resolve(fs, p);
+            let root = crate::paths::resolve(fs, root_dir);
+            (!real.starts_with(&root)).then_some(real)
+        };
+        let confined = match (&spec_path, eff.spec.as_ref().and_then(|s| s.path.as_ref())) {
+            (Some(p), Some(v)) => match outside(p) {
+                Some(real) => {
+                    diags.push(
+                        Diagnostic::error(
+                            "config::spec-outside",
+                            format!("local spec `{}` is outside the project", v.value),
+                        )
+                        .at(files, &v.loc, format!("resolves to {}", real.display()))
+                        .help(
+                            "`spec.path` must name a spec inside the project (the directory of the root \
+                             file); render publishes files of its directory",
+                        ),
+                    );
+                    false
+                }
+                None => true,
+            },
+            _ => true,
+        };
+        let spec_path = spec_path.filter(|_| confined);
         if let (Some(p), Some(v)) = (&spec_path, eff.spec.as_ref().and_then(|s| s.path.as_ref()))
             && !fs.is_file(p)
         {

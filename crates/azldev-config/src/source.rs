@@ -65,7 +65,7 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
-    pub(crate) fn add(&mut self, path: PathBuf, display: String, text: Arc<str>) -> FileId {
+    pub fn add(&mut self, path: PathBuf, display: String, text: Arc<str>) -> FileId {
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
         self.files
             .push(Arc::new(SourceFile::new(id, path, display, text)));

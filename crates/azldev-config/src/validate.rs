@@ -132,19 +132,57 @@ pub(crate) fn validate_file(cfg: &ConfigFile, ctx: &mut Ctx<'_>) {
     }
 }
 
+/// Longest component name: `<name>-<version>-<release>.<arch>.rpm` and
+/// `<name>.spec` must fit a 255-byte file name.
+pub const MAX_COMPONENT_NAME: usize = 200;
+
+/// Why `name` is not a valid component (rpm package) name, if it is not.
+/// rpm accepts ASCII letters and digits and `. - _ +` in `Name:`, and no
+/// `..`; a name also names directories and is given as a command-line
+/// argument, so it must start with a letter, digit or `_`.
+#[must_use]
+pub fn component_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("it is empty".into());
+    }
+    if name.len() > MAX_COMPONENT_NAME {
+        return Some(format!(
+            "it is {} bytes long; at most {MAX_COMPONENT_NAME} are allowed",
+            name.len()
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+')))
+    {
+        return Some(format!("`{}` is not allowed", c.escape_default()));
+    }
+    if name.contains("..") {
+        return Some("`..` is not allowed".into());
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+        return Some("it must start with a letter, a digit or `_`".into());
+    }
+    None
+}
+
 fn validate_component_name(name: &str, loc: &Loc, ctx: &mut Ctx<'_>) {
-    let bad = name.is_empty()
-        || name.starts_with('.')
-        || name
-            .chars()
-            .any(|c| c == '/' || c == '\\' || c.is_whitespace() || c.is_control());
-    if bad {
+    if let Some(why) = component_name_problem(name) {
+        let shown: String = name.chars().take(60).collect();
+        let shown = if shown.len() < name.len() {
+            format!("{}…", shown.escape_default())
+        } else {
+            shown.escape_default().to_string()
+        };
         ctx.error_help(
             "config::component-name",
-            format!("invalid component name `{name}`"),
+            format!("invalid component name `{shown}`: {why}"),
             loc,
             "invalid name",
-            "a component name is used as a directory name: no `/`, whitespace or leading `.`",
+            format!(
+                "a component name is an rpm package name: ASCII letters, digits and `. - _ +`, \
+                 starting with a letter, digit or `_`, no `..`, at most {MAX_COMPONENT_NAME} bytes"
+            ),
         );
     }
 }
@@ -879,5 +917,36 @@ fn check_distro_ref(m: &Merged, r: &Sp<DistroReference>, ctx: &mut Ctx<'_>) {
             diag = diag.help(h);
         }
         ctx.out.push(diag);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn component_names_follow_rpm() {
+        for ok in [
+            "hello",
+            "libstdc++",
+            "perl-Foo-Bar",
+            "python3.12",
+            "_x",
+            "7zip",
+            "a_b+c",
+        ] {
+            assert_eq!(component_name_problem(ok), None, "{ok}");
+        }
+        let why = |n: &str| component_name_problem(n).unwrap_or_default();
+        assert!(why("-rf").contains("start with"));
+        assert!(why("+x").contains("start with"));
+        assert!(why("a:b").contains("`:`"));
+        assert!(why("héllo").contains("not allowed"));
+        assert!(why("a..b").contains("`..`"));
+        assert!(why("a/b").contains("`/`"));
+        assert!(why("").contains("empty"));
+        assert!(why("a%{x}").contains("`%`"));
+        assert!(why(&"a".repeat(MAX_COMPONENT_NAME + 1)).contains("at most"));
+        assert_eq!(component_name_problem(&"a".repeat(MAX_COMPONENT_NAME)), None);
     }
 }

@@ -335,6 +335,13 @@ impl Report {
     pub fn has_differences(&self) -> bool {
         self.components.iter().any(ComponentDiff::differs)
     }
+
+    /// Whether a component fails to render at the head side: a failure,
+    /// not a difference (the command exits 2, after printing the report).
+    #[must_use]
+    pub fn has_failures(&self) -> bool {
+        self.components.iter().any(|c| c.status == Status::Failed)
+    }
 }
 
 /// Everything about a component's configuration that a reader would call

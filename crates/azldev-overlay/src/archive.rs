@@ -98,6 +98,12 @@ pub enum ArchiveErrorKind {
     Duplicate(String),
     #[error("member `{member}`: {why}")]
     UnsupportedMember { member: String, why: String },
+    #[error("{what} is larger than the {limit} bytes `{setting}` allows")]
+    TooLarge {
+        what: String,
+        limit: u64,
+        setting: &'static str,
+    },
     #[error(
         "after its overlays it has {hash_type} digest {actual}, but its `source-files` entry says {expected}; \
          if the change is intended, set `hash = \"{actual}\"`"
@@ -110,6 +116,66 @@ pub enum ArchiveErrorKind {
 }
 
 type Kind = ArchiveErrorKind;
+
+/// Size limits on decoding an archive: an archive is unpacked in memory, so
+/// a small archive of a huge zero-filled member must not exhaust it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArchiveLimits {
+    /// Largest member, uncompressed (`archive-max-member-size`).
+    pub max_member: u64,
+    /// Largest archive, decompressed (`archive-max-total-size`).
+    pub max_total: u64,
+}
+
+impl Default for ArchiveLimits {
+    fn default() -> Self {
+        Self {
+            max_member: 1 << 30,
+            max_total: 2 << 30,
+        }
+    }
+}
+
+static MAX_MEMBER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1 << 30);
+static MAX_TOTAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(2 << 30);
+
+/// Set the limits archive overlays observe in this process (the tool
+/// settings; the defaults are [`ArchiveLimits::default`]).
+pub fn set_archive_limits(limits: ArchiveLimits) {
+    MAX_MEMBER.store(limits.max_member, std::sync::atomic::Ordering::Relaxed);
+    MAX_TOTAL.store(limits.max_total, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The limits in force.
+#[must_use]
+pub fn archive_limits() -> ArchiveLimits {
+    ArchiveLimits {
+        max_member: MAX_MEMBER.load(std::sync::atomic::Ordering::Relaxed),
+        max_total: MAX_TOTAL.load(std::sync::atomic::Ordering::Relaxed),
+    }
+}
+
+/// Read all of `r` into `out`, failing once more than `limit` bytes come.
+fn read_capped(
+    r: impl Read,
+    out: &mut Vec<u8>,
+    limit: u64,
+    what: &str,
+    setting: &'static str,
+) -> Result<(), Kind> {
+    let start = out.len() as u64;
+    r.take(limit.saturating_add(1).saturating_sub(start))
+        .read_to_end(out)
+        .map_err(io_err)?;
+    if out.len() as u64 > limit {
+        return Err(Kind::TooLarge {
+            what: what.to_owned(),
+            limit,
+            setting,
+        });
+    }
+    Ok(())
+}
 
 // ----- formats ------------------------------------------------------------
 
@@ -208,31 +274,36 @@ fn io_err(e: impl std::fmt::Display) -> Kind {
 }
 
 fn decompress(format: Format, data: &[u8]) -> Result<Vec<u8>, Kind> {
+    let limit = archive_limits().max_total;
+    let total = |out: &mut Vec<u8>, r: &mut dyn Read| {
+        read_capped(
+            r,
+            out,
+            limit,
+            "the decompressed archive",
+            "archive-max-total-size",
+        )
+    };
     let mut out = Vec::new();
     match format {
-        Format::Tar | Format::Zip => return Ok(data.to_vec()),
-        Format::TarGz => {
-            flate2::read::MultiGzDecoder::new(data)
-                .read_to_end(&mut out)
-                .map_err(io_err)?;
+        Format::Tar | Format::Zip => {
+            if data.len() as u64 > limit {
+                return Err(Kind::TooLarge {
+                    what: "the archive".into(),
+                    limit,
+                    setting: "archive-max-total-size",
+                });
+            }
+            return Ok(data.to_vec());
         }
-        Format::TarXz => {
-            lzma_rust2::XzReader::new(data, true)
-                .read_to_end(&mut out)
-                .map_err(io_err)?;
-        }
-        Format::TarBz2 => {
-            bzip2::read::MultiBzDecoder::new(data)
-                .read_to_end(&mut out)
-                .map_err(io_err)?;
-        }
+        Format::TarGz => total(&mut out, &mut flate2::read::MultiGzDecoder::new(data))?,
+        Format::TarXz => total(&mut out, &mut lzma_rust2::XzReader::new(data, true))?,
+        Format::TarBz2 => total(&mut out, &mut bzip2::read::MultiBzDecoder::new(data))?,
         Format::TarZst => {
             let mut input = data;
             while !input.is_empty() {
                 match ruzstd::decoding::StreamingDecoder::new(&mut input) {
-                    Ok(mut frame) => {
-                        frame.read_to_end(&mut out).map_err(io_err)?;
-                    }
+                    Ok(mut frame) => total(&mut out, &mut frame)?,
                     Err(ruzstd::decoding::errors::FrameDecoderError::ReadFrameHeaderError(
                         ruzstd::decoding::errors::ReadFrameHeaderError::SkipFrame { length, .. },
                     )) => {
@@ -615,7 +686,14 @@ fn read_tar(raw: &[u8], archive: &mut Archive) -> Result<(), Kind> {
         let mut link = String::new();
         match kind {
             MemberKind::File => {
-                entry.read_to_end(&mut data).map_err(io_err)?;
+                let limit = archive_limits().max_member;
+                read_capped(
+                    &mut entry,
+                    &mut data,
+                    limit,
+                    &format!("member `{name}`"),
+                    "archive-max-member-size",
+                )?;
             }
             MemberKind::Symlink | MemberKind::HardLink => {
                 let target = entry
@@ -880,10 +958,19 @@ fn read_zip(raw: &[u8], archive: &mut Archive) -> Result<(), Kind> {
         let data = match method {
             0 => compressed.to_vec(),
             8 => {
-                let mut out = Vec::with_capacity(usize_of(usize_));
-                flate2::read::DeflateDecoder::new(compressed)
-                    .read_to_end(&mut out)
-                    .map_err(|e| Kind::Corrupt(format!("member `{name}`: {e}")))?;
+                let limit = archive_limits().max_member;
+                let mut out = Vec::with_capacity(usize_of(usize_).min(usize::try_from(limit).unwrap_or(0)));
+                read_capped(
+                    flate2::read::DeflateDecoder::new(compressed),
+                    &mut out,
+                    limit,
+                    &format!("member `{name}`"),
+                    "archive-max-member-size",
+                )
+                .map_err(|k| match k {
+                    Kind::Corrupt(e) => Kind::Corrupt(format!("member `{name}`: {e}")),
+                    other => other,
+                })?;
                 out
             }
             m => {

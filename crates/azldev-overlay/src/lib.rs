@@ -20,7 +20,7 @@ use azldev_config::{Loc, ResolvedComponent, ResolvedOverlay};
 use azldev_spec::Spec;
 
 pub use apply::{InputReader, OpError, compile_regex};
-pub use archive::{ArchiveError, ArchiveErrorKind};
+pub use archive::{ArchiveError, ArchiveErrorKind, ArchiveLimits, archive_limits, set_archive_limits};
 pub use buildconf::{BuildSettings, SPEC_HEADER};
 pub use tree::{ComponentTree, FileMode, PathError, TreeFile, normalize};
 

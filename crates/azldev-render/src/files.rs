@@ -20,8 +20,10 @@ pub struct Selection {
     pub notes: Vec<String>,
 }
 
+/// Dist-git plumbing (`.git*` anywhere), and azldev's own marker (which
+/// only azldev writes).
 fn is_git_plumbing(path: &str) -> bool {
-    path.split('/').any(|c| c.starts_with(".git"))
+    path == crate::output::MARKER || path.split('/').any(|c| c.starts_with(".git"))
 }
 
 /// Build the component tree from upstream files. `spec_name` is the
@@ -58,6 +60,11 @@ pub fn select(
             }
         }
     };
+    // Every upstream file by path, to publish what an in-tree link points at.
+    let by_path: std::collections::HashMap<String, (EntryMode, Vec<u8>)> = others
+        .iter()
+        .map(|e| (e.path.clone(), (e.mode, e.data.clone())))
+        .collect();
     let lookaside: BTreeSet<String> = others
         .iter()
         .find(|e| e.path == "sources")
@@ -93,11 +100,15 @@ pub fn select(
             ));
         }
     }
+    let spec_data = match spec_entry.mode {
+        EntryMode::Symlink => follow_link(&spec_entry.path, &spec_entry.data, &by_path)?.1,
+        _ => spec_entry.data,
+    };
     let mut tree = ComponentTree::new(component);
     tree.files.insert(
         tree.spec_path(),
         TreeFile {
-            data: spec_entry.data,
+            data: spec_data,
             mode: FileMode::Regular,
         },
     );
@@ -109,14 +120,64 @@ pub fn select(
         if !keep {
             continue;
         }
-        let mode = match e.mode {
-            EntryMode::Regular => FileMode::Regular,
-            EntryMode::Executable => FileMode::Executable,
-            EntryMode::Symlink => FileMode::Symlink,
+        let (mode, data) = match e.mode {
+            EntryMode::Regular => (FileMode::Regular, e.data),
+            EntryMode::Executable => (FileMode::Executable, e.data),
+            // A link is never published: one inside the directory is
+            // replaced by the file it points at; one out of it (or to
+            // nothing, or to a directory) is refused.
+            EntryMode::Symlink => follow_link(&e.path, &e.data, &by_path)?,
         };
-        tree.files.insert(e.path, TreeFile { data: e.data, mode });
+        tree.files.insert(e.path, TreeFile { data, mode });
     }
     Ok(Selection { tree, notes })
+}
+
+/// The file a symbolic link at `path` (pointing at `target`) resolves to
+/// inside the component directory `files`, following up to 16 links.
+fn follow_link(
+    path: &str,
+    target: &[u8],
+    files: &std::collections::HashMap<String, (EntryMode, Vec<u8>)>,
+) -> Result<(FileMode, Vec<u8>), String> {
+    let refuse = |why: &str| {
+        format!(
+            "`{path}` is a symbolic link to `{}`, {why}: azldev publishes no links",
+            String::from_utf8_lossy(target)
+        )
+    };
+    let mut at = path.to_owned();
+    let mut target = target.to_vec();
+    for _ in 0..16 {
+        let t = String::from_utf8_lossy(&target).into_owned();
+        if t.starts_with('/') {
+            return Err(refuse("outside the component directory"));
+        }
+        let mut parts: Vec<&str> = at.split('/').collect();
+        parts.pop();
+        for c in t.split('/') {
+            match c {
+                "" | "." => {}
+                ".." => {
+                    if parts.pop().is_none() {
+                        return Err(refuse("outside the component directory"));
+                    }
+                }
+                c => parts.push(c),
+            }
+        }
+        let resolved = parts.join("/");
+        match files.get(&resolved) {
+            Some((EntryMode::Regular, data)) => return Ok((FileMode::Regular, data.clone())),
+            Some((EntryMode::Executable, data)) => return Ok((FileMode::Executable, data.clone())),
+            Some((EntryMode::Symlink, next)) => {
+                at = resolved;
+                target = next.clone();
+            }
+            None => return Err(refuse("which names no file of the component directory")),
+        }
+    }
+    Err(refuse("in a chain of too many links"))
 }
 
 #[cfg(test)]
@@ -183,5 +244,43 @@ mod tests {
         let sel =
             select("foo", "foo.spec", vec![entry("other.spec", "Name: o\n")], false).expect("single spec");
         assert!(sel.tree.files.contains_key("foo.spec"));
+    }
+
+    #[test]
+    fn links_publish_their_content_or_are_refused() {
+        let link = |path: &str, target: &str| Entry {
+            path: path.into(),
+            mode: EntryMode::Symlink,
+            data: target.as_bytes().to_vec(),
+        };
+        let spec = "Name: foo\nSource1: a.conf\nSource2: b.conf\n";
+        let base = || vec![entry("foo.spec", spec), entry("real/b.conf", "b")];
+        let mut ok = base();
+        ok.push(link("a.conf", "real/b.conf"));
+        ok.push(link("b.conf", "a.conf"));
+        let sel = select("foo", "foo.spec", ok, false).expect("in-tree links");
+        assert_eq!(sel.tree.files["a.conf"].data, b"b");
+        assert_eq!(sel.tree.files["a.conf"].mode, FileMode::Regular);
+        assert_eq!(sel.tree.files["b.conf"].data, b"b");
+        for (target, why) in [
+            ("/etc/passwd", "outside"),
+            ("../../etc/passwd", "outside"),
+            ("missing", "names no file"),
+            ("real", "names no file"),
+            ("a.conf", "too many links"),
+        ] {
+            let mut bad = base();
+            bad.push(link("a.conf", target));
+            let err = select("foo", "foo.spec", bad, false).expect_err(target);
+            assert!(
+                err.contains("`a.conf` is a symbolic link") && err.contains(why),
+                "{err}"
+            );
+        }
+        // An unreferenced link is not published, and not an error.
+        let mut unused = base();
+        unused.push(link("b.conf", "real/b.conf"));
+        unused.push(link("other", "/etc/passwd"));
+        assert!(select("foo", "foo.spec", unused, false).is_ok());
     }
 }

@@ -50,6 +50,13 @@ pub enum RenderError {
     Locked { component: String, why: String },
     #[error("{path}: {message}")]
     Io { path: PathBuf, message: String },
+    /// The rendered directory would hold a file it may not publish.
+    #[error("`{path}` cannot be published in {component}'s directory: {why}")]
+    Unpublishable {
+        component: String,
+        path: String,
+        why: String,
+    },
     /// The Release tag cannot be bumped for downstream changes.
     #[error("{message}")]
     Release { component: String, message: String },
@@ -84,8 +91,12 @@ pub struct ComponentReport {
 pub struct Report {
     /// In component-name order.
     pub components: Vec<ComponentReport>,
-    /// Directories under the output that belong to no component.
+    /// Directories azldev wrote under the output that belong to no
+    /// component (any more).
     pub stale: Vec<(String, PathBuf)>,
+    /// Directories under the output that belong to no component and that
+    /// azldev did not write (no marker): never removed, only reported.
+    pub foreign: Vec<(String, PathBuf)>,
     /// Whether `stale` directories were removed.
     pub stale_removed: bool,
     pub elapsed: Duration,
@@ -465,6 +476,12 @@ fn render_inner(
         r
     };
     let _writing = (!opts.check).then(|| lock_output(&opts.cache, &opts.out_dir));
+    if !opts.check {
+        // What a killed render or a full disk left is removed every time
+        // (best effort: a leftover that cannot be removed here is met again
+        // when its component is written).
+        let _ = output::sweep(&opts.out_dir);
+    }
     let distro = open_distro(config, opts);
     let selection = selected(config, names);
     // What the output directory holds, read once (a few directory reads)
@@ -493,10 +510,15 @@ fn render_inner(
                     &w.plan,
                     w.pinned.map(|p| p.to_string()).as_deref(),
                 );
+                // The shortcut trusts the output itself: the directory's
+                // marker records the fingerprint it was rendered from, and
+                // is swapped in with it. The lock must agree too (else it is
+                // rewritten).
                 let same = w.lock.as_ref().is_some_and(|l| l.fingerprint == fp);
                 let dir = component_dir(&opts.out_dir, &c.name);
                 if same
-                    && index.exists(&dir).unwrap_or_else(|| dir.is_dir())
+                    && index.exists(&dir) != Some(false)
+                    && output::read_marker(&dir).is_some_and(|m| m.component == c.name && m.fingerprint == fp)
                     && archives::produced_paths(c, &opts.sources)
                         .iter()
                         .all(|p| p.is_file())
@@ -544,10 +566,6 @@ fn render_inner(
     } else if index.out_missing() && !work.is_empty() {
         output::NewRoot::begin(&opts.out_dir).ok()
     } else {
-        let leftover = output::NewRoot::path_for(&opts.out_dir);
-        if names.is_empty() && leftover.is_dir() {
-            let _ = std::fs::remove_dir_all(&leftover);
-        }
         None
     };
     let target = match &new_root {
@@ -579,16 +597,17 @@ fn render_inner(
     };
     if names.is_empty() && opts.clean_stale {
         if let Ok(existing) = output::existing_components(&opts.out_dir) {
-            report.stale = existing
+            // Only what azldev wrote is ever removed.
+            (report.stale, report.foreign) = existing
                 .into_iter()
                 .filter(|(n, _)| !config.components.contains_key(n))
-                .collect();
+                .partition(|(n, p)| output::is_azldev_dir(p, n));
         }
         if !opts.check {
             report.stale_removed = report
                 .stale
                 .iter()
-                .all(|(_, p)| output::remove_component(p).is_ok());
+                .all(|(n, p)| output::remove_component(p, n).is_ok());
         }
     }
     report
@@ -649,8 +668,9 @@ fn render_one(
         Err(e) => failed(name, e),
         Ok((tree, notes, lock)) => {
             let dir = component_dir(&opts.out_dir, name);
+            let marker = output::marker_text(name, &lock.fingerprint);
             let status = if opts.check {
-                let diff = output::differences(&tree, &dir);
+                let diff = output::differences(&tree, &marker, &dir);
                 if diff.is_empty() {
                     Status::Unchanged
                 } else {
@@ -658,8 +678,10 @@ fn render_one(
                 }
             } else {
                 let written = match target {
-                    Target::Tree(index) => output::write_component(&dir, &tree, index),
-                    Target::NewRoot(root) => root.write_component(&component_dir(Path::new(""), name), &tree),
+                    Target::Tree(index) => output::write_component(&dir, &tree, &marker, index),
+                    Target::NewRoot(root) => {
+                        root.write_component(&component_dir(Path::new(""), name), &tree, &marker)
+                    }
                 };
                 match written {
                     Ok(true) => Status::Rendered,
@@ -722,7 +744,15 @@ fn render_tree(
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let sel = files::select(&c.name, &spec_name, entries, true).map_err(RenderError::Upstream)?;
+            // Like an upstream directory: the spec, `sources` and the files
+            // the spec refers to — not whatever else the directory holds.
+            let keep_all = c
+                .config
+                .render
+                .as_ref()
+                .and_then(|r| r.value.skip_file_filter.as_ref())
+                .is_some_and(|s| s.value);
+            let sel = files::select(&c.name, &spec_name, entries, keep_all).map_err(RenderError::Upstream)?;
             let lock = Lock {
                 upstream_commit: None,
                 upstream_url: None,
@@ -808,6 +838,7 @@ fn render_tree(
         };
         RenderError::Overlay(msg, loc)
     })?;
+    check_publishable(&tree)?;
     archives::store_produced(&mut tree, loaded, &opts.sources, keep_produced)?;
     if history_at.is_some() && release_auto(c) {
         bump_release(&mut tree, c, distro, &lock)?;
@@ -816,6 +847,34 @@ fn render_tree(
         expand_autospec(&mut tree, repo, commit, &dir, &spec_name)?;
     }
     Ok((tree, selection.notes, lock))
+}
+
+/// What a rendered directory may not hold, whatever put it there (an
+/// overlay adding `.git/config`, say): version-control metadata, azldev's
+/// own marker, links.
+fn check_publishable(tree: &ComponentTree) -> Result<(), RenderError> {
+    for (path, f) in &tree.files {
+        let why = if path
+            .split('/')
+            .any(|c| matches!(c, ".git" | ".hg" | ".svn" | ".bzr"))
+        {
+            Some("version-control metadata is never published")
+        } else if path == output::MARKER {
+            Some("the name is azldev's marker of directories it wrote")
+        } else if f.mode == azldev_overlay::FileMode::Symlink {
+            Some("azldev publishes no links")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(RenderError::Unpublishable {
+                component: tree.name.clone(),
+                path: path.clone(),
+                why: why.to_owned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The distro repository whose history decides release bumps, if any.

@@ -6,6 +6,14 @@
 //! final path holds either the complete old or the complete new directory.
 //! Where the filesystem cannot exchange, the old directory is first renamed
 //! aside; [`recover`] puts it back if a crash interrupted the swap.
+//!
+//! Every component directory azldev writes holds a marker file,
+//! [`MARKER`], naming the component and the fingerprint of the inputs it
+//! was rendered from. It is written inside the staging directory, so it
+//! appears and changes together with the directory. azldev replaces or
+//! removes only directories that carry a marker naming them: a directory of
+//! the user's under the output tree is never deleted, and the incremental
+//! shortcut trusts the output itself, not the lock file.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -16,6 +24,56 @@ use azldev_overlay::{ComponentTree, FileMode, TreeFile};
 const STAGING: &str = ".azldev-staging";
 const ASIDE: &str = ".azldev-old";
 const NEW_ROOT: &str = ".azldev-new";
+
+/// The marker file at the top of every component directory azldev writes.
+pub const MARKER: &str = ".azldev-rendered";
+
+/// The text of a component directory's marker.
+pub fn marker_text(name: &str, fingerprint: &str) -> String {
+    format!(
+        "# Written by azldev render, which replaces this directory whole and removes it\n\
+         # (--clean-stale) when the component goes away. Do not edit.\n\
+         component = {}\nfingerprint = {}\n",
+        toml_string(name),
+        toml_string(fingerprint)
+    )
+}
+
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+/// What a component directory's marker says.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Marker {
+    pub component: String,
+    pub fingerprint: String,
+}
+
+/// Read the marker of `dir`; `None` when there is none (or it is not one
+/// of azldev's).
+pub fn read_marker(dir: &Path) -> Option<Marker> {
+    let path = dir.join(MARKER);
+    // A marker is a small regular file; anything else is not azldev's.
+    let meta = std::fs::symlink_metadata(&path).ok()?;
+    if !meta.is_file() || meta.len() > 4096 {
+        return None;
+    }
+    toml::from_str(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+/// Whether azldev wrote `dir` as the directory of `component`.
+pub fn is_azldev_dir(dir: &Path, component: &str) -> bool {
+    read_marker(dir).is_some_and(|m| m.component == component)
+}
+
+fn foreign(dir: &Path) -> io::Error {
+    io::Error::other(format!(
+        "{} exists and azldev did not write it (it has no {MARKER} naming this component); \
+         azldev replaces only directories it wrote: move it away",
+        dir.display()
+    ))
+}
 
 fn sibling(dir: &Path, suffix: &str) -> PathBuf {
     let name = dir
@@ -31,6 +89,7 @@ pub fn read_dir(dir: &Path) -> io::Result<BTreeMap<String, TreeFile>> {
     Ok(azldev_config::fs::RealFs
         .read_dir_all(dir)?
         .into_iter()
+        .filter(|f| f.path != MARKER)
         .map(|f| {
             let mode = match f.mode {
                 FsMode::Regular => FileMode::Regular,
@@ -42,14 +101,20 @@ pub fn read_dir(dir: &Path) -> io::Result<BTreeMap<String, TreeFile>> {
         .collect())
 }
 
-/// Paths that differ between a tree and a directory on disk (missing,
-/// extra, or different content or mode). Empty when identical.
-pub fn differences(tree: &ComponentTree, dir: &Path) -> Vec<String> {
+/// Paths that differ between a tree (with its `marker`) and a directory on
+/// disk (missing, extra, or different content or mode). Empty when
+/// identical.
+pub fn differences(tree: &ComponentTree, marker: &str, dir: &Path) -> Vec<String> {
     let disk = match read_dir(dir) {
         Ok(d) => d,
         Err(_) => return vec!["(directory missing)".to_owned()],
     };
     let mut out = Vec::new();
+    match std::fs::read(dir.join(MARKER)) {
+        Ok(m) if m == marker.as_bytes() => {}
+        Ok(_) => out.push(MARKER.to_owned()),
+        Err(_) => out.push(format!("{MARKER} (missing)")),
+    }
     for (path, f) in &tree.files {
         match disk.get(path) {
             Some(d) if d == f => {}
@@ -74,7 +139,7 @@ static UMASK_STRIPS: [std::sync::OnceLock<bool>; 2] =
 /// Write the files of `tree` into the existing directory `dir`. Files are
 /// created relative to an open handle of `dir`, so the kernel walks one
 /// path component per file instead of the whole output path.
-fn write_files(dir: &Path, tree: &ComponentTree) -> io::Result<()> {
+fn write_files(dir: &Path, tree: &ComponentTree, marker: &str) -> io::Result<()> {
     use rustix::fs::{Mode, OFlags};
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
@@ -83,7 +148,13 @@ fn write_files(dir: &Path, tree: &ComponentTree) -> io::Result<()> {
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )?;
-    for (path, f) in &tree.files {
+    let marker_file = TreeFile {
+        data: marker.as_bytes().to_vec(),
+        mode: FileMode::Regular,
+    };
+    let marker_name = MARKER.to_owned();
+    let marker_entry = (&marker_name, &marker_file);
+    for (path, f) in tree.files.iter().chain(std::iter::once(marker_entry)) {
         // Most files sit at the top of the component directory.
         if let Some((parent, _)) = path.rsplit_once('/') {
             std::fs::create_dir_all(dir.join(parent))?;
@@ -231,13 +302,13 @@ impl NewRoot {
     }
 
     /// Write a component directory (`rel` is `<l>/<name>`).
-    pub fn write_component(&self, rel: &Path, tree: &ComponentTree) -> io::Result<bool> {
+    pub fn write_component(&self, rel: &Path, tree: &ComponentTree, marker: &str) -> io::Result<bool> {
         let dir = self.path.join(rel);
         if let Some(parent) = dir.parent() {
             std::fs::create_dir_all(parent)?;
         }
         std::fs::create_dir(&dir)?;
-        if let Err(e) = write_files(&dir, tree) {
+        if let Err(e) = write_files(&dir, tree, marker) {
             // Never publish a half-written directory.
             if std::fs::remove_dir_all(&dir).is_err() {
                 self.poisoned.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -295,17 +366,39 @@ pub fn recover(dir: &Path) -> io::Result<()> {
 /// [`recover`]). When `index` knows `dir` is new, no `stat`s are needed;
 /// with [`OutIndex::unknown`] the filesystem is asked (two `stat`s for a
 /// new directory).
-pub fn write_component(dir: &Path, tree: &ComponentTree, index: &OutIndex) -> io::Result<bool> {
-    if index.is_new(dir) && write_new(dir, tree)? {
-        return Ok(true);
+///
+/// An existing directory is replaced only when its marker names this
+/// component (see [`MARKER`]); otherwise nothing is written and the error
+/// says why. A failed write leaves no staging directory behind.
+pub fn write_component(dir: &Path, tree: &ComponentTree, marker: &str, index: &OutIndex) -> io::Result<bool> {
+    let result = if index.is_new(dir) {
+        match write_new(dir, tree, marker) {
+            Ok(true) => Ok(true),
+            Ok(false) => write_general(dir, tree, marker),
+            Err(e) => Err(e),
+        }
+    } else {
+        write_general(dir, tree, marker)
+    };
+    if result.is_err() {
+        // ENOSPC and the like: drop what was staged (best effort; the next
+        // render sweeps what is left, see [`sweep`]).
+        let _ = remove_if_exists(&sibling(dir, STAGING));
     }
-    write_general(dir, tree)
+    result
+}
+
+fn remove_if_exists(path: &Path) -> io::Result<()> {
+    match std::fs::remove_dir_all(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// Write a directory that did not exist when the render started: staging
 /// directory, files, rename. `Ok(false)` when something appeared meanwhile
 /// (then the general path takes over).
-fn write_new(dir: &Path, tree: &ComponentTree) -> io::Result<bool> {
+fn write_new(dir: &Path, tree: &ComponentTree, marker: &str) -> io::Result<bool> {
     let staging = sibling(dir, STAGING);
     match std::fs::create_dir(&staging) {
         Ok(()) => {}
@@ -318,7 +411,7 @@ fn write_new(dir: &Path, tree: &ComponentTree) -> io::Result<bool> {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
         Err(e) => return Err(e),
     }
-    write_files(&staging, tree)?;
+    write_files(&staging, tree, marker)?;
     if std::fs::rename(&staging, dir).is_ok() {
         return Ok(true);
     }
@@ -327,20 +420,23 @@ fn write_new(dir: &Path, tree: &ComponentTree) -> io::Result<bool> {
     Ok(false)
 }
 
-fn write_general(dir: &Path, tree: &ComponentTree) -> io::Result<bool> {
+fn write_general(dir: &Path, tree: &ComponentTree, marker: &str) -> io::Result<bool> {
     let staging = sibling(dir, STAGING);
     let aside = sibling(dir, ASIDE);
-    let mut exists = dir.exists();
+    let mut exists = std::fs::symlink_metadata(dir).is_ok();
     if !exists && aside.exists() {
         // A crash between the two renames of the fallback swap.
         std::fs::rename(&aside, dir)?;
         exists = true;
     }
     if exists {
+        if !is_azldev_dir(dir, &tree.name) {
+            return Err(foreign(dir));
+        }
         if aside.exists() {
             std::fs::remove_dir_all(&aside)?;
         }
-        if differences(tree, dir).is_empty() {
+        if differences(tree, marker, dir).is_empty() {
             return Ok(false);
         }
     }
@@ -358,7 +454,7 @@ fn write_general(dir: &Path, tree: &ComponentTree) -> io::Result<bool> {
         }
         Err(e) => return Err(e),
     }
-    write_files(&staging, tree)?;
+    write_files(&staging, tree, marker)?;
     if !exists {
         std::fs::rename(&staging, dir)?;
         return Ok(true);
@@ -383,13 +479,53 @@ fn write_general(dir: &Path, tree: &ComponentTree) -> io::Result<bool> {
     Ok(true)
 }
 
-/// Remove a component directory (a stale one) and its now-empty parent.
-pub fn remove_component(dir: &Path) -> io::Result<()> {
+/// Remove the directory of component `name` (a stale one) and its
+/// now-empty parent — only when azldev wrote it (its marker names `name`).
+pub fn remove_component(dir: &Path, name: &str) -> io::Result<()> {
+    if !is_azldev_dir(dir, name) {
+        return Err(foreign(dir));
+    }
     std::fs::remove_dir_all(dir)?;
     if let Some(parent) = dir.parent()
         && std::fs::read_dir(parent)?.next().is_none()
     {
         std::fs::remove_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// Remove what interrupted writes left under `out`: staging directories
+/// (a render killed, or a write that failed on a full disk), directories
+/// renamed aside by a fallback swap (put back when their directory is
+/// gone), and a half-built new tree beside `out`. Called at the start of
+/// every writing render, under the output lock, so no other render owns
+/// them. Only names azldev makes are touched.
+pub fn sweep(out: &Path) -> io::Result<()> {
+    remove_if_exists(&sibling(out, NEW_ROOT))?;
+    let letters = match std::fs::read_dir(out) {
+        Ok(l) => l,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for l in letters {
+        let l = l?;
+        if !l.file_type()?.is_dir() {
+            continue;
+        }
+        for c in std::fs::read_dir(l.path())? {
+            let c = c?;
+            let name = c.file_name().to_string_lossy().into_owned();
+            if !name.starts_with('.') || !c.file_type()?.is_dir() {
+                continue;
+            }
+            if name.ends_with(STAGING) {
+                std::fs::remove_dir_all(c.path())?;
+            } else if let Some(base) = name.strip_suffix(ASIDE)
+                && let Some(base) = base.strip_prefix('.')
+            {
+                recover(&l.path().join(base))?;
+            }
+        }
     }
     Ok(())
 }
@@ -420,8 +556,12 @@ pub fn existing_components(out: &Path) -> io::Result<BTreeMap<String, PathBuf>> 
 mod tests {
     use super::*;
 
+    fn marker() -> String {
+        marker_text("xyz", "sha256:0")
+    }
+
     fn tree(files: &[(&str, &str)]) -> ComponentTree {
-        let mut t = ComponentTree::new("x");
+        let mut t = ComponentTree::new("xyz");
         for (p, d) in files {
             t.insert(*p, d.as_bytes().to_vec());
         }
@@ -433,16 +573,19 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("x/xyz");
         let a = tree(&[("xyz.spec", "a"), ("p/q.patch", "q")]);
-        assert!(write_component(&dir, &a, &OutIndex::unknown()).expect("write"));
-        assert!(differences(&a, &dir).is_empty());
+        assert!(write_component(&dir, &a, &marker(), &OutIndex::unknown()).expect("write"));
+        assert!(differences(&a, &marker(), &dir).is_empty());
         assert!(
-            !write_component(&dir, &a, &OutIndex::unknown()).expect("rewrite"),
+            !write_component(&dir, &a, &marker(), &OutIndex::unknown()).expect("rewrite"),
             "identical content is not rewritten"
         );
         let b = tree(&[("xyz.spec", "b")]);
-        assert_eq!(differences(&b, &dir), ["xyz.spec", "p/q.patch (extra)"]);
-        assert!(write_component(&dir, &b, &OutIndex::unknown()).expect("replace"));
-        assert!(differences(&b, &dir).is_empty());
+        assert_eq!(
+            differences(&b, &marker(), &dir),
+            ["xyz.spec", "p/q.patch (extra)"]
+        );
+        assert!(write_component(&dir, &b, &marker(), &OutIndex::unknown()).expect("replace"));
+        assert!(differences(&b, &marker(), &dir).is_empty());
         let leftovers: Vec<_> = std::fs::read_dir(tmp.path().join("x"))
             .expect("read")
             .filter_map(Result::ok)
@@ -455,7 +598,13 @@ mod tests {
     fn recover_after_interrupted_swap() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("x/xyz");
-        write_component(&dir, &tree(&[("xyz.spec", "old")]), &OutIndex::unknown()).expect("write");
+        write_component(
+            &dir,
+            &tree(&[("xyz.spec", "old")]),
+            &marker(),
+            &OutIndex::unknown(),
+        )
+        .expect("write");
         // Simulate a crash after the old directory was renamed aside.
         std::fs::rename(&dir, sibling(&dir, ASIDE)).expect("rename");
         std::fs::create_dir_all(sibling(&dir, STAGING)).expect("staging");
@@ -466,8 +615,24 @@ mod tests {
         // and is found identical; a stale staging directory is replaced.
         std::fs::rename(&dir, sibling(&dir, ASIDE)).expect("rename");
         std::fs::create_dir_all(sibling(&dir, STAGING).join("junk")).expect("staging");
-        assert!(!write_component(&dir, &tree(&[("xyz.spec", "old")]), &OutIndex::unknown()).expect("write"));
-        assert!(write_component(&dir, &tree(&[("xyz.spec", "new")]), &OutIndex::unknown()).expect("write"));
+        assert!(
+            !write_component(
+                &dir,
+                &tree(&[("xyz.spec", "old")]),
+                &marker(),
+                &OutIndex::unknown()
+            )
+            .expect("write")
+        );
+        assert!(
+            write_component(
+                &dir,
+                &tree(&[("xyz.spec", "new")]),
+                &marker(),
+                &OutIndex::unknown()
+            )
+            .expect("write")
+        );
         assert_eq!(std::fs::read(dir.join("xyz.spec")).expect("read"), b"new");
         assert!(!sibling(&dir, STAGING).exists() && !sibling(&dir, ASIDE).exists());
     }
@@ -480,8 +645,8 @@ mod tests {
         let dir = out.join("x/xyz");
         assert_eq!(index.exists(&dir), Some(false));
         let t = tree(&[("xyz.spec", "a"), ("p/q.patch", "q"), ("run.sh", "#!/bin/sh")]);
-        assert!(write_component(&dir, &t, &index).expect("write"));
-        assert!(differences(&t, &dir).is_empty());
+        assert!(write_component(&dir, &t, &marker(), &index).expect("write"));
+        assert!(differences(&t, &marker(), &dir).is_empty());
         assert_eq!(OutIndex::scan(&out).exists(&dir), Some(true));
         assert_eq!(OutIndex::unknown().exists(&dir), None);
     }
@@ -496,22 +661,22 @@ mod tests {
         let index = OutIndex::scan(&out);
         assert!(!index.is_new(&dir));
         let a = tree(&[("xyz.spec", "a")]);
-        assert!(write_component(&dir, &a, &index).expect("write"));
-        assert!(differences(&a, &dir).is_empty());
+        assert!(write_component(&dir, &a, &marker(), &index).expect("write"));
+        assert!(differences(&a, &marker(), &dir).is_empty());
         assert!(!sibling(&dir, STAGING).exists());
         // The index says new, but the directory was written since.
         let stale = OutIndex::scan(&tmp.path().join("elsewhere"));
         let other = out.join("x/other");
         assert!(stale.entries.as_ref().is_some_and(|e| e.is_empty()));
         let b = tree(&[("xyz.spec", "b")]);
-        write_component(&other, &a, &OutIndex::unknown()).expect("write");
+        write_component(&other, &a, &marker(), &OutIndex::unknown()).expect("write");
         let index = OutIndex {
             entries: Some(std::collections::HashSet::new()),
             missing: false,
         };
         assert!(index.is_new(&other));
-        assert!(write_component(&other, &b, &index).expect("replace"));
-        assert!(differences(&b, &other).is_empty());
+        assert!(write_component(&other, &b, &marker(), &index).expect("replace"));
+        assert!(differences(&b, &marker(), &other).is_empty());
         let names: Vec<_> = std::fs::read_dir(out.join("x"))
             .expect("read")
             .filter_map(Result::ok)
@@ -520,5 +685,72 @@ mod tests {
             .into_iter()
             .collect();
         assert_eq!(names, ["other", "xyz"], "no staging or aside directories left");
+    }
+
+    #[test]
+    fn only_marked_directories_are_replaced_or_removed() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("x/xyz");
+        // A directory of the user's where a component would go.
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(dir.join("mine.txt"), "precious").expect("write");
+        let t = tree(&[("xyz.spec", "a")]);
+        let err = write_component(&dir, &t, &marker(), &OutIndex::unknown()).expect_err("refused");
+        assert!(err.to_string().contains("azldev did not write it"), "{err}");
+        assert_eq!(std::fs::read(dir.join("mine.txt")).expect("kept"), b"precious");
+        assert!(remove_component(&dir, "xyz").is_err());
+        assert!(dir.join("mine.txt").is_file());
+        assert!(
+            !sibling(&dir, STAGING).exists(),
+            "a refused write leaves no staging directory"
+        );
+        // A marker naming another component is not this one's.
+        std::fs::write(dir.join(MARKER), marker_text("other", "sha256:0")).expect("write");
+        assert!(!is_azldev_dir(&dir, "xyz"));
+        assert!(write_component(&dir, &t, &marker(), &OutIndex::unknown()).is_err());
+        // What azldev wrote it replaces and removes.
+        std::fs::remove_dir_all(&dir).expect("rm");
+        assert!(write_component(&dir, &t, &marker(), &OutIndex::unknown()).expect("write"));
+        assert_eq!(
+            read_marker(&dir),
+            Some(Marker {
+                component: "xyz".into(),
+                fingerprint: "sha256:0".into()
+            })
+        );
+        assert!(
+            !read_dir(&dir).expect("read").contains_key(MARKER),
+            "the marker is not a tree file"
+        );
+        std::fs::write(dir.join(MARKER), "tampered").expect("write");
+        assert_eq!(differences(&t, &marker(), &dir), [MARKER]);
+        std::fs::remove_file(dir.join(MARKER)).expect("rm");
+        assert_eq!(differences(&t, &marker(), &dir), [format!("{MARKER} (missing)")]);
+        std::fs::write(dir.join(MARKER), marker()).expect("write");
+        remove_component(&dir, "xyz").expect("removed");
+        assert!(!tmp.path().join("x").exists());
+    }
+
+    #[test]
+    fn sweep_removes_leftovers_of_interrupted_writes() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("specs");
+        let a = out.join("a/alpha");
+        let b = out.join("b/beta");
+        write_component(&a, &tree(&[("xyz.spec", "a")]), &marker(), &OutIndex::unknown()).expect("write");
+        std::fs::create_dir_all(sibling(&a, STAGING).join("half")).expect("staging");
+        std::fs::create_dir_all(sibling(&out, NEW_ROOT).join("x/xyz")).expect("new root");
+        // beta was renamed aside and the render killed before the new one
+        // was renamed in: it is put back.
+        write_component(&b, &tree(&[("xyz.spec", "b")]), &marker(), &OutIndex::unknown()).expect("write");
+        std::fs::rename(&b, sibling(&b, ASIDE)).expect("aside");
+        // A user's hidden file and directory are not azldev's.
+        std::fs::create_dir_all(out.join("a/.mine")).expect("mkdir");
+        sweep(&out).expect("sweep");
+        assert!(!sibling(&a, STAGING).exists());
+        assert!(!sibling(&out, NEW_ROOT).exists());
+        assert!(b.join("xyz.spec").is_file() && !sibling(&b, ASIDE).exists());
+        assert!(out.join("a/.mine").is_dir());
+        sweep(&tmp.path().join("missing")).expect("nothing to sweep");
     }
 }

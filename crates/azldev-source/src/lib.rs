@@ -22,8 +22,9 @@ pub use lock::{Lock, ResolvedFrom};
 #[cfg(feature = "http")]
 pub use lookaside::HttpTransport;
 pub use lookaside::{
-    Body, ExtraOrigin, ExtraSource, FetchItem, FetchReport, Fetched, HashKind, Lookaside, SourceCache,
-    SourcesError, Transport, checked_hash, digest_bytes, digest_file, fetch_all, fetch_one, merge,
+    Body, ExtraOrigin, ExtraSource, FetchItem, FetchReport, Fetched, HashKind, Limits, Lookaside,
+    SourceCache, SourcesError, Transport, checked_hash, digest_bytes, digest_file, fetch_all, fetch_one,
+    merge,
 };
 pub use sources::{SourceLine, parse_sources};
 pub use url::Remote;

@@ -287,10 +287,90 @@ impl SourceCache {
 
 /// A response body from a [`Transport`].
 pub struct Body {
-    /// Whether the server honoured the requested offset (HTTP 206); when
-    /// false the body starts at byte 0.
+    /// Whether the server honoured the requested offset (HTTP 206 whose
+    /// `Content-Range` starts there); when false the body starts at byte 0.
     pub resumed: bool,
     pub reader: Box<dyn Read + Send>,
+}
+
+/// Limits on a download; see [`HttpTransport::new`] and [`fetch_one_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest wait for a response, and for each read of its body (a
+    /// server that accepts and never answers, or stops sending).
+    pub read_timeout: std::time::Duration,
+    /// A transfer slower than this many bytes per second …
+    pub low_speed_limit: u64,
+    /// … for this long is abandoned (a server trickling bytes).
+    pub low_speed_time: std::time::Duration,
+    /// Largest file accepted, in bytes (a response without a length, or a
+    /// lying one, cannot fill the disk).
+    pub max_size: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            read_timeout: std::time::Duration::from_secs(60),
+            low_speed_limit: 1024,
+            low_speed_time: std::time::Duration::from_secs(60),
+            max_size: 8 << 30,
+        }
+    }
+}
+
+/// Why a download was abandoned by [`Limits`] (the partial file is removed).
+#[derive(Debug)]
+struct LimitExceeded(String);
+
+impl std::fmt::Display for LimitExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LimitExceeded {}
+
+/// A body reader enforcing the size cap and the low-speed limit.
+struct Limited<R> {
+    inner: R,
+    limits: Limits,
+    /// Bytes already in the file before this body (a resumed download).
+    offset: u64,
+    read: u64,
+    window_start: std::time::Instant,
+    window_bytes: u64,
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.offset + self.read > self.limits.max_size {
+            return Err(std::io::Error::other(LimitExceeded(format!(
+                "larger than the {} bytes `fetch-max-size` allows",
+                self.limits.max_size
+            ))));
+        }
+        self.window_bytes += n as u64;
+        let elapsed = self.window_start.elapsed();
+        if elapsed >= self.limits.low_speed_time {
+            let need = self
+                .limits
+                .low_speed_limit
+                .saturating_mul(elapsed.as_secs().max(1));
+            if self.window_bytes < need {
+                return Err(std::io::Error::other(LimitExceeded(format!(
+                    "slower than {} bytes/s for {}s (`fetch-low-speed-limit`, `fetch-low-speed-time`)",
+                    self.limits.low_speed_limit,
+                    elapsed.as_secs()
+                ))));
+            }
+            self.window_start = std::time::Instant::now();
+            self.window_bytes = 0;
+        }
+        Ok(n)
+    }
 }
 
 impl std::fmt::Debug for Body {
@@ -306,6 +386,11 @@ pub trait Transport: Sync {
     /// GET `url`, asking for the bytes from `offset` on when it is non-zero.
     /// Errors are messages (status line, connection error).
     fn get(&self, url: &str, offset: u64) -> Result<Body, String>;
+
+    /// The limits downloads through this transport observe.
+    fn limits(&self) -> Limits {
+        Limits::default()
+    }
 }
 
 /// [`Transport`] over `ureq` with rustls.
@@ -313,24 +398,49 @@ pub trait Transport: Sync {
 #[derive(Debug, Clone)]
 pub struct HttpTransport {
     agent: ureq::Agent,
+    limits: Limits,
 }
 
 #[cfg(feature = "http")]
 impl Default for HttpTransport {
     fn default() -> Self {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(std::time::Duration::from_secs(30)))
-            .user_agent(concat!("azldev/", env!("CARGO_PKG_VERSION")))
-            .build();
-        Self {
-            agent: ureq::Agent::new_with_config(config),
-        }
+        Self::new(&Limits::default())
     }
 }
 
 #[cfg(feature = "http")]
+impl HttpTransport {
+    /// A transport whose waits for a response and for each read of a body
+    /// end after `limits.read_timeout`.
+    #[must_use]
+    pub fn new(limits: &Limits) -> Self {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(std::time::Duration::from_secs(30)))
+            .timeout_recv_response(Some(limits.read_timeout))
+            .timeout_per_read(Some(limits.read_timeout))
+            .user_agent(concat!("azldev/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Self {
+            agent: ureq::Agent::new_with_config(config),
+            limits: *limits,
+        }
+    }
+}
+
+/// The first byte of a `Content-Range: bytes FIRST-LAST/TOTAL` value.
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+fn content_range_start(value: &str) -> Option<u64> {
+    let range = value.trim().strip_prefix("bytes")?.trim_start();
+    range.split('-').next()?.trim().parse().ok()
+}
+
+#[cfg(feature = "http")]
 impl Transport for HttpTransport {
+    fn limits(&self) -> Limits {
+        self.limits
+    }
+
     fn get(&self, url: &str, offset: u64) -> Result<Body, String> {
         let mut req = self.agent.get(url);
         if offset > 0 {
@@ -338,11 +448,25 @@ impl Transport for HttpTransport {
         }
         let resp = req.call().map_err(|e| e.to_string())?;
         let status = resp.status().as_u16();
+        // A 206 whose range does not start where asked is not appended:
+        // the download restarts from zero.
+        let range_ok = resp
+            .headers()
+            .get("content-range")
+            .and_then(|v| v.to_str().ok())
+            .and_then(content_range_start)
+            == Some(offset);
         match status {
-            200 | 206 => Ok(Body {
-                resumed: status == 206 && offset > 0,
+            200 => Ok(Body {
+                resumed: false,
                 reader: Box::new(resp.into_body().into_reader()),
             }),
+            206 if offset > 0 && range_ok => Ok(Body {
+                resumed: true,
+                reader: Box::new(resp.into_body().into_reader()),
+            }),
+            206 if offset > 0 => self.get(url, 0),
+            206 => Err("HTTP 206 to a request for the whole file".to_owned()),
             s => Err(format!("HTTP {s}")),
         }
     }
@@ -505,9 +629,22 @@ fn download(transport: &dyn Transport, item: &FetchItem, url: &str, part: &Path)
             File::create(part)
         }
         .map_err(|e| io_err(part, &e))?;
-        let mut reader = body.reader;
+        let mut reader = Limited {
+            inner: body.reader,
+            limits: transport.limits(),
+            offset: if body.resumed { offset } else { 0 },
+            read: 0,
+            window_start: std::time::Instant::now(),
+            window_bytes: 0,
+        };
         match std::io::copy(&mut reader, &mut file) {
             Ok(_) => return file.flush().map_err(|e| io_err(part, &e)),
+            Err(e) if e.get_ref().is_some_and(|i| i.is::<LimitExceeded>()) => {
+                // Over a limit: nothing of it stays in the cache.
+                drop(file);
+                let _ = std::fs::remove_file(part);
+                return Err(fail(e.to_string()));
+            }
             Err(e) => last = e.to_string(),
         }
     }

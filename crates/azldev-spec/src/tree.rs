@@ -785,6 +785,22 @@ impl Builder<'_> {
                 ),
             );
         }
+        if matches!(family, TagFamily::Source(None) | TagFamily::Patch(None))
+            && lower.bytes().last().is_some_and(|b| b.is_ascii_digit())
+        {
+            // Digits that do not fit rpm's unsigned 32-bit number: rpm
+            // fails ("Bad source number").
+            self.diag(
+                severity,
+                "source-number-range",
+                name.clone(),
+                format!(
+                    "`{}`: rpm numbers sources and patches from 0 to {}",
+                    String::from_utf8_lossy(&src[name.clone()]),
+                    u32::MAX
+                ),
+            );
+        }
         let tag_id = self.spec.tags.len();
         let number_kind = match family {
             TagFamily::Source(n) => Some((SourceKind::Source, n)),

@@ -160,7 +160,11 @@ pub fn run(args: &DiffArgs, out: &Output, settings: &Settings) -> miette::Result
             report.summary.rendered
         );
     }
-    Ok(if report.has_differences() {
+    // A component that fails to render at the head side is a failure (2),
+    // not a difference (1); the report above says which.
+    Ok(if report.has_failures() {
+        ExitCode::from(2)
+    } else if report.has_differences() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -131,6 +131,16 @@ pub fn render(args: &RenderArgs, out: &Output, settings: &Settings) -> miette::R
         opts.out_dir = std::env::current_dir()
             .map(|d| d.join(o))
             .unwrap_or_else(|_| o.clone());
+        if let Some(why) =
+            azldev_config::paths::output_override_problem(&config, &opts.out_dir, &opts.lock_dir)
+        {
+            return Err(miette::miette!(
+                help =
+                    "give a directory of its own; azldev replaces the component directories it writes there",
+                "-o {}: not an output directory: {why}",
+                o.display()
+            ));
+        }
     }
     opts.check = args.check;
     opts.locked = args.locked;
@@ -233,6 +243,13 @@ fn print_text(out: &Output, report: &Report, check: bool) {
             eprintln!("  removed {name} (stale)");
         }
     }
+    for (_, path) in &report.foreign {
+        eprintln!(
+            "warning: {} belongs to no component and azldev did not write it (no {}): kept",
+            path.display(),
+            azldev_render::output::MARKER
+        );
+    }
     let rendered = report.count(|s| *s == Status::Rendered);
     let unchanged = report.count(|s| *s == Status::Unchanged);
     let drifted = report.count(|s| matches!(s, Status::Drifted(_)));
@@ -272,6 +289,7 @@ fn print_json(report: &Report) -> miette::Result<()> {
     let v = serde_json::json!({
         "components": components,
         "stale": report.stale.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+        "foreign": report.foreign.iter().map(|(n, _)| n).collect::<Vec<_>>(),
         "summary": {
             "rendered": report.count(|s| *s == Status::Rendered),
             "unchanged": report.count(|s| *s == Status::Unchanged),

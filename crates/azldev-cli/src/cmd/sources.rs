@@ -8,8 +8,7 @@ use std::process::ExitCode;
 use azldev_config::raw::{HashType, OriginType};
 use azldev_config::{Config, ResolvedComponent};
 use azldev_source::{
-    ExtraOrigin, ExtraSource, FetchItem, FetchReport, Fetched, HashKind, HttpTransport, SourceCache,
-    parse_sources,
+    ExtraOrigin, ExtraSource, FetchItem, FetchReport, Fetched, HashKind, SourceCache, parse_sources,
 };
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -117,7 +116,7 @@ fn fetch(args: &FetchArgs, out: &Output, settings: &Settings) -> miette::Result<
             }
         }
     };
-    let transport = HttpTransport::default();
+    let transport = settings.transport();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.or(settings.jobs).unwrap_or(0))
         .build()

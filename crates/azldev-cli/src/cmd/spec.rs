@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use azldev_spec::{Severity, Spec};
-use miette::{LabeledSpan, NamedSource};
+use miette::LabeledSpan;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -145,7 +145,7 @@ struct Report {
     message: String,
     severity: miette::Severity,
     code: String,
-    src: NamedSource<String>,
+    src: Snippet,
     label: Option<LabeledSpan>,
 }
 
@@ -166,13 +166,87 @@ impl miette::Diagnostic for Report {
     }
 }
 
-/// Byte offset in the lossily decoded text that corresponds to `offset` in
-/// the original bytes.
-fn lossy_offset(bytes: &[u8], offset: usize) -> usize {
-    match std::str::from_utf8(bytes) {
-        Ok(_) => offset,
-        Err(_) => String::from_utf8_lossy(&bytes[..offset.min(bytes.len())]).len(),
+/// For a file that is not UTF-8: the offset in the lossily decoded text of
+/// every byte offset of the original (computed once per file). `None` when
+/// the file is UTF-8 and offsets are the same.
+fn lossy_offsets(bytes: &[u8]) -> Option<Vec<usize>> {
+    if std::str::from_utf8(bytes).is_ok() {
+        return None;
     }
+    let mut map = Vec::with_capacity(bytes.len() + 1);
+    let mut pos = 0;
+    for chunk in bytes.utf8_chunks() {
+        let valid = chunk.valid().len();
+        map.extend(pos..pos + valid);
+        pos += valid;
+        if !chunk.invalid().is_empty() {
+            map.extend(std::iter::repeat_n(pos, chunk.invalid().len()));
+            pos += char::REPLACEMENT_CHARACTER.len_utf8();
+        }
+    }
+    map.push(pos);
+    Some(map)
+}
+
+/// The lines around one diagnostic, as the source its report shows: each
+/// report carries only its own few lines (never the whole file), and finding
+/// them is a binary search in the file's line index, so a report of many
+/// diagnostics costs time linear in their number.
+#[derive(Debug)]
+struct Snippet {
+    name: String,
+    text: String,
+    /// Zero-based line of the file where `text` starts.
+    first_line: usize,
+}
+
+/// Lines shown before and after a diagnostic's span (miette's handler shows
+/// one; two leave it room).
+const CONTEXT_LINES: usize = 2;
+
+impl miette::SourceCode for Snippet {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let inner = self.text.read_span(span, before, after)?;
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line() + self.first_line,
+            inner.column(),
+            inner.line_count(),
+        )))
+    }
+}
+
+/// Byte offsets where each line of `text` starts.
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
+        .collect()
+}
+
+/// The snippet of `text` holding `start..end` with context lines, and the
+/// span relative to it.
+fn snippet(name: &str, text: &str, starts: &[usize], start: usize, end: usize) -> (Snippet, usize, usize) {
+    let line_of = |o: usize| starts.partition_point(|&s| s <= o).saturating_sub(1);
+    let first = line_of(start).saturating_sub(CONTEXT_LINES);
+    let last = line_of(end) + CONTEXT_LINES + 1;
+    let from = starts[first];
+    let to = starts.get(last).copied().unwrap_or(text.len());
+    (
+        Snippet {
+            name: name.to_owned(),
+            text: text[from..to].to_owned(),
+            first_line: first,
+        },
+        start - from,
+        end - from,
+    )
 }
 
 fn render(out: &Output, rec: &FileRecord, min: Severity) -> String {
@@ -182,10 +256,23 @@ fn render(out: &Output, rec: &FileRecord, min: Severity) -> String {
         .as_deref()
         .map(|b| String::from_utf8_lossy(b).into_owned())
         .unwrap_or_default();
+    let starts = line_starts(&text);
+    let offsets = rec.source.as_deref().and_then(lossy_offsets);
+    let lossy = |o: usize| match &offsets {
+        Some(map) => map.get(o).copied().unwrap_or(text.len()),
+        None => o,
+    };
     for d in rec.diagnostics.iter().filter(|d| d.severity >= min) {
-        let label = rec.source.as_deref().filter(|_| d.line > 0).map(|b| {
-            let start = lossy_offset(b, d.span.start);
-            let end = lossy_offset(b, d.span.end).max(start);
+        let mut src = Snippet {
+            name: rec.path.clone(),
+            text: String::new(),
+            first_line: 0,
+        };
+        let label = rec.source.as_deref().filter(|_| d.line > 0).map(|_| {
+            let start = lossy(d.span.start).min(text.len());
+            let end = lossy(d.span.end).clamp(start, text.len());
+            let (snip, start, end) = snippet(&rec.path, &text, &starts, start, end);
+            src = snip;
             LabeledSpan::new(Some(d.code.to_owned()), start, end - start)
         });
         let report = Report {
@@ -195,7 +282,7 @@ fn render(out: &Output, rec: &FileRecord, min: Severity) -> String {
                 Severity::Warning => miette::Severity::Warning,
             },
             code: d.code.to_owned(),
-            src: NamedSource::new(&rec.path, text.clone()),
+            src,
             label,
         };
         s.push_str(&out.render(&report));

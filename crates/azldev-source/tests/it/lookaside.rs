@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use azldev_source::{
-    FetchItem, Fetched, HashKind, HttpTransport, SourceCache, SourcesError, Transport, digest_file,
+    FetchItem, Fetched, HashKind, HttpTransport, Limits, SourceCache, SourcesError, Transport, digest_file,
     fetch_all, fetch_one,
 };
 
@@ -25,6 +25,21 @@ struct State {
     drops: usize,
     /// Every request: path and the `Range` start (0 without one).
     log: Vec<(String, u64)>,
+    /// Misbehaviour for the next responses (each consumes one).
+    misbehave: Vec<Misbehave>,
+}
+
+/// Ways a hostile or broken server answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Misbehave {
+    /// Accept, read the request, never answer.
+    Silent,
+    /// Headers, then one byte every half second.
+    Trickle,
+    /// 200 without a length, then zeros for ever.
+    Endless,
+    /// 206 whose `Content-Range` starts at byte 1, not where asked.
+    WrongRange,
 }
 
 struct Server {
@@ -84,16 +99,59 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
             range = n.parse().unwrap_or(0);
         }
     }
-    let (file, corrupt, ignore_range, drop) = {
+    let (file, corrupt, ignore_range, drop, misbehave) = {
         let mut s = state.lock().expect("state");
         s.log.push((path.clone(), range));
         let drop = s.drops > 0;
         if drop {
             s.drops -= 1;
         }
-        (s.files.get(&path).cloned(), s.corrupt, s.ignore_range, drop)
+        let misbehave = (!s.misbehave.is_empty()).then(|| s.misbehave.remove(0));
+        (
+            s.files.get(&path).cloned(),
+            s.corrupt,
+            s.ignore_range,
+            drop,
+            misbehave,
+        )
     };
     let mut out = stream;
+    match misbehave {
+        Some(Misbehave::Silent) => {
+            std::thread::sleep(std::time::Duration::from_secs(30));
+            return;
+        }
+        Some(Misbehave::Trickle) => {
+            let _ = out.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\nConnection: close\r\n\r\n");
+            for _ in 0..60 {
+                if out.write_all(b"x").and_then(|()| out.flush()).is_err() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+            return;
+        }
+        Some(Misbehave::Endless) => {
+            let _ = out.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+            let zeros = vec![0u8; 64 * 1024];
+            while out.write_all(&zeros).is_ok() {}
+            return;
+        }
+        Some(Misbehave::WrongRange) if range > 0 => {
+            let data = file.unwrap_or_default();
+            let body = &data[1..];
+            let head = format!(
+                "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 1-{}/{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                data.len() - 1,
+                data.len(),
+                body.len()
+            );
+            let _ = out.write_all(head.as_bytes());
+            let _ = out.write_all(body);
+            return;
+        }
+        _ => {}
+    }
     let Some(mut data) = file else {
         let _ = out.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         return;
@@ -102,14 +160,21 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
         data.iter_mut().for_each(|b| *b ^= 0xff);
     }
     let total = data.len();
-    let (status, body) = if range > 0 && !ignore_range {
+    let (status, body, content_range) = if range > 0 && !ignore_range {
         let start = usize::try_from(range).unwrap_or(total).min(total);
-        ("206 Partial Content", data[start..].to_vec())
+        (
+            "206 Partial Content",
+            data[start..].to_vec(),
+            format!(
+                "Content-Range: bytes {start}-{}/{total}\r\n",
+                total.saturating_sub(1)
+            ),
+        )
     } else {
-        ("200 OK", data)
+        ("200 OK", data, String::new())
     };
     let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status}\r\n{content_range}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     let _ = out.write_all(head.as_bytes());
@@ -387,4 +452,89 @@ fn a_failing_origin_falls_back_to_the_lookaside() {
     }
     assert!(!cache.path(it.hash_kind, &it.hash).exists());
     assert!(!part(&cache, &it).exists());
+}
+
+/// Limits small enough for a test: 1 s to answer or send, at least 1000
+/// bytes/s over 2 s, at most 1 MB.
+fn strict() -> HttpTransport {
+    HttpTransport::new(&Limits {
+        read_timeout: std::time::Duration::from_secs(1),
+        low_speed_limit: 1000,
+        low_speed_time: std::time::Duration::from_secs(2),
+        max_size: 1_000_000,
+    })
+}
+
+fn assert_clean(cache: &SourceCache, it: &FetchItem) {
+    assert!(!cache.path(it.hash_kind, &it.hash).exists());
+    assert!(!part(cache, it).exists(), "no partial file left");
+}
+
+#[test]
+fn a_server_that_never_answers_times_out() {
+    let (srv, _d, cache, _) = setup();
+    let bytes = data(7, 1000);
+    let it = item(&srv.put("/silent", &bytes), HashKind::Sha256, &bytes);
+    srv.with(|s| s.misbehave = vec![Misbehave::Silent]);
+    let start = std::time::Instant::now();
+    let r = fetch_one(&cache, Some(&strict()), &it);
+    assert!(matches!(r, Err(SourcesError::Transfer { .. })), "{r:?}");
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_clean(&cache, &it);
+}
+
+#[test]
+fn a_trickling_server_is_abandoned() {
+    let (srv, _d, cache, _) = setup();
+    let bytes = data(8, 1000);
+    let it = item(&srv.put("/trickle", &bytes), HashKind::Sha256, &bytes);
+    srv.with(|s| s.misbehave = vec![Misbehave::Trickle]);
+    let start = std::time::Instant::now();
+    let r = fetch_one(&cache, Some(&strict()), &it);
+    match &r {
+        Err(SourcesError::Transfer { message, .. }) => assert!(message.contains("slower than"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_clean(&cache, &it);
+}
+
+#[test]
+fn a_response_without_a_length_is_capped() {
+    let (srv, _d, cache, _) = setup();
+    let bytes = data(9, 1000);
+    let it = item(&srv.put("/endless", &bytes), HashKind::Sha256, &bytes);
+    srv.with(|s| s.misbehave = vec![Misbehave::Endless]);
+    let r = fetch_one(&cache, Some(&strict()), &it);
+    match &r {
+        Err(SourcesError::Transfer { message, .. }) => {
+            assert!(message.contains("fetch-max-size"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_clean(&cache, &it);
+}
+
+#[test]
+fn a_mismatching_content_range_restarts_from_zero() {
+    let (srv, _d, cache, http) = setup();
+    let bytes = data(10, 100_000);
+    let it = item(&srv.put("/range", &bytes), HashKind::Sha512, &bytes);
+    let p = part(&cache, &it);
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&p, &bytes[..5000]).expect("write");
+    srv.with(|s| s.misbehave = vec![Misbehave::WrongRange]);
+    assert_eq!(fetch_one(&cache, Some(&http), &it), Ok(Fetched::Fetched));
+    let log = srv.log();
+    assert_eq!(log.iter().map(|l| l.1).collect::<Vec<_>>(), [5000, 0], "{log:?}");
+    assert_eq!(cached(&cache, &it), bytes);
+    assert!(!p.exists());
 }
