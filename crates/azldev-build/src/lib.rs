@@ -16,6 +16,7 @@
 //! Never prints.
 
 pub mod dep;
+pub mod eval_source;
 pub mod evr;
 pub mod exec;
 pub mod graph;

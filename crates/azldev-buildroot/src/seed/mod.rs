@@ -235,6 +235,11 @@ pub fn seed(opts: &SeedOptions) -> Result<SeedReport, SeedError> {
     fs::create_dir_all(&deb_cache).map_err(io_err(format!("create {}", deb_cache.display())))?;
     let log_dir = opts.log_dir.join(format!("seed-{}", opts.arch));
     fs::create_dir_all(&log_dir).map_err(io_err(format!("create {}", log_dir.display())))?;
+    // One seed run per cache and arch at a time (concurrent runs would
+    // convert the same debs into the same cache entries).
+    let cache_lock = fs::File::create(seed_cache.join(format!(".lock-{}", opts.arch)))
+        .map_err(io_err("create the seed cache lock"))?;
+    cache_lock.lock().map_err(io_err("lock the seed cache"))?;
 
     let existing = SeedLock::read(&opts.lock_path)?;
     let mut resolved = false;
