@@ -376,7 +376,9 @@ impl Graph {
         let closure = Closures::new(&runtime, &offsets, self.nodes.len());
         let results: Vec<Option<NodeResult>> = (0..self.nodes.len())
             .into_par_iter()
-            .map(|ni| (self.nodes[ni].excluded.is_none()).then(|| self.resolve_node(ni, opts, &closure, &offsets)))
+            .map(|ni| {
+                (self.nodes[ni].excluded.is_none()).then(|| self.resolve_node(ni, opts, &closure, &offsets))
+            })
             .collect();
         for (ni, r) in results.into_iter().enumerate() {
             let Some(r) = r else { continue };
