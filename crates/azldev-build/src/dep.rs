@@ -480,3 +480,74 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn simple() -> impl Strategy<Value = Simple> {
+        let name = prop_oneof![
+            "p[a-z0-9_.+-]{0,8}",
+            "p[a-z]{0,5}\\([A-Za-z:]{1,8}\\)",
+            "/usr/bin/[a-z]{1,6}",
+        ];
+        let evr = (
+            proptest::option::of(0u64..5),
+            "[0-9][0-9a-z.~^]{0,6}",
+            proptest::option::of("[0-9][0-9a-z.]{0,4}"),
+        )
+            .prop_map(|(epoch, version, release)| Evr {
+                epoch,
+                version,
+                release,
+            });
+        let sense = prop_oneof![Just("<"), Just("<="), Just("="), Just(">="), Just(">")]
+            .prop_map(|o| Sense::parse(o).expect("operator"));
+        (name, proptest::option::of((sense, evr))).prop_map(|(name, range)| Simple { name, range })
+    }
+
+    fn req() -> impl Strategy<Value = Req> {
+        simple().prop_map(Req::Simple).prop_recursive(3, 16, 3, |inner| {
+            let two_or_three = proptest::collection::vec(inner.clone(), 2..4);
+            prop_oneof![
+                two_or_three.clone().prop_map(Req::And),
+                two_or_three.clone().prop_map(Req::Or),
+                two_or_three.prop_map(Req::With),
+                (inner.clone(), inner.clone(), proptest::option::of(inner.clone())).prop_map(|(t, c, o)| {
+                    Req::If {
+                        then: Box::new(t),
+                        cond: Box::new(c),
+                        otherwise: o.map(Box::new),
+                    }
+                }),
+                (inner.clone(), inner.clone(), proptest::option::of(inner.clone())).prop_map(|(t, c, o)| {
+                    Req::Unless {
+                        then: Box::new(t),
+                        cond: Box::new(c),
+                        otherwise: o.map(Box::new),
+                    }
+                }),
+                (inner.clone(), inner).prop_map(|(a, b)| Req::Without(Box::new(a), Box::new(b))),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Printing a dependency and parsing it back gives the same tree.
+        #[test]
+        fn print_then_parse_round_trips(r in req()) {
+            let text = r.to_string();
+            prop_assert_eq!(Req::parse(&text).map_err(|e| e.to_string()), Ok(r), "{}", text);
+        }
+
+        /// `rpmvercmp` is a total order on what it compares: antisymmetric
+        /// and reflexive.
+        #[test]
+        fn vercmp_antisymmetric(a in "[0-9a-z.~^_+]{0,8}", b in "[0-9a-z.~^_+]{0,8}") {
+            prop_assert_eq!(crate::evr::rpmvercmp(&a, &b), crate::evr::rpmvercmp(&b, &a).reverse());
+            prop_assert_eq!(crate::evr::rpmvercmp(&a, &a), std::cmp::Ordering::Equal);
+        }
+    }
+}

@@ -208,22 +208,53 @@ pub fn exclusion(facts: &SpecFacts, arch: Arch) -> Option<String> {
     None
 }
 
-/// Per-thread visit marks for the install closure, indexed by flat
-/// package id (a new stamp per component instead of clearing).
-struct Scratch {
-    stamp: u32,
-    seen: Vec<u32>,
-    /// (requirement index, package that pulled it in)
-    info: Vec<(usize, Option<PkgRef>)>,
+/// For every package, the set of components its install closure (the
+/// package and, transitively, its in-distro runtime Requires) reaches: one
+/// bitset per strongly connected component of the package graph, filled
+/// dependencies first.
+struct Closures {
+    words: usize,
+    scc_of: Vec<usize>,
+    bits: Vec<u64>,
 }
 
-impl Scratch {
-    fn new(n: usize) -> Scratch {
-        Scratch {
-            stamp: 0,
-            seen: vec![0; n],
-            info: vec![(0, None); n],
+impl Closures {
+    fn new(runtime: &[Vec<PkgRef>], offsets: &[usize], components: usize) -> Closures {
+        let words = components.div_ceil(64).max(1);
+        let flat = |p: &PkgRef| offsets[p.node] + p.pkg;
+        let sccs = tarjan(runtime.len(), |i| runtime[i].iter().map(flat).collect());
+        let mut scc_of = vec![0usize; runtime.len()];
+        for (si, scc) in sccs.iter().enumerate() {
+            for &i in scc {
+                scc_of[i] = si;
+            }
         }
+        // Which component a flat package id belongs to.
+        let node_of = |i: usize| offsets.partition_point(|&o| o <= i) - 1;
+        let mut bits = vec![0u64; sccs.len() * words];
+        for (si, scc) in sccs.iter().enumerate() {
+            let mut acc = vec![0u64; words];
+            for &i in scc {
+                let c = node_of(i);
+                acc[c / 64] |= 1u64 << (c % 64);
+                for q in &runtime[i] {
+                    let t = scc_of[flat(q)];
+                    if t != si {
+                        // Tarjan emits dependencies first: `t` is done.
+                        for (a, b) in acc.iter_mut().zip(&bits[t * words..(t + 1) * words]) {
+                            *a |= b;
+                        }
+                    }
+                }
+            }
+            bits[si * words..(si + 1) * words].copy_from_slice(&acc);
+        }
+        Closures { words, scc_of, bits }
+    }
+
+    fn of(&self, flat: usize) -> &[u64] {
+        let s = self.scc_of[flat];
+        &self.bits[s * self.words..(s + 1) * self.words]
     }
 }
 
@@ -342,15 +373,12 @@ impl Graph {
         for (p, v) in computed {
             runtime[offsets[p.node] + p.pkg] = v;
         }
+        let closure = Closures::new(&runtime, &offsets, self.nodes.len());
         let results: Vec<Option<NodeResult>> = (0..self.nodes.len())
             .into_par_iter()
-            .map_init(
-                || Scratch::new(total),
-                |scratch, ni| {
-                    (self.nodes[ni].excluded.is_none())
-                        .then(|| self.resolve_node(ni, opts, &runtime, &offsets, scratch))
-                },
-            )
+            .map(|ni| {
+                (self.nodes[ni].excluded.is_none()).then(|| self.resolve_node(ni, opts, &closure, &offsets))
+            })
             .collect();
         for (ni, r) in results.into_iter().enumerate() {
             let Some(r) = r else { continue };
@@ -371,9 +399,8 @@ impl Graph {
         &self,
         ni: usize,
         opts: &GraphOptions,
-        runtime: &[Vec<PkgRef>],
+        closure: &Closures,
         offsets: &[usize],
-        scratch: &mut Scratch,
     ) -> NodeResult {
         let mut out = NodeResult::default();
         let name = &self.nodes[ni].name;
@@ -455,37 +482,31 @@ impl Graph {
         // The install closure: runtime Requires of chosen packages. Each
         // visited package remembers the requirement and the package that
         // pulled it in; reasons are spelt only for edges.
-        scratch.stamp += 1;
-        let stamp = scratch.stamp;
-        let flat = |p: PkgRef| offsets[p.node] + p.pkg;
-        let mut queue: VecDeque<PkgRef> = VecDeque::new();
-        for (p, idx) in direct {
-            let f = flat(p);
-            if scratch.seen[f] != stamp {
-                scratch.seen[f] = stamp;
-                scratch.info[f] = (idx, None);
-                queue.push_back(p);
-            }
-        }
+        // The components each chosen package's install closure reaches;
+        // the first requirement (in spec order) reaching one names the edge.
+        let mut reached = vec![0u64; closure.words];
         let mut self_dep = false;
-        while let Some(p) = queue.pop_front() {
-            let (idx, via) = scratch.info[flat(p)];
-            if p.node == ni {
-                self_dep = true;
-            } else if out.deps.insert(p.node) {
-                let text = &out.resolved[idx].text;
-                let why = match via {
-                    None => text.clone(),
-                    Some(v) => format!("{text} (via {})", self.pkg_name(v).1),
-                };
-                out.reasons.push((p.node, why));
-            }
-            for &q in &runtime[flat(p)] {
-                let f = flat(q);
-                if scratch.seen[f] != stamp {
-                    scratch.seen[f] = stamp;
-                    scratch.info[f] = (idx, Some(p));
-                    queue.push_back(q);
+        for (p, idx) in direct {
+            let bits = closure.of(offsets[p.node] + p.pkg);
+            for (w, (have, add)) in reached.iter_mut().zip(bits).enumerate() {
+                let mut new = add & !*have;
+                *have |= add;
+                while new != 0 {
+                    let b = new.trailing_zeros() as usize;
+                    new &= new - 1;
+                    let c = w * 64 + b;
+                    if c == ni {
+                        self_dep = true;
+                        continue;
+                    }
+                    out.deps.insert(c);
+                    let text = &out.resolved[idx].text;
+                    let why = if c == p.node {
+                        text.clone()
+                    } else {
+                        format!("{text} (through the Requires of {})", self.pkg_name(p).1)
+                    };
+                    out.reasons.push((c, why));
                 }
             }
         }
