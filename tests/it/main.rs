@@ -10,6 +10,7 @@ mod buildroot;
 mod diff;
 mod release;
 mod sources;
+mod toolchain;
 
 /// A distro repository plus upstream repositories and a private git cache.
 struct World {

@@ -1,0 +1,311 @@
+//! End-to-end tests of the toolchain stage through the binary: `toolchain
+//! seed`, `buildroot create|list|clean|shell`, their errors, and what a
+//! killed layer leaves behind. Needs root and the real tools (dnf,
+//! createrepo_c, bwrap).
+//!
+//! The seed repositories and the converted RPMs live in the shared test
+//! cache `target/azldev-test-cache` (the one azldev-buildroot's own tests
+//! use), so they are converted once per machine; each test's project is a
+//! copy of the demo's `mock/` files pointing at that seed.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn workspace() -> PathBuf {
+    azldev_e2e::demo::workspace_root()
+}
+
+/// The shared test cache (seed, converted RPMs, base roots).
+fn cache() -> PathBuf {
+    let d = workspace().join("target/azldev-test-cache");
+    std::fs::create_dir_all(&d).expect("create the test cache");
+    d
+}
+
+/// An exclusive lock shared with azldev-buildroot's tests (`common.rs`).
+fn locked(name: &str) -> File {
+    let f = File::create(cache().join(format!("{name}.lock"))).expect("lock file");
+    f.lock().expect("lock");
+    f
+}
+
+fn azldev_cmd(project: &Path, cache_dir: &Path) -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("azldev"));
+    c.env_remove("NO_COLOR")
+        .env("AZLDEV_CACHE_DIR", cache_dir)
+        .arg("--color=never")
+        .arg("-C")
+        .arg(project);
+    c
+}
+
+fn run(project: &Path, cache_dir: &Path, args: &[&str]) -> Output {
+    azldev_cmd(project, cache_dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("azldev runs")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn ok(project: &Path, cache_dir: &Path, args: &[&str]) -> String {
+    let out = run(project, cache_dir, args);
+    assert!(
+        out.status.success(),
+        "azldev {args:?} failed ({}):\n{}",
+        out.status,
+        text(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Exit code and stderr of a run that must fail.
+fn fails(project: &Path, cache_dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = run(project, cache_dir, args);
+    assert!(
+        !out.status.success(),
+        "azldev {args:?} should fail:\n{}",
+        text(&out)
+    );
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const DISTRO_TOML: &str = "[project]\ndefault-distro = { name = \"demo\", version = \"1.0\" }\n\n\
+    [distros.demo]\ndefault-version = \"1.0\"\n\n\
+    [distros.demo.versions.'1.0']\nrelease-ver = \"1.0\"\n\
+    mock-config-x86_64 = \"mock/demo-1.0-x86_64.cfg\"\n\
+    mock-config-aarch64 = \"mock/demo-1.0-aarch64.cfg\"\n";
+
+const DEMO_BASEURL: &str = "file://{{ project_dir }}/build/seed/$basearch/";
+
+/// A project whose buildroot is the demo's (its `mock/` files copied),
+/// with the seed repository at `baseurl` (`$basearch` allowed) and
+/// `edit` applied to the shared template. The seed locks are copied too.
+fn project_with(baseurl: &str, edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path();
+    std::fs::write(p.join("distro.toml"), DISTRO_TOML).expect("write distro.toml");
+    std::fs::create_dir_all(p.join("mock")).expect("mkdir mock");
+    std::fs::create_dir_all(p.join("locks")).expect("mkdir locks");
+    for e in std::fs::read_dir(workspace().join("mock")).expect("the demo's mock/") {
+        let e = e.expect("entry");
+        let mut content = std::fs::read_to_string(e.path()).expect("read");
+        if e.file_name() == "demo-1.0.tpl" {
+            assert!(
+                content.contains(DEMO_BASEURL),
+                "the demo's template names the seed"
+            );
+            content = edit(content.replace(DEMO_BASEURL, baseurl));
+        }
+        std::fs::write(p.join("mock").join(e.file_name()), content).expect("write");
+    }
+    for arch in ["x86_64", "aarch64"] {
+        let name = format!("seed-{arch}.lock");
+        std::fs::copy(workspace().join("locks").join(&name), p.join("locks").join(&name))
+            .expect("copy the seed lock");
+    }
+    dir
+}
+
+/// A project over the shared test seed (same bytes in every test, so the
+/// base root key — and the base root — is shared).
+fn seed_project() -> tempfile::TempDir {
+    project_with(&format!("file://{}/seed/$basearch/", cache().display()), |s| s)
+}
+
+/// Makes sure the shared seed of `arch` exists, through the binary
+/// (`toolchain seed -o <cache>/seed/<arch>`); returns its report.
+fn ensure_seed(project: &Path, arch: &str) -> serde_json::Value {
+    let _guard = locked(&format!("seed-{arch}"));
+    let out_dir = cache().join("seed").join(arch);
+    let out = ok(
+        project,
+        &cache(),
+        &[
+            "toolchain",
+            "seed",
+            "--arch",
+            arch,
+            "-o",
+            out_dir.to_str().expect("utf-8 path"),
+            "--format",
+            "json",
+        ],
+    );
+    serde_json::from_str(&out).expect("the seed report is JSON")
+}
+
+/// pid → (ppid, state, argv) of every process.
+fn processes() -> BTreeMap<u32, (u32, char, Vec<String>)> {
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").filter_map(Result::ok) {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid …`; comm may hold spaces and parentheses.
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+            continue;
+        };
+        let mut fields = rest.split(' ');
+        let state = fields.next().and_then(|s| s.chars().next()).unwrap_or('?');
+        let ppid = fields.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let argv = std::fs::read(e.path().join("cmdline"))
+            .map(|b| {
+                b.split(|c| *c == 0)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.insert(pid, (ppid, state, argv));
+    }
+    out
+}
+
+/// Every live descendant of `root` with its argv.
+fn descendants(root: u32) -> BTreeMap<u32, Vec<String>> {
+    let all = processes();
+    let mut found = BTreeMap::new();
+    let mut frontier = vec![root];
+    while let Some(p) = frontier.pop() {
+        for (pid, (ppid, state, argv)) in &all {
+            if *ppid == p && *state != 'Z' && !found.contains_key(pid) {
+                found.insert(*pid, argv.clone());
+                frontier.push(*pid);
+            }
+        }
+    }
+    found
+}
+
+/// Processes (not zombies) among `pids` still alive with the same argv.
+fn survivors(pids: &BTreeMap<u32, Vec<String>>) -> Vec<(u32, Vec<String>)> {
+    let all = processes();
+    pids.iter()
+        .filter(|(pid, argv)| {
+            all.get(pid)
+                .is_some_and(|(_, state, now)| *state != 'Z' && now == *argv)
+        })
+        .map(|(p, a)| (*p, a.clone()))
+        .collect()
+}
+
+fn host_mounts_of_layers() -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .expect("mountinfo")
+        .lines()
+        .filter(|l| l.contains("azldev-layer") || l.contains("buildroot/layers"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_killed_shell_leaves_no_process_no_mount_and_its_directory_is_swept() {
+    let project = seed_project();
+    ensure_seed(project.path(), "x86_64");
+    let stderr = tempfile::NamedTempFile::new().expect("stderr file");
+    let mut child = azldev_cmd(project.path(), &cache())
+        .args(["buildroot", "shell", "--arch", "x86_64", "--", "sleep", "600"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr.reopen().expect("reopen"))
+        .spawn()
+        .expect("spawn azldev");
+    let pid = child.id();
+    let layer_dir = cache().join(format!("buildroot/layers/x86_64-{pid}-0"));
+    // Wait for the sleep inside the layer (the base root may be created first).
+    let deadline = Instant::now() + Duration::from_secs(900);
+    let tree = loop {
+        let tree = descendants(pid);
+        if tree.values().any(|a| a == &["sleep", "600"]) {
+            break tree;
+        }
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            panic!(
+                "azldev ended ({status}) before the layer ran:\n{}",
+                std::fs::read_to_string(stderr.path()).unwrap_or_default()
+            );
+        }
+        assert!(Instant::now() < deadline, "no layer after 15 minutes");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let layer = layer_dir.display().to_string();
+    // The chain is what the design says: a holder sh naming the layer, and
+    // bubblewrap entered into its namespace.
+    assert!(
+        tree.values()
+            .any(|a| a.first().is_some_and(|p| p == "sh") && a.iter().any(|x| x.contains(&layer))),
+        "a holder for {layer}: {tree:#?}"
+    );
+    assert!(
+        tree.values().any(|a| a.first().is_some_and(|p| p == "bwrap")),
+        "bubblewrap: {tree:#?}"
+    );
+    assert!(layer_dir.is_dir(), "the layer lives in {layer}");
+    assert!(
+        host_mounts_of_layers().is_empty(),
+        "the overlay is not mounted on the host"
+    );
+
+    // SIGKILL: no destructor runs.
+    child.kill().expect("SIGKILL azldev");
+    child.wait().expect("reap azldev");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = survivors(&tree);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "processes of the killed layer survive: {left:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let naming_layer: Vec<_> = processes()
+        .into_iter()
+        .filter(|(_, (_, state, argv))| *state != 'Z' && argv.iter().any(|a| a.contains(&layer)))
+        .collect();
+    assert!(
+        naming_layer.is_empty(),
+        "processes name {layer}: {naming_layer:?}"
+    );
+    assert!(
+        host_mounts_of_layers().is_empty(),
+        "nothing is mounted on the host"
+    );
+    assert!(
+        layer_dir.is_dir(),
+        "nothing ran to remove the killed layer's directory (so the sweep below is what removes it)"
+    );
+
+    // The next layer sweeps what the killed one left.
+    let out = run(
+        project.path(),
+        &cache(),
+        &["buildroot", "shell", "--arch", "x86_64", "--", "true"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!layer_dir.exists(), "{layer} was swept");
+    assert!(
+        !layer_dir.with_extension("lock").exists(),
+        "its lock file was swept too"
+    );
+}
