@@ -309,3 +309,142 @@ fn a_killed_shell_leaves_no_process_no_mount_and_its_directory_is_swept() {
         "its lock file was swept too"
     );
 }
+
+/// What a failed create left in a cache: anything but lock files.
+fn leftovers(cache_dir: &Path) -> Vec<String> {
+    let base = cache_dir.join("buildroot/base");
+    std::fs::read_dir(&base)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.ends_with(".lock"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn an_unreachable_repository_is_one_clear_error() {
+    let cache_dir = tempfile::tempdir().expect("cache");
+    // A local path that does not exist: the seed was never made.
+    let p = project_with(DEMO_BASEURL, |s| s);
+    let (code, err) = fails(
+        p.path(),
+        cache_dir.path(),
+        &["buildroot", "create", "--arch", "x86_64"],
+    );
+    assert_eq!(code, 2, "{err}");
+    let root = p.path().canonicalize().expect("canonical");
+    assert!(
+        err.contains(&format!(
+            "repository `seed` (file://{}/build/seed/x86_64/) cannot be reached: {}/build/seed/x86_64/repodata/repomd.xml: No such file or directory",
+            root.display(),
+            root.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("the repository `seed` is defined at mock/demo-1.0.tpl:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("make it with `azldev toolchain seed --arch x86_64`"),
+        "{err}"
+    );
+    assert_eq!(err.matches('×').count(), 1, "one message: {err}");
+    assert!(leftovers(cache_dir.path()).is_empty());
+
+    // A server that refuses the connection.
+    let p = project_with("http://127.0.0.1:1/seed/$basearch/", |s| s);
+    let (code, err) = fails(
+        p.path(),
+        cache_dir.path(),
+        &["buildroot", "create", "--arch", "x86_64"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(
+            "repository `seed` (http://127.0.0.1:1/seed/x86_64/) cannot be reached: \
+             http://127.0.0.1:1/seed/x86_64/repodata/repomd.xml: network failure: failed: Connection refused."
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("toolchain seed"), "not a local seed: {err}");
+    assert!(leftovers(cache_dir.path()).is_empty());
+}
+
+#[test]
+fn a_setup_package_nothing_provides_is_one_clear_error_and_leaves_no_half_root() {
+    let seed = seed_project();
+    ensure_seed(seed.path(), "x86_64");
+    let cache_dir = tempfile::tempdir().expect("cache");
+    let p = project_with(&format!("file://{}/seed/$basearch/", cache().display()), |s| {
+        s.replace("tar xz-utils'", "tar xz-utils no-such-package'")
+    });
+    let (code, err) = fails(
+        p.path(),
+        cache_dir.path(),
+        &["buildroot", "create", "--arch", "x86_64"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("nothing provides no-such-package in the repositories of the buildroot (seed)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`no-such-package` is a setup package of mock/demo-1.0.tpl:11:1"),
+        "{err}"
+    );
+    assert_eq!(err.matches('×').count(), 1, "one message: {err}");
+    assert!(
+        leftovers(cache_dir.path()).is_empty(),
+        "{:?}",
+        leftovers(cache_dir.path())
+    );
+    let listed = ok(p.path(), cache_dir.path(), &["buildroot", "list"]);
+    assert_eq!(listed, "no base roots\n");
+}
+
+#[test]
+fn not_being_root_says_what_is_needed() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = seed_project();
+    ensure_seed(p.path(), "x86_64");
+    let cache_dir = tempfile::tempdir().expect("cache");
+    for d in [p.path(), cache_dir.path()] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    }
+    // The same binary, as `nobody`.
+    let as_nobody = |args: &[&str]| {
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(assert_cmd::cargo::cargo_bin("azldev"))
+            .env("AZLDEV_CACHE_DIR", cache_dir.path())
+            .env("HOME", cache_dir.path())
+            .arg("--color=never")
+            .arg("-C")
+            .arg(p.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("setpriv runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = as_nobody(&["buildroot", "create", "--arch", "x86_64"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(
+            "creating a base root needs root (mount namespaces, overlayfs and installs into a root); \
+             run azldev as root, e.g. with sudo"
+        ),
+        "{err}"
+    );
+    assert_eq!(err.matches('×').count(), 1, "one message: {err}");
+    let (code, err) = as_nobody(&["buildroot", "shell", "--arch", "x86_64", "--", "true"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("needs root"), "{err}");
+    assert!(leftovers(cache_dir.path()).is_empty());
+}
