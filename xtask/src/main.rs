@@ -10,6 +10,10 @@
 //!   distro, for changes touching 1 and 10 components (see `bench_diff.rs`).
 //! - `bench autospec [--commits N]` — native `%autorelease`/`%autochangelog`
 //!   on a 5,000-commit history (see `bench_autospec.rs`).
+//! - `bench buildroot [--runs N] [--arch A] [--seed-arch A|none]` — layer
+//!   setup + teardown against extracting a tarball of the base root and a
+//!   fresh `dnf --installroot`; seed import and base creation times (see
+//!   `bench_buildroot.rs`; needs root).
 //! - `bench config [ROOT] [N]` — load and validate the azl4 configuration.
 //! - `demo [RENDER-ARGS…]` — generate the demo upstreams, then render.
 //! - `demo-upstreams [--out DIR] [--fixtures DIR] [--write-sources]` — the demo
@@ -17,6 +21,7 @@
 //!   deterministically from `tests/fixtures/demo/` (see `tests/src/demo.rs`).
 
 mod bench_autospec;
+mod bench_buildroot;
 mod bench_diff;
 mod bench_render;
 
@@ -38,6 +43,9 @@ fn main() -> Result<()> {
         }
         ["bench", "diff", rest @ ..] => {
             bench_diff::run(&workspace_root(), |n| Ok(flag(rest, n)?.map(str::to_owned)))
+        }
+        ["bench", "buildroot", rest @ ..] => {
+            bench_buildroot::run(&workspace_root(), |n| Ok(flag(rest, n)?.map(str::to_owned)))
         }
         ["bench", "autospec", rest @ ..] => bench_autospec::run(rest, &workspace_root()),
         ["bench", "config", rest @ ..] => run(cargo()
@@ -63,6 +71,7 @@ fn main() -> Result<()> {
                  bench render [--sample N]            render the corpus as a distro of bare components\n  \
                  bench diff [--sample N]              `azldev diff` of 1 and 10 changed components on the corpus distro\n  \
                  bench autospec [--commits N]         %autorelease/%autochangelog on a 5,000-commit history\n  \
+                 bench buildroot [--runs N]           layer setup+teardown vs untar vs dnf --installroot; seed import\n  \
                  bench config [ROOT] [N]              load + validate the azl4 configuration N times\n  \
                  demo [ARGS…]                         generate the demo upstreams, then `azldev render ARGS`\n  \
                  demo-upstreams [--out DIR]           the demo distro's upstream git repositories and\n                                      \
