@@ -448,3 +448,285 @@ fn not_being_root_says_what_is_needed() {
     assert!(err.contains("needs root"), "{err}");
     assert!(leftovers(cache_dir.path()).is_empty());
 }
+
+#[test]
+fn toolchain_seed_second_run_is_up_to_date_and_does_nothing() {
+    let p = seed_project();
+    // First run: makes the seed when missing, else confirms it.
+    let first = ensure_seed(p.path(), "x86_64");
+    assert_eq!(first["arch"], "x86_64");
+    assert!(first["packages"].as_u64().expect("packages") > 140, "{first}");
+    let repo = cache().join("seed/x86_64");
+    let repomd = repo.join("repodata/repomd.xml");
+    let before = std::fs::metadata(&repomd)
+        .expect("repomd.xml")
+        .modified()
+        .expect("mtime");
+    let _guard = locked("seed-x86_64");
+    let out = ok(
+        p.path(),
+        &cache(),
+        &[
+            "toolchain",
+            "seed",
+            "--arch",
+            "x86_64",
+            "-o",
+            repo.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(
+        out.starts_with(&format!(
+            "x86_64: seed up to date ({} packages) in {}",
+            first["packages"],
+            repo.display()
+        )),
+        "{out}"
+    );
+    let again: serde_json::Value = serde_json::from_str(&ok(
+        p.path(),
+        &cache(),
+        &[
+            "toolchain",
+            "seed",
+            "--arch",
+            "x86_64",
+            "-o",
+            repo.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ],
+    ))
+    .expect("JSON");
+    assert_eq!(again["up-to-date"], true, "{again}");
+    assert_eq!(again["converted"], 0, "{again}");
+    assert_eq!(again["downloaded"], 0, "{again}");
+    assert_eq!(again["resolved"], false, "{again}");
+    assert_eq!(
+        std::fs::metadata(&repomd)
+            .expect("repomd.xml")
+            .modified()
+            .expect("mtime"),
+        before,
+        "the repository was not rewritten"
+    );
+}
+
+/// `buildroot create --format json` on the shared cache: the one root.
+fn create_json(project: &Path, cache_dir: &Path) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_str(&ok(
+        project,
+        cache_dir,
+        &["buildroot", "create", "--arch", "x86_64", "--format", "json"],
+    ))
+    .expect("JSON");
+    assert_eq!(v["roots"].as_array().map(Vec::len), Some(1), "{v}");
+    v["roots"][0].clone()
+}
+
+#[test]
+fn buildroot_create_list_and_shell() {
+    let p = seed_project();
+    ensure_seed(p.path(), "x86_64");
+    let root = create_json(p.path(), &cache());
+    assert_eq!(root["arch"], "x86_64");
+    let key = root["key"].as_str().expect("key").to_owned();
+    assert!(
+        key.len() == 24 && key.chars().all(|c| c.is_ascii_hexdigit()),
+        "{key}"
+    );
+    let path = PathBuf::from(root["path"].as_str().expect("path"));
+    assert_eq!(path, cache().join(format!("buildroot/base/x86_64-{key}/root")));
+    assert!(path.join("usr/bin/gcc").exists() || path.join("usr/bin/cc").exists());
+    assert!(root["packages"].as_u64().expect("packages") > 100, "{root}");
+    // Again: cached, the same root.
+    let again = create_json(p.path(), &cache());
+    assert_eq!(again["key"], root["key"]);
+    assert_eq!(again["created"], root["created"]);
+    let created = ok(p.path(), &cache(), &["buildroot", "create", "--arch", "x86_64"]);
+    assert!(
+        created.starts_with(&format!("x86_64: base root {key} (")) && created.contains(" cached at "),
+        "{created}"
+    );
+
+    // list: text and JSON name it.
+    let listed = ok(p.path(), &cache(), &["buildroot", "list"]);
+    let line = listed
+        .lines()
+        .find(|l| l.contains(&key))
+        .unwrap_or_else(|| panic!("{key} listed:\n{listed}"));
+    assert!(
+        line.starts_with("x86_64 ") && line.ends_with(&path.display().to_string()),
+        "{line}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&ok(
+        p.path(),
+        &cache(),
+        &["buildroot", "list", "--format", "json"],
+    ))
+    .expect("JSON");
+    let entry = v["roots"]
+        .as_array()
+        .expect("roots")
+        .iter()
+        .find(|r| r["key"] == key.as_str())
+        .expect("listed in JSON");
+    assert_eq!(entry["size-bytes"], root["size-bytes"]);
+
+    // shell: the command's exit code comes back.
+    let out = run(
+        p.path(),
+        &cache(),
+        &[
+            "buildroot",
+            "shell",
+            "--arch",
+            "x86_64",
+            "--",
+            "sh",
+            "-c",
+            "exit 7",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out));
+    // --bind: read-only by default, `:rw` writable; the rest of the host unseen.
+    let src = tempfile::tempdir().expect("src");
+    let dst = tempfile::tempdir().expect("dst");
+    std::fs::write(src.path().join("in.txt"), "from the host\n").expect("write");
+    let out = ok(
+        p.path(),
+        &cache(),
+        &[
+            "buildroot",
+            "shell",
+            "--arch",
+            "x86_64",
+            "--bind",
+            &format!("{}:/in", src.path().display()),
+            "--bind",
+            &format!("{}:/out:rw", dst.path().display()),
+            "--",
+            "sh",
+            "-c",
+            "cat /in/in.txt > /out/copied.txt && ! touch /in/x 2>/dev/null && echo ok; \
+             test -e /work && echo host-visible; hostname",
+        ],
+    );
+    assert_eq!(out, "ok\nazldev\n");
+    assert_eq!(
+        std::fs::read_to_string(dst.path().join("copied.txt")).expect("copied"),
+        "from the host\n"
+    );
+    assert!(!src.path().join("x").exists());
+    // --install: a seed package the base does not have (mawk), in this layer only.
+    let out = run(
+        p.path(),
+        &cache(),
+        &[
+            "buildroot",
+            "shell",
+            "--arch",
+            "x86_64",
+            "--",
+            "sh",
+            "-c",
+            "test -e /usr/bin/mawk",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "mawk is not in the base: {}",
+        text(&out)
+    );
+    let out = ok(
+        p.path(),
+        &cache(),
+        &[
+            "buildroot",
+            "shell",
+            "--arch",
+            "x86_64",
+            "--install",
+            "mawk",
+            "--",
+            "sh",
+            "-c",
+            "mawk 'BEGIN { print 6 * 7 }' && rpm -q --qf '%{NAME}\\n' mawk",
+        ],
+    );
+    assert_eq!(out, "42\nmawk\n");
+    assert!(!path.join("usr/bin/mawk").exists(), "the base root is untouched");
+}
+
+#[test]
+fn buildroot_clean_removes_roots_the_definitions_no_longer_produce() {
+    let seed = seed_project();
+    ensure_seed(seed.path(), "x86_64");
+    let cache_dir = tempfile::tempdir().expect("cache");
+    let baseurl = format!("file://{}/seed/$basearch/", cache().display());
+    let p = project_with(&baseurl, |s| s);
+    let old = create_json(p.path(), cache_dir.path());
+    let old_key = old["key"].as_str().expect("key").to_owned();
+    // Nothing to clean while the definition still produces it.
+    let out = ok(p.path(), cache_dir.path(), &["buildroot", "clean"]);
+    assert_eq!(out, "0 base roots removed, 1 kept\n");
+    // A changed definition (another macro) means another key: the old root
+    // is no longer produced, and clean removes it.
+    let changed = project_with(&baseurl, |s| {
+        s.replace(
+            "'Demo Linux'\nconfig_opts['macros']['%distribution']",
+            "'Demo Linux 2'\nconfig_opts['macros']['%distribution']",
+        )
+    });
+    let v: serde_json::Value = serde_json::from_str(&ok(
+        changed.path(),
+        cache_dir.path(),
+        &["buildroot", "show", "--arch", "x86_64", "--format", "json"],
+    ))
+    .expect("JSON");
+    assert_eq!(v["macros"]["%vendor"]["value"], "Demo Linux 2", "{v}");
+    // A layer left by a killed run is swept too.
+    let layers = cache_dir.path().join("buildroot/layers");
+    std::fs::create_dir_all(layers.join("x86_64-4194304-0/upper")).expect("mkdir");
+    std::fs::write(layers.join("x86_64-4194304-0.lock"), "").expect("lock");
+    let out = ok(changed.path(), cache_dir.path(), &["buildroot", "clean"]);
+    assert!(
+        out.starts_with(&format!("removed x86_64 base root {old_key} (")),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("1 base root removed, 0 kept, 1 abandoned layers swept\n"),
+        "{out}"
+    );
+    assert!(
+        !cache_dir
+            .path()
+            .join(format!("buildroot/base/x86_64-{old_key}"))
+            .exists()
+    );
+    assert!(!layers.join("x86_64-4194304-0").exists());
+    assert_eq!(
+        ok(changed.path(), cache_dir.path(), &["buildroot", "list"]),
+        "no base roots\n"
+    );
+}
+
+#[test]
+fn buildroot_show_demo_json() {
+    let root = workspace();
+    let out = run(
+        &root,
+        &cache(),
+        &["buildroot", "show", "--arch", "x86_64", "--format", "json"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let json = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .replace(&root.display().to_string(), "[PROJECT]");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(v["distro"], "demo");
+    assert_eq!(v["mock-config-key"], "mock-config-x86_64");
+    assert_eq!(v["repos"][0]["baseurl"][0], "file://[PROJECT]/build/seed/x86_64/");
+    insta::assert_snapshot!("buildroot_show_demo_x86_64_json", json);
+}
