@@ -215,6 +215,8 @@ struct ArchTiming {
     layer: Stats,
     /// `run(["true"])` alone in one live layer (for aarch64: qemu-user's cost).
     run_only: Stats,
+    /// `Layer::new` + drop, no command.
+    bare: Stats,
     tar_size: u64,
     untar: Stats,
     untar_rm: Stats,
@@ -266,6 +268,12 @@ fn measure_arch(
         drop(layer);
         layer_times.push(t.elapsed());
     }
+    let mut bare_times = Vec::new();
+    for _ in 0..runs.max(1) {
+        let t = Instant::now();
+        drop(Layer::new(&base, &layers)?);
+        bare_times.push(t.elapsed());
+    }
     let layer = Layer::new(&base, &layers)?;
     let mut run_times = Vec::new();
     for _ in 0..runs.max(1) {
@@ -308,6 +316,7 @@ fn measure_arch(
         base: stats(base_times),
         layer: stats(layer_times),
         run_only: stats(run_times),
+        bare: stats(bare_times),
         tar_size,
         untar: stats(untar),
         untar_rm: stats(untar_rm),
@@ -415,12 +424,13 @@ pub(crate) fn run(root: &Path, flag: impl Fn(&str) -> Result<Option<String>>) ->
         );
         let _ = writeln!(
             s,
-            "{:8} {:>5} {:>9}   (layer min {}; of which `true` alone in a live layer {} median; tar -xzf alone {}; tarball {} MiB)",
+            "{:8} {:>5} {:>9}   (layer min {}; medians: `true` alone in a live layer {}, Layer::new + drop without a command {}; tar -xzf alone {}; tarball {} MiB)",
             "",
             "",
             "",
             ms(t.layer.min),
             ms(t.run_only.median),
+            ms(t.bare.median),
             ms(t.untar.median),
             t.tar_size >> 20
         );
