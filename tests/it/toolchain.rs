@@ -730,3 +730,76 @@ fn buildroot_show_demo_json() {
     assert_eq!(v["repos"][0]["baseurl"][0], "file://[PROJECT]/build/seed/x86_64/");
     insta::assert_snapshot!("buildroot_show_demo_x86_64_json", json);
 }
+
+#[test]
+fn a_create_killed_mid_install_leaves_no_process_and_no_root_and_the_next_one_completes() {
+    let seed = seed_project();
+    ensure_seed(seed.path(), "x86_64");
+    let cache_dir = tempfile::tempdir().expect("cache");
+    let mut child = azldev_cmd(seed.path(), cache_dir.path())
+        .args(["buildroot", "create", "--arch", "x86_64"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn azldev");
+    let pid = child.id();
+    // Kill it while dnf installs into the staging directory.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let tree = loop {
+        let tree = descendants(pid);
+        let staging = std::fs::read_dir(cache_dir.path().join("buildroot/base"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .any(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
+            })
+            .unwrap_or(false);
+        if staging
+            && tree
+                .values()
+                .any(|a| a.iter().any(|x| x == "dnf" || x.ends_with("/dnf")))
+        {
+            break tree;
+        }
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "azldev ended before dnf ran"
+        );
+        assert!(Instant::now() < deadline, "dnf never ran");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().expect("SIGKILL azldev");
+    child.wait().expect("reap");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = survivors(&tree);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "processes of the killed create survive: {left:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // No root was published; list shows none.
+    assert_eq!(
+        ok(seed.path(), cache_dir.path(), &["buildroot", "list"]),
+        "no base roots\n"
+    );
+    // The next create sweeps the staging directory and completes.
+    let root = create_json(seed.path(), cache_dir.path());
+    assert!(
+        PathBuf::from(root["path"].as_str().expect("path"))
+            .join("usr/bin/bash")
+            .exists()
+    );
+    assert!(
+        leftovers(cache_dir.path())
+            .iter()
+            .all(|n| !n.starts_with(".tmp-")),
+        "{:?}",
+        leftovers(cache_dir.path())
+    );
+}

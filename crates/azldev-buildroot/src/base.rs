@@ -513,8 +513,11 @@ pub(crate) fn dnf_command(
     fs::write(home.join(".rpmmacros"), "%_dbpath /var/lib/rpm\n").map_err(io_err("write .rpmmacros"))?;
     let conf = scratch.join("dnf.conf");
     fs::write(&conf, dnf_conf(spec, repos)).map_err(io_err("write dnf.conf"))?;
-    let mut cmd = Command::new("dnf");
-    cmd.env("HOME", &home)
+    // Killed with azldev, whatever it is doing (not only at its next write
+    // into a closed pipe).
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--pdeathsig", "KILL", "--", "dnf"])
+        .env("HOME", &home)
         .env("LC_ALL", "C.UTF-8")
         .arg("-c")
         .arg(&conf)
