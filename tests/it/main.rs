@@ -13,6 +13,7 @@ mod graph;
 mod release;
 mod safety;
 mod sources;
+mod toolchain;
 
 /// A distro repository plus upstream repositories and a private git cache.
 struct World {

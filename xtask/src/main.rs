@@ -13,13 +13,20 @@
 //!   `rpmspec --buildrequires` on a sample (see `bench_graph.rs`).
 //! - `bench autospec [--commits N]` — native `%autorelease`/`%autochangelog`
 //!   on a 5,000-commit history (see `bench_autospec.rs`).
+//! - `bench buildroot [--runs N] [--arch A] [--seed-arch A|none]` — layer
+//!   setup + teardown against extracting a tarball of the base root and a
+//!   fresh `dnf --installroot`; seed import and base creation times (see
+//!   `bench_buildroot.rs`; needs root).
 //! - `bench config [ROOT] [N]` — load and validate the azl4 configuration.
-//! - `demo [RENDER-ARGS…]` — generate the demo upstreams, then render.
+//! - `demo [RENDER-ARGS…]` — check (as root on Debian: install) the toolchain
+//!   stage's system packages, generate the demo upstreams, render, then
+//!   `toolchain seed --arch x86_64` and `buildroot create`.
 //! - `demo-upstreams [--out DIR] [--fixtures DIR] [--write-sources]` — the demo
 //!   distro's upstream git repositories and lookaside cache, made
 //!   deterministically from `tests/fixtures/demo/` (see `tests/src/demo.rs`).
 
 mod bench_autospec;
+mod bench_buildroot;
 mod bench_diff;
 mod bench_graph;
 mod bench_render;
@@ -46,6 +53,9 @@ fn main() -> Result<()> {
         ["bench", "graph", rest @ ..] => {
             bench_graph::run(&workspace_root(), |n| Ok(flag(rest, n)?.map(str::to_owned)))
         }
+        ["bench", "buildroot", rest @ ..] => {
+            bench_buildroot::run(&workspace_root(), |n| Ok(flag(rest, n)?.map(str::to_owned)))
+        }
         ["bench", "autospec", rest @ ..] => bench_autospec::run(rest, &workspace_root()),
         ["bench", "config", rest @ ..] => run(cargo()
             .args([
@@ -71,8 +81,10 @@ fn main() -> Result<()> {
                  bench diff [--sample N]              `azldev diff` of 1 and 10 changed components on the corpus distro\n  \
                  bench graph [--sample N] [--limit N] the azl4 corpus's build graph, both arches, cold/warm, next to rpmspec\n  \
                  bench autospec [--commits N]         %autorelease/%autochangelog on a 5,000-commit history\n  \
+                 bench buildroot [--runs N]           layer setup+teardown vs untar vs dnf --installroot; seed import\n  \
                  bench config [ROOT] [N]              load + validate the azl4 configuration N times\n  \
-                 demo [ARGS…]                         generate the demo upstreams, then `azldev render ARGS`\n  \
+                 demo [ARGS…]                         system packages, demo upstreams, `azldev render ARGS`,\n                                      \
+                 then `toolchain seed` + `buildroot create` (x86_64)\n  \
                  demo-upstreams [--out DIR]           the demo distro's upstream git repositories and\n                                      \
                  lookaside (default target/demo-upstreams)"
             );
@@ -81,12 +93,88 @@ fn main() -> Result<()> {
     }
 }
 
-/// `cargo xtask demo [RENDER-ARGS…]`: generate the demo distro's upstreams
-/// (offline, deterministic) and render it with the release `azldev`.
+/// `cargo xtask demo [RENDER-ARGS…]`: check the system packages of the
+/// toolchain stage (installing them when root on Debian), generate the demo
+/// distro's upstreams (offline, deterministic), render it with the release
+/// `azldev`, then make the x86_64 toolchain seed and the demo's base root.
 fn demo(rest: &[&str]) -> Result<()> {
+    system_packages()?;
     azldev_e2e::demo::upstreams(&[])?;
     let bin = bench_render::release_azldev(&workspace_root())?;
-    run(Command::new(bin).arg("render").args(rest))
+    run(Command::new(&bin).arg("render").args(rest))?;
+    run(Command::new(&bin).args(["toolchain", "seed", "--arch", "x86_64"]))?;
+    if is_root() {
+        run(Command::new(&bin).args(["buildroot", "create", "--arch", "x86_64"]))
+    } else {
+        eprintln!(
+            "skipping `azldev buildroot create --arch x86_64`: base roots need root (run `cargo xtask demo` as root)"
+        );
+        Ok(())
+    }
+}
+
+/// What the toolchain stage runs: (program, Debian package).
+const SYSTEM_TOOLS: &[(&str, &str)] = &[
+    ("dnf", "dnf"),
+    ("createrepo_c", "createrepo-c"),
+    ("bwrap", "bubblewrap"),
+    ("debootstrap", "debootstrap"),
+    ("qemu-aarch64-static", "qemu-user-static"),
+    ("update-binfmts", "binfmt-support"),
+    ("rpmbuild", "rpm"),
+    ("wget", "wget"),
+    ("dpkg-deb", "dpkg"),
+    ("file", "file"),
+    ("unshare", "util-linux"),
+];
+
+/// The one command that installs them on Debian (README.md "System
+/// packages" and `.ci/run` give the same list).
+const APT_INSTALL: &str = "apt-get install -y --no-install-recommends rpm git dnf createrepo-c \
+    bubblewrap qemu-user-static binfmt-support debootstrap wget file util-linux dpkg ca-certificates";
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+}
+
+fn is_root() -> bool {
+    azldev_buildroot::base::is_root()
+}
+
+/// Makes sure the toolchain stage's system packages are installed: when
+/// some are missing, installs them as root on Debian, else fails with the
+/// command to run.
+fn system_packages() -> Result<()> {
+    let missing: Vec<&str> = SYSTEM_TOOLS
+        .iter()
+        .filter(|(tool, _)| !on_path(tool))
+        .map(|(tool, _)| *tool)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let debian = Path::new("/etc/debian_version").exists() && on_path("apt-get");
+    if !(is_root() && debian) {
+        bail!(
+            "the toolchain stage needs {} (not found on PATH); on Debian, as root:\n  {APT_INSTALL}",
+            missing.join(", ")
+        );
+    }
+    eprintln!(
+        "installing the toolchain stage's system packages ({} missing)",
+        missing.join(", ")
+    );
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("sh").args(["-c", &format!("DEBIAN_FRONTEND=noninteractive {APT_INSTALL}")]))?;
+    let still: Vec<&str> = SYSTEM_TOOLS
+        .iter()
+        .filter(|(tool, _)| !on_path(tool))
+        .map(|(tool, _)| *tool)
+        .collect();
+    if !still.is_empty() {
+        bail!("still missing after apt-get install: {}", still.join(", "));
+    }
+    Ok(())
 }
 
 fn workspace_root() -> PathBuf {

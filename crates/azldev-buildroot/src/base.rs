@@ -398,12 +398,12 @@ fn repomd(repo: &RepoSpec) -> Result<Vec<u8>, BuildrootError> {
                 .timeout(Duration::from_secs(60))
                 .run(
                     Command::new("wget")
-                        .args(["-q", "--tries=2", "--timeout=20", "-O", "-"])
+                        .args(["-nv", "--tries=2", "--timeout=20", "-O", "-"])
                         .arg(format!("{base}/repodata/repomd.xml")),
                 );
             match res {
                 Ok(out) => return Ok(out.stdout),
-                Err(e) => last = e.to_string(),
+                Err(e) => last = wget_failure(&format!("{base}/repodata/repomd.xml"), &e),
             }
         } else {
             last = format!("unsupported URL scheme in {url}");
@@ -414,6 +414,33 @@ fn repomd(repo: &RepoSpec) -> Result<Vec<u8>, BuildrootError> {
         url: repo.baseurl.first().cloned().unwrap_or_default(),
         why: last.lines().next().unwrap_or_default().to_owned(),
     })
+}
+
+/// One line saying why wget could not fetch `url`: what wget said last
+/// (`failed: Connection refused.`, `ERROR 404: Not Found.`) and what its
+/// exit status means.
+fn wget_failure(url: &str, e: &RunError) -> String {
+    let said = e
+        .tail()
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.ends_with(':'))
+        .unwrap_or_default()
+        .to_owned();
+    let meaning = match e.code() {
+        Some(4) => "network failure",
+        Some(5) => "TLS failure",
+        Some(6) => "authentication failure",
+        Some(8) => "the server answered with an error",
+        Some(_) => "wget failed",
+        None => return e.to_string().lines().next().unwrap_or_default().to_owned(),
+    };
+    if said.is_empty() {
+        format!("{url}: {meaning}")
+    } else {
+        format!("{url}: {meaning}: {said}")
+    }
 }
 
 /// `file:///x` or `/x` → `/x`.
@@ -492,8 +519,11 @@ pub(crate) fn dnf_command(
     fs::write(home.join(".rpmmacros"), "%_dbpath /var/lib/rpm\n").map_err(io_err("write .rpmmacros"))?;
     let conf = scratch.join("dnf.conf");
     fs::write(&conf, dnf_conf(spec, repos)).map_err(io_err("write dnf.conf"))?;
-    let mut cmd = Command::new("dnf");
-    cmd.env("HOME", &home)
+    // Killed with azldev, whatever it is doing (not only at its next write
+    // into a closed pipe).
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--pdeathsig", "KILL", "--", "dnf"])
+        .env("HOME", &home)
         .env("LC_ALL", "C.UTF-8")
         .arg("-c")
         .arg(&conf)

@@ -362,34 +362,126 @@ pub fn ensure_emulation(arch: Arch) -> Result<(), BuildrootError> {
     if arch.is_native() {
         return Ok(());
     }
-    let name = format!("qemu-{}", arch.rpm());
-    let entry = PathBuf::from("/proc/sys/fs/binfmt_misc").join(&name);
-    let enabled = |p: &Path| fs::read_to_string(p).is_ok_and(|s| s.lines().next() == Some("enabled"));
-    if enabled(&entry) {
-        return Ok(());
+    Emulation::host().ensure(arch)
+}
+
+/// Where binfmt_misc and qemu-user live, and whether registering is tried:
+/// the host's in [`ensure_emulation`], temporary directories in tests.
+#[derive(Debug, Clone)]
+pub(crate) struct Emulation {
+    /// `/proc/sys/fs/binfmt_misc`.
+    pub binfmt_dir: PathBuf,
+    /// `/usr/bin` (where `qemu-<arch>-static` is looked for).
+    pub bin_dir: PathBuf,
+    /// Mount binfmt_misc and run `update-binfmts --enable` when needed.
+    pub register: bool,
+}
+
+impl Emulation {
+    fn host() -> Emulation {
+        Emulation {
+            binfmt_dir: PathBuf::from("/proc/sys/fs/binfmt_misc"),
+            bin_dir: PathBuf::from("/usr/bin"),
+            register: true,
+        }
     }
-    if !Path::new(&format!("/usr/bin/qemu-{}-static", arch.rpm())).exists() {
-        return Err(BuildrootError::Emulation(format!(
-            "{arch} binaries need qemu-user: apt-get install -y qemu-user-static binfmt-support"
-        )));
+
+    pub(crate) fn ensure(&self, arch: Arch) -> Result<(), BuildrootError> {
+        let name = format!("qemu-{}", arch.rpm());
+        let entry = self.binfmt_dir.join(&name);
+        let enabled = |p: &Path| fs::read_to_string(p).is_ok_and(|s| s.lines().next() == Some("enabled"));
+        if enabled(&entry) {
+            return Ok(());
+        }
+        let qemu = self.bin_dir.join(format!("qemu-{}-static", arch.rpm()));
+        if !qemu.exists() {
+            return Err(BuildrootError::Emulation(format!(
+                "{arch} binaries run on this host only under qemu-user, and {} is not installed; \
+                 on Debian: apt-get install -y qemu-user-static binfmt-support",
+                qemu.display()
+            )));
+        }
+        if self.register {
+            if !self.binfmt_dir.join("register").exists() {
+                let _ = Runner::new().run(
+                    Command::new("mount")
+                        .args(["-t", "binfmt_misc", "binfmt_misc"])
+                        .arg(&self.binfmt_dir),
+                );
+            }
+            if crate::run::have("update-binfmts") {
+                let _ = Runner::new().run(Command::new("update-binfmts").args(["--enable", &name]));
+            }
+            if enabled(&entry) {
+                return Ok(());
+            }
+        }
+        Err(BuildrootError::Emulation(format!(
+            "{arch} binaries need the qemu-user handler `{name}` registered with binfmt_misc ({}), \
+             and it is not and could not be (tried mounting binfmt_misc and `update-binfmts --enable {name}`); \
+             as root: apt-get install -y qemu-user-static binfmt-support && update-binfmts --enable {name}",
+            entry.display()
+        )))
     }
-    if !Path::new("/proc/sys/fs/binfmt_misc/register").exists() {
-        let _ = Runner::new().run(Command::new("mount").args([
-            "-t",
-            "binfmt_misc",
-            "binfmt_misc",
-            "/proc/sys/fs/binfmt_misc",
-        ]));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn emulation(dir: &Path) -> Emulation {
+        Emulation {
+            binfmt_dir: dir.join("binfmt_misc"),
+            bin_dir: dir.join("bin"),
+            register: false,
+        }
     }
-    if crate::run::have("update-binfmts") {
-        let _ = Runner::new().run(Command::new("update-binfmts").args(["--enable", &name]));
+
+    #[test]
+    fn missing_qemu_says_what_to_install() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = emulation(dir.path())
+            .ensure(Arch::Aarch64)
+            .expect_err("no qemu, no handler");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!(
+                "{}/bin/qemu-aarch64-static is not installed",
+                dir.path().display()
+            )),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("apt-get install -y qemu-user-static binfmt-support"),
+            "{msg}"
+        );
     }
-    if enabled(&entry) {
-        return Ok(());
+
+    #[test]
+    fn an_unregistered_handler_says_how_to_register_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let e = emulation(dir.path());
+        fs::create_dir_all(&e.bin_dir).expect("mkdir");
+        fs::create_dir_all(&e.binfmt_dir).expect("mkdir");
+        fs::write(e.bin_dir.join("qemu-aarch64-static"), "").expect("write");
+        // Present but disabled is not enough.
+        fs::write(
+            e.binfmt_dir.join("qemu-aarch64"),
+            "disabled\ninterpreter /usr/bin/qemu-aarch64-static\n",
+        )
+        .expect("write");
+        let msg = e.ensure(Arch::Aarch64).expect_err("disabled handler").to_string();
+        assert!(
+            msg.contains("the qemu-user handler `qemu-aarch64` registered with binfmt_misc"),
+            "{msg}"
+        );
+        assert!(msg.contains("update-binfmts --enable qemu-aarch64"), "{msg}");
+        // Enabled: fine.
+        fs::write(
+            e.binfmt_dir.join("qemu-aarch64"),
+            "enabled\ninterpreter /usr/bin/qemu-aarch64-static\nflags: F\n",
+        )
+        .expect("write");
+        e.ensure(Arch::Aarch64).expect("an enabled handler is enough");
     }
-    Err(BuildrootError::Emulation(format!(
-        "the qemu-user handler for {arch} is not registered with binfmt_misc and could not be registered \
-         (tried mounting /proc/sys/fs/binfmt_misc and `update-binfmts --enable {name}`); \
-         install binfmt-support and qemu-user-static, or register it by hand"
-    )))
 }

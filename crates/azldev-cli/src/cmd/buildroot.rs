@@ -156,8 +156,52 @@ pub(crate) fn ensure_base(
     let spec = base_spec(&def, config)?;
     let dirs = ProjectDirs::of(config);
     let roots = BaseRoots::new(&settings.cache_root(), &dirs.log_dir);
-    let root = roots.ensure(&spec).map_err(err)?;
+    let root = roots.ensure(&spec).map_err(|e| explain(e, &def))?;
     Ok((def, spec, root, roots))
+}
+
+/// A base root error with, where the definition knows it, the file and
+/// line to look at.
+fn explain(e: azldev_buildroot::base::BuildrootError, def: &Definition) -> miette::Report {
+    use azldev_buildroot::base::BuildrootError as E;
+    let help = match &e {
+        E::RepoUnreachable { id, url, .. } => {
+            let at = def
+                .mock
+                .repos
+                .iter()
+                .find(|r| &r.id == id)
+                .map(|r| format!("the repository `{id}` is defined at {}", r.origin));
+            let seed = azldev_buildroot::base::local_path(url.trim_end_matches('/'))
+                .filter(|p| p.ends_with(format!("seed/{}", def.arch)))
+                .map(|_| {
+                    format!(
+                        "if it is the toolchain seed, make it with `azldev toolchain seed --arch {}`",
+                        def.arch
+                    )
+                });
+            let parts: Vec<String> = at.into_iter().chain(seed).collect();
+            (!parts.is_empty()).then(|| parts.join("; "))
+        }
+        E::NoSuchPackage { names, .. } => {
+            let at: Vec<String> = names
+                .iter()
+                .filter_map(|n| {
+                    def.mock
+                        .setup_packages
+                        .iter()
+                        .find(|p| &p.value == n)
+                        .map(|p| format!("`{n}` is a setup package of {}", p.origin))
+                })
+                .collect();
+            (!at.is_empty()).then(|| at.join("; "))
+        }
+        _ => None,
+    };
+    match help {
+        Some(h) => miette::miette!(help = h, "{e}"),
+        None => err(e),
+    }
 }
 
 #[derive(Debug, Serialize)]

@@ -63,6 +63,7 @@ pub(crate) struct ProjectDirs {
     pub root: PathBuf,
     pub lock_dir: PathBuf,
     pub log_dir: PathBuf,
+    #[allow(dead_code, reason = "the build stage's scratch directory; not read yet")]
     pub work_dir: PathBuf,
     pub output_dir: PathBuf,
 }
