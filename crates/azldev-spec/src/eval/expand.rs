@@ -679,6 +679,24 @@ impl<'c> Expander<'c> {
                     },
                     "verbose" | "echo" | "warn" => {}
                     "error" => self.error(format!("%{{error:}} {v}")),
+                    "load" => {
+                        let path = v.trim();
+                        match self.base.files.get(path).cloned() {
+                            Some(bytes) => {
+                                let (defs, problems) = MacroContext::parse_file(path, &bytes);
+                                if let Some(p) = problems.first() {
+                                    self.error(p.clone());
+                                }
+                                for (n, d) in defs {
+                                    self.push_def(&n, d, true);
+                                }
+                            }
+                            None => {
+                                self.unresolved(format!("%{{load:{path}}}"));
+                                out.push_str(literal);
+                            }
+                        }
+                    }
                     "P" => self.expand_into(&format!("%PATCH{v}"), out),
                     "S" => self.expand_into(&format!("%SOURCE{v}"), out),
                     _ => {

@@ -705,6 +705,17 @@ impl Walk<'_> {
                     self.exp.define("epoch", value);
                 }
             }
+            "source" | "patch" => {
+                let num = &lower[base.len()..];
+                let num = if num.is_empty() { "0" } else { num };
+                let file = match value.rfind("#/") {
+                    Some(p) => &value[p + 2..],
+                    None => value.rsplit('/').next().unwrap_or(value),
+                };
+                let dir = self.exp.expand_text("%{_sourcedir}");
+                let mac = format!("{}{num}", base.to_ascii_uppercase());
+                self.exp.define(&mac, &format!("{dir}/{file}"));
+            }
             "summary" => {
                 self.pkgs[p].summary = true;
                 if main {
