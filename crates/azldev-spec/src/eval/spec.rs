@@ -264,8 +264,10 @@ impl Walk<'_> {
     /// bears on the facts.
     fn drain(&mut self, line: u32, relevant: bool) {
         let u = std::mem::take(&mut self.exp.unresolved);
-        if relevant {
-            for what in u {
+        for what in u {
+            // A Lua chunk that failed may have printed sections or defined
+            // macros: that always matters.
+            if relevant || what.starts_with("%{lua:}") {
                 self.unresolved.push(Unresolved { what, line });
             }
         }
