@@ -98,9 +98,17 @@ impl MacroContext {
         let text = String::from_utf8_lossy(bytes);
         let mut seen = std::collections::HashSet::new();
         for line in text.lines() {
-            let Some(r) = line.trim_start().strip_prefix('%') else { continue };
-            let n: String = r.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-            if !n.is_empty() && seen.insert(n.clone()) && let Some(v) = c.table.remove(&n) {
+            let Some(r) = line.trim_start().strip_prefix('%') else {
+                continue;
+            };
+            let n: String = r
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !n.is_empty()
+                && seen.insert(n.clone())
+                && let Some(v) = c.table.remove(&n)
+            {
                 defs.extend(v.into_iter().map(|d| (n.clone(), d)));
             }
         }

@@ -87,7 +87,8 @@ fn tr(v: &str, args: &str) -> Option<String> {
 }
 
 fn sed(v: &str, args: &str) -> Option<String> {
-    let script = word(args)?;
+    let args = args.trim();
+    let script = word(args.strip_prefix("-e ").unwrap_or(args))?;
     let body = script.strip_prefix('s')?;
     let sep = body.chars().next()?;
     let parts: Vec<&str> = body[sep.len_utf8()..].split(sep).collect();
@@ -296,9 +297,16 @@ mod tests {
         assert_eq!(eval("echo $HOME | cut -d/ -f2"), None);
         assert_eq!(super::eval("c=abc; echo ${c:0:2}", false).as_deref(), Some(""));
         assert_eq!(eval("echo \"a-b\"").as_deref(), Some("a-b"));
-        assert_eq!(eval("c=1.2~rc; echo $c | cut -d. -f1 | cut -d~ -f1").as_deref(), Some("1"));
+        assert_eq!(eval("echo 1.2 | sed -e 's/\\./_/g'").as_deref(), Some("1_2"));
+        assert_eq!(
+            eval("c=1.2~rc; echo $c | cut -d. -f1 | cut -d~ -f1").as_deref(),
+            Some("1")
+        );
         assert_eq!(eval("echo 1.2^x|cut -d\\^ -f1").as_deref(), Some("1.2"));
-        assert_eq!(eval("echo 3.2~b | cut -f 1 -d '~' | cut -f 1 -d '.'").as_deref(), Some("3"));
+        assert_eq!(
+            eval("echo 3.2~b | cut -f 1 -d '~' | cut -f 1 -d '.'").as_deref(),
+            Some("3")
+        );
         assert_eq!(eval("pkg-config --variable=udevdir udev"), None);
         assert_eq!(
             eval("echo 1.23456 | sed 's/\\(\\.....\\)/\\1./'").as_deref(),
