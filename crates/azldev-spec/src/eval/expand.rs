@@ -393,7 +393,9 @@ impl<'c> Expander<'c> {
             if def.is_some() != negate
                 && let Some(def) = def
             {
-                if def.opts.is_none() {
+                if def.opts.is_some() {
+                    self.call(name, &def, None, None, out);
+                } else {
                     self.use_def(&def, out);
                 }
             }
@@ -482,8 +484,12 @@ impl<'c> Expander<'c> {
                 self.expand_into(text, out);
                 return;
             }
-            // `%{?name}` of a parametric macro expands to nothing.
-            if negate || def.as_ref().is_some_and(|d| d.opts.is_some()) {
+            if negate {
+                return;
+            }
+            // `%{?name args}` calls a parametric macro without its arguments.
+            if let Some(d) = def.as_ref().filter(|d| d.opts.is_some()) {
+                self.call(name, d, None, None, out);
                 return;
             }
         }
@@ -679,6 +685,24 @@ impl<'c> Expander<'c> {
                     },
                     "verbose" | "echo" | "warn" => {}
                     "error" => self.error(format!("%{{error:}} {v}")),
+                    "load" => {
+                        let path = v.trim();
+                        match self.base.files.get(path).cloned() {
+                            Some(bytes) => {
+                                let (defs, problems) = MacroContext::parse_file(path, &bytes);
+                                if let Some(p) = problems.first() {
+                                    self.error(p.clone());
+                                }
+                                for (n, d) in defs {
+                                    self.push_def(&n, d, true);
+                                }
+                            }
+                            None => {
+                                self.unresolved(format!("%{{load:{path}}}"));
+                                out.push_str(literal);
+                            }
+                        }
+                    }
                     "P" => self.expand_into(&format!("%PATCH{v}"), out),
                     "S" => self.expand_into(&format!("%SOURCE{v}"), out),
                     _ => {
@@ -878,7 +902,7 @@ mod tests {
     fn shell_is_unresolved() {
         let c = ctx();
         let mut e = Expander::new(&c);
-        assert_eq!(e.expand("a%(echo hi)b"), "a%(echo hi)b");
+        assert_eq!(e.expand("a%(hostname)b"), "a%(hostname)b");
         assert_eq!(e.unresolved.len(), 1);
         e.unresolved.clear();
         e.expand("%global x %(date)\n");

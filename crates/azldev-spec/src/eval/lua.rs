@@ -16,7 +16,7 @@ use super::vercmp::rpmvercmp;
 
 fn new_state() -> mlua::Result<Lua> {
     Lua::new_with(
-        StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::UTF8 | StdLib::COROUTINE,
+        StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::UTF8,
         LuaOptions::default(),
     )
 }

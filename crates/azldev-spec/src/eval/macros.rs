@@ -50,6 +50,8 @@ pub struct MacroContext {
     pub(crate) shell: Shell,
     /// Names a spec cannot redefine or undefine.
     pub(crate) pinned: Vec<String>,
+    /// Files `%{load:PATH}` may read, by path (the component's sources).
+    pub(crate) files: HashMap<String, Arc<[u8]>>,
 }
 
 impl MacroContext {
@@ -79,6 +81,38 @@ impl MacroContext {
     /// probe definition, as rpmautospec's `%autorelease`).
     pub fn pin(&mut self, name: &str) {
         self.pinned.push(name.to_owned());
+    }
+
+    /// Hand in a file a spec may `%{load:}` (by the path it names after
+    /// expansion, e.g. `%{_sourcedir}/macros.foo`).
+    pub fn provide_file(&mut self, path: &str, bytes: &[u8]) {
+        self.files.insert(path.to_owned(), Arc::from(bytes));
+    }
+
+    /// The definitions in a macro file, without loading them.
+    pub(crate) fn parse_file(name: &str, bytes: &[u8]) -> (Vec<(String, MacroDef)>, Vec<String>) {
+        let mut c = MacroContext::new();
+        c.load_file(name, bytes);
+        let mut defs = Vec::new();
+        // Keep file order: re-read names in order of appearance.
+        let text = String::from_utf8_lossy(bytes);
+        let mut seen = std::collections::HashSet::new();
+        for line in text.lines() {
+            let Some(r) = line.trim_start().strip_prefix('%') else {
+                continue;
+            };
+            let n: String = r
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !n.is_empty()
+                && seen.insert(n.clone())
+                && let Some(v) = c.table.remove(&n)
+            {
+                defs.extend(v.into_iter().map(|d| (n.clone(), d)));
+            }
+        }
+        (defs, c.problems)
     }
 
     /// Set the root's `/bin/sh` (bash unless told).

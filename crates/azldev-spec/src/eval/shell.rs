@@ -18,9 +18,13 @@ fn word(s: &str) -> Option<String> {
     (!s.is_empty() && s.chars().all(safe)).then(|| s.to_owned())
 }
 
-/// A single character argument (`.`, `'~'`, `"-"`).
+/// A single character argument (`.`, `'~'`, `"-"`, `\^`).
 fn one_char(s: &str) -> Option<char> {
-    let w = word(s)?;
+    let s = s.trim();
+    let w = match s.strip_prefix('\\') {
+        Some(r) if r.chars().count() == 1 => r.to_owned(),
+        _ => word(s)?,
+    };
     let mut it = w.chars();
     let c = it.next()?;
     it.next().is_none().then_some(c)
@@ -83,7 +87,8 @@ fn tr(v: &str, args: &str) -> Option<String> {
 }
 
 fn sed(v: &str, args: &str) -> Option<String> {
-    let script = word(args)?;
+    let args = args.trim();
+    let script = word(args.strip_prefix("-e ").unwrap_or(args))?;
     let body = script.strip_prefix('s')?;
     let sep = body.chars().next()?;
     let parts: Vec<&str> = body[sep.len_utf8()..].split(sep).collect();
@@ -181,6 +186,36 @@ fn sed_replacement(r: &str) -> Option<String> {
 /// idioms.
 pub(crate) fn eval(cmd: &str, bash: bool) -> Option<String> {
     let cmd = cmd.trim();
+    if let Some((assign, rest)) = cmd.split_once(';')
+        && let Some((var, val)) = assign.trim().split_once('=')
+        && !var.is_empty()
+        && var.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+        && !rest.contains("${")
+    {
+        // `c=X; echo $c | …`: substitute and evaluate the rest.
+        let val = word(val)?;
+        let pat = format!("${var}");
+        let whole = rest.match_indices(&pat).all(|(i, _)| {
+            !rest[i + pat.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        });
+        if !whole {
+            return None;
+        }
+        let rest = rest.replace(&pat, &val);
+        return eval(&rest, bash);
+    }
+    if !cmd.contains(';') && cmd.contains('|') {
+        // A pipeline of filters over one echo.
+        let mut parts = cmd.split('|');
+        let mut v = echo(parts.next()?)?;
+        for f in parts {
+            v = filter(&v, f.trim())?;
+        }
+        return Some(v);
+    }
+    if !cmd.contains([';', '|', '`', '$', '<', '>', '&']) && cmd.starts_with("echo") {
+        return echo(cmd);
+    }
     // VAR=VALUE; echo ${VAR:0:N} / ${VAR%.*}
     if let Some((assign, echo)) = cmd.split_once(';') {
         let (var, val) = assign.trim().split_once('=')?;
@@ -204,10 +239,20 @@ pub(crate) fn eval(cmd: &str, bash: bool) -> Option<String> {
         }
         return None;
     }
-    let (echo, filter) = cmd.split_once('|')?;
-    let v = word(echo.trim().strip_prefix("echo ")?)?;
-    let filter = filter.trim();
+    None
+}
+
+/// `echo WORD` / `echo -n WORD`.
+fn echo(s: &str) -> Option<String> {
+    let r = s.trim().strip_prefix("echo ")?.trim();
+    let r = r.strip_prefix("-n ").unwrap_or(r);
+    word(r)
+}
+
+/// One filter of a pipeline applied to `v`.
+fn filter(v: &str, filter: &str) -> Option<String> {
     let (prog, args) = filter.split_once(' ')?;
+    let v = v.to_owned();
     match prog {
         "cut" => cut(&v, args),
         "tr" => tr(&v, args),
@@ -251,6 +296,17 @@ mod tests {
         assert_eq!(eval("echo \"a-b-c\" | sed \"s/-/_/g\"").as_deref(), Some("a_b_c"));
         assert_eq!(eval("echo $HOME | cut -d/ -f2"), None);
         assert_eq!(super::eval("c=abc; echo ${c:0:2}", false).as_deref(), Some(""));
+        assert_eq!(eval("echo \"a-b\"").as_deref(), Some("a-b"));
+        assert_eq!(eval("echo 1.2 | sed -e 's/\\./_/g'").as_deref(), Some("1_2"));
+        assert_eq!(
+            eval("c=1.2~rc; echo $c | cut -d. -f1 | cut -d~ -f1").as_deref(),
+            Some("1")
+        );
+        assert_eq!(eval("echo 1.2^x|cut -d\\^ -f1").as_deref(), Some("1.2"));
+        assert_eq!(
+            eval("echo 3.2~b | cut -f 1 -d '~' | cut -f 1 -d '.'").as_deref(),
+            Some("3")
+        );
         assert_eq!(eval("pkg-config --variable=udevdir udev"), None);
         assert_eq!(
             eval("echo 1.23456 | sed 's/\\(\\.....\\)/\\1./'").as_deref(),

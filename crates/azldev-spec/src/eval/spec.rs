@@ -264,8 +264,10 @@ impl Walk<'_> {
     /// bears on the facts.
     fn drain(&mut self, line: u32, relevant: bool) {
         let u = std::mem::take(&mut self.exp.unresolved);
-        if relevant {
-            for what in u {
+        for what in u {
+            // A Lua chunk that failed may have printed sections or defined
+            // macros: that always matters.
+            if relevant || what.starts_with("%{lua:}") {
                 self.unresolved.push(Unresolved { what, line });
             }
         }
@@ -370,7 +372,10 @@ impl Walk<'_> {
         if let Some(r) = t.strip_prefix('%') {
             let r = r.strip_prefix('{').unwrap_or(r);
             let r = r.trim_start_matches(['?', '!']);
-            let n = r.bytes().take_while(|c| c.is_ascii_alphanumeric() || *c == b'_').count();
+            let n = r
+                .bytes()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                .count();
             if n > 0
                 && let Some(def) = self.exp.lookup(&r[..n])
                 && def.body.split('\n').any(|l| is_header(lead_trim(l)))
@@ -704,6 +709,17 @@ impl Walk<'_> {
                 } else {
                     self.exp.define("epoch", value);
                 }
+            }
+            "source" | "patch" => {
+                let num = &lower[base.len()..];
+                let num = if num.is_empty() { "0" } else { num };
+                let file = match value.rfind("#/") {
+                    Some(p) => &value[p + 2..],
+                    None => value.rsplit('/').next().unwrap_or(value),
+                };
+                let dir = self.exp.expand_text("%{_sourcedir}");
+                let mac = format!("{}{num}", base.to_ascii_uppercase());
+                self.exp.define(&mac, &format!("{dir}/{file}"));
             }
             "summary" => {
                 self.pkgs[p].summary = true;
@@ -1278,8 +1294,8 @@ mod tests {
 
     #[test]
     fn unresolved_is_reported_not_guessed() {
-        let e = ev(&format!("{HEAD}BuildRequires: %(echo foo)\n%description\n"));
-        assert!(e.unresolved[0].what.contains("%(echo foo)"));
+        let e = ev(&format!("{HEAD}BuildRequires: %(cat foo)\n%description\n"));
+        assert!(e.unresolved[0].what.contains("%(cat foo)"));
         assert_eq!(e.unresolved[0].line, 6);
         assert_eq!(e.error, None);
         assert!(e.complete().is_none());

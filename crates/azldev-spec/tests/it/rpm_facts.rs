@@ -77,6 +77,24 @@ pub fn host_macro_context(arch: &str) -> MacroContext {
     ctx
 }
 
+/// Hand in the small files beside a spec (what `%{load:%{SOURCE1}}`
+/// reads), as the graph hands in a component's sources.
+fn provide_sources(ctx: &mut MacroContext, spec: &Path) {
+    let Some(dir) = spec.parent() else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "spec") || !p.is_file() {
+            continue;
+        }
+        if e.metadata().is_ok_and(|m| m.len() < 256 * 1024)
+            && let Ok(bytes) = std::fs::read(&p)
+        {
+            ctx.provide_file(&p.to_string_lossy(), &bytes);
+        }
+    }
+}
+
 /// rpm's answer: `Ok((binary, buildrequires))` or its error.
 type RpmAnswer = Result<(String, String), String>;
 
@@ -209,6 +227,7 @@ fn facts_match_rpmspec() {
                 let mut ctx = base.clone();
                 ctx.define("_sourcedir", &path.parent().expect("dir").to_string_lossy());
                 ctx.define("_topdir", &home.join("rpmbuild").to_string_lossy());
+                provide_sources(&mut ctx, path);
                 let ev = evaluate(&bytes, &ctx, arch);
                 (rel.clone(), rpm, ev)
             })
