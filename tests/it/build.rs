@@ -238,10 +238,21 @@ fn rebuilds_are_byte_identical_and_cut_off_early_and_overlays_rebuild_only_what_
     let r = d.json(0, &["build", "greeter", "--format", "json"]);
     assert_eq!(statuses(&r, "x86_64")["greeter"], "cached");
 
-    // An overlay on banner: banner would be rebuilt, nothing else.
+    // An overlay on banner: banner would be rebuilt, nothing else. (The
+    // comment is unique to this run: the build cache outlives test runs.)
+    let token = d
+        .root
+        .path()
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     d.write(
         "overlays/banner/touch.overlay.toml",
-        "[metadata]\ncategory = \"azl-temp-workaround\"\nupstream-status = \"inapplicable\"\n\n[[overlays]]\ndescription = \"A comment in %build\"\ntype = \"spec-prepend-lines\"\nsection = \"%build\"\nlines = [\"# touched\"]\n",
+        &format!(
+            "[metadata]\ncategory = \"azl-temp-workaround\"\nupstream-status = \"inapplicable\"\n\n[[overlays]]\n\
+             description = \"A comment in %build\"\ntype = \"spec-prepend-lines\"\nsection = \"%build\"\n\
+             lines = [\"# touched {token}\"]\n"
+        ),
     );
     let check = d.expect(0, &["build", "-a", "--check"]);
     assert!(check.contains("1 would be built"), "{check}");

@@ -124,7 +124,7 @@ fn demo_plan_puts_libgreet_before_greeter() {
         ],
     );
     assert_eq!(plan["arch"], "x86_64");
-    assert_eq!(plan["components"].as_array().expect("components").len(), 13);
+    assert_eq!(plan["components"].as_array().expect("components").len(), 14);
     let greeter = component(&plan, "greeter");
     assert_eq!(greeter["depends-on"], serde_json::json!(["libgreet"]));
     assert!(

@@ -12,6 +12,9 @@ use azldev_spec::eval::{MacroContext, evaluate};
 use crate::source::{FactsError, FactsSource, SpecInput};
 use crate::{Arch, SpecFacts};
 
+/// Where sidecar files appear to the evaluator.
+const SOURCEDIR: &str = "/builddir/src";
+
 /// Facts from the evaluator, falling back to another source.
 #[derive(Debug)]
 pub struct EvalSource<F> {
@@ -38,7 +41,11 @@ pub fn macro_files(root: &Path, arch: Arch) -> Vec<(String, Vec<u8>)> {
             .unwrap_or_default();
         v.sort();
         v.into_iter()
-            .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("macros")) && p.is_file())
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("macros"))
+                    && p.is_file()
+            })
             .collect::<Vec<_>>()
     };
     for p in sorted(root.join("usr/lib/rpm/macros.d")) {
@@ -64,12 +71,20 @@ impl<F: FactsSource> EvalSource<F> {
                 (*a, c)
             })
             .collect();
-        EvalSource { contexts, fallback, evaluated: AtomicUsize::new(0), fell_back: AtomicUsize::new(0) }
+        EvalSource {
+            contexts,
+            fallback,
+            evaluated: AtomicUsize::new(0),
+            fell_back: AtomicUsize::new(0),
+        }
     }
 
     /// (evaluated, fell back to the other source) so far.
     pub fn counts(&self) -> (usize, usize) {
-        (self.evaluated.load(Ordering::Relaxed), self.fell_back.load(Ordering::Relaxed))
+        (
+            self.evaluated.load(Ordering::Relaxed),
+            self.fell_back.load(Ordering::Relaxed),
+        )
     }
 }
 
@@ -77,6 +92,25 @@ impl<F: FactsSource> FactsSource for EvalSource<F> {
     fn facts(&self, input: &SpecInput, arch: Arch) -> Result<SpecFacts, FactsError> {
         let (Some(spec), Some(ctx)) = (input.spec(), self.contexts.get(&arch)) else {
             return self.fallback.facts(input, arch);
+        };
+        // Sidecar files the spec may `%{load:}` (build options in
+        // `<name>.azl.macros`), as rpmspec would find them in %_sourcedir.
+        let sidecars: Vec<(&String, &Vec<u8>)> = input
+            .files
+            .iter()
+            .filter(|(p, _)| p.ends_with(".macros") && !p.contains('/'))
+            .collect();
+        let owned;
+        let ctx = if sidecars.is_empty() {
+            ctx
+        } else {
+            let mut c = ctx.clone();
+            c.define("_sourcedir", SOURCEDIR);
+            for (p, b) in sidecars {
+                c.provide_file(&format!("{SOURCEDIR}/{p}"), b);
+            }
+            owned = c;
+            &owned
         };
         let ev = evaluate(spec, ctx, arch.rpm());
         if ev.unresolved.is_empty() && !ev.facts.name.is_empty() {

@@ -208,7 +208,12 @@ pub(crate) fn distro_from(
     Ok(Distro {
         inputs,
         render_failures,
-        source: Box::new(source),
+        // The evaluator over the host's rpm macro files (the seed's rpm is
+        // Debian's, the host's too); rpmspec for what it cannot evaluate.
+        source: Box::new(azldev_build::eval_source::EvalSource::new(
+            |a| azldev_build::eval_source::macro_files(std::path::Path::new("/"), a),
+            source,
+        )),
         opts: GraphOptions { buildroot, bootstrap },
         bootstrap_decls,
     })
