@@ -238,6 +238,10 @@ enum State {
     Failed,
 }
 
+/// A unit ready to run, its dependencies' digests, and whether one of
+/// them was rebuilt.
+type Ready<'u> = (&'u Unit, BTreeMap<String, Vec<String>>, bool);
+
 struct Shared {
     states: BTreeMap<String, State>,
     results: Vec<UnitResult>,
@@ -301,7 +305,7 @@ pub fn run(
 
     // Picks the ready unit with the longest chain; None when nothing is
     // left to start. Waits while builds run that may release others.
-    let next = || -> Option<(&Unit, BTreeMap<String, Vec<String>>, bool)> {
+    let next = || -> Option<Ready<'_>> {
         let mut g = lock();
         loop {
             let mut best: Option<&Unit> = None;

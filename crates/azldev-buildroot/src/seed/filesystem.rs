@@ -182,7 +182,7 @@ pub fn build_cached(
     // Directories a seed package owns keep that package's attributes.
     for (d, mode) in dirs
         .iter()
-        .filter(|(d, _)| !seed_paths.contains(*d) && !(multiarch_lib64 && *d == "/usr/lib64"))
+        .filter(|(d, _)| !(seed_paths.contains(*d) || (multiarch_lib64 && *d == "/usr/lib64")))
     {
         mk(d)?;
         // Everything root-owned: rpm resolves owner names before this very

@@ -261,6 +261,10 @@ fn status_line(r: &UnitResult) -> String {
     }
 }
 
+/// The units to build, what is not built and why, and components whose
+/// sources could not be had.
+type Units = (Vec<Unit>, Vec<NotBuilt>, Vec<(String, String)>);
+
 #[allow(clippy::too_many_arguments)]
 fn units(
     plan: &Plan,
@@ -272,7 +276,7 @@ fn units(
     transport: &HttpTransport,
     args: &BuildArgs,
     ncpus: usize,
-) -> miette::Result<(Vec<Unit>, Vec<NotBuilt>, Vec<(String, String)>)> {
+) -> miette::Result<Units> {
     let mut units = Vec::new();
     let mut not_built = Vec::new();
     let mut failures = Vec::new();
