@@ -20,7 +20,7 @@
 //! - `bench config [ROOT] [N]` — load and validate the azl4 configuration.
 //! - `demo [RENDER-ARGS…]` — check (as root on Debian: install) the toolchain
 //!   stage's system packages, generate the demo upstreams, render, then
-//!   `toolchain seed --arch x86_64` and `buildroot create`.
+//!   `toolchain seed --arch x86_64`, `buildroot create` and `build -a`.
 //! - `demo-upstreams [--out DIR] [--fixtures DIR] [--write-sources]` — the demo
 //!   distro's upstream git repositories and lookaside cache, made
 //!   deterministically from `tests/fixtures/demo/` (see `tests/src/demo.rs`).
@@ -84,7 +84,7 @@ fn main() -> Result<()> {
                  bench buildroot [--runs N]           layer setup+teardown vs untar vs dnf --installroot; seed import\n  \
                  bench config [ROOT] [N]              load + validate the azl4 configuration N times\n  \
                  demo [ARGS…]                         system packages, demo upstreams, `azldev render ARGS`,\n                                      \
-                 then `toolchain seed` + `buildroot create` (x86_64)\n  \
+                 then `toolchain seed`, `buildroot create`, `build -a` (x86_64)\n  \
                  demo-upstreams [--out DIR]           the demo distro's upstream git repositories and\n                                      \
                  lookaside (default target/demo-upstreams)"
             );
@@ -96,21 +96,30 @@ fn main() -> Result<()> {
 /// `cargo xtask demo [RENDER-ARGS…]`: check the system packages of the
 /// toolchain stage (installing them when root on Debian), generate the demo
 /// distro's upstreams (offline, deterministic), render it with the release
-/// `azldev`, then make the x86_64 toolchain seed and the demo's base root.
+/// `azldev`, then make the x86_64 toolchain seed and the demo's base root,
+/// build every component and say where the repository is.
 fn demo(rest: &[&str]) -> Result<()> {
     system_packages()?;
     azldev_e2e::demo::upstreams(&[])?;
     let bin = bench_render::release_azldev(&workspace_root())?;
     run(Command::new(&bin).arg("render").args(rest))?;
     run(Command::new(&bin).args(["toolchain", "seed", "--arch", "x86_64"]))?;
-    if is_root() {
-        run(Command::new(&bin).args(["buildroot", "create", "--arch", "x86_64"]))
-    } else {
+    if !is_root() {
         eprintln!(
-            "skipping `azldev buildroot create --arch x86_64`: base roots need root (run `cargo xtask demo` as root)"
+            "skipping `azldev buildroot create` and `azldev build`: base roots and build layers need root \
+             (run `cargo xtask demo` as root)"
         );
-        Ok(())
+        return Ok(());
     }
+    run(Command::new(&bin).args(["buildroot", "create", "--arch", "x86_64"]))?;
+    run(Command::new(&bin).args(["build", "-a", "--arch", "x86_64"]))?;
+    let repo = workspace_root().join("out/x86_64");
+    eprintln!(
+        "demo: the x86_64 repository is {} (try `{} buildroot shell --install greeter -- greeter`)",
+        repo.display(),
+        bin.display()
+    );
+    Ok(())
 }
 
 /// What the toolchain stage runs: (program, Debian package).
