@@ -20,18 +20,7 @@ struct Demo {
     root: tempfile::TempDir,
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for e in walkdir::WalkDir::new(from) {
-        let e = e.expect("walk");
-        let rel = e.path().strip_prefix(from).expect("prefix");
-        let dest = to.join(rel);
-        if e.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).expect("mkdir");
-        } else {
-            std::fs::copy(e.path(), &dest).expect("copy");
-        }
-    }
-}
+use azldev_e2e::copy_tree;
 
 fn cache() -> PathBuf {
     let d = azldev_e2e::demo::workspace_root().join("target/azldev-test-cache");

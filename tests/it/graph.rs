@@ -5,7 +5,6 @@
 //! generated there, so edits (a removed `-devel` package, a cycle, a
 //! bootstrap declaration) never touch the repository's own files.
 
-use std::path::Path;
 use std::process::Output;
 
 use serde_json::Value;
@@ -15,18 +14,7 @@ struct Demo {
     cache: tempfile::TempDir,
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for e in walkdir::WalkDir::new(from) {
-        let e = e.expect("walk");
-        let rel = e.path().strip_prefix(from).expect("prefix");
-        let dest = to.join(rel);
-        if e.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).expect("mkdir");
-        } else {
-            std::fs::copy(e.path(), &dest).expect("copy");
-        }
-    }
-}
+use azldev_e2e::copy_tree;
 
 impl Demo {
     fn new() -> Demo {

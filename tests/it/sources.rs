@@ -6,7 +6,6 @@
 //! generated there (the same bytes as `cargo xtask demo-upstreams`), so this
 //! test never races with others regenerating `target/demo-upstreams`.
 
-use std::path::Path;
 use std::process::Output;
 
 use sha2::{Digest, Sha512};
@@ -53,18 +52,7 @@ impl Demo {
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for e in walkdir::WalkDir::new(from) {
-        let e = e.expect("walk");
-        let rel = e.path().strip_prefix(from).expect("inside");
-        let dest = to.join(rel);
-        if e.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).expect("mkdir");
-        } else {
-            std::fs::copy(e.path(), &dest).expect("copy");
-        }
-    }
-}
+use azldev_e2e::copy_tree;
 
 fn text(out: &Output) -> String {
     format!(

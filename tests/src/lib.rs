@@ -7,6 +7,23 @@ use std::process::Command;
 
 pub mod demo;
 
+/// Copies a directory tree (files and directories) to `to`.
+///
+/// # Panics
+/// On any I/O error (a test fixture helper).
+pub fn copy_tree(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from) {
+        let e = e.expect("walk");
+        let rel = e.path().strip_prefix(from).expect("inside");
+        let dest = to.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).expect("mkdir");
+        } else {
+            std::fs::copy(e.path(), &dest).expect("copy");
+        }
+    }
+}
+
 /// Run `git` in `dir` with a fixed identity and date; return its stdout.
 pub fn git(dir: &Path, args: &[&str], date: &str) -> String {
     let out = Command::new("git")
