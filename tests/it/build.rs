@@ -288,3 +288,96 @@ fn a_failing_check_blocks_exactly_its_dependents() {
         "built" | "cached"
     ));
 }
+
+/// Processes whose command line mentions `needle` (zombies ignored).
+fn processes_with(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").filter_map(Result::ok) {
+        let p = e.path();
+        if !e
+            .file_name()
+            .to_string_lossy()
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+        {
+            continue;
+        }
+        let zombie = std::fs::read_to_string(p.join("stat")).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        });
+        let cmd = std::fs::read(p.join("cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if !zombie && cmd.contains(needle) {
+            found.push(cmd);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_killed_build_leaves_no_process_mount_or_broken_repository() {
+    let _one = serial();
+    let d = Demo::new();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("azldev"))
+        .current_dir(d.root.path())
+        .env("AZLDEV_CACHE_DIR", cache())
+        .args([
+            "build",
+            "kvstore",
+            "hello",
+            "--arch",
+            "aarch64",
+            "--rebuild",
+            "-j",
+            "2",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("azldev starts");
+    // Wait until its layers exist (their holders name the layer directory).
+    let needle = format!("buildroot/layers/aarch64-{}-", child.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while processes_with(&needle).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no layer of the build appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    // Everything of the run goes with it: holders, nsenter/bwrap, rpmbuild.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let left = processes_with(&needle);
+        if left.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "left running: {left:?}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    assert!(!mounts.contains("azldev-layer"), "{mounts}");
+    // The next build works (the repository is usable) and sweeps the
+    // killed run's layer directories.
+    let r = d.json(
+        0,
+        &[
+            "build", "kvstore", "hello", "--arch", "aarch64", "--format", "json",
+        ],
+    );
+    let s = statuses(&r, "aarch64");
+    assert!(s.values().all(|v| v == "built" || v == "cached"), "{s:?}");
+    let layers = cache().join("buildroot/layers");
+    let stale: Vec<String> = std::fs::read_dir(&layers)
+        .expect("layers dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!("aarch64-{}-", child.id())))
+        .collect();
+    assert!(stale.is_empty(), "left in {}: {stale:?}", layers.display());
+}

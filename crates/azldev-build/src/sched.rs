@@ -196,8 +196,18 @@ static PUBLISH: Mutex<()> = Mutex::new(());
 /// (Re)indexes a repository; incremental when it has metadata.
 pub fn createrepo(repo: &Path) -> Result<(), String> {
     let _one = PUBLISH.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Other azldev processes publish in turn too; and a run killed inside
+    // createrepo_c leaves its `.repodata` staging directory, which would
+    // make every later createrepo_c refuse to start.
+    let lock = fs::File::create(repo.join(".azldev-publish.lock"))
+        .map_err(|e| format!("lock {}: {e}", repo.display()))?;
+    lock.lock().map_err(|e| format!("lock {}: {e}", repo.display()))?;
+    let stale = repo.join(".repodata");
+    if stale.exists() {
+        fs::remove_dir_all(&stale).map_err(|e| format!("remove {}: {e}", stale.display()))?;
+    }
     let mut cmd = Command::new("createrepo_c");
-    cmd.args(["--quiet", "--no-database"]);
+    cmd.args(["--quiet", "--no-database", "--excludes", ".azldev-publish.lock"]);
     if repo.join("repodata/repomd.xml").is_file() {
         cmd.arg("--update");
     }

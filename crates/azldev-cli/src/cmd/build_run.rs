@@ -94,6 +94,8 @@ pub fn build(
             },
             settings,
         )?;
+        // Layers of killed runs go now, even when nothing needs building.
+        azldev_buildroot::layer::sweep(&roots.dir.join("layers"));
         let repo = repos[&arch].clone();
         std::fs::create_dir_all(&repo).map_err(|e| miette::miette!("create {}: {e}", repo.display()))?;
         if !repo.join("repodata/repomd.xml").is_file() {
