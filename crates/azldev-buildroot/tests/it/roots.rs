@@ -239,3 +239,40 @@ fn binds_bring_sources_in_and_results_out() {
     let listing = sh(&layer, "ls /work 2>&1 || true");
     assert!(listing.contains("No such file"), "{listing}");
 }
+
+#[test]
+fn a_pinned_version_the_archive_no_longer_serves_is_a_clear_error() {
+    use azldev_buildroot::seed::{SeedError, SeedLock, SeedOptions, seed};
+    let tmp = tempfile::tempdir_in(cache()).expect("tempdir");
+    let mut lock = SeedLock::read(&workspace().join("locks/seed-x86_64.lock"))
+        .expect("readable")
+        .expect("the lock exists");
+    let make = lock
+        .packages
+        .iter_mut()
+        .find(|p| p.name == "make")
+        .expect("make is pinned");
+    make.version = "4.3-0azldevgone".into();
+    make.filename = "pool/main/m/make-dfsg/make_4.3-0azldevgone_amd64.deb".into();
+    make.sha256 = "0".repeat(64);
+    let lock_path = tmp.path().join("seed-x86_64.lock");
+    std::fs::write(&lock_path, lock.to_toml()).expect("write the lock");
+    let err = seed(&SeedOptions {
+        arch: Arch::X86_64,
+        lock_path,
+        out_dir: tmp.path().join("repo"),
+        cache_dir: cache(),
+        log_dir: tmp.path().join("logs"),
+        update: false,
+        include: None,
+        mirror: None,
+        suite: None,
+        jobs: 2,
+    })
+    .expect_err("the pinned deb is not served");
+    assert!(matches!(err, SeedError::NotServed { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("make 4.3-0azldevgone"), "{text}");
+    assert!(text.contains("--update"), "{text}");
+    assert!(!tmp.path().join("repo").exists(), "nothing published");
+}
