@@ -381,3 +381,56 @@ fn a_killed_build_leaves_no_process_mount_or_broken_repository() {
         .collect();
     assert!(stale.is_empty(), "left in {}: {stale:?}", layers.display());
 }
+
+#[test]
+fn ctrl_c_stops_running_builds_and_discards_their_layers() {
+    let _one = serial();
+    let d = Demo::new();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("azldev"))
+        .current_dir(d.root.path())
+        .env("AZLDEV_CACHE_DIR", cache())
+        .args([
+            "build",
+            "kvstore",
+            "hello",
+            "--arch",
+            "aarch64",
+            "--rebuild",
+            "-j",
+            "2",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("azldev starts");
+    let pid = child.id();
+    let needle = format!("buildroot/layers/aarch64-{pid}-");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while processes_with(&needle).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no layer of the build appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("azldev ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    // Stopped and discarded by azldev itself, before it exited.
+    assert!(processes_with(&needle).is_empty());
+    let layers = cache().join("buildroot/layers");
+    let left: Vec<String> = std::fs::read_dir(&layers)
+        .expect("layers dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!("aarch64-{pid}-")))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

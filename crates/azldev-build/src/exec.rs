@@ -111,6 +111,9 @@ fn failed(kind: FailureKind, what: &str, log: &Path, e: &BuildrootError) -> Buil
     };
     let tail = if tail.is_empty() { read_tail(log) } else { tail };
     let message = match e {
+        BuildrootError::Run(r) if matches!(**r, azldev_buildroot::run::RunError::Cancelled { .. }) => {
+            format!("{what}: interrupted")
+        }
         BuildrootError::Run(r) => match r.code() {
             Some(code) => format!("{what} (exit code {code})"),
             None => format!("{what}: {}", first_line(&r.to_string())),

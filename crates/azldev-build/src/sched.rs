@@ -514,7 +514,11 @@ pub fn run(
                                     }
                                 }
                             }
-                            Err(f) if f.kind == FailureKind::Infrastructure && attempts < 2 => {
+                            Err(f)
+                                if f.kind == FailureKind::Infrastructure
+                                    && attempts < 2
+                                    && !azldev_buildroot::run::cancelled() =>
+                            {
                                 let _ = fs::remove_dir_all(&out);
                             }
                             Err(f) => {

@@ -13,6 +13,20 @@ use std::time::{Duration, Instant};
 /// Lines of output an error carries.
 const TAIL_LINES: usize = 25;
 
+/// Set once the user asked to stop (Ctrl-C): every running program is
+/// killed with its process group and no new one starts.
+static CANCELLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Stop every program this process runs, now and from now on.
+pub fn cancel() {
+    CANCELLED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether [`cancel`] was called.
+pub fn cancelled() -> bool {
+    CANCELLED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// A failed external program.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -31,6 +45,8 @@ pub enum RunError {
         tail: String,
         log: Option<PathBuf>,
     },
+    #[error("`{program}` was stopped (interrupted)")]
+    Cancelled { program: String },
     #[error("`{program}` timed out after {timeout:?}{}\n{tail}", log_hint(.log))]
     Timeout {
         program: String,
@@ -50,7 +66,7 @@ impl RunError {
     /// The last lines of the program's output.
     pub fn tail(&self) -> &str {
         match self {
-            RunError::Spawn { .. } => "",
+            RunError::Spawn { .. } | RunError::Cancelled { .. } => "",
             RunError::Failed { tail, .. } | RunError::Timeout { tail, .. } => tail,
         }
     }
@@ -113,6 +129,9 @@ impl Runner {
     /// Runs `cmd` to completion. stdin is `/dev/null`.
     pub fn run(&self, cmd: &mut Command) -> Result<Output, RunError> {
         let program = describe(cmd);
+        if cancelled() {
+            return Err(RunError::Cancelled { program });
+        }
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -155,6 +174,13 @@ impl Runner {
                 Ok(Some(status)) => break Ok(status),
                 Ok(None) => {}
                 Err(e) => break Err(e),
+            }
+            if cancelled() {
+                kill_group(pgid);
+                let _ = child.wait();
+                let _ = out_thread.join();
+                let _ = err_thread.join();
+                return Err(RunError::Cancelled { program });
             }
             if let Some(t) = self.timeout
                 && start.elapsed() > t

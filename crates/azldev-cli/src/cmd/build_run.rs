@@ -53,6 +53,9 @@ pub fn build(
         return Err(miette::miette!("--format dot is for --plan"));
     }
     let start = Instant::now();
+    // Ctrl-C: running programs are killed with their process groups, their
+    // layers discarded, nothing new starts; the report still prints.
+    let _ = ctrlc::set_handler(azldev_buildroot::run::cancel);
     let dirs = ProjectDirs::of(config);
     let plans = plans(args, config, distro, out, settings)?;
     let arches: Vec<Arch> = args.graph.arch.arches();
@@ -244,6 +247,10 @@ pub fn build(
                 print!("{}", summary(&reports, start.elapsed().as_secs_f64(), args.check));
             }
         }
+    }
+    if azldev_buildroot::run::cancelled() {
+        eprintln!("interrupted: running builds were stopped and their layers discarded");
+        return Ok(ExitCode::from(130));
     }
     Ok(if failed {
         ExitCode::FAILURE
