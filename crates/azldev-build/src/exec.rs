@@ -259,8 +259,15 @@ impl Executor for LocalExecutor {
         let rb_start = Instant::now();
         let res = layer.run(&argv, &opts);
         let rpmbuild_seconds = rb_start.elapsed().as_secs_f64();
+        // The %check phase gets a log of its own (rpmbuild runs it in the
+        // same invocation; build.log keeps everything).
+        let check_log = logs.join("check.log");
+        let _ = fs::remove_file(&check_log);
+        let text = fs::read_to_string(&build_log).unwrap_or_default();
+        if let Some(check) = check_section(&text) {
+            let _ = fs::write(&check_log, check);
+        }
         if let Err(e) = res {
-            let text = fs::read_to_string(&build_log).unwrap_or_default();
             let kind = if text
                 .lines()
                 .any(|l| l.contains("Bad exit status from") && l.contains("(%check)"))
@@ -274,7 +281,12 @@ impl Executor for LocalExecutor {
             } else {
                 "rpmbuild"
             };
-            return Err(failed(kind, what, &build_log, &e));
+            let log = if kind == FailureKind::Check && check_log.is_file() {
+                &check_log
+            } else {
+                &build_log
+            };
+            return Err(failed(kind, what, log, &e));
         }
 
         // Every ELF in the payload is for the target (the silent
@@ -327,6 +339,15 @@ impl Executor for LocalExecutor {
             rpmbuild_seconds,
         })
     }
+}
+
+/// The `%check` part of an rpmbuild log: from `Executing(%check)` to the
+/// next phase (or the end).
+fn check_section(log: &str) -> Option<String> {
+    let start = log.find("Executing(%check)")?;
+    let rest = &log[start..];
+    let end = rest[1..].find("Executing(%").map_or(rest.len(), |i| i + 1);
+    Some(rest[..end].to_owned())
 }
 
 /// Files under `dir` (recursively) ending in `suffix`, sorted.
