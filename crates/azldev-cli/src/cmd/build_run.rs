@@ -150,11 +150,14 @@ pub fn build(
             rebuild: args.rebuild,
             dry_run: args.check,
         };
-        let bar = (text && out.verbosity >= 0 && std::io::stderr().is_terminal() && !args.check).then(|| {
-            let b = indicatif::ProgressBar::new(units.len() as u64);
+        // On a terminal: an overall bar plus one spinner line per running build.
+        let multi = (text && out.verbosity >= 0 && std::io::stderr().is_terminal() && !args.check)
+            .then(indicatif::MultiProgress::new);
+        let bar = multi.as_ref().map(|m| {
+            let b = m.add(indicatif::ProgressBar::new(units.len() as u64));
             b.set_style(
                 indicatif::ProgressStyle::with_template(
-                    "{spinner} {prefix} [{bar:30}] {pos}/{len} {wide_msg}",
+                    "{spinner} {prefix} [{bar:30}] {pos}/{len} {elapsed}",
                 )
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
@@ -162,13 +165,29 @@ pub fn build(
             b.enable_steady_tick(Duration::from_millis(200));
             b
         });
-        let running: Mutex<Vec<String>> = Mutex::new(Vec::new());
+        let running: Mutex<BTreeMap<String, indicatif::ProgressBar>> = Mutex::new(BTreeMap::new());
         let on_event = |e: Event<'_>| {
             let mut r = running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             match e {
-                Event::Started { name, .. } => r.push(name.to_owned()),
+                Event::Started { name, .. } => {
+                    if let Some(m) = &multi {
+                        let line = m.add(indicatif::ProgressBar::new_spinner());
+                        line.set_style(
+                            indicatif::ProgressStyle::with_template("  {spinner} {msg} {elapsed}")
+                                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                        );
+                        line.set_message(format!("building {name}"));
+                        line.enable_steady_tick(Duration::from_millis(200));
+                        r.insert(name.to_owned(), line);
+                    }
+                }
                 Event::Finished { result } => {
-                    r.retain(|n| *n != result.name);
+                    if let Some(line) = r.remove(&result.name) {
+                        line.finish_and_clear();
+                        if let Some(m) = &multi {
+                            m.remove(&line);
+                        }
+                    }
                     let line = status_line(result);
                     match &bar {
                         Some(b) => {
@@ -185,13 +204,6 @@ pub fn build(
                         None => {}
                     }
                 }
-            }
-            if let Some(b) = &bar {
-                b.set_message(if r.is_empty() {
-                    String::new()
-                } else {
-                    format!("building {}", r.join(", "))
-                });
             }
         };
         let results = sched::run(&units, &exec, &store, &opts, &on_event);
