@@ -5,13 +5,15 @@
 //!   tiny C program each (local specs in a generated project that reuses
 //!   the demo's `mock/` configurations and toolchain seed), built with
 //!   `build -a -j 2 --rebuild` against `build -a -j 1 --rebuild` (the same
-//!   builds one after another, in one invocation) — goal ≥ 1.8×;
+//!   builds one after another, in one invocation; run second so that its
+//!   logs are the ones (b) reads) — goal ≥ 1.8×;
 //! - **(b) overhead**: from the `-j 1` run's JSON report, azldev's time
 //!   per build (layer, BuildRequires install, SRPM, payload check) next to
 //!   the `rpmbuild --rebuild` time itself, `(seconds − rpmbuild-seconds) /
 //!   rpmbuild-seconds` summed over the builds — goal < 20%; the same for
 //!   the demo's `hello` (a small C package with a Makefile and `%check`),
-//!   and the whole command's wall time per build for comparison;
+//!   the split of a build into its phases (from the times the phase logs
+//!   were last written) and the whole command's wall time per build;
 //! - **(c) no-op**: `build -a` of the demo with everything cached, best of
 //!   `--runs` (default 5) — goal < 1 s;
 //! - **(d) aarch64**: the demo's `hello` built with `--rebuild` for
@@ -232,6 +234,35 @@ fn generated(demo: &Path, dir: &Path, count: usize) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// The mean time of each phase of the builds `b` (layer + SRPM,
+/// BuildRequires, rpmbuild, payload check), from the modification times of
+/// their logs under `logs` (each written until its phase ends): the build
+/// started `seconds` before its last log was written.
+fn phases(logs: &Path, b: &[Built]) -> Result<[f64; 4]> {
+    let mtime = |p: PathBuf| -> Result<f64> {
+        let m = std::fs::metadata(&p)
+            .and_then(|m| m.modified())
+            .with_context(|| p.display().to_string())?;
+        Ok(m.duration_since(std::time::UNIX_EPOCH)?.as_secs_f64())
+    };
+    let mut total = [0.0; 4];
+    for c in b {
+        let d = logs.join(&c.name);
+        let ends = [
+            mtime(d.join("srpm.log"))?,
+            mtime(d.join("deps.log"))?,
+            mtime(d.join("build.log"))?,
+            mtime(d.join("verify.log"))?,
+        ];
+        let mut from = ends[3] - c.seconds;
+        for (t, end) in total.iter_mut().zip(ends) {
+            *t += (end - from).max(0.0);
+            from = end;
+        }
+    }
+    Ok(total.map(|t| t / b.len().max(1) as f64))
+}
+
 fn sum(b: &[Built], f: impl Fn(&Built) -> f64) -> f64 {
     b.iter().map(f).sum()
 }
@@ -245,14 +276,24 @@ pub(crate) fn run(root: &Path, rest: &[&str]) -> Result<()> {
     let cache = flag("--cache")?
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target/azldev-test-cache"));
-    let count: usize = flag("--components")?.map(|s| s.parse()).transpose()?.unwrap_or(24);
-    let runs: usize = flag("--runs")?.map(|s| s.parse()).transpose()?.unwrap_or(5).max(1);
+    let count: usize = flag("--components")?
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(24);
+    let runs: usize = flag("--runs")?
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(5)
+        .max(1);
     let keep = rest.contains(&"--keep");
     let bin = crate::bench_render::release_azldev(root)?;
     std::fs::create_dir_all(&cache)?;
     let cache = cache.canonicalize()?;
     let lock = File::create(cache.join("e2e-build.lock"))?;
-    eprintln!("bench build: waiting for {}…", cache.join("e2e-build.lock").display());
+    eprintln!(
+        "bench build: waiting for {}…",
+        cache.join("e2e-build.lock").display()
+    );
     lock.lock()?;
     let started = Instant::now();
     let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
@@ -304,11 +345,12 @@ pub(crate) fn run(root: &Path, rest: &[&str]) -> Result<()> {
     let names = generated(&demo_dir, &gen_dir, count)?;
     eprintln!("(a) {count} generated components; warming the facts cache");
     az.run(&gen_dir, &["build", "-a", "--check"])?;
-    eprintln!("(a) serial (-j 1) then parallel (-j 2), --rebuild");
-    let (serial, serial_t) = az.build(&gen_dir, &["-a", "-j", "1", "--rebuild"])?;
-    let serial = built(&serial, "x86_64")?;
+    // Parallel first: the serial run's logs are the ones left for (b).
+    eprintln!("(a) parallel (-j 2) then serial (-j 1), --rebuild");
     let (parallel, parallel_t) = az.build(&gen_dir, &["-a", "-j", "2", "--rebuild"])?;
     let parallel = built(&parallel, "x86_64")?;
+    let (serial, serial_t) = az.build(&gen_dir, &["-a", "-j", "1", "--rebuild"])?;
+    let serial = built(&serial, "x86_64")?;
     for (what, b) in [("-j 1", &serial), ("-j 2", &parallel)] {
         if b.len() != names.len() {
             bail!("{what} built {} components, not {}", b.len(), names.len());
@@ -323,6 +365,7 @@ pub(crate) fn run(root: &Path, rest: &[&str]) -> Result<()> {
     let per_build_wall = serial_t.as_secs_f64() / count as f64;
     let rb_mean = rb_total / count as f64;
     let hello_overhead = (hx - hx_rb) / hx_rb;
+    let split = phases(&gen_dir.join("build/logs/x86_64"), &serial)?;
 
     let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let mut t = String::new();
@@ -330,8 +373,16 @@ pub(crate) fn run(root: &Path, rest: &[&str]) -> Result<()> {
         t,
         "\nbench build — {} cores; load average before {} / after {}",
         std::thread::available_parallelism().map_or(0, usize::from),
-        load_before.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
-        load_after.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        load_before
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+        load_after
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     let _ = writeln!(t, "  {:<62} {:>14}  {:>10}", "measure", "result", "goal");
     let mut row = |what: String, result: String, goal: &str, ok: Option<bool>| {
@@ -385,6 +436,30 @@ pub(crate) fn run(root: &Path, rest: &[&str]) -> Result<()> {
         Some(hello_overhead < 0.2),
     );
     row(
+        "    split, mean (approx., from the phase logs' times):".into(),
+        String::new(),
+        "",
+        None,
+    );
+    row(
+        format!(
+            "      layer + SRPM {:.2} s, BuildRequires (dnf) {:.2} s,",
+            split[0], split[1]
+        ),
+        String::new(),
+        "",
+        None,
+    );
+    row(
+        format!(
+            "      rpmbuild {:.2} s, payload ELF check {:.2} s",
+            split[2], split[3]
+        ),
+        String::new(),
+        "",
+        None,
+    );
+    row(
         "    whole command per build (wall / N) vs rpmbuild".into(),
         pct((per_build_wall - rb_mean) / rb_mean),
         "",
@@ -417,7 +492,10 @@ pub(crate) fn run(root: &Path, rest: &[&str]) -> Result<()> {
     let _ = writeln!(
         t,
         "  no-op runs: {}; total bench time {:.0} s",
-        noop.iter().map(|s| format!("{s:.3}")).collect::<Vec<_>>().join(", "),
+        noop.iter()
+            .map(|s| format!("{s:.3}"))
+            .collect::<Vec<_>>()
+            .join(", "),
         started.elapsed().as_secs_f64()
     );
     print!("{t}");

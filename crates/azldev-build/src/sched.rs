@@ -44,7 +44,7 @@ pub struct Options {
 
 /// What happened to one component.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "status")]
+#[serde(rename_all = "kebab-case", rename_all_fields = "kebab-case", tag = "status")]
 pub enum Outcome {
     Built {
         seconds: f64,
