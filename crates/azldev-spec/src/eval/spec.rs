@@ -370,10 +370,7 @@ impl Walk<'_> {
         if let Some(r) = t.strip_prefix('%') {
             let r = r.strip_prefix('{').unwrap_or(r);
             let r = r.trim_start_matches(['?', '!']);
-            let n = r
-                .bytes()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
-                .count();
+            let n = r.bytes().take_while(|c| c.is_ascii_alphanumeric() || *c == b'_').count();
             if n > 0
                 && let Some(def) = self.exp.lookup(&r[..n])
                 && def.body.split('\n').any(|l| is_header(lead_trim(l)))
