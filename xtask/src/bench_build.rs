@@ -13,7 +13,8 @@
 //!   rpmbuild-seconds` summed over the builds — goal < 20%; the same for
 //!   the demo's `hello` (a small C package with a Makefile and `%check`),
 //!   the split of a build into its phases (from the times the phase logs
-//!   were last written) and the whole command's wall time per build;
+//!   were last written), the rpmbuild time from which the fixed cost is
+//!   under 20%, and the whole command's wall time per build;
 //! - **(c) no-op**: `build -a` of the demo with everything cached, best of
 //!   `--runs` (default 5) — goal < 1 s;
 //! - **(d) aarch64**: the demo's `hello` built with `--rebuild` for
@@ -456,6 +457,13 @@ pub(crate) fn run(root: &Path, rest: &[&str]) -> Result<()> {
             split[2], split[3]
         ),
         String::new(),
+        "",
+        None,
+    );
+    let fixed = (secs_total - rb_total) / count as f64;
+    row(
+        format!("    fixed cost {fixed:.2} s: 20% when rpmbuild takes at least"),
+        format!("{:.1} s", fixed / 0.2),
         "",
         None,
     );
