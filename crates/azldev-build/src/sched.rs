@@ -593,3 +593,30 @@ fn names(files: &[PathBuf]) -> Vec<String> {
 pub fn elapsed_since(start: Instant) -> f64 {
     start.elapsed().as_secs_f64()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_name_fields_in_kebab_case() {
+        let r = UnitResult {
+            name: "hello".into(),
+            arch: Arch::X86_64,
+            key: None,
+            outcome: Outcome::Built {
+                seconds: 2.0,
+                rpmbuild_seconds: 1.5,
+                why: "--rebuild".into(),
+                attempts: 1,
+            },
+            rpms: Vec::new(),
+            logs: PathBuf::from("logs"),
+        };
+        let v = serde_json::to_value(&r).expect("serializes");
+        assert_eq!(v["status"], "built");
+        assert_eq!(v["rpmbuild-seconds"], 1.5);
+        assert_eq!(v["seconds"], 2.0);
+        assert!(v.get("rpmbuild_seconds").is_none(), "{v}");
+    }
+}
