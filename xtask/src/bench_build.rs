@@ -280,7 +280,8 @@ pub(crate) fn run(root: &Path, rest: &[&str]) -> Result<()> {
     let count: usize = flag("--components")?
         .map(|s| s.parse())
         .transpose()?
-        .unwrap_or(24);
+        .unwrap_or(24)
+        .max(1);
     let runs: usize = flag("--runs")?
         .map(|s| s.parse())
         .transpose()?
