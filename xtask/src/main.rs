@@ -11,6 +11,10 @@
 //! - `bench graph [--sample N] [--limit N]` — the build graph of the azl4
 //!   corpus for both arches, cold (rpmspec) and warm (cache), next to
 //!   `rpmspec --buildrequires` on a sample (see `bench_graph.rs`).
+//! - `bench build [--components N] [--runs N] [--cache DIR] [--keep]` —
+//!   `azldev build`: `-j 2` against `-j 1` on generated components, azldev's
+//!   overhead per build, a no-op demo build, aarch64 against x86_64 (see
+//!   `bench_build.rs`).
 //! - `bench autospec [--commits N]` — native `%autorelease`/`%autochangelog`
 //!   on a 5,000-commit history (see `bench_autospec.rs`).
 //! - `bench buildroot [--runs N] [--arch A] [--seed-arch A|none]` — layer
@@ -27,6 +31,7 @@
 
 mod bench_autospec;
 mod bench_buildroot;
+mod bench_build;
 mod bench_diff;
 mod bench_graph;
 mod bench_render;
@@ -56,6 +61,7 @@ fn main() -> Result<()> {
         ["bench", "buildroot", rest @ ..] => {
             bench_buildroot::run(&workspace_root(), |n| Ok(flag(rest, n)?.map(str::to_owned)))
         }
+        ["bench", "build", rest @ ..] => bench_build::run(&workspace_root(), rest),
         ["bench", "autospec", rest @ ..] => bench_autospec::run(rest, &workspace_root()),
         ["bench", "config", rest @ ..] => run(cargo()
             .args([
@@ -80,6 +86,7 @@ fn main() -> Result<()> {
                  bench render [--sample N]            render the corpus as a distro of bare components\n  \
                  bench diff [--sample N]              `azldev diff` of 1 and 10 changed components on the corpus distro\n  \
                  bench graph [--sample N] [--limit N] the azl4 corpus's build graph, both arches, cold/warm, next to rpmspec\n  \
+                 bench build [--components N]         `azldev build`: -j 2 vs -j 1, overhead, no-op, aarch64 vs x86_64\n  \
                  bench autospec [--commits N]         %autorelease/%autochangelog on a 5,000-commit history\n  \
                  bench buildroot [--runs N]           layer setup+teardown vs untar vs dnf --installroot; seed import\n  \
                  bench config [ROOT] [N]              load + validate the azl4 configuration N times\n  \

@@ -301,6 +301,7 @@ impl Executor for LocalExecutor {
              find . -type f -exec file -N {{}} + | grep ': *ELF' | grep -v '{want}' || true"
         );
         let verify_log = logs.join("verify.log");
+        let _ = fs::remove_file(&verify_log);
         let out_text = layer
             .run(
                 &["sh".into(), "-c".into(), script],

@@ -44,7 +44,7 @@ pub struct Options {
 
 /// What happened to one component.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "status")]
+#[serde(rename_all = "kebab-case", rename_all_fields = "kebab-case", tag = "status")]
 pub enum Outcome {
     Built {
         seconds: f64,
@@ -610,4 +610,31 @@ fn names(files: &[PathBuf]) -> Vec<String> {
 /// Total seconds of a run, for reports.
 pub fn elapsed_since(start: Instant) -> f64 {
     start.elapsed().as_secs_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_name_fields_in_kebab_case() {
+        let r = UnitResult {
+            name: "hello".into(),
+            arch: Arch::X86_64,
+            key: None,
+            outcome: Outcome::Built {
+                seconds: 2.0,
+                rpmbuild_seconds: 1.5,
+                why: "--rebuild".into(),
+                attempts: 1,
+            },
+            rpms: Vec::new(),
+            logs: PathBuf::from("logs"),
+        };
+        let v = serde_json::to_value(&r).expect("serializes");
+        assert_eq!(v["status"], "built");
+        assert_eq!(v["rpmbuild-seconds"], 1.5);
+        assert_eq!(v["seconds"], 2.0);
+        assert!(v.get("rpmbuild_seconds").is_none(), "{v}");
+    }
 }
