@@ -30,8 +30,8 @@
 //!   deterministically from `tests/fixtures/demo/` (see `tests/src/demo.rs`).
 
 mod bench_autospec;
-mod bench_buildroot;
 mod bench_build;
+mod bench_buildroot;
 mod bench_diff;
 mod bench_graph;
 mod bench_render;

@@ -153,6 +153,20 @@ impl BaseRoot {
         self.dir.join("root")
     }
 
+    /// Names of the packages installed in the root (from `name-evr.arch`).
+    pub fn installed_names(&self) -> std::collections::BTreeSet<&str> {
+        self.meta
+            .installed
+            .iter()
+            .filter_map(|p| {
+                // name-version-release.arch: the name is before the last two dashes.
+                let mut it = p.rsplitn(3, '-');
+                let (_, _, name) = (it.next()?, it.next()?, it.next()?);
+                Some(name)
+            })
+            .collect()
+    }
+
     /// The lock file layers hold shared.
     pub fn lock_path(&self) -> PathBuf {
         self.dir.with_extension("lock")
