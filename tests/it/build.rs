@@ -316,6 +316,30 @@ fn processes_with(needle: &str) -> Vec<String> {
     found
 }
 
+/// Waits until a process names `needle` (a layer of the build under test
+/// exists), then a little longer so the build is well under way.
+fn wait_for_layers(needle: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while processes_with(needle).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no layer of the build appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+}
+
+/// Layer directories (and locks) the azldev process `pid` left in the cache.
+fn layer_leftovers(pid: u32) -> Vec<String> {
+    std::fs::read_dir(cache().join("buildroot/layers"))
+        .expect("layers dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!("aarch64-{pid}-")))
+        .collect()
+}
+
 #[test]
 fn a_killed_build_leaves_no_process_mount_or_broken_repository() {
     let _one = serial();
@@ -339,15 +363,7 @@ fn a_killed_build_leaves_no_process_mount_or_broken_repository() {
         .expect("azldev starts");
     // Wait until its layers exist (their holders name the layer directory).
     let needle = format!("buildroot/layers/aarch64-{}-", child.id());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while processes_with(&needle).is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no layer of the build appeared"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    wait_for_layers(&needle);
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
     // Everything of the run goes with it: holders, nsenter/bwrap, rpmbuild.
@@ -372,14 +388,8 @@ fn a_killed_build_leaves_no_process_mount_or_broken_repository() {
     );
     let s = statuses(&r, "aarch64");
     assert!(s.values().all(|v| v == "built" || v == "cached"), "{s:?}");
-    let layers = cache().join("buildroot/layers");
-    let stale: Vec<String> = std::fs::read_dir(&layers)
-        .expect("layers dir")
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(&format!("aarch64-{}-", child.id())))
-        .collect();
-    assert!(stale.is_empty(), "left in {}: {stale:?}", layers.display());
+    let stale = layer_leftovers(child.id());
+    assert!(stale.is_empty(), "left in the layers directory: {stale:?}");
 }
 
 #[test]
@@ -405,15 +415,7 @@ fn ctrl_c_stops_running_builds_and_discards_their_layers() {
         .expect("azldev starts");
     let pid = child.id();
     let needle = format!("buildroot/layers/aarch64-{pid}-");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while processes_with(&needle).is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no layer of the build appeared"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    wait_for_layers(&needle);
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -425,12 +427,6 @@ fn ctrl_c_stops_running_builds_and_discards_their_layers() {
     assert!(stderr.contains("interrupted"), "{stderr}");
     // Stopped and discarded by azldev itself, before it exited.
     assert!(processes_with(&needle).is_empty());
-    let layers = cache().join("buildroot/layers");
-    let left: Vec<String> = std::fs::read_dir(&layers)
-        .expect("layers dir")
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(&format!("aarch64-{pid}-")))
-        .collect();
+    let left = layer_leftovers(pid);
     assert!(left.is_empty(), "{left:?}");
 }

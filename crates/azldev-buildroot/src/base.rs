@@ -171,39 +171,6 @@ impl BaseRoot {
     pub fn lock_path(&self) -> PathBuf {
         self.dir.with_extension("lock")
     }
-
-    /// The root's rpm macro files, as the evaluator wants them: `macros`,
-    /// `macros.d/*`, `platform/<arch>-linux/macros`, `/etc/rpm/macros*`.
-    pub fn macro_files(&self) -> Vec<(String, Vec<u8>)> {
-        let root = self.root();
-        let mut files = Vec::new();
-        let mut add = |p: PathBuf| {
-            if let Ok(b) = fs::read(&p) {
-                files.push((
-                    p.strip_prefix(&root)
-                        .map_or_else(|_| p.display().to_string(), |r| format!("/{}", r.display())),
-                    b,
-                ));
-            }
-        };
-        add(root.join("usr/lib/rpm/macros"));
-        for dir in ["usr/lib/rpm/macros.d", "etc/rpm"] {
-            let mut entries: Vec<PathBuf> = fs::read_dir(root.join(dir))
-                .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-                .unwrap_or_default();
-            entries.sort();
-            for e in entries {
-                if e.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("macros"))
-                    && e.is_file()
-                {
-                    add(e);
-                }
-            }
-        }
-        add(root.join(format!("usr/lib/rpm/platform/{}-linux/macros", self.arch)));
-        files
-    }
 }
 
 /// The base roots of one cache.
