@@ -1,0 +1,1 @@
+//! Image descriptions: native TOML and the kiwi XML subset, resolved per architecture.
