@@ -1,1 +1,2 @@
-//! The boot path of disk images (ESP contents: boot loader, kernel, initrd) and boot checks under qemu-system.
+//! The boot path of disk images (the EFI system partition's tree: boot loader,
+//! kernel, initrd, loader entries) and boot checks under qemu-system.
