@@ -20,6 +20,7 @@ pub mod eval_source;
 pub mod evr;
 pub mod exec;
 pub mod graph;
+pub mod payload;
 pub mod plan;
 pub mod run;
 pub mod sched;

@@ -1,5 +1,6 @@
 //! Integration tests of `azldev-build`: graph semantics on purpose-built
 //! facts, real specs through rpmspec, version comparison against rpm.
 
+mod payload;
 mod rpm;
 mod semantics;
