@@ -84,6 +84,9 @@ pub enum Command {
     /// requires, what must be rebuilt when one changes.
     #[command(subcommand)]
     Query(crate::cmd::QueryCommand),
+    /// The image stage: boot checks of disk images.
+    #[command(subcommand)]
+    Image(crate::cmd::image::ImageCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell to generate completions for.

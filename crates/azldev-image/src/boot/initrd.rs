@@ -100,6 +100,13 @@ fn collect(input: &InitrdInput<'_>) -> Result<BTreeMap<String, Source>, BootErro
     }
     for (path, extra) in &input.extra {
         let path = path.trim_matches('/').to_owned();
+        // The kernel creates no parent directories: add the missing ones.
+        let mut parent = Path::new(&path).parent();
+        while let Some(p) = parent.and_then(Path::to_str).filter(|p| !p.is_empty()) {
+            out.entry(p.to_owned())
+                .or_insert(Source::Extra(Extra::Dir { mode: 0o755 }));
+            parent = Path::new(p).parent();
+        }
         out.insert(path, Source::Extra(extra.clone()));
     }
     Ok(out)
@@ -268,6 +275,13 @@ mod tests {
         let out = tempfile::tempdir().expect("tempdir");
         let mut extra = base_extras();
         extra.insert(
+            "usr/lib/x/init".into(),
+            Extra::File {
+                mode: 0o755,
+                data: b"#!/bin/sh\n".to_vec(),
+            },
+        );
+        extra.insert(
             "init".into(),
             Extra::File {
                 mode: 0o755,
@@ -310,7 +324,7 @@ mod tests {
             names,
             [
                 "bin", "dev", "dev/console", "init", "proc", "run", "sys", "tmp", "usr", "usr/bin",
-                "usr/bin/hello", "usr/lib", "usr/lib/modules",
+                "usr/bin/hello", "usr/lib", "usr/lib/modules", "usr/lib/x", "usr/lib/x/init",
             ]
         );
         assert!(text.lines().any(|l| l.starts_with("crw-------") && l.contains("5,   1") && l.ends_with("dev/console")), "{text}");
