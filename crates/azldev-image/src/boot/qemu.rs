@@ -238,7 +238,7 @@ impl BootCheck {
                 drop(machine);
                 return Err(BootError::Panic {
                     marker: self.marker.clone(),
-                    tail: tail(&text),
+                    tail: panic_tail(&text),
                     log: console,
                 });
             }
@@ -284,6 +284,19 @@ pub fn tail(text: &str) -> String {
     let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).filter(|l| !l.trim().is_empty()).collect();
     let from = lines.len().saturating_sub(TAIL_LINES);
     lines[from..].join("\n")
+}
+
+/// The console around a panic: a few lines before the panic message (what
+/// init printed last) and the message with the start of its trace.
+pub fn panic_tail(text: &str) -> String {
+    let text = strip_escapes(text);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let Some(at) = lines.iter().position(|l| l.contains(PANIC)) else {
+        return tail(&text);
+    };
+    let from = at.saturating_sub(8);
+    let to = (at + TAIL_LINES - 8).min(lines.len());
+    lines[from..to].join("\n")
 }
 
 /// Removes ANSI/VT100 escape sequences (the firmware's console draws with them).
@@ -334,6 +347,17 @@ mod tests {
         assert!(t.starts_with("line 10\n"), "{t}");
         assert!(t.ends_with("line 39"));
         assert_eq!(strip_escapes("\u{1b}[2J\u{1b}[01;01HBdsDxe"), "BdsDxe");
+    }
+
+    #[test]
+    fn panic_tail_starts_before_the_panic() {
+        let mut s = String::from("boot: giving up\n[ 5.0] Kernel panic - not syncing: Attempted to kill init!\n");
+        for i in 0..60 {
+            s.push_str(&format!("[ 5.1] trace {i}\n"));
+        }
+        let t = panic_tail(&s);
+        assert!(t.starts_with("boot: giving up\n[ 5.0] Kernel panic"), "{t}");
+        assert_eq!(t.lines().count(), TAIL_LINES - 7);
     }
 
     #[test]
