@@ -483,7 +483,7 @@ pub(crate) fn dnf_install(
 }
 
 /// The dnf command line for installs into `root` (without the verb).
-pub(crate) fn dnf_command(
+pub fn dnf_command(
     root: &Path,
     scratch: &Path,
     spec: &BaseSpec,
@@ -518,7 +518,7 @@ pub(crate) fn dnf_command(
     Ok(cmd)
 }
 
-pub(crate) fn run_dnf(
+pub fn run_dnf(
     cmd: &mut Command,
     root: &Path,
     repos: &[RepoSpec],

@@ -1,0 +1,1 @@
+//! Signing: RPMs with rpmsign and repository metadata with a detached armored signature.
