@@ -72,7 +72,10 @@ impl Format {
 
     /// Whether the format is a bootable disk (needs an ESP tree).
     pub fn is_disk(self) -> bool {
-        matches!(self, Format::Raw | Format::Qcow2 | Format::Vhd | Format::Vhdx | Format::Iso)
+        matches!(
+            self,
+            Format::Raw | Format::Qcow2 | Format::Vhd | Format::Vhdx | Format::Iso
+        )
     }
 }
 
@@ -85,13 +88,13 @@ impl fmt::Display for Format {
 impl FromStr for Format {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Format::ALL
-            .into_iter()
-            .find(|f| f.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
-                format!("unknown image format `{s}` (expected one of: {})", names.join(", "))
-            })
+        Format::ALL.into_iter().find(|f| f.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+            format!(
+                "unknown image format `{s}` (expected one of: {})",
+                names.join(", ")
+            )
+        })
     }
 }
 
@@ -158,4 +161,80 @@ pub struct Artifact {
     /// sha256 of the file (for a directory such as an OCI layout: of its index.json).
     pub sha256: String,
     pub size: u64,
+}
+
+mod disk;
+mod fs;
+mod iso;
+mod oci;
+mod tar;
+mod util;
+
+pub use tar::write_tar;
+
+/// Why a format writer failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FormatError {
+    #[error("{}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Run(#[from] crate::run::RunError),
+    /// The root tree holds something the format cannot represent.
+    #[error("{}: {message}", .path.display())]
+    Entry { path: PathBuf, message: String },
+    /// The input lacks something the format needs (an ESP tree for a disk…).
+    #[error("{format}: {message}")]
+    Input { format: Format, message: String },
+    /// A tool printed something this crate could not read.
+    #[error("{tool}: unexpected output: {message}")]
+    Tool { tool: &'static str, message: String },
+}
+
+impl FormatError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> FormatError {
+        let path = path.into();
+        move |source| FormatError::Io { path, source }
+    }
+}
+
+/// Writes `input` in `format` to `out` (a file; a directory for [`Format::Oci`]),
+/// atomically: the result appears under `out` only once complete, replacing
+/// what a previous write left there. The same input gives the same bytes.
+pub fn write(format: Format, input: &FormatInput, out: &Path) -> Result<Artifact, FormatError> {
+    if !input.root.is_dir() {
+        return Err(FormatError::Input {
+            format,
+            message: format!("root tree {} is not a directory", input.root.display()),
+        });
+    }
+    std::fs::create_dir_all(input.scratch).map_err(FormatError::io(input.scratch))?;
+    let tmp = util::temp_sibling(out)?;
+    let result = match format {
+        Format::Tar => tar::write_file(input, &tmp.path),
+        Format::Oci => oci::write_layout(input, &tmp.path),
+        Format::OciArchive => oci::write_archive(input, &tmp.path),
+        Format::Ext4 => fs::write_ext4(input, &tmp.path),
+        Format::Erofs => fs::write_erofs(input, &tmp.path),
+        Format::Squashfs => fs::write_squashfs(input, &tmp.path),
+        Format::Raw | Format::Qcow2 | Format::Vhd | Format::Vhdx => disk::write(format, input, &tmp.path),
+        Format::Iso => iso::write(input, &tmp.path),
+    };
+    result?;
+    let sha256 = if format == Format::Oci {
+        util::sha256_file(&tmp.path.join("index.json"))?
+    } else {
+        util::sha256_file(&tmp.path)?
+    };
+    let size = util::apparent_size(&tmp.path)?;
+    tmp.commit(out, format == Format::Oci)?;
+    Ok(Artifact {
+        path: out.to_path_buf(),
+        format,
+        sha256,
+        size,
+    })
 }
