@@ -10,6 +10,7 @@ mod build;
 mod buildroot;
 mod diff;
 mod graph;
+mod image;
 mod release;
 mod safety;
 mod sources;

@@ -74,8 +74,12 @@ pub struct FileEntry {
     pub path: String,
     /// Content given inline, or read from `source`.
     pub content: Option<String>,
-    /// A file beside the description (absolute).
+    /// A file beside the description (absolute; not shown).
+    #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// `source` relative to the display root.
+    #[serde(rename = "source")]
+    pub source_display: Option<String>,
     pub mode: u32,
 }
 
@@ -83,8 +87,12 @@ pub struct FileEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Script {
-    /// The script on the host (absolute).
+    /// The script on the host (absolute; not shown).
+    #[serde(skip)]
     pub path: PathBuf,
+    /// `path` relative to the display root.
+    #[serde(rename = "path")]
+    pub display: String,
     /// Kiwi's `config.sh`: it sees `/image/config.xml` and `/.profile`
     /// (`kiwi_profiles`, `kiwi_iname`, `kiwi_iversion`), removed afterwards.
     pub kiwi: bool,
@@ -396,7 +404,7 @@ fn dedup(v: Vec<Sourced<String>>) -> Vec<Sourced<String>> {
     v.into_iter().filter(|s| seen.insert(s.value.clone())).collect()
 }
 
-fn display_path(path: &Path, root: &Path) -> String {
+pub(crate) fn display_path(path: &Path, root: &Path) -> String {
     path.strip_prefix(root)
         .unwrap_or(path)
         .to_string_lossy()

@@ -454,7 +454,15 @@ fn build(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Result<
             esp: None,
             rebuild: args.rebuild,
         };
-        let r = pipeline::build(&req).map_err(miette::Report::new)?;
+        let r = match pipeline::build(&req) {
+            Ok(r) => r,
+            // A found problem, not a failure to work: exit 1.
+            Err(e @ pipeline::ImageError::OverBudget(_)) => {
+                eprintln!("{:?}", miette::Report::new(e));
+                return Ok(ExitCode::from(1));
+            }
+            Err(e) => return Err(miette::Report::new(e)),
+        };
         if args.format == ReportFormat::Text && out.verbosity >= 0 {
             let mut s = format!(
                 "{} ({}): {} {} packages, root {}{}\n",

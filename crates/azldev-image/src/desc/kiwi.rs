@@ -377,6 +377,7 @@ pub(super) fn read(src: &SourceText, entry: &ImageEntry, d: &mut Description) ->
             d.scripts.push(Sourced::new(
                 Script {
                     path: config_sh.clone(),
+                    display: super::display_path(&config_sh, &entry.display_root),
                     kiwi: true,
                 },
                 format!("{}:1:1", super::display_path(&config_sh, &entry.display_root)),

@@ -235,7 +235,14 @@ pub(super) fn read(src: &SourceText, entry: &ImageEntry, d: &mut Description) ->
         }
         d.inputs.push(path.clone());
         d.scripts
-            .push(Sourced::new(Script { path, kiwi: false }, src.at(s.span().start)));
+            .push(Sourced::new(
+                Script {
+                    display: super::display_path(&path, &entry.display_root),
+                    path,
+                    kiwi: false,
+                },
+                src.at(s.span().start),
+            ));
     }
     for a in &file.arches {
         match parse_arches(a.get_ref()) {
@@ -297,6 +304,7 @@ pub(super) fn read(src: &SourceText, entry: &ImageEntry, d: &mut Description) ->
             FileEntry {
                 path: v.path.get_ref().clone(),
                 content: v.content.clone(),
+                source_display: source.as_ref().map(|p| super::display_path(p, &entry.display_root)),
                 source,
                 mode,
             },
