@@ -136,8 +136,8 @@ fn unsupported_kiwi_and_bad_native_descriptions_point_at_file_line_column() {
         "k/k.kiwi:4:41: root filesystem `btrfs` is not supported",
         "k/k.kiwi:4:60: unsupported attribute `bogus` on <type>",
         "k/k.kiwi:6:5: unsupported element <drivers> in <image>",
-        "k/k.kiwi:7:28: profile `nope` is not defined",
-        "k/k.kiwi:8:37: unsupported architecture `s390x`",
+        "k/k.kiwi:7:28: profile `nope` is not defined in <profiles> (defined: none)",
+        "k/k.kiwi:8:30: unsupported architecture `s390x`",
         "the description of image `k` has 6 problems",
     ] {
         assert!(err.contains(want), "missing `{want}` in:\n{err}");
@@ -328,7 +328,7 @@ fn demo_container_builds_for_both_arches_reproducibly_runs_and_is_accounted_for(
     let toml = std::fs::read_to_string(d.root.path().join("images/demo-container.image.toml")).expect("read");
     d.write(
         "images/demo-container.image.toml",
-        &toml.replace("size-budget = \"64 MiB\"", "size-budget = \"1 MiB\""),
+        &toml.replace("size-budget = \"128 MiB\"", "size-budget = \"1 MiB\""),
     );
     let out_run = d.run(&["image", "build", "demo-container", "--arch", "x86_64"]);
     assert_eq!(out_run.status.code(), Some(1));

@@ -325,6 +325,8 @@ impl Description {
             }
         };
         if !problems.is_empty() {
+            let mut problems = problems;
+            problems.sort_by_key(|p| (p.line, p.column));
             return Err(DescError::Invalid {
                 image: entry.name.clone(),
                 problems,

@@ -161,7 +161,10 @@ pub fn make(req: &RootRequest<'_>) -> Result<RootInfo, RootError> {
             source: Box::new(e),
         };
         let mut cmd = azldev_buildroot::base::dnf_command(req.root, req.scratch, &base, &req.repos).map_err(wrap)?;
-        cmd.arg("install").args(&packages);
+        // rpm (>= 4.18) takes the install time and transaction id it records
+        // in the rpmdb from SOURCE_DATE_EPOCH: 0 makes the database the same
+        // on every build (the tree is clamped to the real epoch afterwards).
+        cmd.env("SOURCE_DATE_EPOCH", "0").arg("install").args(&packages);
         azldev_buildroot::base::run_dnf(&mut cmd, req.root, &req.repos, req.log).map_err(wrap)
     };
     // Kiwi installs its bootstrap packages first, then the image's.
@@ -180,7 +183,7 @@ pub fn make(req: &RootRequest<'_>) -> Result<RootInfo, RootError> {
     }
     if !spec.remove_packages.is_empty() {
         let mut cmd = rpm(req.root);
-        cmd.args(["-e", "--nodeps"])
+        cmd.env("SOURCE_DATE_EPOCH", "0").args(["-e", "--nodeps"])
             .args(spec.remove_packages.iter().map(|p| p.value.as_str()));
         run("removing the description's packages", req.log, &mut cmd)?;
     }

@@ -107,6 +107,14 @@ fn rpms(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SignError> {
     Ok(())
 }
 
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
 /// Signs every RPM of `repo` with `key`, regenerates its metadata and
 /// signs `repomd.xml`.
 pub fn sign_repo(repo: &Path, key: &str, log: &Path) -> Result<SignReport, SignError> {
@@ -141,6 +149,9 @@ pub fn sign_repo(repo: &Path, key: &str, log: &Path) -> Result<SignReport, SignE
             signed += 1;
         }
     }
+    // rpm's `%__gpg` may name a gpg2 that does not exist (Debian): use
+    // the gpg on PATH.
+    let gpg = which("gpg").unwrap_or_else(|| PathBuf::from("/usr/bin/gpg"));
     for chunk in all.chunks(64) {
         run(
             "rpmsign --addsign",
@@ -149,6 +160,10 @@ pub fn sign_repo(repo: &Path, key: &str, log: &Path) -> Result<SignReport, SignE
                 .arg("--addsign")
                 .arg("--define")
                 .arg(format!("_gpg_name {key}"))
+                .arg("--define")
+                .arg(format!("__gpg {}", gpg.display()))
+                .arg("--define")
+                .arg("_gpg_sign_cmd_extra_args --batch")
                 .args(chunk),
         )?;
     }

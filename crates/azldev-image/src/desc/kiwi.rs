@@ -80,7 +80,11 @@ impl Reader<'_> {
             if !self.defined.contains(*p) {
                 let msg = format!(
                     "profile `{p}` is not defined in <profiles> (defined: {})",
-                    self.defined.iter().cloned().collect::<Vec<_>>().join(", ")
+                    if self.defined.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        self.defined.iter().cloned().collect::<Vec<_>>().join(", ")
+                    }
                 );
                 self.attr_problem(n, "profiles", msg);
             }
