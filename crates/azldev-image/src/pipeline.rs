@@ -298,7 +298,7 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
         .container
         .as_ref()
         .map(|c| c.value.clone())
-        .unwrap_or_else(ContainerConfig::default);
+        .unwrap_or_default();
     let cmdline = spec.kernel_cmdline.as_ref().map(|c| c.value.clone());
     let results: Vec<Result<Artifact, ImageError>> = req
         .formats
