@@ -164,13 +164,45 @@ pub struct Artifact {
 }
 
 mod disk;
+mod fat;
 mod fs;
 mod iso;
 mod oci;
 mod tar;
 mod util;
 
-pub use tar::write_tar;
+pub use tar::{TarStats, write_tar};
+
+/// GPT partition name of a disk's EFI system partition.
+pub const ESP_PARTITION_NAME: &str = "esp";
+/// GPT partition name of a disk's root partition (also the label of its ext4).
+pub const ROOT_PARTITION_NAME: &str = "root";
+
+/// The identifiers a disk written from `seed` carries (what a kernel
+/// command line or an fstab can name: `root=PARTUUID=…`, `UUID=…`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct DiskIds {
+    pub disk_guid: String,
+    pub esp_partuuid: String,
+    pub root_partuuid: String,
+    /// UUID of the root filesystem (ext4, erofs; squashfs has none).
+    pub root_fs_uuid: String,
+    /// Volume id of the ESP's FAT (`XXXX-XXXX`).
+    pub esp_volume_id: String,
+}
+
+/// The identifiers of disks written with `seed`.
+pub fn disk_ids(seed: &[u8; 32]) -> DiskIds {
+    let v = util::u32_from_seed(seed, "fat-ESP");
+    DiskIds {
+        disk_guid: util::uuid_string(&util::uuid(seed, "disk")),
+        esp_partuuid: util::uuid_string(&util::uuid(seed, "esp-partition")),
+        root_partuuid: util::uuid_string(&util::uuid(seed, "root-partition")),
+        root_fs_uuid: util::uuid_string(&util::uuid(seed, "root-fs")),
+        esp_volume_id: format!("{:04X}-{:04X}", v >> 16, v & 0xffff),
+    }
+}
 
 /// Why a format writer failed.
 #[derive(Debug, thiserror::Error)]

@@ -91,8 +91,11 @@ fn children(dir: &Path) -> Result<Vec<OsString>, FormatError> {
     Ok(names)
 }
 
+/// Extended attributes: (name, value) pairs.
+pub(crate) type Xattrs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Extended attributes of `path` (not following symlinks), sorted by name.
-pub(crate) fn xattrs(path: &Path) -> Result<Vec<(Vec<u8>, Vec<u8>)>, FormatError> {
+pub(crate) fn xattrs(path: &Path) -> Result<Xattrs, FormatError> {
     let err = |e: rustix::io::Errno| FormatError::Io {
         path: path.to_path_buf(),
         source: std::io::Error::from_raw_os_error(e.raw_os_error()),
