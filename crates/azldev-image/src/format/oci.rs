@@ -303,10 +303,11 @@ pub(super) fn write_archive(input: &FormatInput, out: &Path) -> Result<(), Forma
     let layout = scratch.0.join("layout");
     write_layout(input, &layout)?;
     let f = File::create(out).map_err(FormatError::io(out))?;
-    let (w, _) = super::tar::write_tar(
+    let (w, _) = super::tar::write_tar_owned(
         &layout,
         input.source_date_epoch,
         BufWriter::with_capacity(1 << 20, f),
+        true,
     )?;
     let f = w.into_inner().map_err(|e| FormatError::Io {
         path: out.to_path_buf(),

@@ -847,3 +847,37 @@ fn iso_is_uefi_bootable_with_the_root_as_squashfs() {
     let listing = run(Command::new("unsquashfs").arg("-l").arg(&sq));
     assert!(listing.contains("squashfs-root/usr/bin/su-helper"), "{listing}");
 }
+
+#[test]
+fn oci_layer_of_several_gzip_members_unpacks_with_umoci() {
+    let fx = Fixture::new();
+    // 10 MB: the layer is compressed as three 4 MiB gzip members.
+    let big: Vec<u8> = (0..10_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    std::fs::write(fx.root().join("var/lib/big.bin"), &big).expect("big");
+    let art = fx.write_twice(Format::Oci, Arch::X86_64, |_| {});
+    let index = json(&art.path.join("index.json"));
+    let manifest = json(&blob(
+        &art.path,
+        index["manifests"][0]["digest"].as_str().expect("digest"),
+    ));
+    let layer = blob(
+        &art.path,
+        manifest["layers"][0]["digest"].as_str().expect("digest"),
+    );
+    let bytes = std::fs::read(&layer).expect("layer");
+    let members = bytes
+        .windows(4)
+        .filter(|w| *w == [0x1f, 0x8b, 0x08, 0x00])
+        .count();
+    assert!(members >= 3, "{members} gzip members");
+    run(Command::new("gzip").arg("-t").arg(&layer));
+    let bundle = fx.dir.path().join("bundle");
+    run(Command::new("umoci")
+        .args(["unpack", "--image"])
+        .arg(format!("{}:1.0", art.path.display()))
+        .arg(&bundle));
+    assert!(std::fs::read(bundle.join("rootfs/var/lib/big.bin")).expect("big") == big);
+    check_extracted(&fx, &bundle.join("rootfs"));
+}
