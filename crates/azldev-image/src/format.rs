@@ -2,7 +2,31 @@
 //!
 //! Interface shared by the image pipeline (`root`, `artifacts`) and the format
 //! writers; every writer is deterministic: the same [`FormatInput`] gives the
-//! same bytes.
+//! same bytes. [`write`] is the one entry point.
+//!
+//! What each format holds:
+//! - `tar`: POSIX (pax) tar written here: entries sorted by name, numeric
+//!   owners, mtimes clamped to `SOURCE_DATE_EPOCH`, hard links, xattrs as
+//!   `SCHILY.xattr.*` (file capabilities survive); no entry for `/` itself.
+//! - `oci` / `oci-archive`: one layer (that tar, gzip as fixed 4 MiB
+//!   members compressed in parallel), config from [`ContainerConfig`]
+//!   (`PATH` added when `env` has none), `index.json` with
+//!   `org.opencontainers.image.ref.name` = the tag and
+//!   `io.containerd.image.name` = `name:tag`.
+//! - `ext4` (label `root`), `erofs` (lz4hc), `squashfs` (gzip): UUID from the
+//!   seed ([`DiskIds::root_fs_uuid`]); squashfs sets every time to
+//!   `SOURCE_DATE_EPOCH` when a file is newer (mksquashfs cannot clamp).
+//! - `raw`: GPT written here; partition 1 `esp` (FAT32 of [`FormatInput::esp`],
+//!   ≥ 64 MiB) at 1 MiB, partition 2 `root` (the [`RootFs`] image, typed
+//!   per the Discoverable Partitions Specification for the arch) filling the
+//!   disk; size a multiple of 1 MiB, at least [`FormatInput::disk_size`]
+//!   (ext4 then fills the partition). `qcow2`, `vhd` (fixed, raw + footer
+//!   written here), `vhdx` (qemu-img, random fields patched) are that disk.
+//! - `iso`: hybrid UEFI ISO: `/LiveOS/squashfs.img` (always squashfs) and
+//!   the ESP tree as a FAT El Torito image, also GPT partition 2 (type ESP).
+//!
+//! [`FormatInput::kernel_cmdline`] is not written by these writers: the ESP
+//! tree (boot loader entries) carries the command line.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -164,13 +188,45 @@ pub struct Artifact {
 }
 
 mod disk;
+mod fat;
 mod fs;
 mod iso;
 mod oci;
 mod tar;
 mod util;
 
-pub use tar::write_tar;
+pub use tar::{TarStats, write_tar};
+
+/// GPT partition name of a disk's EFI system partition.
+pub const ESP_PARTITION_NAME: &str = "esp";
+/// GPT partition name of a disk's root partition (also the label of its ext4).
+pub const ROOT_PARTITION_NAME: &str = "root";
+
+/// The identifiers a disk written from `seed` carries (what a kernel
+/// command line or an fstab can name: `root=PARTUUID=…`, `UUID=…`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct DiskIds {
+    pub disk_guid: String,
+    pub esp_partuuid: String,
+    pub root_partuuid: String,
+    /// UUID of the root filesystem (ext4, erofs; squashfs has none).
+    pub root_fs_uuid: String,
+    /// Volume id of the ESP's FAT (`XXXX-XXXX`).
+    pub esp_volume_id: String,
+}
+
+/// The identifiers of disks written with `seed`.
+pub fn disk_ids(seed: &[u8; 32]) -> DiskIds {
+    let v = util::u32_from_seed(seed, "fat-ESP");
+    DiskIds {
+        disk_guid: util::uuid_string(&util::uuid(seed, "disk")),
+        esp_partuuid: util::uuid_string(&util::uuid(seed, "esp-partition")),
+        root_partuuid: util::uuid_string(&util::uuid(seed, "root-partition")),
+        root_fs_uuid: util::uuid_string(&util::uuid(seed, "root-fs")),
+        esp_volume_id: format!("{:04X}-{:04X}", v >> 16, v & 0xffff),
+    }
+}
 
 /// Why a format writer failed.
 #[derive(Debug, thiserror::Error)]

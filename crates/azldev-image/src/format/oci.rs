@@ -22,7 +22,7 @@ pub(crate) const INDEX_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 pub(crate) const CONFIG_TYPE: &str = "application/vnd.oci.image.config.v1+json";
 pub(crate) const LAYER_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
-/// Gzip level of the layer (zlib's default: what registries and umoci use).
+/// Gzip level of the layer (zlib's default, as umoci and docker use).
 const LEVEL: u32 = 6;
 
 /// Default `PATH` when the containerconfig sets none (as `docker build` does).
@@ -55,6 +55,81 @@ fn hashing<W: Write>(inner: W) -> Hashing<W> {
     }
 }
 
+/// Bytes of the root tar stream in each gzip member.
+const GZ_CHUNK: usize = 4 << 20;
+/// Members compressed at once (in parallel).
+const GZ_BATCH: usize = 8;
+
+/// A gzip writer that compresses fixed 4 MiB pieces of its input as
+/// separate gzip members, in parallel (a multi-member gzip file, which
+/// every gzip reader, Go's included, reads as one stream). The pieces are
+/// cut at fixed offsets, so the bytes do not depend on the thread count.
+struct ParallelGz<W: Write> {
+    out: W,
+    buf: Vec<u8>,
+    members: u64,
+}
+
+impl<W: Write> ParallelGz<W> {
+    fn new(out: W) -> Self {
+        ParallelGz {
+            out,
+            buf: Vec::with_capacity(GZ_CHUNK * GZ_BATCH),
+            members: 0,
+        }
+    }
+
+    fn member(piece: &[u8]) -> std::io::Result<Vec<u8>> {
+        let mut gz = flate2::GzBuilder::new()
+            .mtime(0)
+            .operating_system(255)
+            .write(Vec::with_capacity(piece.len() / 2), Compression::new(LEVEL));
+        gz.write_all(piece)?;
+        gz.finish()
+    }
+
+    /// Compresses and writes the first `len` bytes of the buffer.
+    fn flush_pieces(&mut self, len: usize) -> std::io::Result<()> {
+        use rayon::prelude::*;
+        let compressed: Vec<std::io::Result<Vec<u8>>> =
+            self.buf[..len].par_chunks(GZ_CHUNK).map(Self::member).collect();
+        for c in compressed {
+            self.out.write_all(&c?)?;
+            self.members += 1;
+        }
+        self.buf.drain(..len);
+        Ok(())
+    }
+
+    fn finish(mut self) -> std::io::Result<W> {
+        if !self.buf.is_empty() || self.members == 0 {
+            let len = self.buf.len();
+            if len == 0 {
+                let empty = Self::member(&[])?;
+                self.out.write_all(&empty)?;
+            } else {
+                self.flush_pieces(len)?;
+            }
+        }
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+impl<W: Write> Write for ParallelGz<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        let batch = GZ_CHUNK * GZ_BATCH;
+        while self.buf.len() >= batch {
+            self.flush_pieces(batch)?;
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// OCI's names of our architectures.
 pub(crate) fn oci_arch(arch: Arch) -> &'static str {
     arch.deb()
@@ -82,18 +157,11 @@ fn write_layer(input: &FormatInput, blobs: &Path) -> Result<(Blob, String), Form
     let tmp = blobs.join(".layer.tmp");
     let f = File::create(&tmp).map_err(FormatError::io(&tmp))?;
     let compressed = hashing(BufWriter::with_capacity(1 << 20, f));
-    let gz = flate2::GzBuilder::new()
-        .mtime(0)
-        .operating_system(255)
-        .write(compressed, Compression::new(LEVEL));
-    let plain = hashing(BufWriter::with_capacity(1 << 20, gz));
+    let gz = ParallelGz::new(compressed);
+    let plain = hashing(gz);
     let (plain, _) = super::tar::write_tar(input.root, input.source_date_epoch, plain)?;
     let diff_id = format!("sha256:{}", hex(&plain.hash.finalize()));
-    let gz = plain.inner.into_inner().map_err(|e| FormatError::Io {
-        path: tmp.clone(),
-        source: e.into_error(),
-    })?;
-    let mut compressed = gz.finish().map_err(FormatError::io(&tmp))?;
+    let mut compressed = plain.inner.finish().map_err(FormatError::io(&tmp))?;
     compressed.flush().map_err(FormatError::io(&tmp))?;
     let digest = hex(&compressed.hash.finalize());
     let size = compressed.len;
@@ -235,14 +303,50 @@ pub(super) fn write_archive(input: &FormatInput, out: &Path) -> Result<(), Forma
     let layout = scratch.0.join("layout");
     write_layout(input, &layout)?;
     let f = File::create(out).map_err(FormatError::io(out))?;
-    let (w, _) = super::tar::write_tar(
+    let (w, _) = super::tar::write_tar_owned(
         &layout,
         input.source_date_epoch,
         BufWriter::with_capacity(1 << 20, f),
+        true,
     )?;
     let f = w.into_inner().map_err(|e| FormatError::Io {
         path: out.to_path_buf(),
         source: e.into_error(),
     })?;
     f.sync_all().map_err(FormatError::io(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn gz(data: &[u8], piece: usize) -> Vec<u8> {
+        let mut w = ParallelGz::new(Vec::new());
+        for c in data.chunks(piece) {
+            w.write_all(c).expect("write");
+        }
+        w.finish().expect("finish")
+    }
+
+    #[test]
+    fn parallel_gzip_is_one_stream_and_independent_of_write_sizes() {
+        let data: Vec<u8> = (0..(GZ_CHUNK * GZ_BATCH + GZ_CHUNK + 12_345))
+            .map(|i| (i % 251) as u8 ^ (i / 7919) as u8)
+            .collect();
+        let a = gz(&data, 1 << 16);
+        let b = gz(&data, 999_983);
+        assert_eq!(a, b);
+        let mut back = Vec::new();
+        flate2::read::MultiGzDecoder::new(&a[..])
+            .read_to_end(&mut back)
+            .expect("gunzip");
+        assert_eq!(back, data);
+        let empty = gz(&[], 1);
+        let mut back = Vec::new();
+        flate2::read::MultiGzDecoder::new(&empty[..])
+            .read_to_end(&mut back)
+            .expect("gunzip");
+        assert!(back.is_empty());
+    }
 }

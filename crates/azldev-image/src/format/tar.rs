@@ -44,8 +44,21 @@ pub fn write_tar<W: Write>(
     source_date_epoch: i64,
     out: W,
 ) -> Result<(W, TarStats), FormatError> {
+    write_tar_owned(root, source_date_epoch, out, false)
+}
+
+/// [`write_tar`]; with `root_owned`, every entry is recorded as owned by
+/// 0:0 (archives of files this crate wrote itself, such as an OCI layout,
+/// whoever runs it).
+pub(crate) fn write_tar_owned<W: Write>(
+    root: &Path,
+    source_date_epoch: i64,
+    out: W,
+    root_owned: bool,
+) -> Result<(W, TarStats), FormatError> {
     let mut w = TarWriter {
         out,
+        root_owned,
         sde: source_date_epoch.max(0) as u64,
         links: HashMap::new(),
         stats: TarStats::default(),
@@ -75,6 +88,7 @@ pub(super) fn write_file(input: &FormatInput, out: &Path) -> Result<(), FormatEr
 
 struct TarWriter<W> {
     out: W,
+    root_owned: bool,
     sde: u64,
     links: HashMap<(u64, u64), Vec<u8>>,
     stats: TarStats,
@@ -91,8 +105,11 @@ fn children(dir: &Path) -> Result<Vec<OsString>, FormatError> {
     Ok(names)
 }
 
+/// Extended attributes: (name, value) pairs.
+pub(crate) type Xattrs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Extended attributes of `path` (not following symlinks), sorted by name.
-pub(crate) fn xattrs(path: &Path) -> Result<Vec<(Vec<u8>, Vec<u8>)>, FormatError> {
+pub(crate) fn xattrs(path: &Path) -> Result<Xattrs, FormatError> {
     let err = |e: rustix::io::Errno| FormatError::Io {
         path: path.to_path_buf(),
         source: std::io::Error::from_raw_os_error(e.raw_os_error()),
@@ -191,7 +208,11 @@ impl<W: Write> TarWriter<W> {
         }
         let mode = meta.mode() & 0o7777;
         octal(&mut h[100..108], u64::from(mode));
-        let (uid, gid) = (u64::from(meta.uid()), u64::from(meta.gid()));
+        let (uid, gid) = if self.root_owned {
+            (0, 0)
+        } else {
+            (u64::from(meta.uid()), u64::from(meta.gid()))
+        };
         if !octal(&mut h[108..116], uid) {
             pax.push((b"uid".to_vec(), uid.to_string().into_bytes()));
         }

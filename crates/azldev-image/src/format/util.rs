@@ -250,6 +250,24 @@ pub(crate) fn copy_sparse(
     Ok(total)
 }
 
+/// Sets atime and mtime of `path` (not following symlinks).
+pub(crate) fn set_mtime(path: &Path, epoch: i64) -> Result<(), FormatError> {
+    let t = rustix::fs::Timespec {
+        tv_sec: epoch,
+        tv_nsec: 0,
+    };
+    let ts = rustix::fs::Timestamps {
+        last_access: t,
+        last_modification: t,
+    };
+    rustix::fs::utimensat(rustix::fs::CWD, path, &ts, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).map_err(|e| {
+        FormatError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::from_raw_os_error(e.raw_os_error()),
+        }
+    })
+}
+
 /// Rounds `v` up to a multiple of `to`.
 pub(crate) fn round_up(v: u64, to: u64) -> u64 {
     v.div_ceil(to) * to
