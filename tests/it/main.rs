@@ -6,6 +6,7 @@ use std::process::Output;
 
 use azldev_e2e::{Repo, spec};
 
+mod boot;
 mod build;
 mod buildroot;
 mod diff;

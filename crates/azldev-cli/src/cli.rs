@@ -84,7 +84,7 @@ pub enum Command {
     /// requires, what must be rebuilt when one changes.
     #[command(subcommand)]
     Query(crate::cmd::QueryCommand),
-    /// Images: list, show and build them (root trees, formats, SBOMs).
+    /// Images: list, show, build (root trees, formats, SBOMs) and boot-check them.
     #[command(subcommand)]
     Image(crate::cmd::image::ImageCommand),
     /// The local build repository: sign it.

@@ -1,4 +1,4 @@
-//! `azldev image list|show|build` and `azldev repo sign`.
+//! `azldev image list|show|build` (`image boot`: `image_boot.rs`) and `azldev repo sign`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -36,6 +36,12 @@ pub enum ImageCommand {
     /// Cached by content: a second run with the same inputs does nothing.
     #[command(disable_version_flag = true)]
     Build(BuildArgs),
+    /// Boot an image's disk under qemu-system (TCG; OVMF for x86_64, AAVMF
+    /// for aarch64) and wait for its marker on the serial console.
+    ///
+    /// Exit status: 0 the marker came, 1 it did not (timeout, kernel panic,
+    /// the machine stopped), 2 error.
+    Boot(super::image_boot::BootArgs),
 }
 
 #[derive(Debug, Args)]
@@ -110,6 +116,7 @@ pub fn run(cmd: &ImageCommand, out: &Output, settings: &Settings) -> miette::Res
         ImageCommand::List(args) => list(args, out),
         ImageCommand::Show(args) => show(args, out),
         ImageCommand::Build(args) => build(args, out, settings),
+        ImageCommand::Boot(args) => super::image_boot::run(args, out, settings),
     }
 }
 

@@ -9,6 +9,7 @@ pub(crate) mod component;
 pub(crate) mod config;
 mod diff;
 pub(crate) mod image;
+mod image_boot;
 mod query;
 mod render;
 mod sources;
