@@ -16,7 +16,11 @@ use crate::build::{Demo, serial};
 
 fn azl4() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/azl4");
-    assert!(dir.is_dir(), "the test corpus is missing: expected {}", dir.display());
+    assert!(
+        dir.is_dir(),
+        "the test corpus is missing: expected {}",
+        dir.display()
+    );
     dir
 }
 
@@ -64,16 +68,21 @@ fn azl4_images_list_and_show() {
         ]
     );
     for name in &names {
-        let v: Value = serde_json::from_str(&ok(&dir, &["image", "show", name, "--format", "json"])).expect("JSON");
+        let v: Value =
+            serde_json::from_str(&ok(&dir, &["image", "show", name, "--format", "json"])).expect("JSON");
         insta::assert_json_snapshot!(format!("image_show_azl4_{name}"), v);
         // The text form shows the same description.
         let text = ok(&dir, &["image", "show", name]);
         assert!(text.starts_with(&format!("image {name} (x86_64)")), "{text}");
     }
     // Per-arch packages: grub2-efi-aa64 and shim on aarch64, x64 on x86_64.
-    let arm: Value =
-        serde_json::from_str(&ok(&dir, &["image", "show", "vm-base", "--arch", "aarch64", "--format", "json"]))
-            .expect("JSON");
+    let arm: Value = serde_json::from_str(&ok(
+        &dir,
+        &[
+            "image", "show", "vm-base", "--arch", "aarch64", "--format", "json",
+        ],
+    ))
+    .expect("JSON");
     let boot: Vec<&str> = arm["bootstrap-packages"]
         .as_array()
         .expect("bootstrap")
@@ -82,7 +91,13 @@ fn azl4_images_list_and_show() {
         .collect();
     assert_eq!(
         boot,
-        ["azurelinux-release-cloud", "filesystem", "grub2-efi-aa64-modules", "grub2-efi-aa64", "shim"]
+        [
+            "azurelinux-release-cloud",
+            "filesystem",
+            "grub2-efi-aa64-modules",
+            "grub2-efi-aa64",
+            "shim"
+        ]
     );
     assert_eq!(arm["formats"][0]["value"], "vhd");
     assert_eq!(arm["disk-size"]["value"], 5u64 << 30);
@@ -205,11 +220,25 @@ fn image<'a>(report: &'a Value, arch: &str) -> &'a Value {
 fn demo_container_builds_for_both_arches_reproducibly_runs_and_is_accounted_for() {
     let _one = serial();
     let d = Demo::new();
-    azldev_e2e::copy_tree(&azldev_e2e::demo::workspace_root().join("images"), &d.root.path().join("images"));
+    azldev_e2e::copy_tree(
+        &azldev_e2e::demo::workspace_root().join("images"),
+        &d.root.path().join("images"),
+    );
     // The demo's packages (from the shared build cache when current).
     d.expect(0, &["build", "-a", "--arch", "all", "--format", "json"]);
 
-    let first = d.json(0, &["image", "build", "demo-container", "--arch", "all", "--format", "json"]);
+    let first = d.json(
+        0,
+        &[
+            "image",
+            "build",
+            "demo-container",
+            "--arch",
+            "all",
+            "--format",
+            "json",
+        ],
+    );
     let out = d.root.path().join("out/images/demo-container");
     let mut before = std::collections::BTreeMap::new();
     for arch in ["x86_64", "aarch64"] {
@@ -229,7 +258,18 @@ fn demo_container_builds_for_both_arches_reproducibly_runs_and_is_accounted_for(
     }
 
     // Second run: nothing to do.
-    let second = d.json(0, &["image", "build", "demo-container", "--arch", "all", "--format", "json"]);
+    let second = d.json(
+        0,
+        &[
+            "image",
+            "build",
+            "demo-container",
+            "--arch",
+            "all",
+            "--format",
+            "json",
+        ],
+    );
     for arch in ["x86_64", "aarch64"] {
         assert_eq!(image(&second, arch)["status"], "cached");
     }
@@ -239,11 +279,24 @@ fn demo_container_builds_for_both_arches_reproducibly_runs_and_is_accounted_for(
     // Built again from scratch: the same bytes, every file.
     let third = d.json(
         0,
-        &["image", "build", "demo-container", "--arch", "all", "--rebuild", "--format", "json"],
+        &[
+            "image",
+            "build",
+            "demo-container",
+            "--arch",
+            "all",
+            "--rebuild",
+            "--format",
+            "json",
+        ],
     );
     for arch in ["x86_64", "aarch64"] {
         assert_eq!(image(&third, arch)["status"], "built");
-        assert_eq!(digests(&out.join(arch)), before[arch], "{arch} differs between two builds");
+        assert_eq!(
+            digests(&out.join(arch)),
+            before[arch],
+            "{arch} differs between two builds"
+        );
     }
 
     let scratch = tempfile::tempdir_in(crate::build::cache()).expect("tempdir");
@@ -269,9 +322,21 @@ fn demo_container_builds_for_both_arches_reproducibly_runs_and_is_accounted_for(
             .arg("--bind")
             .arg(&rootfs)
             .arg("/")
-            .args(["--dev", "/dev", "--proc", "/proc", "--unshare-all", "--die-with-parent", "--clearenv"])
+            .args([
+                "--dev",
+                "/dev",
+                "--proc",
+                "/proc",
+                "--unshare-all",
+                "--die-with-parent",
+                "--clearenv",
+            ])
             .args(["--setenv", "PATH", "/usr/bin:/bin", "--"])
-            .args(["/bin/sh", "-c", "hello; greeter; cat /etc/motd; grep ^demo: /etc/passwd"]));
+            .args([
+                "/bin/sh",
+                "-c",
+                "hello; greeter; cat /etc/motd; grep ^demo: /etc/passwd",
+            ]));
         assert_eq!(
             said,
             "Hello, world!\nHello, world!\nWelcome to the Demo Linux container.\ndemo:x:1000:1000::/home/demo:/bin/sh\n",
@@ -279,7 +344,12 @@ fn demo_container_builds_for_both_arches_reproducibly_runs_and_is_accounted_for(
         );
         // Nothing of the install is left: no dnf cache, history or logs, an
         // empty machine-id, timestamps clamped.
-        for gone in ["var/cache/dnf", "var/lib/dnf", "var/log/dnf.log", "var/lib/rpm/rpmdb.sqlite-shm"] {
+        for gone in [
+            "var/cache/dnf",
+            "var/lib/dnf",
+            "var/log/dnf.log",
+            "var/lib/rpm/rpmdb.sqlite-shm",
+        ] {
             assert!(!rootfs.join(gone).exists(), "{arch}: {gone} left in the image");
         }
 
@@ -291,10 +361,14 @@ fn demo_container_builds_for_both_arches_reproducibly_runs_and_is_accounted_for(
         .lines()
         .map(str::to_owned)
         .collect();
-        assert!(installed.contains("hello") && installed.contains("libgreet"), "{installed:?}");
-        let manifest: Value =
-            serde_json::from_slice(&std::fs::read(dir.join("demo-container.manifest.json")).expect("manifest"))
-                .expect("JSON");
+        assert!(
+            installed.contains("hello") && installed.contains("libgreet"),
+            "{installed:?}"
+        );
+        let manifest: Value = serde_json::from_slice(
+            &std::fs::read(dir.join("demo-container.manifest.json")).expect("manifest"),
+        )
+        .expect("JSON");
         let listed: std::collections::BTreeSet<String> = manifest["packages"]
             .as_array()
             .expect("packages")
@@ -310,7 +384,8 @@ fn demo_container_builds_for_both_arches_reproducibly_runs_and_is_accounted_for(
             }
         }
         let sbom: Value =
-            serde_json::from_slice(&std::fs::read(dir.join("demo-container.spdx.json")).expect("sbom")).expect("JSON");
+            serde_json::from_slice(&std::fs::read(dir.join("demo-container.spdx.json")).expect("sbom"))
+                .expect("JSON");
         assert_eq!(sbom["spdxVersion"], "SPDX-2.3");
         let in_sbom: std::collections::BTreeSet<String> = sbom["packages"]
             .as_array()
@@ -350,13 +425,35 @@ fn repo_sign_signs_rpms_and_repomd_with_a_throwaway_key() {
     let d = Demo::new();
     d.expect(0, &["build", "-a", "--arch", "x86_64", "--format", "json"]);
     let gnupg = tempfile::tempdir_in(crate::build::cache()).expect("tempdir");
-    let gpg = |args: &[&str]| run(Command::new("gpg").env("GNUPGHOME", gnupg.path()).arg("--batch").args(args));
-    gpg(&["--passphrase", "", "--quick-gen-key", "Demo Signing <sign@demo.invalid>", "rsa2048", "sign", "never"]);
+    let gpg = |args: &[&str]| {
+        run(Command::new("gpg")
+            .env("GNUPGHOME", gnupg.path())
+            .arg("--batch")
+            .args(args))
+    };
+    gpg(&[
+        "--passphrase",
+        "",
+        "--quick-gen-key",
+        "Demo Signing <sign@demo.invalid>",
+        "rsa2048",
+        "sign",
+        "never",
+    ]);
     let out = Command::new(assert_cmd::cargo::cargo_bin("azldev"))
         .current_dir(d.root.path())
         .env("GNUPGHOME", gnupg.path())
         .env("AZLDEV_CACHE_DIR", crate::build::cache())
-        .args(["repo", "sign", "--arch", "x86_64", "--key", "sign@demo.invalid", "--format", "json"])
+        .args([
+            "repo",
+            "sign",
+            "--arch",
+            "x86_64",
+            "--key",
+            "sign@demo.invalid",
+            "--format",
+            "json",
+        ])
         .output()
         .expect("runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -378,7 +475,11 @@ fn repo_sign_signs_rpms_and_repomd_with_a_throwaway_key() {
         .arg("--import")
         .arg(repo.join("RPM-GPG-KEY-azldev")));
     for rpm in &rpms {
-        let k = run(Command::new("rpm").arg("--dbpath").arg(db.path()).arg("-K").arg(rpm));
+        let k = run(Command::new("rpm")
+            .arg("--dbpath")
+            .arg(db.path())
+            .arg("-K")
+            .arg(rpm));
         assert!(k.contains("signatures OK") && !k.contains("NOT OK"), "{k}");
     }
     gpg(&[

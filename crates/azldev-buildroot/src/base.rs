@@ -518,12 +518,7 @@ pub fn dnf_command(
     Ok(cmd)
 }
 
-pub fn run_dnf(
-    cmd: &mut Command,
-    root: &Path,
-    repos: &[RepoSpec],
-    log: &Path,
-) -> Result<(), BuildrootError> {
+pub fn run_dnf(cmd: &mut Command, root: &Path, repos: &[RepoSpec], log: &Path) -> Result<(), BuildrootError> {
     match Runner::new().log(log).timeout(Duration::from_secs(3600)).run(cmd) {
         Ok(out) => {
             // dnf's exit code does not show failed scriptlets.

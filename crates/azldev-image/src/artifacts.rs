@@ -101,7 +101,13 @@ pub fn rfc3339(secs: i64) -> String {
 
 fn spdx_id(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 
@@ -226,7 +232,13 @@ pub fn size_report(spec: &ImageSpec, packages: &[Package], root_size: u64) -> St
         packages.len()
     );
     if let Some(b) = &spec.size_budget {
-        let _ = writeln!(s, "# size budget {} ({} bytes), set at {}", human(b.value), b.value, b.from);
+        let _ = writeln!(
+            s,
+            "# size budget {} ({} bytes), set at {}",
+            human(b.value),
+            b.value,
+            b.from
+        );
     }
     for p in by_size(packages) {
         let _ = writeln!(s, "{:>12}  {:>10}  {}", p.size, human(p.size), p.nevra());

@@ -132,6 +132,8 @@ pub struct ImageSpec {
     pub disk_size: Option<Sourced<u64>>,
     pub esp_size: Option<Sourced<u64>>,
     pub kernel_cmdline: Option<Sourced<String>>,
+    /// The first program of a disk image's boot (`rdinit=`); `/sbin/init` when unset.
+    pub init: Option<Sourced<String>>,
     pub container: Option<Sourced<ContainerConfig>>,
     pub users: Vec<Sourced<User>>,
     pub files: Vec<Sourced<FileEntry>>,
@@ -191,7 +193,9 @@ pub enum DescError {
         #[related]
         problems: Vec<Problem>,
     },
-    #[error("image `{image}`: unknown definition type `{kind}` (expected `kiwi` or `toml`); declared at {at}")]
+    #[error(
+        "image `{image}`: unknown definition type `{kind}` (expected `kiwi` or `toml`); declared at {at}"
+    )]
     UnknownKind { image: String, kind: String, at: String },
 }
 
@@ -279,6 +283,7 @@ pub struct Description {
     pub(crate) disk_size: Option<Sourced<u64>>,
     pub(crate) esp_size: Option<Sourced<u64>>,
     pub(crate) kernel_cmdline: Vec<ArchScoped<String>>,
+    pub(crate) init: Option<Sourced<String>>,
     pub(crate) container: Option<Sourced<ContainerConfig>>,
     pub(crate) users: Vec<Sourced<User>>,
     pub(crate) files: Vec<Sourced<FileEntry>>,
@@ -388,6 +393,7 @@ impl Description {
             disk_size: self.disk_size.clone(),
             esp_size: self.esp_size.clone(),
             kernel_cmdline,
+            init: self.init.clone(),
             container: self.container.clone(),
             users: self.users.clone(),
             files: self.files.clone(),
@@ -435,7 +441,11 @@ pub(crate) fn parse_size(s: &str, default_unit: u64) -> Option<u64> {
         if !(f.is_finite() && f >= 0.0) {
             return None;
         }
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
         return Some((f * mult as f64) as u64);
     }
     num.parse::<u64>().ok()?.checked_mul(mult)

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::artifacts;
 use crate::desc::ImageSpec;
-use crate::format::{Artifact, ContainerConfig, Format, FormatInput, RootFs};
+use crate::format::{Artifact, Format, FormatInput, RootFs};
 use crate::root::{self, RootError, RootInfo, RootRequest};
 
 /// Any writer's error.
@@ -29,9 +29,10 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Writes one format of a root to a path (`format::write`).
 pub type Writer<'w> = &'w (dyn Fn(Format, &FormatInput<'_>, &Path) -> Result<Artifact, BoxError> + Sync);
 
-/// Makes the EFI system partition's tree for disk formats: given the root
-/// and a scratch directory, returns the ESP directory.
-pub type EspMaker<'w> = &'w (dyn Fn(&Path, &ImageSpec, &Path) -> Result<PathBuf, BoxError> + Sync);
+/// Makes the EFI system partition's tree for disk formats: given the root,
+/// the description, `SOURCE_DATE_EPOCH` and a scratch directory, returns the
+/// ESP directory.
+pub type EspMaker<'w> = &'w (dyn Fn(&Path, &ImageSpec, i64, &Path) -> Result<PathBuf, BoxError> + Sync);
 
 /// Failures of building an image.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -220,11 +221,11 @@ fn cached(req: &BuildRequest<'_>, key_hex: &str) -> Option<ImageReport> {
     if stored.key != key_hex {
         return None;
     }
-    let intact = stored
-        .artifacts
-        .iter()
-        .all(|a| a.path.symlink_metadata().is_ok_and(|m| m.is_dir() || m.len() == a.size))
-        && stored.release_files.iter().all(|f| f.path.is_file());
+    let intact = stored.artifacts.iter().all(|a| {
+        a.path
+            .symlink_metadata()
+            .is_ok_and(|m| m.is_dir() || m.len() == a.size)
+    }) && stored.release_files.iter().all(|f| f.path.is_file());
     intact.then_some(stored)
 }
 
@@ -274,7 +275,9 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
     fs::create_dir_all(&parent).map_err(io_err(format!("create {}", parent.display())))?;
     let staging = parent.join(format!(
         ".tmp-{}-{}",
-        req.out_dir.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        req.out_dir
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         std::process::id()
     ));
     let _ = fs::remove_dir_all(&staging);
@@ -285,12 +288,16 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
         (Some(f), Some(make)) => {
             let esp_scratch = work.join("esp-scratch");
             fs::create_dir_all(&esp_scratch).map_err(io_err("create the ESP scratch directory"))?;
-            Some(make(&root_dir, spec, &esp_scratch).map_err(|source| ImageError::Esp {
-                image: spec.name.clone(),
-                arch: spec.arch.to_string(),
-                format: *f,
-                source,
-            })?)
+            Some(
+                make(&root_dir, spec, info.source_date_epoch, &esp_scratch).map_err(|source| {
+                    ImageError::Esp {
+                        image: spec.name.clone(),
+                        arch: spec.arch.to_string(),
+                        format: *f,
+                        source,
+                    }
+                })?,
+            )
         }
         _ => None,
     };
@@ -313,7 +320,10 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
                 source_date_epoch: info.source_date_epoch,
                 seed,
                 esp: esp.as_deref(),
-                root_fs: spec.root_filesystem.as_ref().map_or(RootFs::default(), |r| r.value),
+                root_fs: spec
+                    .root_filesystem
+                    .as_ref()
+                    .map_or(RootFs::default(), |r| r.value),
                 disk_size: spec.disk_size.as_ref().map(|d| d.value),
                 kernel_cmdline: cmdline.as_deref(),
                 container: &container,
@@ -340,11 +350,21 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
     let mut release_files = Vec::new();
     let seed_hex = key_hex.clone();
     for (kind, name, text) in [
-        ("manifest", format!("{}.manifest.json", spec.name), artifacts::manifest(spec, &info.packages)),
+        (
+            "manifest",
+            format!("{}.manifest.json", spec.name),
+            artifacts::manifest(spec, &info.packages),
+        ),
         (
             "sbom",
             format!("{}.spdx.json", spec.name),
-            artifacts::sbom(spec, &info.packages, &req.distro, &seed_hex, info.source_date_epoch),
+            artifacts::sbom(
+                spec,
+                &info.packages,
+                &req.distro,
+                &seed_hex,
+                info.source_date_epoch,
+            ),
         ),
         (
             "sizes",

@@ -160,7 +160,8 @@ pub fn make(req: &RootRequest<'_>) -> Result<RootInfo, RootError> {
             arch: spec.arch,
             source: Box::new(e),
         };
-        let mut cmd = azldev_buildroot::base::dnf_command(req.root, req.scratch, &base, &req.repos).map_err(wrap)?;
+        let mut cmd =
+            azldev_buildroot::base::dnf_command(req.root, req.scratch, &base, &req.repos).map_err(wrap)?;
         // rpm (>= 4.18) takes the install time and transaction id it records
         // in the rpmdb from SOURCE_DATE_EPOCH: 0 makes the database the same
         // on every build (the tree is clamped to the real epoch afterwards).
@@ -183,7 +184,8 @@ pub fn make(req: &RootRequest<'_>) -> Result<RootInfo, RootError> {
     }
     if !spec.remove_packages.is_empty() {
         let mut cmd = rpm(req.root);
-        cmd.env("SOURCE_DATE_EPOCH", "0").args(["-e", "--nodeps"])
+        cmd.env("SOURCE_DATE_EPOCH", "0")
+            .args(["-e", "--nodeps"])
             .args(spec.remove_packages.iter().map(|p| p.value.as_str()));
         run("removing the description's packages", req.log, &mut cmd)?;
     }
@@ -342,12 +344,17 @@ fn apply_users(root: &Path, spec: &ImageSpec) -> Result<(), RootError> {
         );
         push_line(
             &mut shadow,
-            &format!("{}:{}:0:0:99999:7:::", u.name, u.password.clone().unwrap_or_else(|| "!".into())),
+            &format!(
+                "{}:{}:0:0:99999:7:::",
+                u.name,
+                u.password.clone().unwrap_or_else(|| "!".into())
+            ),
         );
         let h = root.join(home.trim_start_matches('/'));
         fs::create_dir_all(&h).map_err(io_err(format!("create {}", h.display())))?;
         let gid_n: u32 = gid.parse().unwrap_or(0);
-        std::os::unix::fs::chown(&h, Some(uid), Some(gid_n)).map_err(io_err(format!("chown {}", h.display())))?;
+        std::os::unix::fs::chown(&h, Some(uid), Some(gid_n))
+            .map_err(io_err(format!("chown {}", h.display())))?;
         fs::set_permissions(&h, fs::Permissions::from_mode(0o700))
             .map_err(io_err(format!("chmod {}", h.display())))?;
     }
@@ -404,10 +411,14 @@ fn apply_services(root: &Path, spec: &ImageSpec) -> Result<(), RootError> {
             from: s.from.clone(),
             why,
         };
-        let dir = ["etc/systemd/system", "usr/lib/systemd/system", "lib/systemd/system"]
-            .into_iter()
-            .find(|d| root.join(d).join(&unit).is_file())
-            .ok_or_else(|| err(format!("no unit file `{unit}` in the image")))?;
+        let dir = [
+            "etc/systemd/system",
+            "usr/lib/systemd/system",
+            "lib/systemd/system",
+        ]
+        .into_iter()
+        .find(|d| root.join(d).join(&unit).is_file())
+        .ok_or_else(|| err(format!("no unit file `{unit}` in the image")))?;
         let text = fs::read_to_string(root.join(dir).join(&unit)).map_err(|e| err(e.to_string()))?;
         let wanted: Vec<&str> = text
             .lines()
@@ -488,8 +499,16 @@ fn run_script(req: &RootRequest<'_>, script: &Path, kiwi: bool, from: &str) -> R
             "--unshare-net",
             "--unshare-cgroup-try",
         ])
-        .args(["--hostname", "azldev", "--die-with-parent", "--new-session", "--clearenv"])
-        .args(["--setenv", "PATH", PATH, "--setenv", "HOME", "/root", "--setenv", "LANG", "C.UTF-8"])
+        .args([
+            "--hostname",
+            "azldev",
+            "--die-with-parent",
+            "--new-session",
+            "--clearenv",
+        ])
+        .args([
+            "--setenv", "PATH", PATH, "--setenv", "HOME", "/root", "--setenv", "LANG", "C.UTF-8",
+        ])
         .args(["--chdir", "/image", "--"])
         .arg(format!("/image/{name}"));
     let res = Runner::new()
@@ -600,11 +619,19 @@ pub fn clamp_mtimes(root: &Path, sde: i64) -> Result<(), RootError> {
             tv_sec: mtime,
             tv_nsec: 0,
         };
-        utimensat(CWD, p, &Timestamps { last_access: t, last_modification: t }, AtFlags::SYMLINK_NOFOLLOW)
-            .map_err(|e| RootError::Io {
-                what: format!("set the times of {}", p.display()),
-                source: e.into(),
-            })?;
+        utimensat(
+            CWD,
+            p,
+            &Timestamps {
+                last_access: t,
+                last_modification: t,
+            },
+            AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .map_err(|e| RootError::Io {
+            what: format!("set the times of {}", p.display()),
+            source: e.into(),
+        })?;
     }
     Ok(())
 }

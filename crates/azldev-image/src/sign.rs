@@ -70,7 +70,11 @@ pub struct SignReport {
 }
 
 fn check_tools() -> Result<(), SignError> {
-    for (tool, package) in [("rpmsign", "rpm"), ("gpg", "gnupg"), ("createrepo_c", "createrepo-c")] {
+    for (tool, package) in [
+        ("rpmsign", "rpm"),
+        ("gpg", "gnupg"),
+        ("createrepo_c", "createrepo-c"),
+    ] {
         if !crate::run::have(tool) {
             return Err(SignError::MissingTool { tool, package });
         }
@@ -84,10 +88,20 @@ fn is_signed(rpm: &Path, log: &Path) -> Result<bool, SignError> {
         "reading a package's signature",
         log,
         Command::new("rpm")
-            .args(["-qp", "--nosignature", "--nodigest", "--qf", "%{RSAHEADER:pgpsig}|%{SIGPGP:pgpsig}\\n"])
+            .args([
+                "-qp",
+                "--nosignature",
+                "--nodigest",
+                "--qf",
+                "%{RSAHEADER:pgpsig}|%{SIGPGP:pgpsig}\\n",
+            ])
             .arg(rpm),
     )?;
-    Ok(out.stdout_str().trim().split('|').any(|s| !s.is_empty() && s != "(none)"))
+    Ok(out
+        .stdout_str()
+        .trim()
+        .split('|')
+        .any(|s| !s.is_empty() && s != "(none)"))
 }
 
 fn rpms(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SignError> {
@@ -186,7 +200,15 @@ pub fn sign_repo(repo: &Path, key: &str, log: &Path) -> Result<SignReport, SignE
         "gpg --detach-sign",
         log,
         Command::new("gpg")
-            .args(["--batch", "--yes", "--armor", "--detach-sign", "--local-user", key, "--output"])
+            .args([
+                "--batch",
+                "--yes",
+                "--armor",
+                "--detach-sign",
+                "--local-user",
+                key,
+                "--output",
+            ])
             .arg(&tmp)
             .arg(&repomd),
     )?;

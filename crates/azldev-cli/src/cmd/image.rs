@@ -140,7 +140,10 @@ fn entry(config: &Config, name: &str) -> miette::Result<ImageEntry> {
         let names = config.merged.images.keys().map(String::as_str);
         return Err(match azldev_config::suggest::closest(name, names) {
             Some(n) => miette::miette!(help = format!("did you mean `{n}`?"), "no image named `{name}`"),
-            None => miette::miette!(help = "`azldev image list` shows the images", "no image named `{name}`"),
+            None => miette::miette!(
+                help = "`azldev image list` shows the images",
+                "no image named `{name}`"
+            ),
         });
     };
     let declared_at = config.files.describe(&img.loc);
@@ -150,7 +153,11 @@ fn entry(config: &Config, name: &str) -> miette::Result<ImageEntry> {
             "image `{name}` ({declared_at}) has no definition"
         ));
     };
-    let kind = def.value.kind.as_ref().map_or_else(|| "kiwi".to_owned(), |k| k.value.clone());
+    let kind = def
+        .value
+        .kind
+        .as_ref()
+        .map_or_else(|| "kiwi".to_owned(), |k| k.value.clone());
     let Some(path) = &def.value.path else {
         return Err(miette::miette!(
             "image `{name}`: the definition at {} has no `path`",
@@ -161,7 +168,12 @@ fn entry(config: &Config, name: &str) -> miette::Result<ImageEntry> {
         .merged
         .package_groups
         .iter()
-        .map(|(k, g)| (k.clone(), g.value.packages.iter().map(|p| p.value.clone()).collect()))
+        .map(|(k, g)| {
+            (
+                k.clone(),
+                g.value.packages.iter().map(|p| p.value.clone()).collect(),
+            )
+        })
         .collect();
     Ok(ImageEntry {
         name: name.to_owned(),
@@ -223,7 +235,8 @@ fn list(args: &ListArgs, out: &Output) -> miette::Result<ExitCode> {
     match args.format {
         ReportFormat::Json => emit(&format!(
             "{}\n",
-            serde_json::to_string_pretty(&serde_json::json!({ "images": rows })).map_err(miette::Report::msg)?
+            serde_json::to_string_pretty(&serde_json::json!({ "images": rows }))
+                .map_err(miette::Report::msg)?
         ))?,
         ReportFormat::Text => {
             let mut s = String::new();
@@ -257,14 +270,20 @@ fn show_text(s: &ImageSpec) -> String {
         "image {} ({}){}",
         s.name,
         s.arch,
-        s.description.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
+        s.description
+            .as_ref()
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default()
     );
     let _ = writeln!(
         t,
         "  definition: {} {}{} (declared at {})",
         s.kind,
         s.definition,
-        s.profile.as_ref().map(|p| format!(", profile {p}")).unwrap_or_default(),
+        s.profile
+            .as_ref()
+            .map(|p| format!(", profile {p}"))
+            .unwrap_or_default(),
         s.declared_at
     );
     let list = |t: &mut String, title: &str, items: Vec<(String, &str)>| {
@@ -276,21 +295,62 @@ fn show_text(s: &ImageSpec) -> String {
             let _ = writeln!(t, "    {v:40} {from}");
         }
     };
-    list(&mut t, "formats", s.formats.iter().map(|f| (f.value.to_string(), f.from.as_str())).collect());
+    list(
+        &mut t,
+        "formats",
+        s.formats
+            .iter()
+            .map(|f| (f.value.to_string(), f.from.as_str()))
+            .collect(),
+    );
     list(
         &mut t,
         "bootstrap packages",
-        s.bootstrap_packages.iter().map(|p| (p.value.clone(), p.from.as_str())).collect(),
+        s.bootstrap_packages
+            .iter()
+            .map(|p| (p.value.clone(), p.from.as_str()))
+            .collect(),
     );
-    list(&mut t, "packages", s.packages.iter().map(|p| (p.value.clone(), p.from.as_str())).collect());
+    list(
+        &mut t,
+        "packages",
+        s.packages
+            .iter()
+            .map(|p| (p.value.clone(), p.from.as_str()))
+            .collect(),
+    );
     list(
         &mut t,
         "removed packages",
-        s.remove_packages.iter().map(|p| (p.value.clone(), p.from.as_str())).collect(),
+        s.remove_packages
+            .iter()
+            .map(|p| (p.value.clone(), p.from.as_str()))
+            .collect(),
     );
-    list(&mut t, "users", s.users.iter().map(|u| (u.value.name.clone(), u.from.as_str())).collect());
-    list(&mut t, "files", s.files.iter().map(|f| (f.value.path.clone(), f.from.as_str())).collect());
-    list(&mut t, "services", s.services.iter().map(|f| (f.value.clone(), f.from.as_str())).collect());
+    list(
+        &mut t,
+        "users",
+        s.users
+            .iter()
+            .map(|u| (u.value.name.clone(), u.from.as_str()))
+            .collect(),
+    );
+    list(
+        &mut t,
+        "files",
+        s.files
+            .iter()
+            .map(|f| (f.value.path.clone(), f.from.as_str()))
+            .collect(),
+    );
+    list(
+        &mut t,
+        "services",
+        s.services
+            .iter()
+            .map(|f| (f.value.clone(), f.from.as_str()))
+            .collect(),
+    );
     list(
         &mut t,
         "scripts",
@@ -323,13 +383,25 @@ fn show_text(s: &ImageSpec) -> String {
         ));
     }
     if let Some(d) = &s.disk_size {
-        single.push(("disk size".to_owned(), azldev_image::artifacts::human(d.value), d.from.as_str()));
+        single.push((
+            "disk size".to_owned(),
+            azldev_image::artifacts::human(d.value),
+            d.from.as_str(),
+        ));
     }
     if let Some(d) = &s.esp_size {
-        single.push(("ESP size".to_owned(), azldev_image::artifacts::human(d.value), d.from.as_str()));
+        single.push((
+            "ESP size".to_owned(),
+            azldev_image::artifacts::human(d.value),
+            d.from.as_str(),
+        ));
     }
     if let Some(b) = &s.size_budget {
-        single.push(("size budget".to_owned(), azldev_image::artifacts::human(b.value), b.from.as_str()));
+        single.push((
+            "size budget".to_owned(),
+            azldev_image::artifacts::human(b.value),
+            b.from.as_str(),
+        ));
     }
     if let Some(c) = &s.container {
         let v = &c.value;
@@ -352,7 +424,10 @@ fn show_text(s: &ImageSpec) -> String {
     for r in &s.repositories {
         single.push((
             format!("repository {}", r.value.alias.as_deref().unwrap_or("")),
-            format!("{} (not used: azldev installs from the distro's repositories)", r.value.source),
+            format!(
+                "{} (not used: azldev installs from the distro's repositories)",
+                r.value.source
+            ),
             r.from.as_str(),
         ));
     }
@@ -383,15 +458,42 @@ fn show(args: &ShowArgs, out: &Output) -> miette::Result<ExitCode> {
                 serde_json::to_value(&specs)
             }
             .map_err(miette::Report::msg)?;
-            emit(&format!("{}\n", serde_json::to_string_pretty(&v).map_err(miette::Report::msg)?))?;
+            emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&v).map_err(miette::Report::msg)?
+            ))?;
         }
         ReportFormat::Text => emit(&specs.iter().map(show_text).collect::<Vec<_>>().join("\n"))?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_format(f: Format, input: &azldev_image::format::FormatInput<'_>, out: &Path) -> Result<azldev_image::format::Artifact, BoxError> {
+fn write_format(
+    f: Format,
+    input: &azldev_image::format::FormatInput<'_>,
+    out: &Path,
+) -> Result<azldev_image::format::Artifact, BoxError> {
     azldev_image::format::write(f, input, out).map_err(|e| Box::new(e) as BoxError)
+}
+
+/// The ESP tree of disk formats: systemd-boot, the root's kernel and an
+/// initramfs whose init is the description's `init` (`boot::esp`).
+fn make_esp(root: &Path, spec: &ImageSpec, sde: i64, scratch: &Path) -> Result<PathBuf, BoxError> {
+    let out = scratch.join("esp");
+    azldev_image::boot::esp::write(
+        &azldev_image::boot::esp::EspInput {
+            root,
+            name: &spec.name,
+            arch: spec.arch,
+            cmdline: spec.kernel_cmdline.as_ref().map_or("", |c| c.value.as_str()),
+            init: spec.init.as_ref().map_or("/sbin/init", |i| i.value.as_str()),
+            extra: BTreeMap::new(),
+            source_date_epoch: sde,
+        },
+        &out,
+    )
+    .map_err(|e| Box::new(e) as BoxError)?;
+    Ok(out)
 }
 
 fn build(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Result<ExitCode> {
@@ -415,7 +517,11 @@ fn build(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Result<
         .output
         .clone()
         .unwrap_or_else(|| dirs.output_dir.join("images"));
-    let (distro, _) = select_version(&config, args.which.distro.as_deref(), args.which.version.as_deref())?;
+    let (distro, _) = select_version(
+        &config,
+        args.which.distro.as_deref(),
+        args.which.version.as_deref(),
+    )?;
     let _ = settings;
     let mut reports: Vec<ImageReport> = Vec::new();
     let wanted = arches(args.arch.as_deref())?;
@@ -424,7 +530,11 @@ fn build(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Result<
             return Err(miette::miette!(
                 "image `{}` is not built for {arch} (its description limits it to {})",
                 args.name,
-                desc.arches().iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                desc.arches()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         let spec = desc.resolve(arch);
@@ -433,7 +543,12 @@ fn build(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Result<
         } else {
             formats_override.clone()
         };
-        let def = load_definition(&config, arch, args.which.distro.as_deref(), args.which.version.as_deref())?;
+        let def = load_definition(
+            &config,
+            arch,
+            args.which.distro.as_deref(),
+            args.which.version.as_deref(),
+        )?;
         let base = base_spec(&def, &config)?;
         let mut repos = base.repos.clone();
         let local = dirs.output_dir.join(arch.rpm());
@@ -458,7 +573,7 @@ fn build(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Result<
             log_dir: dirs.log_dir.join("image"),
             distro: distro.clone(),
             writer: &write_format,
-            esp: None,
+            esp: Some(&make_esp),
             rebuild: args.rebuild,
         };
         let r = match pipeline::build(&req) {
@@ -487,7 +602,13 @@ fn build(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Result<
                     .unwrap_or_default()
             );
             for a in &r.artifacts {
-                let _ = writeln!(s, "  {:12} {}  sha256:{}", a.format.to_string(), a.path.display(), a.sha256);
+                let _ = writeln!(
+                    s,
+                    "  {:12} {}  sha256:{}",
+                    a.format.to_string(),
+                    a.path.display(),
+                    a.sha256
+                );
             }
             for f in &r.release_files {
                 let _ = writeln!(s, "  {:12} {}  sha256:{}", f.kind, f.path.display(), f.sha256);
@@ -499,7 +620,8 @@ fn build(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Result<
     if args.format == ReportFormat::Json {
         emit(&format!(
             "{}\n",
-            serde_json::to_string_pretty(&serde_json::json!({ "images": reports })).map_err(miette::Report::msg)?
+            serde_json::to_string_pretty(&serde_json::json!({ "images": reports }))
+                .map_err(miette::Report::msg)?
         ))?;
     }
     Ok(ExitCode::SUCCESS)
@@ -549,7 +671,8 @@ fn sign(args: &SignArgs, out: &Output) -> miette::Result<ExitCode> {
     if args.format == ReportFormat::Json {
         emit(&format!(
             "{}\n",
-            serde_json::to_string_pretty(&serde_json::json!({ "repositories": done })).map_err(miette::Report::msg)?
+            serde_json::to_string_pretty(&serde_json::json!({ "repositories": done }))
+                .map_err(miette::Report::msg)?
         ))?;
     }
     Ok(ExitCode::SUCCESS)

@@ -246,13 +246,21 @@ pub(super) fn read(src: &SourceText, entry: &ImageEntry, d: &mut Description) ->
                             if !matches!(v.as_str(), "dnf" | "dnf4" | "dnf5" | "microdnf") {
                                 r.problem(
                                     c,
-                                    format!("package manager `{v}` is not supported (azldev installs with dnf)"),
+                                    format!(
+                                        "package manager `{v}` is not supported (azldev installs with dnf)"
+                                    ),
                                 );
                             }
                             d.settings.insert(name.into(), Sourced::new(v, r.at(c)));
                         }
-                        "version" | "locale" | "keytable" | "timezone" | "release-version"
-                        | "rpm-check-signatures" | "rpm-excludedocs" | "hwclock" => {
+                        "version"
+                        | "locale"
+                        | "keytable"
+                        | "timezone"
+                        | "release-version"
+                        | "rpm-check-signatures"
+                        | "rpm-excludedocs"
+                        | "hwclock" => {
                             r.attrs(c, &[]);
                             d.settings.insert(name.into(), Sourced::new(text(c), r.at(c)));
                         }
@@ -314,7 +322,16 @@ pub(super) fn read(src: &SourceText, entry: &ImageEntry, d: &mut Description) ->
                     }
                     r.attrs(
                         c,
-                        &["name", "password", "pwdformat", "home", "groups", "id", "shell", "realname"],
+                        &[
+                            "name",
+                            "password",
+                            "pwdformat",
+                            "home",
+                            "groups",
+                            "id",
+                            "shell",
+                            "realname",
+                        ],
                     );
                     let Some(name) = c.attribute("name") else {
                         r.problem(c, "<user> needs a `name`");
@@ -387,7 +404,14 @@ pub(super) fn read(src: &SourceText, entry: &ImageEntry, d: &mut Description) ->
                 format!("{}:1:1", super::display_path(&config_sh, &entry.display_root)),
             ));
         }
-        for hook in ["images.sh", "root", "root.tar.gz", "config.yaml", "disk.sh", "pre_disk_sync.sh"] {
+        for hook in [
+            "images.sh",
+            "root",
+            "root.tar.gz",
+            "config.yaml",
+            "disk.sh",
+            "pre_disk_sync.sh",
+        ] {
             if dir.join(hook).exists() {
                 r.problem(
                     root,
@@ -437,7 +461,9 @@ fn read_type(r: &mut Reader<'_>, n: Node<'_, '_>, d: &mut Description) {
             Some("vhdx") => formats.push(Format::Vhdx),
             Some("qcow2") => formats.push(Format::Qcow2),
             Some(other) => {
-                let msg = format!("disk format `{other}` is not supported (azldev writes raw, qcow2, vhd-fixed, vhdx)");
+                let msg = format!(
+                    "disk format `{other}` is not supported (azldev writes raw, qcow2, vhd-fixed, vhdx)"
+                );
                 r.attr_problem(n, "format", msg);
             }
         },
@@ -492,9 +518,16 @@ fn read_type(r: &mut Reader<'_>, n: Node<'_, '_>, d: &mut Description) {
             None => r.attr_problem(n, "efipartsize", "`efipartsize` must be a number of MiB"),
         }
     }
-    for key in ["rootfs_label", "initrd_system", "formatoptions", "volid", "publisher"] {
+    for key in [
+        "rootfs_label",
+        "initrd_system",
+        "formatoptions",
+        "volid",
+        "publisher",
+    ] {
         if let Some(v) = n.attribute(key) {
-            d.settings.insert(key.replace('_', "-"), Sourced::new(v.to_owned(), at.clone()));
+            d.settings
+                .insert(key.replace('_', "-"), Sourced::new(v.to_owned(), at.clone()));
         }
     }
     for key in ["overlayroot", "eficsm", "bootpartition"] {
@@ -563,7 +596,14 @@ fn arguments(r: &mut Reader<'_>, n: Node<'_, '_>) -> Vec<String> {
 fn read_container(r: &mut Reader<'_>, n: Node<'_, '_>, d: &mut Description) {
     r.attrs(
         n,
-        &["name", "tag", "additionalnames", "user", "workingdir", "maintainer"],
+        &[
+            "name",
+            "tag",
+            "additionalnames",
+            "user",
+            "workingdir",
+            "maintainer",
+        ],
     );
     let mut c = ContainerConfig {
         name: n.attribute("name").map(str::to_owned),
@@ -573,11 +613,14 @@ fn read_container(r: &mut Reader<'_>, n: Node<'_, '_>, d: &mut Description) {
         ..ContainerConfig::default()
     };
     if let Some(m) = n.attribute("maintainer") {
-        c.labels.push(("org.opencontainers.image.authors".into(), m.to_owned()));
+        c.labels
+            .push(("org.opencontainers.image.authors".into(), m.to_owned()));
     }
     if let Some(a) = n.attribute("additionalnames") {
-        d.settings
-            .insert("container-additional-names".into(), Sourced::new(a.to_owned(), r.at(n)));
+        d.settings.insert(
+            "container-additional-names".into(),
+            Sourced::new(a.to_owned(), r.at(n)),
+        );
     }
     for e in elements(n) {
         match e.tag_name().name() {

@@ -15,7 +15,8 @@
 //! arches = ["x86_64", "aarch64"]        # default: both
 //! [[users]]   name, uid, groups, home, shell, realname, password (crypt hash)
 //! [[files]]   path, content | source, mode ("0644")
-//! [disk]      size, esp-size, root-filesystem = "ext4" | "erofs" | "squashfs"
+//! [disk]      size, esp-size, root-filesystem = "ext4" | "erofs" | "squashfs",
+//!             init = "/sbin/init"          # the first program (rdinit=) of the disk's boot
 //! [container] name, tag, entrypoint, cmd, env, working-dir, user, labels, exposed-ports
 //! [arch.aarch64] packages, remove-packages, kernel-cmdline   # per-arch additions
 //! ```
@@ -100,6 +101,7 @@ struct NativeDisk {
     size: Option<Spanned<Size>>,
     esp_size: Option<Spanned<Size>>,
     root_filesystem: Option<Spanned<String>>,
+    init: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,7 +172,11 @@ pub(super) fn read(src: &SourceText, entry: &ImageEntry, d: &mut Description) ->
         }
     };
     let mut problems = Vec::new();
-    let dir = entry.path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    let dir = entry
+        .path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
     if let Some(desc) = &file.description
         && d.description.is_none()
     {
@@ -180,7 +186,10 @@ pub(super) fn read(src: &SourceText, entry: &ImageEntry, d: &mut Description) ->
     for g in &file.groups {
         match entry.package_groups.get(g.get_ref()) {
             Some(members) => d.packages.extend(members.iter().map(|m| ArchScoped {
-                value: Sourced::new(m.clone(), format!("{} (group `{}`)", src.at(g.span().start), g.get_ref())),
+                value: Sourced::new(
+                    m.clone(),
+                    format!("{} (group `{}`)", src.at(g.span().start), g.get_ref()),
+                ),
                 arches: Vec::new(),
             })),
             None => {
@@ -190,7 +199,11 @@ pub(super) fn read(src: &SourceText, entry: &ImageEntry, d: &mut Description) ->
                     format!(
                         "package group `{}` is not defined in [package-groups] (defined: {})",
                         g.get_ref(),
-                        if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                        if known.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            known.join(", ")
+                        }
                     ),
                 ));
             }
@@ -208,7 +221,10 @@ pub(super) fn read(src: &SourceText, entry: &ImageEntry, d: &mut Description) ->
         }
     }
     if file.formats.is_empty() {
-        problems.push(src.problem(0..1, "`formats` is missing: list at least one (e.g. [\"oci\", \"tar\"])"));
+        problems.push(src.problem(
+            0..1,
+            "`formats` is missing: list at least one (e.g. [\"oci\", \"tar\"])",
+        ));
     }
     if let Some(c) = &file.kernel_cmdline {
         d.kernel_cmdline.push(ArchScoped {
@@ -234,15 +250,14 @@ pub(super) fn read(src: &SourceText, entry: &ImageEntry, d: &mut Description) ->
             continue;
         }
         d.inputs.push(path.clone());
-        d.scripts
-            .push(Sourced::new(
-                Script {
-                    display: super::display_path(&path, &entry.display_root),
-                    path,
-                    kiwi: false,
-                },
-                src.at(s.span().start),
-            ));
+        d.scripts.push(Sourced::new(
+            Script {
+                display: super::display_path(&path, &entry.display_root),
+                path,
+                kiwi: false,
+            },
+            src.at(s.span().start),
+        ));
     }
     for a in &file.arches {
         match parse_arches(a.get_ref()) {
@@ -304,7 +319,9 @@ pub(super) fn read(src: &SourceText, entry: &ImageEntry, d: &mut Description) ->
             FileEntry {
                 path: v.path.get_ref().clone(),
                 content: v.content.clone(),
-                source_display: source.as_ref().map(|p| super::display_path(p, &entry.display_root)),
+                source_display: source
+                    .as_ref()
+                    .map(|p| super::display_path(p, &entry.display_root)),
                 source,
                 mode,
             },
@@ -318,6 +335,13 @@ pub(super) fn read(src: &SourceText, entry: &ImageEntry, d: &mut Description) ->
         }
         if let Some(s) = &v.esp_size {
             d.esp_size = size(src, s, &mut problems);
+        }
+        if let Some(i) = &v.init {
+            if i.get_ref().starts_with('/') {
+                d.init = Some(Sourced::new(i.get_ref().clone(), src.at(i.span().start)));
+            } else {
+                problems.push(src.problem(span_of(i), "`init` is an absolute path inside the image"));
+            }
         }
         if let Some(fs) = &v.root_filesystem {
             let r = match fs.get_ref().as_str() {
