@@ -11,6 +11,7 @@ mod build;
 mod buildroot;
 mod diff;
 mod graph;
+mod image;
 mod release;
 mod safety;
 mod sources;

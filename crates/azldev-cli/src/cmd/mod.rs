@@ -42,5 +42,6 @@ pub fn run(command: Command, out: &Output, settings: &Settings) -> miette::Resul
         Command::Completions { shell } => completions::run(shell),
         Command::Buildroot(cmd) => buildroot::run(&cmd, out, settings),
         Command::Image(cmd) => image::run(&cmd, out, settings),
+        Command::Repo(cmd) => image::run_repo(&cmd, out),
     }
 }
