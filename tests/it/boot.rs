@@ -1,18 +1,13 @@
 //! End-to-end boot checks of Demo Linux's `demo-vm` disk image, for x86_64
 //! and aarch64, with real parts only: the toolchain seed (Debian's kernel
-//! and systemd-boot converted into RPMs), `azldev build hello`, a root
-//! installed by dnf from the seed and the local repository, the ESP tree and
-//! initramfs written by azldev-image, a GPT disk, and `azldev image boot`
-//! under qemu-system (TCG) with OVMF / AAVMF. Needs root (dnf, like the
-//! build tests) and qemu-system-x86 / qemu-system-arm, ovmf,
+//! and systemd-boot converted into RPMs), `azldev build hello`, `azldev
+//! image build demo-vm --image-format raw` (root installed by dnf from the
+//! seed and the local repository, ESP tree and initramfs from
+//! `boot::esp`, the GPT disk from `format::write(Format::Raw, …)`), and
+//! `azldev image boot` under qemu-system (TCG) with OVMF / AAVMF. Needs root
+//! (dnf, like the build tests) and qemu-system-x86 / qemu-system-arm, ovmf,
 //! qemu-efi-aarch64, dosfstools, mtools and gdisk.
-//!
-//! Until the image pipeline's root builder and raw disk writer are merged,
-//! the root and the disk are made here (dnf; `mkfs.vfat` + `mcopy` +
-//! `sgdisk`); the boot path (ESP tree, initramfs) and the check are the
-//! crate's and the CLI's own.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -20,8 +15,6 @@ use std::time::{Duration, Instant};
 
 use azldev_buildroot::arch::Arch;
 use azldev_e2e::copy_tree;
-use azldev_image::boot::esp::{self, EspInput};
-use azldev_image::boot::initrd::Extra;
 
 fn cache() -> PathBuf {
     let d = azldev_e2e::demo::workspace_root().join("target/azldev-test-cache");
@@ -65,7 +58,6 @@ impl Vm {
             vm.expect(0, &["toolchain", "seed", "--arch", arch.rpm()]);
             vm.expect(0, &["build", "--arch", arch.rpm(), "hello"]);
         }
-        vm.install_root();
         vm
     }
 
@@ -95,75 +87,46 @@ impl Vm {
         text
     }
 
-    /// dnf installs the image's packages from the seed and the local repository.
-    fn install_root(&self) {
-        let root = self.path("root");
-        let home = self.path("home");
-        std::fs::create_dir_all(&home).expect("home");
-        std::fs::write(home.join(".rpmmacros"), "%_dbpath /var/lib/rpm\n").expect("rpmmacros");
-        let kernel = match self.arch {
-            Arch::X86_64 => "linux-image-amd64",
-            Arch::Aarch64 => "linux-image-arm64",
-        };
-        let seed = self.path(&format!("build/seed/{}", self.arch.rpm()));
-        let local = self.path(&format!("out/{}", self.arch.rpm()));
-        let out = Command::new("dnf")
-            .env("HOME", &home)
-            .arg(format!("--installroot={}", root.display()))
-            .arg(format!("--forcearch={}", self.arch.rpm()))
-            .args([
-                "--releasever=1.0",
-                "--setopt=reposdir=/dev/null",
-                "--setopt=install_weak_deps=0",
-                "--nogpgcheck",
-                "-y",
-                "-q",
-            ])
-            .arg(format!("--repofrompath=seed,file://{}", seed.display()))
-            .arg(format!("--repofrompath=local,file://{}", local.display()))
-            .args(["--repo=seed", "--repo=local", "install"])
-            .args(["dash", "coreutils", "mount", "hello", kernel, "systemd-boot-efi"])
-            .output()
-            .expect("dnf runs");
+    /// Adds an image to the demo copy: demo-vm with `boot` as its boot program.
+    fn variant(&self, name: &str, boot: &str) {
+        let text = std::fs::read_to_string(self.path("images/demo-vm.image.toml")).expect("demo-vm");
+        let text = text.replace(
+            "source = \"demo-vm/boot.sh\"",
+            &format!("content = {}", toml::Value::String(boot.to_owned())),
+        );
         assert!(
-            out.status.success(),
-            "dnf: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            text.contains("content = "),
+            "the boot program is a file of demo-vm"
         );
+        std::fs::write(self.path(&format!("images/{name}.image.toml")), text).expect("write");
+        let mut distro = std::fs::read_to_string(self.path("distro.toml")).expect("distro.toml");
+        distro.push_str(&format!(
+            "\n[images.{name}]\ndefinition = {{ type = \"toml\", path = \"images/{name}.image.toml\" }}\n"
+        ));
+        std::fs::write(self.path("distro.toml"), distro).expect("write");
     }
 
-    /// The ESP tree with `boot` as the boot program, and a GPT disk holding it.
-    fn disk(&self, label: &str, boot: &[u8]) -> (PathBuf, esp::EspReport) {
-        let mut extra = BTreeMap::new();
-        extra.insert(
-            INIT.trim_start_matches('/').to_owned(),
-            Extra::File {
-                mode: 0o755,
-                data: boot.to_vec(),
-            },
+    /// `image build NAME --image-format raw`; the disk's path.
+    fn build_disk(&self, name: &str) -> PathBuf {
+        self.expect(
+            0,
+            &[
+                "image",
+                "build",
+                name,
+                "--arch",
+                self.arch.rpm(),
+                "--image-format",
+                "raw",
+            ],
         );
-        let esp_dir = self.path(&format!("esp-{label}"));
-        let report = esp::write(
-            &EspInput {
-                root: &self.path("root"),
-                name: "demo-vm",
-                arch: self.arch,
-                cmdline: "",
-                init: INIT,
-                extra,
-                source_date_epoch: 1_700_000_000,
-            },
-            &esp_dir,
-        )
-        .expect("ESP tree");
-        let disk = self.path(&format!("{label}.raw"));
-        gpt_disk(&esp_dir, &disk);
-        (disk, report)
+        let disk = self.path(&format!("out/images/{name}/{}/{name}.raw", self.arch));
+        assert!(disk.is_file(), "{}", disk.display());
+        disk
     }
 
-    fn console(&self) -> String {
-        let p = self.path(&format!("build/logs/boot/demo-vm-{}/console.log", self.arch));
+    fn console(&self, name: &str) -> String {
+        let p = self.path(&format!("build/logs/boot/{name}-{}/console.log", self.arch));
         String::from_utf8_lossy(&std::fs::read(p).expect("console log")).into_owned()
     }
 }
@@ -178,51 +141,6 @@ fn sh(cmd: &mut Command) {
     );
 }
 
-/// A GPT disk with one FAT32 EFI system partition holding `esp`.
-fn gpt_disk(esp: &Path, disk: &Path) {
-    let bytes: u64 = walkdir::WalkDir::new(esp)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter_map(|e| e.metadata().ok())
-        .map(|m| m.len())
-        .sum();
-    let mib = bytes / (1 << 20) + 40;
-    let part = disk.with_extension("esp");
-    File::create(&part)
-        .and_then(|f| f.set_len(mib << 20))
-        .expect("ESP image");
-    sh(Command::new("mkfs.vfat")
-        .args(["-F", "32", "-n", "ESP", "-i", "0a2d1e5f"])
-        .arg(&part));
-    let mut mcopy = Command::new("mcopy");
-    mcopy
-        .env("MTOOLS_SKIP_CHECK", "1")
-        .args(["-s", "-p", "-i"])
-        .arg(&part);
-    for e in std::fs::read_dir(esp).expect("ESP tree") {
-        mcopy.arg(e.expect("entry").path());
-    }
-    sh(mcopy.arg("::/"));
-    File::create(disk)
-        .and_then(|f| f.set_len((mib + 2) << 20))
-        .expect("disk");
-    sh(Command::new("sgdisk")
-        .args([
-            "-n",
-            &format!("1:2048:+{mib}M"),
-            "-t",
-            "1:ef00",
-            "-U",
-            "3d0c1a7e-1b5e-4c2a-9d3f-000000000001",
-        ])
-        .arg(disk));
-    sh(Command::new("dd")
-        .arg(format!("if={}", part.display()))
-        .arg(format!("of={}", disk.display()))
-        .args(["bs=1M", "seek=1", "conv=notrunc,sparse", "status=none"]));
-    std::fs::remove_file(&part).expect("remove the ESP image");
-}
-
 /// qemu processes whose command line names `disk`.
 fn machines_using(disk: &Path) -> Vec<String> {
     let needle = disk.display().to_string();
@@ -235,59 +153,59 @@ fn machines_using(disk: &Path) -> Vec<String> {
         .collect()
 }
 
-fn boot_program() -> Vec<u8> {
-    std::fs::read(azldev_e2e::demo::workspace_root().join("images/demo-vm/boot.sh")).expect("boot.sh")
+fn boot(vm: &Vm, name: &str, code: i32, timeout: &str) -> String {
+    let _serial = lock("e2e-boot.lock");
+    let start = Instant::now();
+    let out = vm.expect(
+        code,
+        &[
+            "image",
+            "boot",
+            name,
+            "--arch",
+            vm.arch.rpm(),
+            "--timeout",
+            timeout,
+        ],
+    );
+    eprintln!(
+        "{name} {}: boot check {:.1}s",
+        vm.arch,
+        start.elapsed().as_secs_f64()
+    );
+    out
 }
 
 fn boots_and_shows_the_marker(arch: Arch) -> Vm {
     let vm = Vm::new(arch);
-    let (disk, report) = vm.disk("demo-vm", &boot_program());
-    assert!(report.options.contains(esp::console(arch)), "{report:?}");
-    // The ESP tree is deterministic: the same root gives the same initramfs.
-    let (_, again) = vm.disk("demo-vm-again", &boot_program());
-    let initrd =
-        |label: &str| std::fs::read(vm.path(&format!("esp-{label}")).join(&report.initrd)).expect("initrd");
-    assert_eq!(report, again);
-    assert!(
-        initrd("demo-vm") == initrd("demo-vm-again"),
-        "initramfs bytes differ"
-    );
-
-    let _serial = lock("e2e-boot.lock");
-    let start = Instant::now();
-    let disk_arg = disk.to_str().expect("utf-8 path");
-    let out = vm.expect(
-        0,
-        &[
-            "image",
-            "boot",
-            "demo-vm",
-            "--arch",
-            arch.rpm(),
-            "--timeout",
-            "400",
-            "--disk",
-            disk_arg,
-        ],
-    );
-    eprintln!("{arch}: boot check {:.1}s", start.elapsed().as_secs_f64());
+    let disk = vm.build_disk("demo-vm");
+    let out = boot(&vm, "demo-vm", 0, "400");
     let marker = format!("AZLDEV-BOOT-OK demo-vm {arch}");
+    assert!(
+        out.contains(&disk.display().to_string()),
+        "the built disk is found: {out}"
+    );
     assert!(
         out.contains(&format!("demo-vm {arch}: booted, `{marker}`")),
         "{out}"
     );
     assert!(out.contains("powered off"), "{out}");
-    let console = vm.console();
+    let console = vm.console("demo-vm");
     let lines: Vec<&str> = console.lines().map(str::trim).collect();
     let at = lines.iter().position(|l| *l == marker).expect("the marker line");
     // The demo program built by `azldev build` ran just before.
-    assert!(lines[..at].iter().any(|l| l.contains("Hello")), "{console}");
+    assert!(lines[..at].contains(&"Hello, world!"), "{console}");
     assert!(
         console.contains(&format!("Run {INIT} as init process")),
         "{console}"
     );
+    assert!(console.contains(esp_console(arch)), "{console}");
     assert!(machines_using(&disk).is_empty(), "qemu is gone");
     vm
+}
+
+fn esp_console(arch: Arch) -> &'static str {
+    azldev_image::boot::esp::console(arch)
 }
 
 #[test]
@@ -296,22 +214,11 @@ fn demo_vm_boots_on_x86_64_and_failures_are_reported() {
 
     // A boot program that fails: init exits, the kernel panics; exit 1 with
     // the console's tail.
-    let (disk, _) = vm.disk("panics", b"#!/bin/sh\necho demo-vm: giving up\nexit 3\n");
-    let _serial = lock("e2e-boot.lock");
-    let out = vm.expect(
-        1,
-        &[
-            "image",
-            "boot",
-            "demo-vm",
-            "--disk",
-            disk.to_str().expect("utf-8"),
-            "--timeout",
-            "400",
-        ],
-    );
+    vm.variant("vm-panics", "#!/bin/sh\necho demo-vm: giving up\nexit 3\n");
+    let disk = vm.build_disk("vm-panics");
+    let out = boot(&vm, "vm-panics", 1, "400");
     assert!(
-        out.contains("the kernel panicked before `AZLDEV-BOOT-OK demo-vm x86_64`"),
+        out.contains("the kernel panicked before `AZLDEV-BOOT-OK vm-panics x86_64`"),
         "{out}"
     );
     assert!(out.contains("Attempted to kill init"), "{out}");
@@ -319,21 +226,11 @@ fn demo_vm_boots_on_x86_64_and_failures_are_reported() {
     assert!(machines_using(&disk).is_empty(), "qemu is gone");
 
     // One that never prints the marker: the timeout stops the machine.
-    let (disk, _) = vm.disk("hangs", b"#!/bin/sh\nwhile :; do sleep 1; done\n");
-    let out = vm.expect(
-        1,
-        &[
-            "image",
-            "boot",
-            "demo-vm",
-            "--disk",
-            disk.to_str().expect("utf-8"),
-            "--timeout",
-            "6",
-        ],
-    );
+    vm.variant("vm-hangs", "#!/bin/sh\nwhile :; do sleep 1; done\n");
+    let disk = vm.build_disk("vm-hangs");
+    let out = boot(&vm, "vm-hangs", 1, "6");
     assert!(
-        out.contains("no `AZLDEV-BOOT-OK demo-vm x86_64` on the serial console after 6s"),
+        out.contains("no `AZLDEV-BOOT-OK vm-hangs x86_64` on the serial console after 6s"),
         "{out}"
     );
     assert!(machines_using(&disk).is_empty(), "qemu is gone after the timeout");
@@ -342,8 +239,7 @@ fn demo_vm_boots_on_x86_64_and_failures_are_reported() {
     let child = Command::new(assert_cmd::cargo::cargo_bin("azldev"))
         .current_dir(vm.dir.path())
         .env("AZLDEV_CACHE_DIR", cache())
-        .args(["image", "boot", "demo-vm", "--timeout", "400", "--disk"])
-        .arg(&disk)
+        .args(["image", "boot", "vm-hangs", "--timeout", "400"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use azldev_buildroot::arch::Arch;
 use azldev_image::boot::{self, BootError, qemu::BootCheck};
+use azldev_image::format::Format;
 use clap::Args;
 
 use crate::cli::ReportFormat;
@@ -38,20 +39,13 @@ pub struct BootArgs {
     pub format: ReportFormat,
 }
 
-/// Where a built image's disks may be, newest layout first.
+/// Where `azldev image build` puts an image's disks (`<output-dir>/images/<name>/<arch>/`), raw first.
 fn disk_candidates(output_dir: &Path, name: &str, arch: Arch) -> Vec<PathBuf> {
-    let mut v = Vec::new();
-    for dir in [
-        output_dir.join("images").join(arch.rpm()).join(name),
-        output_dir.join("images").join(name).join(arch.rpm()),
-        output_dir.join("images").join(arch.rpm()),
-    ] {
-        for ext in ["raw", "qcow2"] {
-            v.push(dir.join(format!("{name}.{ext}")));
-            v.push(dir.join(format!("{name}.{}.{ext}", arch.rpm())));
-        }
-    }
-    v
+    let dir = output_dir.join("images").join(name).join(arch.rpm());
+    [Format::Raw, Format::Qcow2]
+        .into_iter()
+        .map(|f| dir.join(azldev_image::pipeline::artifact_name(name, f)))
+        .collect()
 }
 
 pub fn run(args: &BootArgs, out: &Output, _settings: &Settings) -> miette::Result<ExitCode> {
