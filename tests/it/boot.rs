@@ -122,7 +122,8 @@ impl Vm {
         );
         let disk = self.path(&format!("out/images/{name}/{}/{name}.raw", self.arch));
         assert!(disk.is_file(), "{}", disk.display());
-        disk
+        // As azldev names it (the test cache may be reached through a link).
+        disk.canonicalize().expect("canonical path")
     }
 
     fn console(&self, name: &str) -> String {
