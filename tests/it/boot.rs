@@ -179,6 +179,7 @@ fn boot(vm: &Vm, name: &str, code: i32, timeout: &str) -> String {
 
 fn boots_and_shows_the_marker(arch: Arch) -> Vm {
     let vm = Vm::new(arch);
+    seed_kernel_is_usable(&vm);
     let disk = vm.build_disk("demo-vm");
     let out = boot(&vm, "demo-vm", 0, "400");
     let marker = format!("AZLDEV-BOOT-OK demo-vm {arch}");
@@ -203,6 +204,39 @@ fn boots_and_shows_the_marker(arch: Arch) -> Vm {
     assert!(console.contains(esp_console(arch)), "{console}");
     assert!(machines_using(&disk).is_empty(), "qemu is gone");
     vm
+}
+
+/// The seed's converted kernel: /boot and the modules moved under /usr,
+/// Debian's relations kept, no maintainer scripts (the initramfs is azldev's).
+fn seed_kernel_is_usable(vm: &Vm) {
+    let packages = vm.path(&format!("build/seed/{}/Packages", vm.arch));
+    let kernel = std::fs::read_dir(&packages)
+        .expect("seed packages")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            let n = p.file_name().expect("name").to_string_lossy().into_owned();
+            n.starts_with("linux-image-6.") && n.ends_with(&format!(".{}.rpm", vm.arch))
+        })
+        .expect("the seed holds the kernel package");
+    let rpm = |args: &[&str]| {
+        let out = Command::new("rpm")
+            .args(args)
+            .arg(&kernel)
+            .output()
+            .expect("rpm runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let files = rpm(&["-qlp"]);
+    assert!(files.lines().any(|l| l.starts_with("/boot/vmlinuz-")), "{files}");
+    assert!(files.contains("/kernel/drivers/block/virtio_blk.ko\n"), "modules");
+    assert!(
+        files.lines().all(|l| !l.starts_with("/lib/")),
+        "modules moved under /usr"
+    );
+    assert!(rpm(&["-qp", "--requires"]).contains("kmod"));
+    assert_eq!(rpm(&["-qp", "--scripts"]).trim(), "", "no maintainer scripts");
 }
 
 fn esp_console(arch: Arch) -> &'static str {
