@@ -335,11 +335,15 @@ fn demo_container_builds_for_both_arches_reproducibly_runs_and_is_accounted_for(
             .args([
                 "/bin/sh",
                 "-c",
-                "hello; greeter; cat /etc/motd; grep ^demo: /etc/passwd",
+                "hello; greeter; cat /etc/motd /etc/demo-container-arch; grep ^demo: /etc/passwd",
             ]));
+        // The description's script ran inside the root, for the image's arch.
         assert_eq!(
             said,
-            "Hello, world!\nHello, world!\nWelcome to the Demo Linux container.\ndemo:x:1000:1000::/home/demo:/bin/sh\n",
+            format!(
+                "Hello, world!\nHello, world!\nWelcome to the Demo Linux container.\n\
+                 Demo Linux container for {arch}\ndemo:x:1000:1000::/home/demo:/bin/sh\n"
+            ),
             "{arch}"
         );
         // Nothing of the install is left: no dnf cache, history or logs, an
@@ -414,6 +418,23 @@ fn demo_container_builds_for_both_arches_reproducibly_runs_and_is_accounted_for(
         flat.contains("overitssizebudgetof1.0MiB")
             && flat.contains("images/demo-container.image.toml:8:15")
             && flat.contains("largestpackages:coreutils"),
+        "{err}"
+    );
+    assert_eq!(digests(&out.join("x86_64")), before["x86_64"]);
+
+    // A failing script fails the build, naming the script, where the
+    // description lists it, its last line and the log.
+    d.write("images/demo-container.image.toml", &toml);
+    d.write(
+        "images/demo-container.setup.sh",
+        "#!/bin/sh\necho setting up\necho cannot set up >&2\nexit 3\n",
+    );
+    let out_run = d.run(&["image", "build", "demo-container", "--arch", "x86_64"]);
+    assert_eq!(out_run.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out_run.stderr);
+    let flat: String = err.chars().filter(|c| !c.is_whitespace() && *c != '│').collect();
+    assert!(
+        flat.contains("demo-container.setup.shofimage`demo-container`(images/demo-container.image.toml:10:12)failed:cannotsetup;log:"),
         "{err}"
     );
     assert_eq!(digests(&out.join("x86_64")), before["x86_64"]);

@@ -488,7 +488,10 @@ mod tests {
             profile: None,
             declared_at: "distro.toml:1:1".into(),
             display_root: dir.to_owned(),
-            package_groups: BTreeMap::from([("core".to_owned(), vec!["bash".to_owned(), "coreutils".to_owned()])]),
+            package_groups: BTreeMap::from([(
+                "core".to_owned(),
+                vec!["bash".to_owned(), "coreutils".to_owned()],
+            )]),
         }
     }
 
@@ -532,8 +535,14 @@ mod tests {
         // No profile asked: the import="true" ones.
         let d = Description::load(&e).expect("loads");
         let x = d.resolve(Arch::X86_64);
-        assert_eq!(x.packages.iter().map(|p| p.value.as_str()).collect::<Vec<_>>(), ["all"]);
-        assert_eq!(x.formats.iter().map(|f| f.value).collect::<Vec<_>>(), [Format::Tar]);
+        assert_eq!(
+            x.packages.iter().map(|p| p.value.as_str()).collect::<Vec<_>>(),
+            ["all"]
+        );
+        assert_eq!(
+            x.formats.iter().map(|f| f.value).collect::<Vec<_>>(),
+            [Format::Tar]
+        );
         assert_eq!(x.remove_packages[0].value, "gone");
         e.profile = Some("a".into());
         let d = Description::load(&e).expect("loads");
@@ -542,14 +551,21 @@ mod tests {
             a.packages.iter().map(|p| p.value.as_str()).collect::<Vec<_>>(),
             ["all", "only-arm", "in-a"]
         );
-        assert_eq!(a.formats.iter().map(|f| f.value).collect::<Vec<_>>(), [Format::Tar, Format::Oci]);
+        assert_eq!(
+            a.formats.iter().map(|f| f.value).collect::<Vec<_>>(),
+            [Format::Tar, Format::Oci]
+        );
         let c = &a.container.as_ref().expect("container").value;
         assert_eq!(c.entrypoint, ["/bin/sh", "-c"]);
         e.profile = Some("zzz".into());
         match Description::load(&e) {
             Err(DescError::Invalid { problems, .. }) => {
                 assert_eq!(problems.len(), 1);
-                assert!(problems[0].message.contains("asks for profile `zzz`"), "{}", problems[0].message);
+                assert!(
+                    problems[0].message.contains("asks for profile `zzz`"),
+                    "{}",
+                    problems[0].message
+                );
                 assert_eq!((problems[0].line, problems[0].column), (2, 3));
             }
             other => panic!("expected a problem, got {other:?}"),

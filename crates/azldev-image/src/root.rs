@@ -60,7 +60,9 @@ pub enum RootError {
         from: String,
         why: String,
     },
-    #[error("building an image root needs root (dnf installs into the root as its owner); run azldev as root, e.g. with sudo")]
+    #[error(
+        "building an image root needs root (dnf installs into the root as its owner); run azldev as root, e.g. with sudo"
+    )]
     NotRoot,
     #[error("{tool} is needed but is not installed; on Debian: apt-get install -y {package}")]
     MissingTool {
