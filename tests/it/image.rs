@@ -481,6 +481,25 @@ fn repo_sign_signs_rpms_and_repomd_with_a_throwaway_key() {
     let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let signed = report["repositories"][0]["signed"].as_u64().expect("signed");
     let repo = d.repo("x86_64");
+    // The build cache the repository's packages came from is untouched.
+    let cached: Vec<PathBuf> = walkdir::WalkDir::new(crate::build::cache().join("builds"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(walkdir::DirEntry::into_path)
+        .filter(|p| p.extension().is_some_and(|x| x == "rpm"))
+        .collect();
+    for p in &cached {
+        let sig = run(Command::new("rpm")
+            .args([
+                "-qp",
+                "--nosignature",
+                "--nodigest",
+                "--qf",
+                "%{RSAHEADER:pgpsig}",
+            ])
+            .arg(p));
+        assert_eq!(sig, "(none)", "{} was signed in the build cache", p.display());
+    }
     let rpms: Vec<PathBuf> = std::fs::read_dir(repo.join("Packages"))
         .expect("Packages")
         .filter_map(Result::ok)
