@@ -195,7 +195,10 @@ fn gpt_disk(esp: &Path, disk: &Path) {
         .args(["-F", "32", "-n", "ESP", "-i", "0a2d1e5f"])
         .arg(&part));
     let mut mcopy = Command::new("mcopy");
-    mcopy.env("MTOOLS_SKIP_CHECK", "1").args(["-s", "-p", "-i"]).arg(&part);
+    mcopy
+        .env("MTOOLS_SKIP_CHECK", "1")
+        .args(["-s", "-p", "-i"])
+        .arg(&part);
     for e in std::fs::read_dir(esp).expect("ESP tree") {
         mcopy.arg(e.expect("entry").path());
     }
@@ -204,7 +207,14 @@ fn gpt_disk(esp: &Path, disk: &Path) {
         .and_then(|f| f.set_len((mib + 2) << 20))
         .expect("disk");
     sh(Command::new("sgdisk")
-        .args(["-n", &format!("1:2048:+{mib}M"), "-t", "1:ef00", "-U", "3d0c1a7e-1b5e-4c2a-9d3f-000000000001"])
+        .args([
+            "-n",
+            &format!("1:2048:+{mib}M"),
+            "-t",
+            "1:ef00",
+            "-U",
+            "3d0c1a7e-1b5e-4c2a-9d3f-000000000001",
+        ])
         .arg(disk));
     sh(Command::new("dd")
         .arg(format!("if={}", part.display()))
@@ -235,27 +245,47 @@ fn boots_and_shows_the_marker(arch: Arch) -> Vm {
     assert!(report.options.contains(esp::console(arch)), "{report:?}");
     // The ESP tree is deterministic: the same root gives the same initramfs.
     let (_, again) = vm.disk("demo-vm-again", &boot_program());
-    let initrd = |label: &str| std::fs::read(vm.path(&format!("esp-{label}")).join(&report.initrd)).expect("initrd");
+    let initrd =
+        |label: &str| std::fs::read(vm.path(&format!("esp-{label}")).join(&report.initrd)).expect("initrd");
     assert_eq!(report, again);
-    assert!(initrd("demo-vm") == initrd("demo-vm-again"), "initramfs bytes differ");
+    assert!(
+        initrd("demo-vm") == initrd("demo-vm-again"),
+        "initramfs bytes differ"
+    );
 
     let _serial = lock("e2e-boot.lock");
     let start = Instant::now();
     let disk_arg = disk.to_str().expect("utf-8 path");
     let out = vm.expect(
         0,
-        &["image", "boot", "demo-vm", "--arch", arch.rpm(), "--timeout", "400", "--disk", disk_arg],
+        &[
+            "image",
+            "boot",
+            "demo-vm",
+            "--arch",
+            arch.rpm(),
+            "--timeout",
+            "400",
+            "--disk",
+            disk_arg,
+        ],
     );
     eprintln!("{arch}: boot check {:.1}s", start.elapsed().as_secs_f64());
     let marker = format!("AZLDEV-BOOT-OK demo-vm {arch}");
-    assert!(out.contains(&format!("demo-vm {arch}: booted, `{marker}`")), "{out}");
+    assert!(
+        out.contains(&format!("demo-vm {arch}: booted, `{marker}`")),
+        "{out}"
+    );
     assert!(out.contains("powered off"), "{out}");
     let console = vm.console();
     let lines: Vec<&str> = console.lines().map(str::trim).collect();
     let at = lines.iter().position(|l| *l == marker).expect("the marker line");
     // The demo program built by `azldev build` ran just before.
     assert!(lines[..at].iter().any(|l| l.contains("Hello")), "{console}");
-    assert!(console.contains(&format!("Run {INIT} as init process")), "{console}");
+    assert!(
+        console.contains(&format!("Run {INIT} as init process")),
+        "{console}"
+    );
     assert!(machines_using(&disk).is_empty(), "qemu is gone");
     vm
 }
@@ -270,9 +300,20 @@ fn demo_vm_boots_on_x86_64_and_failures_are_reported() {
     let _serial = lock("e2e-boot.lock");
     let out = vm.expect(
         1,
-        &["image", "boot", "demo-vm", "--disk", disk.to_str().expect("utf-8"), "--timeout", "400"],
+        &[
+            "image",
+            "boot",
+            "demo-vm",
+            "--disk",
+            disk.to_str().expect("utf-8"),
+            "--timeout",
+            "400",
+        ],
     );
-    assert!(out.contains("the kernel panicked before `AZLDEV-BOOT-OK demo-vm x86_64`"), "{out}");
+    assert!(
+        out.contains("the kernel panicked before `AZLDEV-BOOT-OK demo-vm x86_64`"),
+        "{out}"
+    );
     assert!(out.contains("Attempted to kill init"), "{out}");
     assert!(out.contains("demo-vm: giving up"), "{out}");
     assert!(machines_using(&disk).is_empty(), "qemu is gone");
@@ -281,9 +322,20 @@ fn demo_vm_boots_on_x86_64_and_failures_are_reported() {
     let (disk, _) = vm.disk("hangs", b"#!/bin/sh\nwhile :; do sleep 1; done\n");
     let out = vm.expect(
         1,
-        &["image", "boot", "demo-vm", "--disk", disk.to_str().expect("utf-8"), "--timeout", "6"],
+        &[
+            "image",
+            "boot",
+            "demo-vm",
+            "--disk",
+            disk.to_str().expect("utf-8"),
+            "--timeout",
+            "6",
+        ],
     );
-    assert!(out.contains("no `AZLDEV-BOOT-OK demo-vm x86_64` on the serial console after 6s"), "{out}");
+    assert!(
+        out.contains("no `AZLDEV-BOOT-OK demo-vm x86_64` on the serial console after 6s"),
+        "{out}"
+    );
     assert!(machines_using(&disk).is_empty(), "qemu is gone after the timeout");
 
     // Ctrl-C (SIGINT to azldev) stops the machine too.
@@ -304,7 +356,12 @@ fn demo_vm_boots_on_x86_64_and_failures_are_reported() {
     std::thread::sleep(Duration::from_secs(1));
     sh(Command::new("kill").args(["-INT", &child.id().to_string()]));
     let out = child.wait_with_output().expect("exits");
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
     assert!(machines_using(&disk).is_empty(), "qemu is gone after Ctrl-C");
 }

@@ -34,7 +34,9 @@ pub enum BootError {
     NoBootLoader { path: PathBuf, arch: Arch },
     #[error("the boot program {init} is neither in the image root {} nor added to the initramfs", .root.display())]
     NoInit { init: String, root: PathBuf },
-    #[error("{what} is needed for a boot check but is not installed; on Debian: apt-get install -y {package}")]
+    #[error(
+        "{what} is needed for a boot check but is not installed; on Debian: apt-get install -y {package}"
+    )]
     MissingTool { what: String, package: &'static str },
     #[error("cannot start `{program}`: {source}")]
     Spawn {
@@ -53,7 +55,11 @@ pub enum BootError {
         log: PathBuf,
     },
     #[error("the kernel panicked before `{marker}` reached the serial console; console: {}\n{tail}", .log.display())]
-    Panic { marker: String, tail: String, log: PathBuf },
+    Panic {
+        marker: String,
+        tail: String,
+        log: PathBuf,
+    },
     #[error(
         "the machine stopped ({status}) before `{marker}` reached the serial console; console: {}\n{tail}",
         .log.display()

@@ -75,7 +75,8 @@ pub fn run(args: &BootArgs, out: &Output, _settings: &Settings) -> miette::Resul
             let candidates = disk_candidates(&dirs.output_dir, &args.name, args.arch);
             candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
                 miette::miette!(
-                    help = "build it with `azldev image build {} --arch {} --image-format raw`, or pass --disk",
+                    help =
+                        "build it with `azldev image build {} --arch {} --image-format raw`, or pass --disk",
                     "no built disk of image `{}` for {} (looked for {})",
                     args.name,
                     args.arch,

@@ -208,7 +208,10 @@ pub fn write(input: &EspInput<'_>, out: &Path) -> Result<EspReport, BootError> {
     let opts = options(input.arch, input.cmdline, input.init);
     write_file(
         &staging.join("loader/loader.conf"),
-        &format!("default {}.conf\ntimeout 0\nconsole-mode keep\neditor no\n", input.name),
+        &format!(
+            "default {}.conf\ntimeout 0\nconsole-mode keep\neditor no\n",
+            input.name
+        ),
     )?;
     write_file(
         &staging.join(format!("loader/entries/{}.conf", input.name)),
@@ -236,7 +239,8 @@ pub fn write(input: &EspInput<'_>, out: &Path) -> Result<EspReport, BootError> {
 
 /// Sets every file's and directory's mtime to `epoch` (the FAT writer copies them).
 fn clamp_times(dir: &Path, epoch: i64) -> Result<(), BootError> {
-    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(epoch.max(0)).unwrap_or(0));
+    let when =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(epoch.max(0)).unwrap_or(0));
     let mut stack = vec![dir.to_owned()];
     let mut all = Vec::new();
     while let Some(d) = stack.pop() {
@@ -277,7 +281,11 @@ mod tests {
         let d = tempfile::tempdir().expect("tempdir");
         let r = d.path();
         fs::create_dir_all(r.join("usr/lib/systemd/boot/efi")).expect("mkdir");
-        fs::write(r.join("usr/lib/systemd/boot/efi/systemd-bootx64.efi"), b"MZ loader").expect("write");
+        fs::write(
+            r.join("usr/lib/systemd/boot/efi/systemd-bootx64.efi"),
+            b"MZ loader",
+        )
+        .expect("write");
         fs::create_dir_all(r.join("boot")).expect("mkdir");
         fs::write(r.join("boot/vmlinuz-6.1.0-9-amd64"), b"MZ kernel").expect("write");
         fs::create_dir_all(r.join("usr/lib/modules/6.1.0-9-amd64/kernel")).expect("mkdir");
@@ -302,18 +310,33 @@ mod tests {
         let rep = write(&input, &out.path().join("esp")).expect("written");
         assert_eq!(rep.kernel_version, "6.1.0-9-amd64");
         let esp = out.path().join("esp");
-        assert_eq!(fs::read(esp.join("EFI/BOOT/BOOTX64.EFI")).expect("loader"), b"MZ loader");
-        assert_eq!(fs::read(esp.join("vm/6.1.0-9-amd64/linux")).expect("kernel"), b"MZ kernel");
+        assert_eq!(
+            fs::read(esp.join("EFI/BOOT/BOOTX64.EFI")).expect("loader"),
+            b"MZ loader"
+        );
+        assert_eq!(
+            fs::read(esp.join("vm/6.1.0-9-amd64/linux")).expect("kernel"),
+            b"MZ kernel"
+        );
         let entry = fs::read_to_string(esp.join("loader/entries/vm.conf")).expect("entry");
         assert_eq!(
             entry,
             "title vm\nversion 6.1.0-9-amd64\nlinux /vm/6.1.0-9-amd64/linux\ninitrd /vm/6.1.0-9-amd64/initrd\noptions console=ttyS0,115200 panic=-1 rdinit=/usr/bin/boot-check\n"
         );
-        let mtime = fs::metadata(esp.join("loader/loader.conf")).expect("stat").modified().expect("mtime");
-        assert_eq!(mtime, std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000));
+        let mtime = fs::metadata(esp.join("loader/loader.conf"))
+            .expect("stat")
+            .modified()
+            .expect("mtime");
+        assert_eq!(
+            mtime,
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000)
+        );
         let first = fs::read(esp.join("vm/6.1.0-9-amd64/initrd")).expect("initrd");
         write(&input, &out.path().join("esp")).expect("rewritten");
-        assert_eq!(fs::read(esp.join("vm/6.1.0-9-amd64/initrd")).expect("initrd"), first);
+        assert_eq!(
+            fs::read(esp.join("vm/6.1.0-9-amd64/initrd")).expect("initrd"),
+            first
+        );
         assert!(!out.path().join(".esp.azldev-staging").exists());
     }
 

@@ -112,21 +112,13 @@ fn collect(input: &InitrdInput<'_>) -> Result<BTreeMap<String, Source>, BootErro
     Ok(out)
 }
 
-fn header(
-    w: &mut impl Write,
-    ino: u32,
-    mode: u32,
-    uid: u32,
-    gid: u32,
-    nlink: u32,
-    mtime: u32,
-    size: u32,
-    rdev: (u32, u32),
-    name: &str,
-) -> std::io::Result<u64> {
+/// One newc header: `fields` are ino, mode, uid, gid, nlink, mtime,
+/// filesize, rdevmajor, rdevminor (devmajor/devminor are 0).
+fn header(w: &mut impl Write, fields: [u32; 9], name: &str) -> std::io::Result<u64> {
     let namesize = u32::try_from(name.len() + 1).unwrap_or(u32::MAX);
+    let [ino, mode, uid, gid, nlink, mtime, size, rmaj, rmin] = fields;
     let fields = [
-        ino, mode, uid, gid, nlink, mtime, size, 0, 0, rdev.0, rdev.1, namesize, 0,
+        ino, mode, uid, gid, nlink, mtime, size, 0, 0, rmaj, rmin, namesize, 0,
     ];
     let mut h = String::with_capacity(110);
     h.push_str("070701");
@@ -213,13 +205,19 @@ pub fn write(input: &InitrdInput<'_>, out: &Path) -> Result<InitrdReport, BootEr
         let size = u32::try_from(body.len()).map_err(|_| BootError::Unsupported {
             what: format!("{path}: a file of 4 GiB or more in an initramfs"),
         })?;
-        total += header(&mut w, ino, mode, uid, gid, nlink, mtime, size, rdev, path).map_err(werr)?;
+        total += header(
+            &mut w,
+            [ino, mode, uid, gid, nlink, mtime, size, rdev.0, rdev.1],
+            path,
+        )
+        .map_err(werr)?;
         total += data(&mut w, &body).map_err(werr)?;
     }
-    total += header(&mut w, 0, 0, 0, 0, 1, 0, 0, (0, 0), "TRAILER!!!").map_err(werr)?;
+    total += header(&mut w, [0, 0, 0, 0, 1, 0, 0, 0, 0], "TRAILER!!!").map_err(werr)?;
     // The kernel reads archives in 512-byte blocks at most; pad like cpio does.
     let pad = (512 - total % 512) % 512;
-    w.write_all(&vec![0u8; usize::try_from(pad).unwrap_or(0)]).map_err(werr)?;
+    w.write_all(&vec![0u8; usize::try_from(pad).unwrap_or(0)])
+        .map_err(werr)?;
     total += pad;
     let file = w.into_inner().map_err(|e| werr(e.into_error()))?;
     file.sync_all().map_err(werr)?;
@@ -323,13 +321,34 @@ mod tests {
         assert_eq!(
             names,
             [
-                "bin", "dev", "dev/console", "init", "proc", "run", "sys", "tmp", "usr", "usr/bin",
-                "usr/bin/hello", "usr/lib", "usr/lib/modules", "usr/lib/x", "usr/lib/x/init",
+                "bin",
+                "dev",
+                "dev/console",
+                "init",
+                "proc",
+                "run",
+                "sys",
+                "tmp",
+                "usr",
+                "usr/bin",
+                "usr/bin/hello",
+                "usr/lib",
+                "usr/lib/modules",
+                "usr/lib/x",
+                "usr/lib/x/init",
             ]
         );
-        assert!(text.lines().any(|l| l.starts_with("crw-------") && l.contains("5,   1") && l.ends_with("dev/console")), "{text}");
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("crw-------") && l.contains("5,   1") && l.ends_with("dev/console")),
+            "{text}"
+        );
         assert!(text.contains("bin -> usr/bin"), "{text}");
-        assert!(text.lines().any(|l| l.starts_with("-rwxr-xr-x") && l.ends_with(" init")), "{text}");
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("-rwxr-xr-x") && l.ends_with(" init")),
+            "{text}"
+        );
     }
 
     #[test]
@@ -356,7 +375,13 @@ mod tests {
             .status()
             .expect("cpio runs");
         assert!(st.success());
-        assert_eq!(fs::read(x.join("usr/lib/modules/6.1/kernel/x.ko")).expect("read"), b"big");
-        assert_eq!(fs::read(x.join("usr/bin/hello")).expect("read"), b"#!/bin/sh\necho hi\n");
+        assert_eq!(
+            fs::read(x.join("usr/lib/modules/6.1/kernel/x.ko")).expect("read"),
+            b"big"
+        );
+        assert_eq!(
+            fs::read(x.join("usr/bin/hello")).expect("read"),
+            b"#!/bin/sh\necho hi\n"
+        );
     }
 }

@@ -35,13 +35,22 @@ pub struct Firmware {
 pub fn firmware(arch: Arch) -> Result<Firmware, BootError> {
     let candidates: &[(&str, &str)] = match arch {
         Arch::X86_64 => &[
-            ("/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"),
+            (
+                "/usr/share/OVMF/OVMF_CODE_4M.fd",
+                "/usr/share/OVMF/OVMF_VARS_4M.fd",
+            ),
             ("/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd"),
-            ("/usr/share/edk2/ovmf/OVMF_CODE.fd", "/usr/share/edk2/ovmf/OVMF_VARS.fd"),
+            (
+                "/usr/share/edk2/ovmf/OVMF_CODE.fd",
+                "/usr/share/edk2/ovmf/OVMF_VARS.fd",
+            ),
         ],
         Arch::Aarch64 => &[
             ("/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF_VARS.fd"),
-            ("/usr/share/edk2/aarch64/QEMU_EFI-pflash.raw", "/usr/share/edk2/aarch64/vars-template-pflash.raw"),
+            (
+                "/usr/share/edk2/aarch64/QEMU_EFI-pflash.raw",
+                "/usr/share/edk2/aarch64/vars-template-pflash.raw",
+            ),
         ],
     };
     candidates
@@ -113,7 +122,14 @@ pub fn command(check: &BootCheck, fw: &Firmware, vars: &Path, console: &Path) ->
     };
     cmd.args(["-accel", "tcg", "-smp", "1", "-m"])
         .arg(check.memory_mib.to_string())
-        .args(["-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none"])
+        .args([
+            "-nodefaults",
+            "-no-user-config",
+            "-display",
+            "none",
+            "-monitor",
+            "none",
+        ])
         .args(["-nic", "none", "-no-reboot"])
         .arg("-serial")
         .arg(format!("file:{}", console.display()))
@@ -180,7 +196,9 @@ impl BootCheck {
             .args(inner.get_args());
         let described = azldev_buildroot::run::describe(&cmd);
         let log = fs::File::create(&qemu_log).map_err(io(format!("create {}", qemu_log.display())))?;
-        let log2 = log.try_clone().map_err(io(format!("open {}", qemu_log.display())))?;
+        let log2 = log
+            .try_clone()
+            .map_err(io(format!("open {}", qemu_log.display())))?;
         cmd.stdin(Stdio::null()).stdout(log).stderr(log2);
         // Its own process group: a terminal's Ctrl-C reaches azldev, which kills it.
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
@@ -197,10 +215,7 @@ impl BootCheck {
         let mut marker_at: Option<Duration> = None;
         let mut panic_at: Option<Instant> = None;
         loop {
-            let exited = machine
-                .0
-                .try_wait()
-                .map_err(io(format!("wait for {program}")))?;
+            let exited = machine.0.try_wait().map_err(io(format!("wait for {program}")))?;
             // Read what the console got (after the exit check: nothing is missed).
             reader
                 .seek(SeekFrom::Start(pos))
@@ -281,7 +296,11 @@ pub fn has_line(text: &str, marker: &str) -> bool {
 /// The console's last lines, without terminal escape sequences.
 pub fn tail(text: &str) -> String {
     let text = strip_escapes(text);
-    let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.trim().is_empty())
+        .collect();
     let from = lines.len().saturating_sub(TAIL_LINES);
     lines[from..].join("\n")
 }
@@ -351,7 +370,8 @@ mod tests {
 
     #[test]
     fn panic_tail_starts_before_the_panic() {
-        let mut s = String::from("boot: giving up\n[ 5.0] Kernel panic - not syncing: Attempted to kill init!\n");
+        let mut s =
+            String::from("boot: giving up\n[ 5.0] Kernel panic - not syncing: Attempted to kill init!\n");
         for i in 0..60 {
             s.push_str(&format!("[ 5.1] trace {i}\n"));
         }
