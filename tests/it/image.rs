@@ -427,7 +427,7 @@ fn demo_container_builds_for_both_arches_reproducibly_runs_and_is_accounted_for(
     d.write("images/demo-container.image.toml", &toml);
     d.write(
         "images/demo-container.setup.sh",
-        "#!/bin/sh\necho setting up\necho cannot set up >&2\nexit 3\n",
+        "#!/bin/sh\necho cannot set up >&2\nexit 3\n",
     );
     let out_run = d.run(&["image", "build", "demo-container", "--arch", "x86_64"]);
     assert_eq!(out_run.status.code(), Some(2));

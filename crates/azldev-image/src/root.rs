@@ -537,7 +537,13 @@ fn run_script(req: &RootRequest<'_>, script: &Path, kiwi: bool, from: &str) -> R
         image: req.spec.name.clone(),
         script: script.to_owned(),
         from: from.to_owned(),
-        tail: e.tail().lines().last().unwrap_or_default().to_owned(),
+        tail: e
+            .tail()
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or_default()
+            .to_owned(),
         log: req.log.to_owned(),
     })
 }
