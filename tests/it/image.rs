@@ -335,11 +335,15 @@ fn demo_container_builds_for_both_arches_reproducibly_runs_and_is_accounted_for(
             .args([
                 "/bin/sh",
                 "-c",
-                "hello; greeter; cat /etc/motd; grep ^demo: /etc/passwd",
+                "hello; greeter; cat /etc/motd /etc/demo-container-arch; grep ^demo: /etc/passwd",
             ]));
+        // The description's script ran inside the root, for the image's arch.
         assert_eq!(
             said,
-            "Hello, world!\nHello, world!\nWelcome to the Demo Linux container.\ndemo:x:1000:1000::/home/demo:/bin/sh\n",
+            format!(
+                "Hello, world!\nHello, world!\nWelcome to the Demo Linux container.\n\
+                 Demo Linux container for {arch}\ndemo:x:1000:1000::/home/demo:/bin/sh\n"
+            ),
             "{arch}"
         );
         // Nothing of the install is left: no dnf cache, history or logs, an
@@ -417,6 +421,23 @@ fn demo_container_builds_for_both_arches_reproducibly_runs_and_is_accounted_for(
         "{err}"
     );
     assert_eq!(digests(&out.join("x86_64")), before["x86_64"]);
+
+    // A failing script fails the build, naming the script, where the
+    // description lists it, its last line and the log.
+    d.write("images/demo-container.image.toml", &toml);
+    d.write(
+        "images/demo-container.setup.sh",
+        "#!/bin/sh\necho cannot set up >&2\nexit 3\n",
+    );
+    let out_run = d.run(&["image", "build", "demo-container", "--arch", "x86_64"]);
+    assert_eq!(out_run.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out_run.stderr);
+    let flat: String = err.chars().filter(|c| !c.is_whitespace() && *c != '│').collect();
+    assert!(
+        flat.contains("demo-container.setup.shofimage`demo-container`(images/demo-container.image.toml:10:12)failed:cannotsetup;log:"),
+        "{err}"
+    );
+    assert_eq!(digests(&out.join("x86_64")), before["x86_64"]);
 }
 
 #[test]
@@ -460,6 +481,25 @@ fn repo_sign_signs_rpms_and_repomd_with_a_throwaway_key() {
     let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let signed = report["repositories"][0]["signed"].as_u64().expect("signed");
     let repo = d.repo("x86_64");
+    // The build cache the repository's packages came from is untouched.
+    let cached: Vec<PathBuf> = walkdir::WalkDir::new(crate::build::cache().join("builds"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(walkdir::DirEntry::into_path)
+        .filter(|p| p.extension().is_some_and(|x| x == "rpm"))
+        .collect();
+    for p in &cached {
+        let sig = run(Command::new("rpm")
+            .args([
+                "-qp",
+                "--nosignature",
+                "--nodigest",
+                "--qf",
+                "%{RSAHEADER:pgpsig}",
+            ])
+            .arg(p));
+        assert_eq!(sig, "(none)", "{} was signed in the build cache", p.display());
+    }
     let rpms: Vec<PathBuf> = std::fs::read_dir(repo.join("Packages"))
         .expect("Packages")
         .filter_map(Result::ok)

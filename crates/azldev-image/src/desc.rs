@@ -478,6 +478,100 @@ mod tests {
         assert_eq!(parse_size("12 parsecs", 1), None);
     }
 
+    fn entry(dir: &Path, kind: &str, file: &str, text: &str) -> ImageEntry {
+        std::fs::write(dir.join(file), text).expect("write");
+        ImageEntry {
+            name: "t".into(),
+            description: None,
+            kind: kind.into(),
+            path: dir.join(file),
+            profile: None,
+            declared_at: "distro.toml:1:1".into(),
+            display_root: dir.to_owned(),
+            package_groups: BTreeMap::from([(
+                "core".to_owned(),
+                vec!["bash".to_owned(), "coreutils".to_owned()],
+            )]),
+        }
+    }
+
+    #[test]
+    fn native_resolves_per_arch_with_origins() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let e = entry(
+            t.path(),
+            "toml",
+            "t.image.toml",
+            "packages = [\"hello\"]\ngroups = [\"core\"]\nformats = [\"tar\"]\nkernel-cmdline = \"quiet\"\n\
+             [arch.aarch64]\npackages = [\"grub2-efi-aa64\"]\nkernel-cmdline = \"console=ttyAMA0\"\n",
+        );
+        let d = Description::load(&e).expect("loads");
+        let x = d.resolve(Arch::X86_64);
+        let a = d.resolve(Arch::Aarch64);
+        let names = |s: &ImageSpec| s.packages.iter().map(|p| p.value.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&x), ["hello", "bash", "coreutils"]);
+        assert_eq!(names(&a), ["hello", "bash", "coreutils", "grub2-efi-aa64"]);
+        assert_eq!(x.packages[1].from, "t.image.toml:2:11 (group `core`)");
+        assert_eq!(a.packages[3].from, "t.image.toml:6:13");
+        assert_eq!(x.kernel_cmdline.as_ref().map(|c| c.value.as_str()), Some("quiet"));
+        assert_eq!(
+            a.kernel_cmdline.as_ref().map(|c| c.value.as_str()),
+            Some("quiet console=ttyAMA0")
+        );
+    }
+
+    #[test]
+    fn kiwi_profiles_and_arches() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let xml = r#"<image schemaversion="8.3" name="k">
+  <profiles><profile name="a" description="A"/><profile name="b" description="B" import="true"/></profiles>
+  <preferences><type image="tbz"/></preferences>
+  <preferences profiles="a"><type image="oci"><containerconfig name="x" tag="1"><entrypoint execute="/bin/sh"><argument name="-c"/></entrypoint></containerconfig></type></preferences>
+  <packages type="image"><package name="all"/><package name="only-arm" arch="aarch64"/></packages>
+  <packages type="image" profiles="a"><package name="in-a"/></packages>
+  <packages type="delete"><package name="gone"/></packages>
+</image>"#;
+        let mut e = entry(t.path(), "kiwi", "k.kiwi", xml);
+        // No profile asked: the import="true" ones.
+        let d = Description::load(&e).expect("loads");
+        let x = d.resolve(Arch::X86_64);
+        assert_eq!(
+            x.packages.iter().map(|p| p.value.as_str()).collect::<Vec<_>>(),
+            ["all"]
+        );
+        assert_eq!(
+            x.formats.iter().map(|f| f.value).collect::<Vec<_>>(),
+            [Format::Tar]
+        );
+        assert_eq!(x.remove_packages[0].value, "gone");
+        e.profile = Some("a".into());
+        let d = Description::load(&e).expect("loads");
+        let a = d.resolve(Arch::Aarch64);
+        assert_eq!(
+            a.packages.iter().map(|p| p.value.as_str()).collect::<Vec<_>>(),
+            ["all", "only-arm", "in-a"]
+        );
+        assert_eq!(
+            a.formats.iter().map(|f| f.value).collect::<Vec<_>>(),
+            [Format::Tar, Format::Oci]
+        );
+        let c = &a.container.as_ref().expect("container").value;
+        assert_eq!(c.entrypoint, ["/bin/sh", "-c"]);
+        e.profile = Some("zzz".into());
+        match Description::load(&e) {
+            Err(DescError::Invalid { problems, .. }) => {
+                assert_eq!(problems.len(), 1);
+                assert!(
+                    problems[0].message.contains("asks for profile `zzz`"),
+                    "{}",
+                    problems[0].message
+                );
+                assert_eq!((problems[0].line, problems[0].column), (2, 3));
+            }
+            other => panic!("expected a problem, got {other:?}"),
+        }
+    }
+
     #[test]
     fn line_columns() {
         let s = SourceText::new("f".into(), "ab\ncdé\nx".into());

@@ -8,12 +8,12 @@
 //! - `tar`: POSIX (pax) tar written here: entries sorted by name, numeric
 //!   owners, mtimes clamped to `SOURCE_DATE_EPOCH`, hard links, xattrs as
 //!   `SCHILY.xattr.*` (file capabilities survive); no entry for `/` itself.
-//! - `oci` / `oci-archive`: one layer (that tar, gzip as fixed 4 MiB
+//! - `oci` / `oci-archive`: one layer (that tar, gzip level 3 as fixed 4 MiB
 //!   members compressed in parallel), config from [`ContainerConfig`]
 //!   (`PATH` added when `env` has none), `index.json` with
 //!   `org.opencontainers.image.ref.name` = the tag and
 //!   `io.containerd.image.name` = `name:tag`.
-//! - `ext4` (label `root`), `erofs` (lz4hc), `squashfs` (gzip): UUID from the
+//! - `ext4` (label `root`), `erofs` (lz4), `squashfs` (zstd level 3): UUID from the
 //!   seed ([`DiskIds::root_fs_uuid`]); squashfs sets every time to
 //!   `SOURCE_DATE_EPOCH` when a file is newer (mksquashfs cannot clamp).
 //! - `raw`: GPT written here; partition 1 `esp` (FAT32 of [`FormatInput::esp`],

@@ -60,6 +60,10 @@ pub enum RootError {
         from: String,
         why: String,
     },
+    #[error(
+        "building an image root needs root (dnf installs into the root as its owner); run azldev as root, e.g. with sudo"
+    )]
+    NotRoot,
     #[error("{tool} is needed but is not installed; on Debian: apt-get install -y {package}")]
     MissingTool {
         tool: &'static str,
@@ -128,6 +132,9 @@ pub struct RootInfo {
 /// Makes the root tree of `req.spec`.
 pub fn make(req: &RootRequest<'_>) -> Result<RootInfo, RootError> {
     let spec = req.spec;
+    if !azldev_buildroot::base::is_root() {
+        return Err(RootError::NotRoot);
+    }
     azldev_buildroot::layer::ensure_emulation(spec.arch).map_err(|e| RootError::Install {
         image: spec.name.clone(),
         arch: spec.arch,
@@ -530,7 +537,13 @@ fn run_script(req: &RootRequest<'_>, script: &Path, kiwi: bool, from: &str) -> R
         image: req.spec.name.clone(),
         script: script.to_owned(),
         from: from.to_owned(),
-        tail: e.tail().lines().last().unwrap_or_default().to_owned(),
+        tail: e
+            .tail()
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or_default()
+            .to_owned(),
         log: req.log.to_owned(),
     })
 }

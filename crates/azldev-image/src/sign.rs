@@ -121,6 +121,23 @@ fn rpms(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SignError> {
     Ok(())
 }
 
+/// Replaces a hard-linked file by a copy of its own (same bytes and mode).
+fn unshare(path: &Path) -> Result<(), SignError> {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::metadata(path).map_err(io_err(format!("stat {}", path.display())))?;
+    if m.nlink() < 2 {
+        return Ok(());
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.azldev-unshare"));
+    fs::copy(path, &tmp).map_err(io_err(format!("copy {}", path.display())))?;
+    fs::rename(&tmp, path).map_err(io_err(format!("replace {}", path.display())))?;
+    Ok(())
+}
+
 fn which(program: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
@@ -162,6 +179,12 @@ pub fn sign_repo(repo: &Path, key: &str, log: &Path) -> Result<SignReport, SignE
         } else {
             signed += 1;
         }
+    }
+    // rpmsign rewrites a package in place, and the build publishes packages
+    // as hard links into its cache: give each its own copy first, so signing
+    // the repository never touches the build cache.
+    for r in &all {
+        unshare(r)?;
     }
     // rpm's `%__gpg` may name a gpg2 that does not exist (Debian): use
     // the gpg on PATH.

@@ -552,7 +552,8 @@ fn build(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Result<
         let base = base_spec(&def, &config)?;
         let mut repos = base.repos.clone();
         let local = dirs.output_dir.join(arch.rpm());
-        if local.join("repodata/repomd.xml").is_file() {
+        let has_local = local.join("repodata/repomd.xml").is_file();
+        if has_local {
             repos.push(RepoSpec {
                 id: "azldev-local".into(),
                 baseurl: vec![format!("file://{}", local.display())],
@@ -582,6 +583,15 @@ fn build(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Result<
             Err(e @ pipeline::ImageError::OverBudget(_)) => {
                 eprintln!("{:?}", miette::Report::new(e));
                 return Ok(ExitCode::from(1));
+            }
+            Err(e @ pipeline::ImageError::Root(azldev_image::root::RootError::Install { .. }))
+                if !has_local =>
+            {
+                return Err(miette::Report::new(e).wrap_err(format!(
+                    "there is no local build repository at {}: build the distro's packages first \
+                     (`azldev build -a --arch {arch}`)",
+                    local.display()
+                )));
             }
             Err(e) => return Err(miette::Report::new(e)),
         };

@@ -225,7 +225,8 @@ pub(crate) fn ext4(input: &FormatInput, out: &Path, min_size: Option<u64>) -> Re
     Ok(size)
 }
 
-/// erofs image of the root (lz4hc), mtimes clamped by `SOURCE_DATE_EPOCH`.
+/// erofs image of the root (lz4: on a 480 MB root 6× faster than lz4hc
+/// for 9% more bytes), mtimes clamped by `SOURCE_DATE_EPOCH`.
 pub(crate) fn erofs(input: &FormatInput, out: &Path) -> Result<(), FormatError> {
     let sde = input.source_date_epoch.max(0).to_string();
     let uuid = util::uuid_string(&util::uuid(&input.seed, "root-fs"));
@@ -233,7 +234,7 @@ pub(crate) fn erofs(input: &FormatInput, out: &Path) -> Result<(), FormatError> 
     util::runner(input).run(
         Command::new("mkfs.erofs")
             .env("SOURCE_DATE_EPOCH", &sde)
-            .args(["--quiet", "-zlz4hc", "-T", &sde, "-U", &uuid])
+            .args(["--quiet", "-zlz4", "-T", &sde, "-U", &uuid])
             .arg(out)
             .arg(input.root),
     )?;
@@ -317,7 +318,9 @@ fn erofs_restore_special_bits(input: &FormatInput, image: &Path) -> Result<(), F
     f.sync_all().map_err(FormatError::io(image))
 }
 
-/// squashfs image of the root (mksquashfs' reproducible mode). mksquashfs
+/// squashfs image of the root (mksquashfs' reproducible mode), zstd level 3
+/// (on a 480 MB root: 3.4 s and 173 MB, where the default gzip took 120 s
+/// for 166 MB on the same loaded machine). mksquashfs
 /// cannot clamp: when a file is newer than `SOURCE_DATE_EPOCH`, every time
 /// is set to it.
 pub(crate) fn squashfs(input: &FormatInput, out: &Path) -> Result<(), FormatError> {
@@ -335,7 +338,8 @@ pub(crate) fn squashfs(input: &FormatInput, out: &Path) -> Result<(), FormatErro
             "-reproducible",
             "-mkfs-time",
             &sde,
-        ]);
+        ])
+        .args(["-comp", "zstd", "-Xcompression-level", "3"]);
     if stats.max_mtime > input.source_date_epoch {
         cmd.args(["-all-time", &sde]);
     }

@@ -542,6 +542,9 @@ fn squashfs_unsquashfs_lists_and_extracts_it() {
         listing.contains("squashfs-root/etc/hello-link -> ../usr/bin/hello"),
         "{listing}"
     );
+    let sb = run(Command::new("unsquashfs").args(["-s", "-UTC"]).arg(&art.path));
+    assert!(sb.contains("Compression zstd"), "{sb}");
+    assert!(sb.contains("Tue Nov 14 22:13:20 2023"), "mkfs time: {sb}");
     let x = fx.dir.path().join("x");
     run(Command::new("unsquashfs").arg("-d").arg(&x).arg(&art.path));
     // A file newer than SOURCE_DATE_EPOCH: mksquashfs sets every time to it.
