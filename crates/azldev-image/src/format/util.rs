@@ -11,6 +11,14 @@ use sha2::{Digest, Sha256};
 use super::{FormatError, FormatInput};
 use crate::run::Runner;
 
+/// A process-wide counter: writers may run in parallel (several formats of
+/// one image share a scratch directory), so names include it.
+fn unique() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{n}", std::process::id())
+}
+
 /// An output being written beside its final path; removed unless committed.
 pub(crate) struct Temp {
     pub path: PathBuf,
@@ -28,7 +36,7 @@ pub(crate) fn temp_sibling(out: &Path) -> Result<Temp, FormatError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "image".into());
-    let path = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let path = dir.join(format!(".{name}.tmp-{}", unique()));
     remove_any(&path)?;
     Ok(Temp {
         path,
@@ -88,7 +96,7 @@ pub(crate) struct Scratch(pub PathBuf);
 
 impl Scratch {
     pub fn new(input: &FormatInput, what: &str) -> Result<Scratch, FormatError> {
-        let path = input.scratch.join(format!("{what}.{}", std::process::id()));
+        let path = input.scratch.join(format!("{what}.{}", unique()));
         remove_any(&path)?;
         std::fs::create_dir_all(&path).map_err(FormatError::io(&path))?;
         Ok(Scratch(path))

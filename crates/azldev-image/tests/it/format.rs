@@ -884,3 +884,39 @@ fn oci_layer_of_several_gzip_members_unpacks_with_umoci() {
     assert!(std::fs::read(bundle.join("rootfs/var/lib/big.bin")).expect("big") == big);
     check_extracted(&fx, &bundle.join("rootfs"));
 }
+
+#[test]
+fn formats_written_in_parallel_with_one_scratch_directory_match_sequential_writes() {
+    let fx = Fixture::new();
+    let formats = [Format::Raw, Format::Vhd, Format::Ext4, Format::Oci, Format::Tar];
+    let scratch = fx.dir.path().join("shared-scratch");
+    let sequential: Vec<String> = formats
+        .iter()
+        .map(|f| {
+            let input = fx.input(Arch::X86_64, &scratch);
+            write(*f, &input, &fx.dir.path().join(format!("seq/demo.{}", f.name())))
+                .expect("write")
+                .sha256
+        })
+        .collect();
+    let parallel: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = formats
+            .iter()
+            .map(|f| {
+                let fx = &fx;
+                let scratch = &scratch;
+                s.spawn(move || {
+                    let input = fx.input(Arch::X86_64, scratch);
+                    write(*f, &input, &fx.dir.path().join(format!("par/demo.{}", f.name())))
+                        .expect("write")
+                        .sha256
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("thread")).collect()
+    });
+    assert_eq!(sequential, parallel);
+    // Nothing is left in the scratch directory.
+    let left: Vec<_> = std::fs::read_dir(&scratch).expect("scratch").collect();
+    assert!(left.is_empty(), "{left:?}");
+}
