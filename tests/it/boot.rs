@@ -247,6 +247,16 @@ fn esp_console(arch: Arch) -> &'static str {
 fn demo_vm_boots_on_x86_64_and_failures_are_reported() {
     let vm = boots_and_shows_the_marker(Arch::X86_64);
 
+    // What cannot be booted is an error (exit 2) naming what is missing.
+    let out = vm.expect(2, &["image", "boot", "nosuch"]);
+    assert!(out.contains("no image `nosuch`"), "{out}");
+    let out = vm.expect(2, &["image", "boot", "demo-vm", "--arch", "aarch64"]);
+    assert!(
+        out.contains("no built disk of image `demo-vm` for aarch64"),
+        "{out}"
+    );
+    assert!(out.contains("out/images/demo-vm/aarch64/demo-vm.raw"), "{out}");
+
     // A boot program that fails: init exits, the kernel panics; exit 1 with
     // the console's tail.
     vm.variant("vm-panics", "#!/bin/sh\necho demo-vm: giving up\nexit 3\n");
@@ -264,6 +274,11 @@ fn demo_vm_boots_on_x86_64_and_failures_are_reported() {
     vm.variant("vm-hangs", "#!/bin/sh\nwhile :; do sleep 1; done\n");
     let disk = vm.build_disk("vm-hangs");
     let out = boot(&vm, "vm-hangs", 1, "6");
+    let json = vm.run(&["image", "boot", "vm-hangs", "--timeout", "3", "--format", "json"]);
+    assert_eq!(json.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON report");
+    assert_eq!(v["passed"], false, "{v}");
+    assert!(v["error"].as_str().is_some_and(|e| e.contains("after 3s")), "{v}");
     assert!(
         out.contains("no `AZLDEV-BOOT-OK vm-hangs x86_64` on the serial console after 6s"),
         "{out}"

@@ -112,10 +112,14 @@ pub fn run(args: &BootArgs, out: &Output, _settings: &Settings) -> miette::Resul
     match check.run() {
         Ok(report) => {
             match args.format {
-                ReportFormat::Json => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).map_err(miette::Report::msg)?
-                ),
+                ReportFormat::Json => {
+                    let mut v = serde_json::to_value(&report).map_err(miette::Report::msg)?;
+                    v["passed"] = serde_json::Value::Bool(true);
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&v).map_err(miette::Report::msg)?
+                    );
+                }
                 ReportFormat::Text if out.verbosity >= 0 => println!(
                     "{} {}: booted, `{}` after {:.1}s{}",
                     args.name,
