@@ -16,27 +16,27 @@ use std::process::Output;
 
 use serde_json::Value;
 
-struct Demo {
-    root: tempfile::TempDir,
+pub(crate) struct Demo {
+    pub(crate) root: tempfile::TempDir,
 }
 
 use azldev_e2e::copy_tree;
 
-fn cache() -> PathBuf {
+pub(crate) fn cache() -> PathBuf {
     let d = azldev_e2e::demo::workspace_root().join("target/azldev-test-cache");
     std::fs::create_dir_all(&d).expect("cache dir");
     d
 }
 
 /// One build test at a time: they share the build cache and base roots.
-fn serial() -> File {
+pub(crate) fn serial() -> File {
     let f = File::create(cache().join("e2e-build.lock")).expect("lock file");
     f.lock().expect("lock");
     f
 }
 
 impl Demo {
-    fn new() -> Demo {
+    pub(crate) fn new() -> Demo {
         let root = tempfile::tempdir_in(cache()).expect("tempdir");
         let src = azldev_e2e::demo::workspace_root();
         std::fs::copy(src.join("distro.toml"), root.path().join("distro.toml")).expect("distro.toml");
@@ -55,7 +55,7 @@ impl Demo {
         d
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         assert_cmd::Command::cargo_bin("azldev")
             .expect("azldev binary")
             .current_dir(self.root.path())
@@ -66,7 +66,7 @@ impl Demo {
             .expect("runs")
     }
 
-    fn expect(&self, code: i32, args: &[&str]) -> String {
+    pub(crate) fn expect(&self, code: i32, args: &[&str]) -> String {
         let out = self.run(args);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         assert_eq!(
@@ -78,17 +78,17 @@ impl Demo {
         stdout
     }
 
-    fn json(&self, code: i32, args: &[&str]) -> Value {
+    pub(crate) fn json(&self, code: i32, args: &[&str]) -> Value {
         serde_json::from_str(&self.expect(code, args)).expect("JSON")
     }
 
-    fn write(&self, rel: &str, text: &str) {
+    pub(crate) fn write(&self, rel: &str, text: &str) {
         let p = self.root.path().join(rel);
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
         std::fs::write(p, text).expect("write");
     }
 
-    fn repo(&self, arch: &str) -> PathBuf {
+    pub(crate) fn repo(&self, arch: &str) -> PathBuf {
         self.root.path().join("out").join(arch)
     }
 }

@@ -6,10 +6,12 @@ use std::process::Output;
 
 use azldev_e2e::{Repo, spec};
 
+mod boot;
 mod build;
 mod buildroot;
 mod diff;
 mod graph;
+mod image;
 mod release;
 mod safety;
 mod sources;

@@ -15,6 +15,9 @@
 //!   `azldev build`: `-j 2` against `-j 1` on generated components, azldev's
 //!   overhead per build, a no-op demo build, aarch64 against x86_64 (see
 //!   `bench_build.rs`).
+//! - `bench image [--root DIR] [--arch A] [--runs N] [--no-kiwi] [--keep]` —
+//!   every image format writer on a real root, next to `kiwi-ng system
+//!   create` for tar, OCI, squashfs and ext4 (see `bench_image.rs`).
 //! - `bench autospec [--commits N]` — native `%autorelease`/`%autochangelog`
 //!   on a 5,000-commit history (see `bench_autospec.rs`).
 //! - `bench buildroot [--runs N] [--arch A] [--seed-arch A|none]` — layer
@@ -34,6 +37,7 @@ mod bench_build;
 mod bench_buildroot;
 mod bench_diff;
 mod bench_graph;
+mod bench_image;
 mod bench_render;
 
 use std::path::{Path, PathBuf};
@@ -62,6 +66,7 @@ fn main() -> Result<()> {
             bench_buildroot::run(&workspace_root(), |n| Ok(flag(rest, n)?.map(str::to_owned)))
         }
         ["bench", "build", rest @ ..] => bench_build::run(&workspace_root(), rest),
+        ["bench", "image", rest @ ..] => bench_image::run(&workspace_root(), rest),
         ["bench", "autospec", rest @ ..] => bench_autospec::run(rest, &workspace_root()),
         ["bench", "config", rest @ ..] => run(cargo()
             .args([
@@ -88,6 +93,7 @@ fn main() -> Result<()> {
                  bench graph [--sample N] [--limit N] the azl4 corpus's build graph, both arches, cold/warm, next to rpmspec\n  \
                  bench build [--components N]         `azldev build`: -j 2 vs -j 1, overhead, no-op, aarch64 vs x86_64\n  \
                  bench autospec [--commits N]         %autorelease/%autochangelog on a 5,000-commit history\n  \
+                 bench image [--runs N] [--no-kiwi]   image format writers on a cached base root, next to kiwi-ng\n  \
                  bench buildroot [--runs N]           layer setup+teardown vs untar vs dnf --installroot; seed import\n  \
                  bench config [ROOT] [N]              load + validate the azl4 configuration N times\n  \
                  demo [ARGS…]                         system packages, demo upstreams, `azldev render ARGS`,\n                                      \

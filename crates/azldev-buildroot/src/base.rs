@@ -483,7 +483,7 @@ pub(crate) fn dnf_install(
 }
 
 /// The dnf command line for installs into `root` (without the verb).
-pub(crate) fn dnf_command(
+pub fn dnf_command(
     root: &Path,
     scratch: &Path,
     spec: &BaseSpec,
@@ -518,12 +518,7 @@ pub(crate) fn dnf_command(
     Ok(cmd)
 }
 
-pub(crate) fn run_dnf(
-    cmd: &mut Command,
-    root: &Path,
-    repos: &[RepoSpec],
-    log: &Path,
-) -> Result<(), BuildrootError> {
+pub fn run_dnf(cmd: &mut Command, root: &Path, repos: &[RepoSpec], log: &Path) -> Result<(), BuildrootError> {
     match Runner::new().log(log).timeout(Duration::from_secs(3600)).run(cmd) {
         Ok(out) => {
             // dnf's exit code does not show failed scriptlets.

@@ -84,6 +84,12 @@ pub enum Command {
     /// requires, what must be rebuilt when one changes.
     #[command(subcommand)]
     Query(crate::cmd::QueryCommand),
+    /// Images: list, show, build (root trees, formats, SBOMs) and boot-check them.
+    #[command(subcommand)]
+    Image(crate::cmd::image::ImageCommand),
+    /// The local build repository: sign it.
+    #[command(subcommand)]
+    Repo(crate::cmd::image::RepoCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell to generate completions for.

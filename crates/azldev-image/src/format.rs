@@ -2,7 +2,31 @@
 //!
 //! Interface shared by the image pipeline (`root`, `artifacts`) and the format
 //! writers; every writer is deterministic: the same [`FormatInput`] gives the
-//! same bytes.
+//! same bytes. [`write`] is the one entry point.
+//!
+//! What each format holds:
+//! - `tar`: POSIX (pax) tar written here: entries sorted by name, numeric
+//!   owners, mtimes clamped to `SOURCE_DATE_EPOCH`, hard links, xattrs as
+//!   `SCHILY.xattr.*` (file capabilities survive); no entry for `/` itself.
+//! - `oci` / `oci-archive`: one layer (that tar, gzip level 3 as fixed 4 MiB
+//!   members compressed in parallel), config from [`ContainerConfig`]
+//!   (`PATH` added when `env` has none), `index.json` with
+//!   `org.opencontainers.image.ref.name` = the tag and
+//!   `io.containerd.image.name` = `name:tag`.
+//! - `ext4` (label `root`), `erofs` (lz4), `squashfs` (zstd level 3): UUID from the
+//!   seed ([`DiskIds::root_fs_uuid`]); squashfs sets every time to
+//!   `SOURCE_DATE_EPOCH` when a file is newer (mksquashfs cannot clamp).
+//! - `raw`: GPT written here; partition 1 `esp` (FAT32 of [`FormatInput::esp`],
+//!   ≥ 64 MiB) at 1 MiB, partition 2 `root` (the [`RootFs`] image, typed
+//!   per the Discoverable Partitions Specification for the arch) filling the
+//!   disk; size a multiple of 1 MiB, at least [`FormatInput::disk_size`]
+//!   (ext4 then fills the partition). `qcow2`, `vhd` (fixed, raw + footer
+//!   written here), `vhdx` (qemu-img, random fields patched) are that disk.
+//! - `iso`: hybrid UEFI ISO: `/LiveOS/squashfs.img` (always squashfs) and
+//!   the ESP tree as a FAT El Torito image, also GPT partition 2 (type ESP).
+//!
+//! [`FormatInput::kernel_cmdline`] is not written by these writers: the ESP
+//! tree (boot loader entries) carries the command line.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -161,4 +185,112 @@ pub struct Artifact {
     /// sha256 of the file (for a directory such as an OCI layout: of its index.json).
     pub sha256: String,
     pub size: u64,
+}
+
+mod disk;
+mod fat;
+mod fs;
+mod iso;
+mod oci;
+mod tar;
+mod util;
+
+pub use tar::{TarStats, write_tar};
+
+/// GPT partition name of a disk's EFI system partition.
+pub const ESP_PARTITION_NAME: &str = "esp";
+/// GPT partition name of a disk's root partition (also the label of its ext4).
+pub const ROOT_PARTITION_NAME: &str = "root";
+
+/// The identifiers a disk written from `seed` carries (what a kernel
+/// command line or an fstab can name: `root=PARTUUID=…`, `UUID=…`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct DiskIds {
+    pub disk_guid: String,
+    pub esp_partuuid: String,
+    pub root_partuuid: String,
+    /// UUID of the root filesystem (ext4, erofs; squashfs has none).
+    pub root_fs_uuid: String,
+    /// Volume id of the ESP's FAT (`XXXX-XXXX`).
+    pub esp_volume_id: String,
+}
+
+/// The identifiers of disks written with `seed`.
+pub fn disk_ids(seed: &[u8; 32]) -> DiskIds {
+    let v = util::u32_from_seed(seed, "fat-ESP");
+    DiskIds {
+        disk_guid: util::uuid_string(&util::uuid(seed, "disk")),
+        esp_partuuid: util::uuid_string(&util::uuid(seed, "esp-partition")),
+        root_partuuid: util::uuid_string(&util::uuid(seed, "root-partition")),
+        root_fs_uuid: util::uuid_string(&util::uuid(seed, "root-fs")),
+        esp_volume_id: format!("{:04X}-{:04X}", v >> 16, v & 0xffff),
+    }
+}
+
+/// Why a format writer failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FormatError {
+    #[error("{}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Run(#[from] crate::run::RunError),
+    /// The root tree holds something the format cannot represent.
+    #[error("{}: {message}", .path.display())]
+    Entry { path: PathBuf, message: String },
+    /// The input lacks something the format needs (an ESP tree for a disk…).
+    #[error("{format}: {message}")]
+    Input { format: Format, message: String },
+    /// A tool printed something this crate could not read.
+    #[error("{tool}: unexpected output: {message}")]
+    Tool { tool: &'static str, message: String },
+}
+
+impl FormatError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> FormatError {
+        let path = path.into();
+        move |source| FormatError::Io { path, source }
+    }
+}
+
+/// Writes `input` in `format` to `out` (a file; a directory for [`Format::Oci`]),
+/// atomically: the result appears under `out` only once complete, replacing
+/// what a previous write left there. The same input gives the same bytes.
+pub fn write(format: Format, input: &FormatInput, out: &Path) -> Result<Artifact, FormatError> {
+    if !input.root.is_dir() {
+        return Err(FormatError::Input {
+            format,
+            message: format!("root tree {} is not a directory", input.root.display()),
+        });
+    }
+    std::fs::create_dir_all(input.scratch).map_err(FormatError::io(input.scratch))?;
+    let tmp = util::temp_sibling(out)?;
+    let result = match format {
+        Format::Tar => tar::write_file(input, &tmp.path),
+        Format::Oci => oci::write_layout(input, &tmp.path),
+        Format::OciArchive => oci::write_archive(input, &tmp.path),
+        Format::Ext4 => fs::write_ext4(input, &tmp.path),
+        Format::Erofs => fs::write_erofs(input, &tmp.path),
+        Format::Squashfs => fs::write_squashfs(input, &tmp.path),
+        Format::Raw | Format::Qcow2 | Format::Vhd | Format::Vhdx => disk::write(format, input, &tmp.path),
+        Format::Iso => iso::write(input, &tmp.path),
+    };
+    result?;
+    let sha256 = if format == Format::Oci {
+        util::sha256_file(&tmp.path.join("index.json"))?
+    } else {
+        util::sha256_file(&tmp.path)?
+    };
+    let size = util::apparent_size(&tmp.path)?;
+    tmp.commit(out, format == Format::Oci)?;
+    Ok(Artifact {
+        path: out.to_path_buf(),
+        format,
+        sha256,
+        size,
+    })
 }

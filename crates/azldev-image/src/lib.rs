@@ -9,5 +9,7 @@ pub mod artifacts;
 pub mod boot;
 pub mod desc;
 pub mod format;
+pub mod pipeline;
 pub mod root;
 pub mod run;
+pub mod sign;

@@ -31,6 +31,15 @@ use crate::run::{RunError, Runner};
 
 /// What the demo's buildroot needs (issue: build essentials, rpm and the
 /// basic tools); Debian's Essential packages come with the closure.
+///
+/// Bootable images need a kernel and a boot loader too: the demo's locks
+/// also request `linux-image-amd64`/`linux-image-arm64` and
+/// `systemd-boot-efi` (`toolchain seed --include …`). They only land in the
+/// repository (a base root installs what its definition names). The
+/// conversion keeps `/boot/vmlinuz-*` and moves the modules to
+/// `/usr/lib/modules`; what the kernel's maintainer scripts did is lost
+/// (`depmod`, the initramfs, the `/vmlinuz` links): azldev-image writes
+/// its own initramfs.
 pub const DEFAULT_PACKAGES: &[&str] = &[
     "build-essential",
     "rpm",

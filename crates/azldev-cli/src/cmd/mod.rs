@@ -8,6 +8,8 @@ mod completions;
 pub(crate) mod component;
 pub(crate) mod config;
 mod diff;
+pub(crate) mod image;
+mod image_boot;
 mod query;
 mod render;
 mod sources;
@@ -39,5 +41,7 @@ pub fn run(command: Command, out: &Output, settings: &Settings) -> miette::Resul
         Command::Query(cmd) => query::run(&cmd, out, settings),
         Command::Completions { shell } => completions::run(shell),
         Command::Buildroot(cmd) => buildroot::run(&cmd, out, settings),
+        Command::Image(cmd) => image::run(&cmd, out, settings),
+        Command::Repo(cmd) => image::run_repo(&cmd, out),
     }
 }

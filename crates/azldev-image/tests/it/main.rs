@@ -1,1 +1,3 @@
 //! Integration tests of azldev-image.
+
+mod format;

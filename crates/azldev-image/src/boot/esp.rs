@@ -1,0 +1,368 @@
+//! The EFI system partition's tree of a bootable disk: systemd-boot as the
+//! removable-media boot loader, a Boot Loader Specification (type 1) entry,
+//! the kernel and an initramfs written by azldev.
+//!
+//! Layout (all names fixed, so the same root gives the same tree):
+//! ```text
+//! EFI/BOOT/BOOTX64.EFI | BOOTAA64.EFI    systemd-boot from the root
+//! loader/loader.conf                      default entry, no menu
+//! loader/entries/<image>.conf             linux, initrd, options
+//! <image>/<kernel version>/linux          the root's kernel
+//! <image>/<kernel version>/initrd         see `initrd`
+//! ```
+//!
+//! The initramfs is the image root itself (minus `/boot`, kernel modules,
+//! firmware and documentation) with the image's boot program as init
+//! (`rdinit=`): the simplest design that boots reliably, since it needs no
+//! kernel module (the serial consoles and the initramfs are built into
+//! Debian's kernels), no block driver and no switch of root. Its cost is
+//! size: it suits the small images a boot check is for.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use azldev_buildroot::arch::Arch;
+
+use super::BootError;
+use super::initrd::{self, Extra, InitrdInput};
+
+/// Subtrees of the root the initramfs leaves out.
+pub const INITRD_EXCLUDE: &[&str] = &[
+    "boot",
+    "usr/lib/modules",
+    "usr/lib/firmware",
+    "usr/share/doc",
+    "usr/share/man",
+    "usr/share/info",
+    "usr/share/locale",
+    "var/cache",
+    "var/log",
+];
+
+/// What the ESP tree is made from.
+#[derive(Debug, Clone)]
+pub struct EspInput<'a> {
+    /// The finished image root (read only).
+    pub root: &'a Path,
+    /// Image name: the entry's file name and title.
+    pub name: &'a str,
+    pub arch: Arch,
+    /// The description's kernel command line (may be empty); the serial
+    /// console, `panic=-1` and `rdinit=` are added when it does not set them.
+    pub cmdline: &'a str,
+    /// The program the kernel runs first, as a path inside the root.
+    pub init: &'a str,
+    /// Files added to the initramfs (relative paths), e.g. the boot program
+    /// when the root does not hold it.
+    pub extra: BTreeMap<String, Extra>,
+    /// Every timestamp written.
+    pub source_date_epoch: i64,
+}
+
+/// What the tree holds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct EspReport {
+    pub kernel_version: String,
+    pub boot_loader: PathBuf,
+    pub kernel: PathBuf,
+    pub initrd: PathBuf,
+    pub initrd_bytes: u64,
+    pub initrd_entries: usize,
+    pub options: String,
+}
+
+/// The serial console of the architecture's qemu machine (and of most VMs).
+pub fn console(arch: Arch) -> &'static str {
+    match arch {
+        Arch::X86_64 => "console=ttyS0,115200",
+        Arch::Aarch64 => "console=ttyAMA0,115200",
+    }
+}
+
+/// systemd-boot's file name in the root and the removable-media path on the ESP.
+pub fn boot_loader(arch: Arch) -> (&'static str, &'static str) {
+    match arch {
+        Arch::X86_64 => ("systemd-bootx64.efi", "EFI/BOOT/BOOTX64.EFI"),
+        Arch::Aarch64 => ("systemd-bootaa64.efi", "EFI/BOOT/BOOTAA64.EFI"),
+    }
+}
+
+/// The kernel command line of the entry.
+pub fn options(arch: Arch, cmdline: &str, init: &str) -> String {
+    let mut words: Vec<String> = cmdline.split_whitespace().map(str::to_owned).collect();
+    let has = |words: &[String], key: &str| words.iter().any(|w| w.split('=').next() == Some(key));
+    if !has(&words, "console") {
+        words.push(console(arch).to_owned());
+    }
+    if !has(&words, "panic") {
+        // A panic reboots at once; the boot check runs qemu with -no-reboot.
+        words.push("panic=-1".to_owned());
+    }
+    if !has(&words, "rdinit") {
+        words.push(format!("rdinit={init}"));
+    }
+    words.join(" ")
+}
+
+fn io(what: String) -> impl FnOnce(std::io::Error) -> BootError {
+    move |source| BootError::Io { what, source }
+}
+
+/// The root's kernel: `(version, path)` of the one `boot/vmlinuz-*` (or
+/// `usr/lib/modules/*/vmlinuz`).
+pub fn find_kernel(root: &Path) -> Result<(String, PathBuf), BootError> {
+    let mut found = BTreeMap::new();
+    if let Ok(rd) = fs::read_dir(root.join("boot")) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(v) = name.strip_prefix("vmlinuz-") {
+                found.insert(v.to_owned(), e.path());
+            }
+        }
+    }
+    if let Ok(rd) = fs::read_dir(root.join("usr/lib/modules")) {
+        for e in rd.flatten() {
+            let p = e.path().join("vmlinuz");
+            if p.is_file() {
+                found
+                    .entry(e.file_name().to_string_lossy().into_owned())
+                    .or_insert(p);
+            }
+        }
+    }
+    let mut it = found.into_iter();
+    match (it.next(), it.next()) {
+        (Some(one), None) => Ok(one),
+        (None, _) => Err(BootError::NoKernel {
+            root: root.to_owned(),
+        }),
+        (Some((a, _)), Some((b, _))) => Err(BootError::Unsupported {
+            what: format!(
+                "more than one kernel in {} ({a}, {b}…); a bootable image holds one",
+                root.display()
+            ),
+        }),
+    }
+}
+
+fn copy(from: &Path, to: &Path) -> Result<(), BootError> {
+    if let Some(p) = to.parent() {
+        fs::create_dir_all(p).map_err(io(format!("create {}", p.display())))?;
+    }
+    fs::copy(from, to).map_err(io(format!("copy {} to {}", from.display(), to.display())))?;
+    Ok(())
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), BootError> {
+    if let Some(p) = path.parent() {
+        fs::create_dir_all(p).map_err(io(format!("create {}", p.display())))?;
+    }
+    fs::write(path, text).map_err(io(format!("write {}", path.display())))
+}
+
+/// Writes the ESP tree into `out` (a directory that must not exist yet;
+/// built beside it and renamed in, so it is complete or absent).
+pub fn write(input: &EspInput<'_>, out: &Path) -> Result<EspReport, BootError> {
+    let (loader_name, loader_dst) = boot_loader(input.arch);
+    let loader_src = input.root.join("usr/lib/systemd/boot/efi").join(loader_name);
+    if !loader_src.is_file() {
+        return Err(BootError::NoBootLoader {
+            path: loader_src,
+            arch: input.arch,
+        });
+    }
+    let (kver, kernel_src) = find_kernel(input.root)?;
+    let init_in_root = input.root.join(input.init.trim_start_matches('/'));
+    if !input.extra.contains_key(input.init.trim_start_matches('/'))
+        && fs::symlink_metadata(&init_in_root).is_err()
+    {
+        return Err(BootError::NoInit {
+            init: input.init.to_owned(),
+            root: input.root.to_owned(),
+        });
+    }
+    let staging = out.with_file_name(format!(
+        ".{}.azldev-staging",
+        out.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+    ));
+    let _ = fs::remove_dir_all(&staging);
+    fs::create_dir_all(&staging).map_err(io(format!("create {}", staging.display())))?;
+    let guard = initrd::RemoveOnDrop(staging.clone());
+
+    copy(&loader_src, &staging.join(loader_dst))?;
+    let dir = format!("{}/{kver}", input.name);
+    copy(&kernel_src, &staging.join(&dir).join("linux"))?;
+    let mut extra = initrd::base_extras();
+    extra.extend(input.extra.clone());
+    let rep = initrd::write(
+        &InitrdInput {
+            root: input.root,
+            exclude: INITRD_EXCLUDE.iter().map(|s| (*s).to_owned()).collect(),
+            extra,
+            mtime: input.source_date_epoch,
+        },
+        &staging.join(&dir).join("initrd"),
+    )?;
+    let opts = options(input.arch, input.cmdline, input.init);
+    write_file(
+        &staging.join("loader/loader.conf"),
+        &format!(
+            "default {}.conf\ntimeout 0\nconsole-mode keep\neditor no\n",
+            input.name
+        ),
+    )?;
+    write_file(
+        &staging.join(format!("loader/entries/{}.conf", input.name)),
+        &format!(
+            "title {name}\nversion {kver}\nlinux /{dir}/linux\ninitrd /{dir}/initrd\noptions {opts}\n",
+            name = input.name
+        ),
+    )?;
+    clamp_times(&staging, input.source_date_epoch)?;
+    if out.exists() {
+        fs::remove_dir_all(out).map_err(io(format!("replace {}", out.display())))?;
+    }
+    fs::rename(&staging, out).map_err(io(format!("write {}", out.display())))?;
+    std::mem::forget(guard);
+    Ok(EspReport {
+        kernel_version: kver,
+        boot_loader: PathBuf::from(loader_dst),
+        kernel: PathBuf::from(format!("{dir}/linux")),
+        initrd: PathBuf::from(format!("{dir}/initrd")),
+        initrd_bytes: rep.bytes,
+        initrd_entries: rep.entries,
+        options: opts,
+    })
+}
+
+/// Sets every file's and directory's mtime to `epoch` (the FAT writer copies them).
+fn clamp_times(dir: &Path, epoch: i64) -> Result<(), BootError> {
+    let when =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(epoch.max(0)).unwrap_or(0));
+    let mut stack = vec![dir.to_owned()];
+    let mut all = Vec::new();
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).map_err(io(format!("read {}", d.display())))? {
+            let p = e.map_err(io(format!("read {}", d.display())))?.path();
+            if p.is_dir() {
+                stack.push(p.clone());
+            }
+            all.push(p);
+        }
+    }
+    all.push(dir.to_owned());
+    for p in all {
+        let f = fs::File::open(&p).map_err(io(format!("open {}", p.display())))?;
+        f.set_times(fs::FileTimes::new().set_modified(when).set_accessed(when))
+            .map_err(io(format!("set the times of {}", p.display())))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_add_console_panic_and_init_once() {
+        assert_eq!(
+            options(Arch::X86_64, "quiet", "/init"),
+            "quiet console=ttyS0,115200 panic=-1 rdinit=/init"
+        );
+        assert_eq!(
+            options(Arch::Aarch64, "console=ttyAMA0 panic=5", "/usr/lib/x"),
+            "console=ttyAMA0 panic=5 rdinit=/usr/lib/x"
+        );
+    }
+
+    fn root() -> tempfile::TempDir {
+        let d = tempfile::tempdir().expect("tempdir");
+        let r = d.path();
+        fs::create_dir_all(r.join("usr/lib/systemd/boot/efi")).expect("mkdir");
+        fs::write(
+            r.join("usr/lib/systemd/boot/efi/systemd-bootx64.efi"),
+            b"MZ loader",
+        )
+        .expect("write");
+        fs::create_dir_all(r.join("boot")).expect("mkdir");
+        fs::write(r.join("boot/vmlinuz-6.1.0-9-amd64"), b"MZ kernel").expect("write");
+        fs::create_dir_all(r.join("usr/lib/modules/6.1.0-9-amd64/kernel")).expect("mkdir");
+        fs::create_dir_all(r.join("usr/bin")).expect("mkdir");
+        fs::write(r.join("usr/bin/boot-check"), b"#!/bin/sh\n").expect("write");
+        d
+    }
+
+    #[test]
+    fn writes_the_tree_deterministically() {
+        let r = root();
+        let out = tempfile::tempdir().expect("tempdir");
+        let input = EspInput {
+            root: r.path(),
+            name: "vm",
+            arch: Arch::X86_64,
+            cmdline: "",
+            init: "/usr/bin/boot-check",
+            extra: BTreeMap::new(),
+            source_date_epoch: 1_700_000_000,
+        };
+        let rep = write(&input, &out.path().join("esp")).expect("written");
+        assert_eq!(rep.kernel_version, "6.1.0-9-amd64");
+        let esp = out.path().join("esp");
+        assert_eq!(
+            fs::read(esp.join("EFI/BOOT/BOOTX64.EFI")).expect("loader"),
+            b"MZ loader"
+        );
+        assert_eq!(
+            fs::read(esp.join("vm/6.1.0-9-amd64/linux")).expect("kernel"),
+            b"MZ kernel"
+        );
+        let entry = fs::read_to_string(esp.join("loader/entries/vm.conf")).expect("entry");
+        assert_eq!(
+            entry,
+            "title vm\nversion 6.1.0-9-amd64\nlinux /vm/6.1.0-9-amd64/linux\ninitrd /vm/6.1.0-9-amd64/initrd\noptions console=ttyS0,115200 panic=-1 rdinit=/usr/bin/boot-check\n"
+        );
+        let mtime = fs::metadata(esp.join("loader/loader.conf"))
+            .expect("stat")
+            .modified()
+            .expect("mtime");
+        assert_eq!(
+            mtime,
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000)
+        );
+        let first = fs::read(esp.join("vm/6.1.0-9-amd64/initrd")).expect("initrd");
+        write(&input, &out.path().join("esp")).expect("rewritten");
+        assert_eq!(
+            fs::read(esp.join("vm/6.1.0-9-amd64/initrd")).expect("initrd"),
+            first
+        );
+        assert!(!out.path().join(".esp.azldev-staging").exists());
+    }
+
+    #[test]
+    fn missing_parts_are_named() {
+        let r = root();
+        let out = tempfile::tempdir().expect("tempdir");
+        let mut input = EspInput {
+            root: r.path(),
+            name: "vm",
+            arch: Arch::Aarch64,
+            cmdline: "",
+            init: "/usr/bin/boot-check",
+            extra: BTreeMap::new(),
+            source_date_epoch: 0,
+        };
+        let e = write(&input, &out.path().join("esp")).expect_err("no aa64 loader");
+        assert!(e.to_string().contains("systemd-bootaa64.efi"), "{e}");
+        input.arch = Arch::X86_64;
+        input.init = "/sbin/missing";
+        let e = write(&input, &out.path().join("esp")).expect_err("no init");
+        assert!(e.to_string().contains("/sbin/missing"), "{e}");
+        fs::remove_file(r.path().join("boot/vmlinuz-6.1.0-9-amd64")).expect("rm");
+        input.init = "/usr/bin/boot-check";
+        let e = write(&input, &out.path().join("esp")).expect_err("no kernel");
+        assert!(e.to_string().contains("no kernel"), "{e}");
+        assert!(!out.path().join("esp").exists());
+    }
+}

@@ -1,0 +1,418 @@
+//! One image for one architecture, end to end: the cache key, the root
+//! tree, the size budget, every format, the release artefacts, published
+//! atomically into `<out>/<image>/<arch>/`.
+//!
+//! The key digests everything the bytes depend on: the resolved
+//! description, the content of every file it reads, the formats, the arch,
+//! releasever and dnf options, and each repository's `repomd.xml` (so the
+//! exact packages available). A second build with the same key finds
+//! `image.json` and its artefacts intact and does nothing.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use azldev_buildroot::base::RepoSpec;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::artifacts;
+use crate::desc::ImageSpec;
+use crate::format::{Artifact, Format, FormatInput, RootFs};
+use crate::root::{self, RootError, RootInfo, RootRequest};
+
+/// Any writer's error.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Writes one format of a root to a path (`format::write`).
+pub type Writer<'w> = &'w (dyn Fn(Format, &FormatInput<'_>, &Path) -> Result<Artifact, BoxError> + Sync);
+
+/// Makes the EFI system partition's tree for disk formats: given the root,
+/// the description, `SOURCE_DATE_EPOCH` and a scratch directory, returns the
+/// ESP directory.
+pub type EspMaker<'w> = &'w (dyn Fn(&Path, &ImageSpec, i64, &Path) -> Result<PathBuf, BoxError> + Sync);
+
+/// Failures of building an image.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ImageError {
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Root(#[from] RootError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    OverBudget(#[from] artifacts::OverBudget),
+    #[error("image `{image}` ({arch}): writing {format} failed: {source}")]
+    Format {
+        image: String,
+        arch: String,
+        format: Format,
+        #[source]
+        source: BoxError,
+    },
+    #[error("image `{image}` ({arch}): the EFI system partition for {format}: {source}")]
+    Esp {
+        image: String,
+        arch: String,
+        format: Format,
+        #[source]
+        source: BoxError,
+    },
+    #[error("repository `{id}` has no readable repodata/repomd.xml at {url}")]
+    Repo { id: String, url: String },
+    #[error("{} exists and was not written by azldev (no image.json); remove it or choose another -o", .0.display())]
+    NotOurs(PathBuf),
+}
+
+fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ImageError {
+    let what = what.into();
+    move |source| ImageError::Io { what, source }
+}
+
+/// Everything one build needs.
+#[derive(Clone)]
+pub struct BuildRequest<'a> {
+    pub spec: &'a ImageSpec,
+    /// The description's files (definition, scripts, files).
+    pub inputs: &'a [PathBuf],
+    /// The definition file (kiwi: copied into the root for `config.sh`).
+    pub definition_path: &'a Path,
+    pub repos: Vec<RepoSpec>,
+    pub releasever: String,
+    pub dnf_main: BTreeMap<String, String>,
+    /// Formats to write (the description's unless overridden).
+    pub formats: Vec<Format>,
+    /// `<out>/<image>/<arch>`.
+    pub out_dir: PathBuf,
+    /// Scratch (the root is made here and removed afterwards).
+    pub work_dir: PathBuf,
+    pub log_dir: PathBuf,
+    /// The distro's name (SBOM package URLs).
+    pub distro: String,
+    pub writer: Writer<'a>,
+    pub esp: Option<EspMaker<'a>>,
+    /// Build even when the cache says it is current.
+    pub rebuild: bool,
+}
+
+impl std::fmt::Debug for BuildRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuildRequest")
+            .field("image", &self.spec.name)
+            .field("arch", &self.spec.arch)
+            .field("formats", &self.formats)
+            .field("out_dir", &self.out_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A file written beside the image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ReleaseFile {
+    pub path: PathBuf,
+    /// `manifest`, `sbom`, `sizes`.
+    pub kind: String,
+    pub sha256: String,
+}
+
+/// What a build produced (also stored as `image.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ImageReport {
+    pub image: String,
+    pub arch: String,
+    pub key: String,
+    /// `built` or `cached`.
+    pub status: String,
+    pub source_date_epoch: i64,
+    pub packages: usize,
+    pub root_size: u64,
+    pub size_budget: Option<u64>,
+    pub artifacts: Vec<Artifact>,
+    pub release_files: Vec<ReleaseFile>,
+    pub seconds: f64,
+}
+
+/// Hex of bytes.
+pub fn hex(b: &[u8]) -> String {
+    b.iter().fold(String::new(), |mut s, x| {
+        use std::fmt::Write as _;
+        let _ = write!(s, "{x:02x}");
+        s
+    })
+}
+
+/// sha256 of a file, hex.
+pub fn sha256_file(p: &Path) -> std::io::Result<String> {
+    let mut f = fs::File::open(p)?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h)?;
+    Ok(hex(&h.finalize()))
+}
+
+fn repomd(repo: &RepoSpec) -> Result<Vec<u8>, ImageError> {
+    for url in &repo.baseurl {
+        if let Some(p) = azldev_buildroot::base::local_path(url.trim_end_matches('/'))
+            && let Ok(b) = fs::read(p.join("repodata/repomd.xml"))
+        {
+            return Ok(b);
+        }
+    }
+    Err(ImageError::Repo {
+        id: repo.id.clone(),
+        url: repo.baseurl.first().cloned().unwrap_or_default(),
+    })
+}
+
+/// The cache key (and format seed) of a request.
+pub fn key(req: &BuildRequest<'_>) -> Result<[u8; 32], ImageError> {
+    let mut h = Sha256::new();
+    h.update(b"azldev-image\x001\0");
+    h.update(env!("CARGO_PKG_VERSION"));
+    h.update([0]);
+    h.update(serde_json::to_vec(req.spec).expect("serialisable"));
+    for p in req.inputs {
+        h.update(p.file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default());
+        h.update([0]);
+        h.update(fs::read(p).map_err(io_err(format!("read {}", p.display())))?);
+        h.update([0]);
+    }
+    h.update(serde_json::to_vec(&req.formats).expect("serialisable"));
+    h.update(req.releasever.as_bytes());
+    h.update(serde_json::to_vec(&req.dnf_main).expect("serialisable"));
+    h.update(req.distro.as_bytes());
+    for r in &req.repos {
+        h.update(r.id.as_bytes());
+        h.update([0]);
+        h.update(repomd(r)?);
+    }
+    Ok(h.finalize().into())
+}
+
+/// File name of a format's artefact.
+pub fn artifact_name(image: &str, f: Format) -> String {
+    let ext = match f {
+        Format::Tar => "tar",
+        Format::Oci => "oci",
+        Format::OciArchive => "oci.tar",
+        Format::Ext4 => "ext4",
+        Format::Erofs => "erofs",
+        Format::Squashfs => "squashfs",
+        Format::Raw => "raw",
+        Format::Qcow2 => "qcow2",
+        Format::Vhd => "vhd",
+        Format::Vhdx => "vhdx",
+        Format::Iso => "iso",
+    };
+    format!("{image}.{ext}")
+}
+
+/// The stored report of a previous build when it is current and intact.
+fn cached(req: &BuildRequest<'_>, key_hex: &str) -> Option<ImageReport> {
+    let stored: ImageReport = serde_json::from_slice(&fs::read(req.out_dir.join("image.json")).ok()?).ok()?;
+    if stored.key != key_hex {
+        return None;
+    }
+    let intact = stored.artifacts.iter().all(|a| {
+        a.path
+            .symlink_metadata()
+            .is_ok_and(|m| m.is_dir() || m.len() == a.size)
+    }) && stored.release_files.iter().all(|f| f.path.is_file());
+    intact.then_some(stored)
+}
+
+/// Builds (or finds cached) one image for one architecture.
+pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
+    let start = Instant::now();
+    let spec = req.spec;
+    let seed = key(req)?;
+    let key_hex = hex(&seed);
+    if !req.rebuild
+        && let Some(mut r) = cached(req, &key_hex)
+    {
+        r.status = "cached".into();
+        r.seconds = start.elapsed().as_secs_f64();
+        return Ok(r);
+    }
+    if req.out_dir.exists() && !req.out_dir.join("image.json").is_file() {
+        let empty = fs::read_dir(&req.out_dir).is_ok_and(|mut d| d.next().is_none());
+        if !empty {
+            return Err(ImageError::NotOurs(req.out_dir.clone()));
+        }
+    }
+    let tag = format!("{}-{}-{}", spec.name, spec.arch, std::process::id());
+    let work = req.work_dir.join(&tag);
+    let _cleanup = RemoveOnDrop(work.clone());
+    let root_dir = work.join("root");
+    let log = req.log_dir.join(format!("image-{}-{}.log", spec.name, spec.arch));
+    let info: RootInfo = root::make(&RootRequest {
+        spec,
+        repos: req.repos.clone(),
+        releasever: req.releasever.clone(),
+        dnf_main: req.dnf_main.clone(),
+        definition_path: req.definition_path,
+        root: &root_dir,
+        scratch: &work.join("dnf"),
+        log: &log,
+        source_date_epoch: None,
+    })?;
+    let root_size = artifacts::tree_size(&root_dir);
+    artifacts::check_budget(spec, &info.packages, root_size)?;
+
+    // Publish into a staging directory beside the destination, then swap.
+    let parent = req
+        .out_dir
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    fs::create_dir_all(&parent).map_err(io_err(format!("create {}", parent.display())))?;
+    let staging = parent.join(format!(
+        ".tmp-{}-{}",
+        req.out_dir
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        std::process::id()
+    ));
+    let _ = fs::remove_dir_all(&staging);
+    fs::create_dir_all(&staging).map_err(io_err(format!("create {}", staging.display())))?;
+    let staging_guard = RemoveOnDrop(staging.clone());
+
+    let esp = match (req.formats.iter().find(|f| f.is_disk()), req.esp) {
+        (Some(f), Some(make)) => {
+            let esp_scratch = work.join("esp-scratch");
+            fs::create_dir_all(&esp_scratch).map_err(io_err("create the ESP scratch directory"))?;
+            Some(
+                make(&root_dir, spec, info.source_date_epoch, &esp_scratch).map_err(|source| {
+                    ImageError::Esp {
+                        image: spec.name.clone(),
+                        arch: spec.arch.to_string(),
+                        format: *f,
+                        source,
+                    }
+                })?,
+            )
+        }
+        _ => None,
+    };
+    let container = spec
+        .container
+        .as_ref()
+        .map(|c| c.value.clone())
+        .unwrap_or_default();
+    let cmdline = spec.kernel_cmdline.as_ref().map(|c| c.value.clone());
+    let results: Vec<Result<Artifact, ImageError>> = req
+        .formats
+        .par_iter()
+        .map(|&f| {
+            let scratch = work.join(format!("scratch-{f}"));
+            fs::create_dir_all(&scratch).map_err(io_err(format!("create {}", scratch.display())))?;
+            let input = FormatInput {
+                root: &root_dir,
+                name: &spec.name,
+                arch: spec.arch,
+                source_date_epoch: info.source_date_epoch,
+                seed,
+                esp: esp.as_deref(),
+                root_fs: spec
+                    .root_filesystem
+                    .as_ref()
+                    .map_or(RootFs::default(), |r| r.value),
+                disk_size: spec.disk_size.as_ref().map(|d| d.value),
+                kernel_cmdline: cmdline.as_deref(),
+                container: &container,
+                log: Some(&log),
+                scratch: &scratch,
+            };
+            let out = staging.join(artifact_name(&spec.name, f));
+            let mut a = (req.writer)(f, &input, &out).map_err(|source| ImageError::Format {
+                image: spec.name.clone(),
+                arch: spec.arch.to_string(),
+                format: f,
+                source,
+            })?;
+            let _ = fs::remove_dir_all(&scratch);
+            a.path = req.out_dir.join(artifact_name(&spec.name, f));
+            Ok(a)
+        })
+        .collect();
+    let mut arts = Vec::new();
+    for r in results {
+        arts.push(r?);
+    }
+
+    let mut release_files = Vec::new();
+    let seed_hex = key_hex.clone();
+    for (kind, name, text) in [
+        (
+            "manifest",
+            format!("{}.manifest.json", spec.name),
+            artifacts::manifest(spec, &info.packages),
+        ),
+        (
+            "sbom",
+            format!("{}.spdx.json", spec.name),
+            artifacts::sbom(
+                spec,
+                &info.packages,
+                &req.distro,
+                &seed_hex,
+                info.source_date_epoch,
+            ),
+        ),
+        (
+            "sizes",
+            format!("{}.sizes.txt", spec.name),
+            artifacts::size_report(spec, &info.packages, root_size),
+        ),
+    ] {
+        fs::write(staging.join(&name), &text).map_err(io_err(format!("write {name}")))?;
+        release_files.push(ReleaseFile {
+            path: req.out_dir.join(&name),
+            kind: kind.to_owned(),
+            sha256: hex(&Sha256::digest(text.as_bytes())),
+        });
+    }
+    let report = ImageReport {
+        image: spec.name.clone(),
+        arch: spec.arch.to_string(),
+        key: key_hex,
+        status: "built".into(),
+        source_date_epoch: info.source_date_epoch,
+        packages: info.packages.len(),
+        root_size,
+        size_budget: spec.size_budget.as_ref().map(|b| b.value),
+        artifacts: arts,
+        release_files,
+        seconds: 0.0,
+    };
+    fs::write(
+        staging.join("image.json"),
+        serde_json::to_vec_pretty(&report).expect("serialisable"),
+    )
+    .map_err(io_err("write image.json"))?;
+    if req.out_dir.exists() {
+        let old = parent.join(format!(".tmp-old-{tag}"));
+        fs::rename(&req.out_dir, &old).map_err(io_err(format!("replace {}", req.out_dir.display())))?;
+        let _ = fs::remove_dir_all(&old);
+    }
+    fs::rename(&staging, &req.out_dir).map_err(io_err(format!("publish {}", req.out_dir.display())))?;
+    std::mem::forget(staging_guard);
+    let mut report = report;
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}

@@ -1,0 +1,318 @@
+//! End-to-end boot checks of Demo Linux's `demo-vm` disk image, for x86_64
+//! and aarch64, with real parts only: the toolchain seed (Debian's kernel
+//! and systemd-boot converted into RPMs), `azldev build hello`, `azldev
+//! image build demo-vm --image-format raw` (root installed by dnf from the
+//! seed and the local repository, ESP tree and initramfs from
+//! `boot::esp`, the GPT disk from `format::write(Format::Raw, …)`), and
+//! `azldev image boot` under qemu-system (TCG) with OVMF / AAVMF. Needs root
+//! (dnf, like the build tests) and qemu-system-x86 / qemu-system-arm, ovmf,
+//! qemu-efi-aarch64, dosfstools, mtools and gdisk.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use azldev_buildroot::arch::Arch;
+use azldev_e2e::copy_tree;
+
+fn cache() -> PathBuf {
+    let d = azldev_e2e::demo::workspace_root().join("target/azldev-test-cache");
+    std::fs::create_dir_all(&d).expect("cache dir");
+    d
+}
+
+fn lock(name: &str) -> File {
+    let f = File::create(cache().join(name)).expect("lock file");
+    f.lock().expect("lock");
+    f
+}
+
+/// Where the image's boot program runs from (`rdinit=`).
+const INIT: &str = "/usr/lib/demo-vm/boot";
+
+struct Vm {
+    dir: tempfile::TempDir,
+    arch: Arch,
+}
+
+impl Vm {
+    /// The demo copied, seeded and `hello` built for `arch`; a root
+    /// installed from the seed and the local repository.
+    fn new(arch: Arch) -> Vm {
+        let dir = tempfile::tempdir_in(cache()).expect("tempdir");
+        let src = azldev_e2e::demo::workspace_root();
+        std::fs::copy(src.join("distro.toml"), dir.path().join("distro.toml")).expect("distro.toml");
+        for d in ["components", "overlays", "locks", "mock", "images"] {
+            copy_tree(&src.join(d), &dir.path().join(d));
+        }
+        azldev_e2e::demo::generate(
+            &azldev_e2e::demo::default_fixtures(),
+            &dir.path().join("target/demo-upstreams"),
+        )
+        .expect("generate the demo upstreams");
+        let vm = Vm { dir, arch };
+        {
+            // The build cache and base roots are shared with the build tests.
+            let _serial = lock("e2e-build.lock");
+            vm.expect(0, &["toolchain", "seed", "--arch", arch.rpm()]);
+            vm.expect(0, &["build", "--arch", arch.rpm(), "hello"]);
+        }
+        vm
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        assert_cmd::Command::cargo_bin("azldev")
+            .expect("azldev binary")
+            .current_dir(self.dir.path())
+            .env("AZLDEV_CACHE_DIR", cache())
+            .env_remove("AZLDEV_JOBS")
+            .args(args)
+            .output()
+            .expect("runs")
+    }
+
+    fn expect(&self, code: i32, args: &[&str]) -> String {
+        let out = self.run(args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(code), "azldev {args:?}\n{text}");
+        text
+    }
+
+    /// Adds an image to the demo copy: demo-vm with `boot` as its boot program.
+    fn variant(&self, name: &str, boot: &str) {
+        let text = std::fs::read_to_string(self.path("images/demo-vm.image.toml")).expect("demo-vm");
+        let text = text.replace(
+            "source = \"demo-vm/boot.sh\"",
+            &format!("content = {}", toml::Value::String(boot.to_owned())),
+        );
+        assert!(
+            text.contains("content = "),
+            "the boot program is a file of demo-vm"
+        );
+        std::fs::write(self.path(&format!("images/{name}.image.toml")), text).expect("write");
+        let mut distro = std::fs::read_to_string(self.path("distro.toml")).expect("distro.toml");
+        distro.push_str(&format!(
+            "\n[images.{name}]\ndefinition = {{ type = \"toml\", path = \"images/{name}.image.toml\" }}\n"
+        ));
+        std::fs::write(self.path("distro.toml"), distro).expect("write");
+    }
+
+    /// `image build NAME --image-format raw`; the disk's path.
+    fn build_disk(&self, name: &str) -> PathBuf {
+        self.expect(
+            0,
+            &[
+                "image",
+                "build",
+                name,
+                "--arch",
+                self.arch.rpm(),
+                "--image-format",
+                "raw",
+            ],
+        );
+        let disk = self.path(&format!("out/images/{name}/{}/{name}.raw", self.arch));
+        assert!(disk.is_file(), "{}", disk.display());
+        // As azldev names it (the test cache may be reached through a link).
+        disk.canonicalize().expect("canonical path")
+    }
+
+    fn console(&self, name: &str) -> String {
+        let p = self.path(&format!("build/logs/boot/{name}-{}/console.log", self.arch));
+        String::from_utf8_lossy(&std::fs::read(p).expect("console log")).into_owned()
+    }
+}
+
+fn sh(cmd: &mut Command) {
+    let out = cmd.output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// qemu processes whose command line names `disk`.
+fn machines_using(disk: &Path) -> Vec<String> {
+    let needle = disk.display().to_string();
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains("qemu-system") && c.contains(&needle))
+        .collect()
+}
+
+fn boot(vm: &Vm, name: &str, code: i32, timeout: &str) -> String {
+    let _serial = lock("e2e-boot.lock");
+    let start = Instant::now();
+    let out = vm.expect(
+        code,
+        &[
+            "image",
+            "boot",
+            name,
+            "--arch",
+            vm.arch.rpm(),
+            "--timeout",
+            timeout,
+        ],
+    );
+    eprintln!(
+        "{name} {}: boot check {:.1}s",
+        vm.arch,
+        start.elapsed().as_secs_f64()
+    );
+    out
+}
+
+fn boots_and_shows_the_marker(arch: Arch) -> Vm {
+    let vm = Vm::new(arch);
+    seed_kernel_is_usable(&vm);
+    let disk = vm.build_disk("demo-vm");
+    let out = boot(&vm, "demo-vm", 0, "400");
+    let marker = format!("AZLDEV-BOOT-OK demo-vm {arch}");
+    assert!(
+        out.contains(&disk.display().to_string()),
+        "the built disk is found: {out}"
+    );
+    assert!(
+        out.contains(&format!("demo-vm {arch}: booted, `{marker}`")),
+        "{out}"
+    );
+    assert!(out.contains("powered off"), "{out}");
+    let console = vm.console("demo-vm");
+    let lines: Vec<&str> = console.lines().map(str::trim).collect();
+    let at = lines.iter().position(|l| *l == marker).expect("the marker line");
+    // The demo program built by `azldev build` ran just before.
+    assert!(lines[..at].contains(&"Hello, world!"), "{console}");
+    assert!(
+        console.contains(&format!("Run {INIT} as init process")),
+        "{console}"
+    );
+    assert!(console.contains(esp_console(arch)), "{console}");
+    assert!(machines_using(&disk).is_empty(), "qemu is gone");
+    vm
+}
+
+/// The seed's converted kernel: /boot and the modules moved under /usr,
+/// Debian's relations kept, no maintainer scripts (the initramfs is azldev's).
+fn seed_kernel_is_usable(vm: &Vm) {
+    let packages = vm.path(&format!("build/seed/{}/Packages", vm.arch));
+    let kernel = std::fs::read_dir(&packages)
+        .expect("seed packages")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            let n = p.file_name().expect("name").to_string_lossy().into_owned();
+            n.starts_with("linux-image-6.") && n.ends_with(&format!(".{}.rpm", vm.arch))
+        })
+        .expect("the seed holds the kernel package");
+    let rpm = |args: &[&str]| {
+        let out = Command::new("rpm")
+            .args(args)
+            .arg(&kernel)
+            .output()
+            .expect("rpm runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let files = rpm(&["-qlp"]);
+    assert!(files.lines().any(|l| l.starts_with("/boot/vmlinuz-")), "{files}");
+    assert!(files.contains("/kernel/drivers/block/virtio_blk.ko\n"), "modules");
+    assert!(
+        files.lines().all(|l| !l.starts_with("/lib/")),
+        "modules moved under /usr"
+    );
+    assert!(rpm(&["-qp", "--requires"]).contains("kmod"));
+    assert_eq!(rpm(&["-qp", "--scripts"]).trim(), "", "no maintainer scripts");
+}
+
+fn esp_console(arch: Arch) -> &'static str {
+    azldev_image::boot::esp::console(arch)
+}
+
+#[test]
+fn demo_vm_boots_on_x86_64_and_failures_are_reported() {
+    let vm = boots_and_shows_the_marker(Arch::X86_64);
+
+    // What cannot be booted is an error (exit 2) naming what is missing.
+    let out = vm.expect(2, &["image", "boot", "nosuch"]);
+    assert!(out.contains("no image `nosuch`"), "{out}");
+    let out = vm.expect(2, &["image", "boot", "demo-vm", "--arch", "aarch64"]);
+    assert!(
+        out.contains("no built disk of image `demo-vm` for aarch64"),
+        "{out}"
+    );
+    assert!(out.contains("out/images/demo-vm/aarch64/demo-vm.raw"), "{out}");
+
+    // A boot program that fails: init exits, the kernel panics; exit 1 with
+    // the console's tail.
+    vm.variant("vm-panics", "#!/bin/sh\necho demo-vm: giving up\nexit 3\n");
+    let disk = vm.build_disk("vm-panics");
+    let out = boot(&vm, "vm-panics", 1, "400");
+    assert!(
+        out.contains("the kernel panicked before `AZLDEV-BOOT-OK vm-panics x86_64`"),
+        "{out}"
+    );
+    assert!(out.contains("Attempted to kill init"), "{out}");
+    assert!(out.contains("demo-vm: giving up"), "{out}");
+    assert!(machines_using(&disk).is_empty(), "qemu is gone");
+
+    // One that never prints the marker: the timeout stops the machine.
+    vm.variant("vm-hangs", "#!/bin/sh\nwhile :; do sleep 1; done\n");
+    let disk = vm.build_disk("vm-hangs");
+    let out = boot(&vm, "vm-hangs", 1, "6");
+    let json = vm.run(&["image", "boot", "vm-hangs", "--timeout", "3", "--format", "json"]);
+    assert_eq!(json.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON report");
+    assert_eq!(v["passed"], false, "{v}");
+    assert!(v["error"].as_str().is_some_and(|e| e.contains("after 3s")), "{v}");
+    assert!(
+        out.contains("no `AZLDEV-BOOT-OK vm-hangs x86_64` on the serial console after 6s"),
+        "{out}"
+    );
+    assert!(machines_using(&disk).is_empty(), "qemu is gone after the timeout");
+
+    // Ctrl-C (SIGINT to azldev) stops the machine too.
+    let child = Command::new(assert_cmd::cargo::cargo_bin("azldev"))
+        .current_dir(vm.dir.path())
+        .env("AZLDEV_CACHE_DIR", cache())
+        .args(["image", "boot", "vm-hangs", "--timeout", "400"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while machines_using(&disk).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!machines_using(&disk).is_empty(), "qemu started");
+    std::thread::sleep(Duration::from_secs(1));
+    sh(Command::new("kill").args(["-INT", &child.id().to_string()]));
+    let out = child.wait_with_output().expect("exits");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    assert!(machines_using(&disk).is_empty(), "qemu is gone after Ctrl-C");
+}
+
+#[test]
+fn demo_vm_boots_on_aarch64() {
+    boots_and_shows_the_marker(Arch::Aarch64);
+}

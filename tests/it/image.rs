@@ -1,0 +1,530 @@
+//! End-to-end tests of `azldev image`: the azl4 corpus's five kiwi images
+//! load and show; bad descriptions are reported at file:line:column; the
+//! demo's `demo-container` is built for both arches from the seed and the
+//! local build repository with real dnf, is byte-identical when built again,
+//! is cached, runs its program from the unpacked OCI image (aarch64 under
+//! qemu-user), lists exactly its installed packages in the manifest and the
+//! SBOM, and fails when over its size budget. `azldev repo sign` signs the
+//! local repository with a throwaway key, checked with `rpm -K` and gpg.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::build::{Demo, serial};
+
+fn azl4() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/azl4");
+    assert!(
+        dir.is_dir(),
+        "the test corpus is missing: expected {}",
+        dir.display()
+    );
+    dir
+}
+
+fn azldev(dir: &Path, args: &[&str]) -> Output {
+    assert_cmd::Command::cargo_bin("azldev")
+        .expect("azldev binary")
+        .env_remove("NO_COLOR")
+        .arg("--color=never")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = azldev(dir, args);
+    assert!(
+        out.status.success(),
+        "azldev {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+#[test]
+fn azl4_images_list_and_show() {
+    let dir = azl4();
+    let list: Value = serde_json::from_str(&ok(&dir, &["image", "list", "--format", "json"])).expect("JSON");
+    let names: Vec<&str> = list["images"]
+        .as_array()
+        .expect("images")
+        .iter()
+        .map(|i| i["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "container-base",
+            "container-distroless-base",
+            "container-distroless-debug",
+            "container-distroless-minimal",
+            "vm-base"
+        ]
+    );
+    for name in &names {
+        let v: Value =
+            serde_json::from_str(&ok(&dir, &["image", "show", name, "--format", "json"])).expect("JSON");
+        insta::assert_json_snapshot!(format!("image_show_azl4_{name}"), v);
+        // The text form shows the same description.
+        let text = ok(&dir, &["image", "show", name]);
+        assert!(text.starts_with(&format!("image {name} (x86_64)")), "{text}");
+    }
+    // Per-arch packages: grub2-efi-aa64 and shim on aarch64, x64 on x86_64.
+    let arm: Value = serde_json::from_str(&ok(
+        &dir,
+        &[
+            "image", "show", "vm-base", "--arch", "aarch64", "--format", "json",
+        ],
+    ))
+    .expect("JSON");
+    let boot: Vec<&str> = arm["bootstrap-packages"]
+        .as_array()
+        .expect("bootstrap")
+        .iter()
+        .map(|p| p["value"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        boot,
+        [
+            "azurelinux-release-cloud",
+            "filesystem",
+            "grub2-efi-aa64-modules",
+            "grub2-efi-aa64",
+            "shim"
+        ]
+    );
+    assert_eq!(arm["formats"][0]["value"], "vhd");
+    assert_eq!(arm["disk-size"]["value"], 5u64 << 30);
+}
+
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    dir
+}
+
+const MINI: &str = "[project]\ndescription = \"t\"\n";
+
+#[test]
+fn unsupported_kiwi_and_bad_native_descriptions_point_at_file_line_column() {
+    let kiwi = r#"<?xml version="1.0"?>
+<image schemaversion="8.3" name="x">
+    <preferences>
+        <type image="oem" format="vmdk" filesystem="btrfs" bogus="1"/>
+    </preferences>
+    <drivers/>
+    <packages type="image" profiles="nope">
+        <package name="bash" arch="s390x"/>
+    </packages>
+</image>
+"#;
+    let native = "packages = [\"bash\"]\nformats = [\"oci\", \"floppy\"]\nsize-budget = \"12 parsecs\"\ngroups = [\"missing\"]\n";
+    let typo = "packages = [\"bash\"]\nformats = [\"tar\"]\npackges = []\n";
+    let d = project(&[
+        (
+            "distro.toml",
+            &format!(
+                "{MINI}[images.k]\ndefinition = {{ type = \"kiwi\", path = \"k/k.kiwi\" }}\n\
+                 [images.n]\ndefinition = {{ type = \"toml\", path = \"n.image.toml\" }}\n\
+                 [images.t]\ndefinition = {{ type = \"toml\", path = \"t.image.toml\" }}\n"
+            ),
+        ),
+        ("k/k.kiwi", kiwi),
+        ("n.image.toml", native),
+        ("t.image.toml", typo),
+    ]);
+    let out = azldev(d.path(), &["image", "show", "k"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        "k/k.kiwi:4:27: disk format `vmdk` is not supported",
+        "k/k.kiwi:4:41: root filesystem `btrfs` is not supported",
+        "k/k.kiwi:4:60: unsupported attribute `bogus` on <type>",
+        "k/k.kiwi:6:5: unsupported element <drivers> in <image>",
+        "k/k.kiwi:7:28: profile `nope` is not defined in <profiles> (defined: none)",
+        "k/k.kiwi:8:30: unsupported architecture `s390x`",
+        "the description of image `k` has 6 problems",
+    ] {
+        assert!(err.contains(want), "missing `{want}` in:\n{err}");
+    }
+    let out = azldev(d.path(), &["image", "show", "n"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        "n.image.toml:2:19: unknown image format `floppy`",
+        "n.image.toml:3:15: a size is a number of bytes",
+        "n.image.toml:4:11: package group `missing` is not defined",
+    ] {
+        assert!(err.contains(want), "missing `{want}` in:\n{err}");
+    }
+    let out = azldev(d.path(), &["image", "show", "t"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("t.image.toml:3:1: unknown field `packges`"), "{err}");
+    let out = azldev(d.path(), &["image", "show", "nosuch"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{cmd:?}:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn sha256(p: &Path) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(std::fs::read(p).expect("read")))
+}
+
+/// Every file of an output directory (OCI layouts included) → sha256.
+fn digests(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && e.file_name() != "image.json")
+        .map(|e| {
+            (
+                e.path().strip_prefix(dir).expect("inside").display().to_string(),
+                sha256(e.path()),
+            )
+        })
+        .collect()
+}
+
+fn image<'a>(report: &'a Value, arch: &str) -> &'a Value {
+    report["images"]
+        .as_array()
+        .expect("images")
+        .iter()
+        .find(|i| i["arch"] == arch)
+        .expect("arch")
+}
+
+#[test]
+fn demo_container_builds_for_both_arches_reproducibly_runs_and_is_accounted_for() {
+    let _one = serial();
+    let d = Demo::new();
+    azldev_e2e::copy_tree(
+        &azldev_e2e::demo::workspace_root().join("images"),
+        &d.root.path().join("images"),
+    );
+    // The demo's packages (from the shared build cache when current).
+    d.expect(0, &["build", "-a", "--arch", "all", "--format", "json"]);
+
+    let first = d.json(
+        0,
+        &[
+            "image",
+            "build",
+            "demo-container",
+            "--arch",
+            "all",
+            "--format",
+            "json",
+        ],
+    );
+    let out = d.root.path().join("out/images/demo-container");
+    let mut before = std::collections::BTreeMap::new();
+    for arch in ["x86_64", "aarch64"] {
+        let r = image(&first, arch);
+        assert_eq!(r["status"], "built", "{r}");
+        let formats: Vec<&str> = r["artifacts"]
+            .as_array()
+            .expect("artifacts")
+            .iter()
+            .map(|a| a["format"].as_str().expect("format"))
+            .collect();
+        assert_eq!(formats, ["oci", "tar"]);
+        let tar = out.join(arch).join("demo-container.tar");
+        let tar_art = &r["artifacts"][1];
+        assert_eq!(tar_art["sha256"], sha256(&tar));
+        before.insert(arch, digests(&out.join(arch)));
+    }
+
+    // Second run: nothing to do.
+    let second = d.json(
+        0,
+        &[
+            "image",
+            "build",
+            "demo-container",
+            "--arch",
+            "all",
+            "--format",
+            "json",
+        ],
+    );
+    for arch in ["x86_64", "aarch64"] {
+        assert_eq!(image(&second, arch)["status"], "cached");
+    }
+    let text = d.expect(0, &["image", "build", "demo-container", "--arch", "x86_64"]);
+    assert!(text.contains("cached"), "{text}");
+
+    // Built again from scratch: the same bytes, every file.
+    let third = d.json(
+        0,
+        &[
+            "image",
+            "build",
+            "demo-container",
+            "--arch",
+            "all",
+            "--rebuild",
+            "--format",
+            "json",
+        ],
+    );
+    for arch in ["x86_64", "aarch64"] {
+        assert_eq!(image(&third, arch)["status"], "built");
+        assert_eq!(
+            digests(&out.join(arch)),
+            before[arch],
+            "{arch} differs between two builds"
+        );
+    }
+
+    let scratch = tempfile::tempdir_in(crate::build::cache()).expect("tempdir");
+    for (arch, oci_arch) in [("x86_64", "amd64"), ("aarch64", "arm64")] {
+        let dir = out.join(arch);
+        let layout = dir.join("demo-container.oci");
+        // skopeo accepts it.
+        let inspect: Value = serde_json::from_str(&run(Command::new("skopeo")
+            .arg("inspect")
+            .arg(format!("oci:{}:1.0", layout.display()))))
+        .expect("skopeo JSON");
+        assert_eq!(inspect["Architecture"], oci_arch);
+
+        // umoci unpacks it, and the program runs in the unpacked root,
+        // isolated (aarch64 under qemu-user).
+        let bundle = scratch.path().join(arch);
+        run(Command::new("umoci")
+            .args(["unpack", "--image"])
+            .arg(format!("{}:1.0", layout.display()))
+            .arg(&bundle));
+        let rootfs = bundle.join("rootfs");
+        let said = run(Command::new("bwrap")
+            .arg("--bind")
+            .arg(&rootfs)
+            .arg("/")
+            .args([
+                "--dev",
+                "/dev",
+                "--proc",
+                "/proc",
+                "--unshare-all",
+                "--die-with-parent",
+                "--clearenv",
+            ])
+            .args(["--setenv", "PATH", "/usr/bin:/bin", "--"])
+            .args([
+                "/bin/sh",
+                "-c",
+                "hello; greeter; cat /etc/motd /etc/demo-container-arch; grep ^demo: /etc/passwd",
+            ]));
+        // The description's script ran inside the root, for the image's arch.
+        assert_eq!(
+            said,
+            format!(
+                "Hello, world!\nHello, world!\nWelcome to the Demo Linux container.\n\
+                 Demo Linux container for {arch}\ndemo:x:1000:1000::/home/demo:/bin/sh\n"
+            ),
+            "{arch}"
+        );
+        // Nothing of the install is left: no dnf cache, history or logs, an
+        // empty machine-id, timestamps clamped.
+        for gone in [
+            "var/cache/dnf",
+            "var/lib/dnf",
+            "var/log/dnf.log",
+            "var/lib/rpm/rpmdb.sqlite-shm",
+        ] {
+            assert!(!rootfs.join(gone).exists(), "{arch}: {gone} left in the image");
+        }
+
+        // The manifest and the SBOM list exactly the installed packages.
+        let installed: std::collections::BTreeSet<String> = run(Command::new("rpm")
+            .arg("--root")
+            .arg(&rootfs)
+            .args(["--dbpath", "/var/lib/rpm", "-qa", "--qf", "%{NAME}\\n"]))
+        .lines()
+        .map(str::to_owned)
+        .collect();
+        assert!(
+            installed.contains("hello") && installed.contains("libgreet"),
+            "{installed:?}"
+        );
+        let manifest: Value = serde_json::from_slice(
+            &std::fs::read(dir.join("demo-container.manifest.json")).expect("manifest"),
+        )
+        .expect("JSON");
+        let listed: std::collections::BTreeSet<String> = manifest["packages"]
+            .as_array()
+            .expect("packages")
+            .iter()
+            .map(|p| p["name"].as_str().expect("name").to_owned())
+            .collect();
+        assert_eq!(listed, installed, "{arch}: manifest");
+        for p in manifest["packages"].as_array().expect("packages") {
+            if p["name"] == "hello" {
+                assert_eq!(p["license"], "MIT");
+                assert!(p["source-rpm"].as_str().expect("srpm").starts_with("hello-1.2-"));
+                assert_eq!(p["arch"], arch);
+            }
+        }
+        let sbom: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("demo-container.spdx.json")).expect("sbom"))
+                .expect("JSON");
+        assert_eq!(sbom["spdxVersion"], "SPDX-2.3");
+        let in_sbom: std::collections::BTreeSet<String> = sbom["packages"]
+            .as_array()
+            .expect("packages")
+            .iter()
+            .filter(|p| p["SPDXID"] != "SPDXRef-Image")
+            .map(|p| p["name"].as_str().expect("name").to_owned())
+            .collect();
+        assert_eq!(in_sbom, installed, "{arch}: SBOM");
+        let sizes = std::fs::read_to_string(dir.join("demo-container.sizes.txt")).expect("sizes");
+        assert!(sizes.lines().count() == installed.len() + 2, "{sizes}");
+    }
+
+    // Over budget: a clear error, exit 1, nothing replaced.
+    let toml = std::fs::read_to_string(d.root.path().join("images/demo-container.image.toml")).expect("read");
+    d.write(
+        "images/demo-container.image.toml",
+        &toml.replace("size-budget = \"128 MiB\"", "size-budget = \"1 MiB\""),
+    );
+    let out_run = d.run(&["image", "build", "demo-container", "--arch", "x86_64"]);
+    assert_eq!(out_run.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out_run.stderr);
+    // miette wraps long lines: compare without the wrapping.
+    let flat: String = err.chars().filter(|c| !c.is_whitespace() && *c != '│').collect();
+    assert!(
+        flat.contains("overitssizebudgetof1.0MiB")
+            && flat.contains("images/demo-container.image.toml:8:15")
+            && flat.contains("largestpackages:coreutils"),
+        "{err}"
+    );
+    assert_eq!(digests(&out.join("x86_64")), before["x86_64"]);
+
+    // A failing script fails the build, naming the script, where the
+    // description lists it, its last line and the log.
+    d.write("images/demo-container.image.toml", &toml);
+    d.write(
+        "images/demo-container.setup.sh",
+        "#!/bin/sh\necho cannot set up >&2\nexit 3\n",
+    );
+    let out_run = d.run(&["image", "build", "demo-container", "--arch", "x86_64"]);
+    assert_eq!(out_run.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out_run.stderr);
+    let flat: String = err.chars().filter(|c| !c.is_whitespace() && *c != '│').collect();
+    assert!(
+        flat.contains("demo-container.setup.shofimage`demo-container`(images/demo-container.image.toml:10:12)failed:cannotsetup;log:"),
+        "{err}"
+    );
+    assert_eq!(digests(&out.join("x86_64")), before["x86_64"]);
+}
+
+#[test]
+fn repo_sign_signs_rpms_and_repomd_with_a_throwaway_key() {
+    let _one = serial();
+    let d = Demo::new();
+    d.expect(0, &["build", "-a", "--arch", "x86_64", "--format", "json"]);
+    let gnupg = tempfile::tempdir_in(crate::build::cache()).expect("tempdir");
+    let gpg = |args: &[&str]| {
+        run(Command::new("gpg")
+            .env("GNUPGHOME", gnupg.path())
+            .arg("--batch")
+            .args(args))
+    };
+    gpg(&[
+        "--passphrase",
+        "",
+        "--quick-gen-key",
+        "Demo Signing <sign@demo.invalid>",
+        "rsa2048",
+        "sign",
+        "never",
+    ]);
+    let out = Command::new(assert_cmd::cargo::cargo_bin("azldev"))
+        .current_dir(d.root.path())
+        .env("GNUPGHOME", gnupg.path())
+        .env("AZLDEV_CACHE_DIR", crate::build::cache())
+        .args([
+            "repo",
+            "sign",
+            "--arch",
+            "x86_64",
+            "--key",
+            "sign@demo.invalid",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let signed = report["repositories"][0]["signed"].as_u64().expect("signed");
+    let repo = d.repo("x86_64");
+    // The build cache the repository's packages came from is untouched.
+    let cached: Vec<PathBuf> = walkdir::WalkDir::new(crate::build::cache().join("builds"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(walkdir::DirEntry::into_path)
+        .filter(|p| p.extension().is_some_and(|x| x == "rpm"))
+        .collect();
+    for p in &cached {
+        let sig = run(Command::new("rpm")
+            .args([
+                "-qp",
+                "--nosignature",
+                "--nodigest",
+                "--qf",
+                "%{RSAHEADER:pgpsig}",
+            ])
+            .arg(p));
+        assert_eq!(sig, "(none)", "{} was signed in the build cache", p.display());
+    }
+    let rpms: Vec<PathBuf> = std::fs::read_dir(repo.join("Packages"))
+        .expect("Packages")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rpm"))
+        .collect();
+    assert_eq!(signed, rpms.len() as u64);
+    // rpm -K against a fresh rpmdb holding only the exported key.
+    let db = tempfile::tempdir_in(crate::build::cache()).expect("tempdir");
+    run(Command::new("rpm")
+        .arg("--dbpath")
+        .arg(db.path())
+        .arg("--import")
+        .arg(repo.join("RPM-GPG-KEY-azldev")));
+    for rpm in &rpms {
+        let k = run(Command::new("rpm")
+            .arg("--dbpath")
+            .arg(db.path())
+            .arg("-K")
+            .arg(rpm));
+        assert!(k.contains("signatures OK") && !k.contains("NOT OK"), "{k}");
+    }
+    gpg(&[
+        "--verify",
+        &repo.join("repodata/repomd.xml.asc").display().to_string(),
+        &repo.join("repodata/repomd.xml").display().to_string(),
+    ]);
+}
