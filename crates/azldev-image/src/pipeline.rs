@@ -250,7 +250,7 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
     }
     let tag = format!("{}-{}-{}", spec.name, spec.arch, std::process::id());
     let work = req.work_dir.join(&tag);
-    let _cleanup = RemoveOnDrop(work.clone());
+    let cleanup = RemoveOnDrop(work.clone());
     let root_dir = work.join("root");
     let log = req.log_dir.join(format!("image-{}-{}.log", spec.name, spec.arch));
     let info: RootInfo = root::make(&RootRequest {
@@ -404,6 +404,8 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
     }
     fs::rename(&staging, &req.out_dir).map_err(io_err(format!("publish {}", req.out_dir.display())))?;
     std::mem::forget(staging_guard);
+    // The root goes now, inside the time reported.
+    drop(cleanup);
     let mut report = report;
     report.seconds = start.elapsed().as_secs_f64();
     Ok(report)
