@@ -451,7 +451,7 @@ fn bench(
     writeln!(
         report,
         "notes: kiwi's tar is tar.xz, its squashfs xz-compressed with 1 MiB blocks; azldev's tar is uncompressed, its squashfs \
-         zstd level 3; both OCI archives hold one gzip layer (azldev: level 3). kiwi times include its package lists (rpm -qa, rpm -Va)."
+         zstd level 3; both OCI archives hold one gzip layer (azldev: level 2). kiwi times include its package lists (rpm -qa, rpm -Va)."
     )?;
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     writeln!(

@@ -8,7 +8,7 @@
 //! - `tar`: POSIX (pax) tar written here: entries sorted by name, numeric
 //!   owners, mtimes clamped to `SOURCE_DATE_EPOCH`, hard links, xattrs as
 //!   `SCHILY.xattr.*` (file capabilities survive); no entry for `/` itself.
-//! - `oci` / `oci-archive`: one layer (that tar, gzip level 3 as fixed 4 MiB
+//! - `oci` / `oci-archive`: one layer (that tar, gzip level 2 as fixed 4 MiB
 //!   members compressed in parallel), config from [`ContainerConfig`]
 //!   (`PATH` added when `env` has none), `index.json` with
 //!   `org.opencontainers.image.ref.name` = the tag and
