@@ -258,7 +258,8 @@ impl FormatError {
 }
 
 /// Writes `input` in `format` to `out` (a file; a directory for [`Format::Oci`]),
-/// atomically: the result appears under `out` only once complete, replacing
+/// atomically: the result appears under `out` only once complete (renamed
+/// into place; not fsynced, like GNU tar, kiwi and mkfs tools), replacing
 /// what a previous write left there. The same input gives the same bytes.
 pub fn write(format: Format, input: &FormatInput, out: &Path) -> Result<Artifact, FormatError> {
     if !input.root.is_dir() {

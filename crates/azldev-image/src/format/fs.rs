@@ -217,7 +217,7 @@ pub(crate) fn ext4(input: &FormatInput, out: &Path, min_size: Option<u64>) -> Re
             path: cmds.clone(),
             source: e.into_error(),
         })?
-        .sync_all()
+        .flush()
         .map_err(FormatError::io(&cmds))?;
     let outp = runner.run(
         Command::new("debugfs")
@@ -331,7 +331,7 @@ fn erofs_restore_special_bits(input: &FormatInput, image: &Path) -> Result<(), F
         f.seek(SeekFrom::Start(1028)).map_err(FormatError::io(image))?;
         f.write_all(&crc.to_le_bytes()).map_err(FormatError::io(image))?;
     }
-    f.sync_all().map_err(FormatError::io(image))
+    f.flush().map_err(FormatError::io(image))
 }
 
 /// squashfs image of the root (mksquashfs' reproducible mode), zstd level 3

@@ -168,11 +168,11 @@ fn write_layer(input: &FormatInput, blobs: &Path) -> Result<(Blob, String), Form
     compressed.flush().map_err(FormatError::io(&tmp))?;
     let digest = hex(&compressed.hash.finalize());
     let size = compressed.len;
-    let f = compressed.inner.into_inner().map_err(|e| FormatError::Io {
+    let mut f = compressed.inner.into_inner().map_err(|e| FormatError::Io {
         path: tmp.clone(),
         source: e.into_error(),
     })?;
-    f.sync_all().map_err(FormatError::io(&tmp))?;
+    f.flush().map_err(FormatError::io(&tmp))?;
     let path = blobs.join(&digest);
     std::fs::rename(&tmp, &path).map_err(FormatError::io(&path))?;
     Ok((
@@ -312,11 +312,11 @@ pub(super) fn write_archive(input: &FormatInput, out: &Path) -> Result<(), Forma
         BufWriter::with_capacity(1 << 20, f),
         true,
     )?;
-    let f = w.into_inner().map_err(|e| FormatError::Io {
+    let mut f = w.into_inner().map_err(|e| FormatError::Io {
         path: out.to_path_buf(),
         source: e.into_error(),
     })?;
-    f.sync_all().map_err(FormatError::io(out))
+    f.flush().map_err(FormatError::io(out))
 }
 
 #[cfg(test)]
