@@ -945,3 +945,38 @@ fn formats_written_in_parallel_with_one_scratch_directory_match_sequential_write
     let left: Vec<_> = std::fs::read_dir(&scratch).expect("scratch").collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn esp_directories_over_several_clusters_get_fixed_times() {
+    let fx = Fixture::new();
+    // 60 long names: LFN entries fill several 512-byte clusters of one directory.
+    let many = fx.dir.path().join("esp/EFI/Linux");
+    std::fs::create_dir_all(&many).expect("dir");
+    for i in 0..60 {
+        std::fs::write(
+            many.join(format!("a-rather-long-unified-kernel-image-name-{i:03}.efi")),
+            [i as u8; 100],
+        )
+        .expect("file");
+    }
+    let art = fx.write_twice(Format::Raw, Arch::X86_64, |_| {});
+    let esp = fx.dir.path().join("esp.part");
+    extract(&art.path, 1, &esp);
+    check_esp(&fx, &esp);
+    let listing = run(Command::new("mdir")
+        .env("MTOOLS_SKIP_CHECK", "1")
+        .arg("-i")
+        .arg(&esp)
+        .arg("::/EFI/Linux"));
+    let files: Vec<&str> = listing
+        .lines()
+        .filter(|l| l.contains("a-rather-long-unified"))
+        .collect();
+    assert_eq!(files.len(), 60, "{listing}");
+    for l in files {
+        assert!(
+            l.contains("2023-11-14  22:13"),
+            "entry not at SOURCE_DATE_EPOCH: {l}"
+        );
+    }
+}
