@@ -8,7 +8,7 @@
 //! - `tar`: POSIX (pax) tar written here: entries sorted by name, numeric
 //!   owners, mtimes clamped to `SOURCE_DATE_EPOCH`, hard links, xattrs as
 //!   `SCHILY.xattr.*` (file capabilities survive); no entry for `/` itself.
-//! - `oci` / `oci-archive`: one layer (that tar, gzip level 3 as fixed 4 MiB
+//! - `oci` / `oci-archive`: one layer (that tar, gzip level 2 as fixed 4 MiB
 //!   members compressed in parallel), config from [`ContainerConfig`]
 //!   (`PATH` added when `env` has none), `index.json` with
 //!   `org.opencontainers.image.ref.name` = the tag and
@@ -258,7 +258,8 @@ impl FormatError {
 }
 
 /// Writes `input` in `format` to `out` (a file; a directory for [`Format::Oci`]),
-/// atomically: the result appears under `out` only once complete, replacing
+/// atomically: the result appears under `out` only once complete (renamed
+/// into place; not fsynced, like GNU tar, kiwi and mkfs tools), replacing
 /// what a previous write left there. The same input gives the same bytes.
 pub fn write(format: Format, input: &FormatInput, out: &Path) -> Result<Artifact, FormatError> {
     if !input.root.is_dir() {

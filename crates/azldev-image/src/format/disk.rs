@@ -170,7 +170,7 @@ fn write_raw(input: &FormatInput, format: Format, scratch: &Path, out: &Path) ->
     write_gpt(&mut f, out, sectors, &ids.disk_guid, &parts)?;
     util::copy_sparse(&esp_img, &mut f, out, esp_first * SECTOR)?;
     util::copy_sparse(&root_img, &mut f, out, root_first * SECTOR)?;
-    f.sync_all().map_err(FormatError::io(out))?;
+    f.flush().map_err(FormatError::io(out))?;
     Ok(size)
 }
 
@@ -360,7 +360,7 @@ fn patch_vhdx(path: &Path, seed: &[u8; 32]) -> Result<(), FormatError> {
             f.write_all(&seed_guid("vhdx-page83")).map_err(&io)?;
         }
     }
-    f.sync_all().map_err(&io)
+    f.flush().map_err(&io)
 }
 
 pub(super) fn write(format: Format, input: &FormatInput, out: &Path) -> Result<(), FormatError> {
@@ -375,7 +375,7 @@ pub(super) fn write(format: Format, input: &FormatInput, out: &Path) -> Result<(
                 .open(out)
                 .map_err(FormatError::io(out))?;
             f.write_all(&footer).map_err(FormatError::io(out))?;
-            f.sync_all().map_err(FormatError::io(out))
+            f.flush().map_err(FormatError::io(out))
         }
         Format::Qcow2 | Format::Vhdx => {
             let raw = scratch.0.join("disk.raw");

@@ -230,7 +230,7 @@ pub(crate) fn set_times(image: &Path, epoch: i64) -> Result<(), FormatError> {
             }
         }
     }
-    f.sync_all().map_err(FormatError::io(image))
+    f.flush().map_err(FormatError::io(image))
 }
 
 #[cfg(test)]

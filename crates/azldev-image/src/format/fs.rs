@@ -173,35 +173,51 @@ pub(crate) fn ext4(input: &FormatInput, out: &Path, min_size: Option<u64>) -> Re
             Err(e) => return Err(e.into()),
         }
     }
-    // mke2fs copies atime and ctime from the source tree (and mtime as it
-    // is): set them all from SOURCE_DATE_EPOCH.
+    // mke2fs copies atime, ctime and mtime from the source tree (crtime is
+    // E2FSPROGS_FAKE_TIME): set ctime, and atime and mtime where they are
+    // not already right, from SOURCE_DATE_EPOCH; once per inode.
     let cmds = scratch.0.join("debugfs.cmds");
     let f = File::create(&cmds).map_err(FormatError::io(&cmds))?;
     let mut w = BufWriter::new(f);
-    let line = |w: &mut BufWriter<File>, q: &str, mtime: i64| -> std::io::Result<()> {
-        writeln!(w, "sif {q} ctime @{sde}")?;
-        writeln!(w, "sif {q} atime @{sde}")?;
-        writeln!(w, "sif {q} crtime @{sde}")?;
+    let all = |w: &mut BufWriter<File>, q: &str, mtime: i64| -> std::io::Result<()> {
+        for field in ["ctime", "atime", "crtime"] {
+            writeln!(w, "sif {q} {field} @{sde}")?;
+        }
         writeln!(w, "sif {q} mtime @{}", mtime.clamp(0, sde))
     };
     let root_mtime = std::fs::metadata(input.root)
         .map_err(FormatError::io(input.root))?
         .mtime();
-    line(&mut w, "\"/\"", root_mtime).map_err(FormatError::io(&cmds))?;
-    line(&mut w, "\"/lost+found\"", sde).map_err(FormatError::io(&cmds))?;
+    all(&mut w, "\"/\"", root_mtime).map_err(FormatError::io(&cmds))?;
+    all(&mut w, "\"/lost+found\"", sde).map_err(FormatError::io(&cmds))?;
+    let mut seen = std::collections::HashSet::new();
     walk(input.root, &mut |rel, m| {
+        if m.nlink() > 1 && !m.is_dir() && !seen.insert(m.ino()) {
+            return Ok(());
+        }
         let q = debugfs_quote(rel).map_err(|message| FormatError::Entry {
             path: input.root.join(std::ffi::OsStr::from_bytes(&rel[1..])),
             message: format!("ext4 cannot be written with {message}"),
         })?;
-        line(&mut w, &q, m.mtime()).map_err(FormatError::io(&cmds))
+        let io = FormatError::io(&cmds);
+        (|| -> std::io::Result<()> {
+            writeln!(w, "sif {q} ctime @{sde}")?;
+            if m.atime() != sde {
+                writeln!(w, "sif {q} atime @{sde}")?;
+            }
+            if m.mtime() > sde || m.mtime() < 0 {
+                writeln!(w, "sif {q} mtime @{}", m.mtime().clamp(0, sde))?;
+            }
+            Ok(())
+        })()
+        .map_err(io)
     })?;
     w.into_inner()
         .map_err(|e| FormatError::Io {
             path: cmds.clone(),
             source: e.into_error(),
         })?
-        .sync_all()
+        .flush()
         .map_err(FormatError::io(&cmds))?;
     let outp = runner.run(
         Command::new("debugfs")
@@ -315,7 +331,7 @@ fn erofs_restore_special_bits(input: &FormatInput, image: &Path) -> Result<(), F
         f.seek(SeekFrom::Start(1028)).map_err(FormatError::io(image))?;
         f.write_all(&crc.to_le_bytes()).map_err(FormatError::io(image))?;
     }
-    f.sync_all().map_err(FormatError::io(image))
+    f.flush().map_err(FormatError::io(image))
 }
 
 /// squashfs image of the root (mksquashfs' reproducible mode), zstd level 3

@@ -79,11 +79,11 @@ pub(super) fn write_file(input: &FormatInput, out: &Path) -> Result<(), FormatEr
         input.source_date_epoch,
         BufWriter::with_capacity(1 << 20, f),
     )?;
-    let f = w.into_inner().map_err(|e| FormatError::Io {
+    let mut f = w.into_inner().map_err(|e| FormatError::Io {
         path: out.to_path_buf(),
         source: e.into_error(),
     })?;
-    f.sync_all().map_err(FormatError::io(out))
+    f.flush().map_err(FormatError::io(out))
 }
 
 struct TarWriter<W> {

@@ -66,6 +66,23 @@ impl Fixture {
         std::fs::create_dir_all(root.join("tmp")).expect("tmp");
         std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777)).expect("chmod");
         std::fs::create_dir_all(root.join("var/empty-dir")).expect("dir");
+        std::fs::create_dir_all(root.join("dev")).expect("dev");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            root.join("dev/null"),
+            rustix::fs::FileType::CharacterDevice,
+            rustix::fs::Mode::from_raw_mode(0o666),
+            rustix::fs::makedev(1, 3),
+        )
+        .expect("mknod");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            root.join("dev/initctl"),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .expect("mkfifo");
         symlink("../usr/bin/hello", root.join("etc/hello-link")).expect("symlink");
         symlink("usr/bin", root.join("bin")).expect("symlink");
         std::fs::hard_link(root.join("usr/bin/hello"), root.join("usr/bin/hello-again")).expect("hardlink");
@@ -261,6 +278,12 @@ fn check_extracted_keeping(fx: &Fixture, x: &Path, keeps: Keeps) {
         Path::new("usr/bin")
     );
     assert!(m("var/empty-dir").is_dir());
+    {
+        use std::os::unix::fs::FileTypeExt;
+        assert!(m("dev/null").file_type().is_char_device());
+        assert_eq!(m("dev/null").rdev(), rustix::fs::makedev(1, 3));
+        assert!(m("dev/initctl").file_type().is_fifo());
+    }
     assert_eq!(m("etc/os-release").mtime(), SDE, "future mtime clamped");
     if keeps.mtimes {
         assert_eq!(m("usr/bin/hello").mtime(), SDE - 86_400, "older mtime kept");
@@ -294,6 +317,8 @@ fn tar_gnu_tar_reads_it_back() {
         .arg(&art.path));
     assert!(listing.contains("-rwsr-xr-x 0/0"), "{listing}");
     assert!(listing.contains("1000/100"), "{listing}");
+    assert!(listing.contains("crw-r--r-- 0/0             1,3"), "{listing}");
+    assert!(listing.contains("prw------- 0/0"), "{listing}");
     assert!(
         listing.contains("etc/hello-link -> ../usr/bin/hello"),
         "{listing}"
@@ -919,4 +944,39 @@ fn formats_written_in_parallel_with_one_scratch_directory_match_sequential_write
     // Nothing is left in the scratch directory.
     let left: Vec<_> = std::fs::read_dir(&scratch).expect("scratch").collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn esp_directories_over_several_clusters_get_fixed_times() {
+    let fx = Fixture::new();
+    // 60 long names: LFN entries fill several 512-byte clusters of one directory.
+    let many = fx.dir.path().join("esp/EFI/Linux");
+    std::fs::create_dir_all(&many).expect("dir");
+    for i in 0..60 {
+        std::fs::write(
+            many.join(format!("a-rather-long-unified-kernel-image-name-{i:03}.efi")),
+            [i as u8; 100],
+        )
+        .expect("file");
+    }
+    let art = fx.write_twice(Format::Raw, Arch::X86_64, |_| {});
+    let esp = fx.dir.path().join("esp.part");
+    extract(&art.path, 1, &esp);
+    check_esp(&fx, &esp);
+    let listing = run(Command::new("mdir")
+        .env("MTOOLS_SKIP_CHECK", "1")
+        .arg("-i")
+        .arg(&esp)
+        .arg("::/EFI/Linux"));
+    let files: Vec<&str> = listing
+        .lines()
+        .filter(|l| l.contains("a-rather-long-unified"))
+        .collect();
+    assert_eq!(files.len(), 60, "{listing}");
+    for l in files {
+        assert!(
+            l.contains("2023-11-14  22:13"),
+            "entry not at SOURCE_DATE_EPOCH: {l}"
+        );
+    }
 }
