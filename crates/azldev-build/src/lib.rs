@@ -23,6 +23,7 @@ pub mod graph;
 pub mod plan;
 pub mod run;
 pub mod sched;
+pub mod simulate;
 pub mod source;
 
 pub use azldev_buildroot::arch::Arch;
