@@ -75,7 +75,9 @@ pub struct SimReport {
     /// Builds whose duration was not recorded, and the default used.
     pub estimated: usize,
     pub default_seconds: f64,
-    /// Builds that could never start (dependency cycles).
+    /// Dependencies ignored to break dependency cycles (`build → dependency`).
+    pub cycle_edges: Vec<String>,
+    /// Builds that could never start (none once cycles are broken).
     pub unschedulable: Vec<String>,
     pub schedule: Vec<Slot>,
 }
@@ -174,10 +176,7 @@ pub fn builds_of(plans: &[Plan], durations: &Durations, default: f64) -> Vec<Sim
             .filter_map(|d| {
                 index.get(&(arch.clone(), d.clone())).copied().or_else(|| {
                     // A noarch dependency built in another arch's plan.
-                    index
-                        .iter()
-                        .find(|((_, n), _)| n == d)
-                        .map(|(_, j)| *j)
+                    index.iter().find(|((_, n), _)| n == d).map(|(_, j)| *j)
                 })
             })
             .filter(|j| *j != i)
@@ -218,10 +217,50 @@ impl PartialOrd for Ready {
 #[must_use]
 pub fn simulate(builds: &[SimBuild], builders: Option<usize>, default_seconds: f64) -> SimReport {
     let n = builds.len();
+    // Dependency cycles: a depth-first walk over the dependencies drops
+    // each edge that closes a cycle (as a bootstrap build breaks it), so
+    // every build is placed; the dropped edges are reported.
+    let mut deps: Vec<Vec<usize>> = builds.iter().map(|b| b.deps.clone()).collect();
+    let mut cycle_edges = Vec::new();
+    {
+        let mut colour = vec![0u8; n];
+        for root in 0..n {
+            if colour[root] != 0 {
+                continue;
+            }
+            let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+            colour[root] = 1;
+            while let Some(&mut (i, ref mut k)) = stack.last_mut() {
+                if *k < deps[i].len() {
+                    let d = deps[i][*k];
+                    *k += 1;
+                    match colour[d] {
+                        0 => {
+                            colour[d] = 1;
+                            stack.push((d, 0));
+                        }
+                        1 => {
+                            cycle_edges.push(format!(
+                                "{} ({}) → {}",
+                                builds[i].name, builds[i].arch, builds[d].name
+                            ));
+                            *k -= 1;
+                            deps[i].remove(*k);
+                        }
+                        _ => {}
+                    }
+                } else {
+                    colour[i] = 2;
+                    stack.pop();
+                }
+            }
+        }
+    }
+    cycle_edges.sort();
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut waiting: Vec<usize> = vec![0; n];
-    for (i, b) in builds.iter().enumerate() {
-        for &d in &b.deps {
+    for (i, ds) in deps.iter().enumerate() {
+        for &d in ds {
             dependents[d].push(i);
             waiting[i] += 1;
         }
@@ -267,8 +306,12 @@ pub fn simulate(builds: &[SimBuild], builders: Option<usize>, default_seconds: f
     if let Some(start) = topo
         .iter()
         .copied()
-        .filter(|i| builds[*i].deps.is_empty())
-        .max_by(|a, b| bottom[*a].total_cmp(&bottom[*b]).then_with(|| builds[*b].name.cmp(&builds[*a].name)))
+        .filter(|i| deps[*i].is_empty())
+        .max_by(|a, b| {
+            bottom[*a]
+                .total_cmp(&bottom[*b])
+                .then_with(|| builds[*b].name.cmp(&builds[*a].name))
+        })
     {
         critical_path_seconds = bottom[start];
         let mut cur = Some(start);
@@ -334,7 +377,10 @@ pub fn simulate(builds: &[SimBuild], builders: Option<usize>, default_seconds: f
                     start: now,
                     end,
                 });
-                let live = running.iter().filter(|(_, j, _)| builds[*j].arch == *arch).count();
+                let live = running
+                    .iter()
+                    .filter(|(_, j, _)| builds[*j].arch == *arch)
+                    .count();
                 let p = peak.entry(arch.clone()).or_insert(0);
                 *p = (*p).max(live);
             }
@@ -362,7 +408,10 @@ pub fn simulate(builds: &[SimBuild], builders: Option<usize>, default_seconds: f
         }
     }
     let makespan = now;
-    let serial_seconds: f64 = (0..n).filter(|i| schedulable[*i]).map(|i| builds[i].seconds).sum();
+    let serial_seconds: f64 = (0..n)
+        .filter(|i| schedulable[*i])
+        .map(|i| builds[i].seconds)
+        .sum();
     let arches = arch_names
         .iter()
         .map(|a| {
@@ -401,6 +450,7 @@ pub fn simulate(builds: &[SimBuild], builders: Option<usize>, default_seconds: f
         arches,
         estimated: builds.iter().filter(|b| b.estimated).count(),
         default_seconds,
+        cycle_edges,
         unschedulable,
         schedule,
     }
@@ -426,9 +476,10 @@ pub fn hms(s: f64) -> String {
 pub fn to_text(r: &SimReport) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
-    let builders = r
-        .builders_per_arch
-        .map_or_else(|| "unlimited builders".to_owned(), |n| format!("{n} builder(s) per arch"));
+    let builders = r.builders_per_arch.map_or_else(
+        || "unlimited builders".to_owned(),
+        |n| format!("{n} builder(s) per arch"),
+    );
     let _ = writeln!(s, "simulated on {builders}:");
     let _ = writeln!(s, "  predicted makespan   {}", hms(r.makespan));
     let _ = writeln!(
@@ -460,6 +511,20 @@ pub fn to_text(r: &SimReport) -> String {
             hms(r.default_seconds)
         );
     }
+    if !r.cycle_edges.is_empty() {
+        let shown: Vec<&str> = r.cycle_edges.iter().map(String::as_str).take(5).collect();
+        let _ = writeln!(
+            s,
+            "  {} dependency edge(s) ignored to break cycles: {}{}",
+            r.cycle_edges.len(),
+            shown.join(", "),
+            if r.cycle_edges.len() > shown.len() {
+                ", …"
+            } else {
+                ""
+            }
+        );
+    }
     if !r.unschedulable.is_empty() {
         let _ = writeln!(
             s,
@@ -473,7 +538,11 @@ pub fn to_text(r: &SimReport) -> String {
         s,
         "critical path: {}{}",
         shown.join(" → "),
-        if r.critical_path.len() > shown.len() { " → …" } else { "" }
+        if r.critical_path.len() > shown.len() {
+            " → …"
+        } else {
+            ""
+        }
     );
     s
 }
@@ -534,11 +603,15 @@ mod tests {
     }
 
     #[test]
-    fn cycles_are_left_out_and_named() {
+    fn cycles_are_broken_and_named() {
         let builds = vec![b("a", &[1], 1.0), b("b", &[0], 1.0), b("c", &[], 2.0)];
         let r = simulate(&builds, Some(1), 60.0);
-        assert_eq!(r.unschedulable, vec!["a (x86_64)", "b (x86_64)"]);
+        assert!(r.unschedulable.is_empty());
+        assert_eq!(r.cycle_edges, vec!["b (x86_64) → a"]);
+        assert!(close(r.makespan, 4.0));
+        let r = simulate(&builds, None, 60.0);
         assert!(close(r.makespan, 2.0));
+        assert!(close(r.critical_path_seconds, 2.0));
     }
 
     #[test]
@@ -554,22 +627,28 @@ mod tests {
     }
 
     fn dag() -> impl Strategy<Value = Vec<SimBuild>> {
-        proptest::collection::vec((1u32..500, proptest::collection::vec(any::<prop::sample::Index>(), 0..4)), 1..40)
-            .prop_map(|spec| {
-                spec.iter()
-                    .enumerate()
-                    .map(|(i, (secs, deps))| {
-                        let mut ds: Vec<usize> = if i == 0 {
-                            Vec::new()
-                        } else {
-                            deps.iter().map(|d| d.index(i)).collect()
-                        };
-                        ds.sort_unstable();
-                        ds.dedup();
-                        b(&format!("n{i:02}"), &ds, f64::from(*secs) / 10.0)
-                    })
-                    .collect()
-            })
+        proptest::collection::vec(
+            (
+                1u32..500,
+                proptest::collection::vec(any::<prop::sample::Index>(), 0..4),
+            ),
+            1..40,
+        )
+        .prop_map(|spec| {
+            spec.iter()
+                .enumerate()
+                .map(|(i, (secs, deps))| {
+                    let mut ds: Vec<usize> = if i == 0 {
+                        Vec::new()
+                    } else {
+                        deps.iter().map(|d| d.index(i)).collect()
+                    };
+                    ds.sort_unstable();
+                    ds.dedup();
+                    b(&format!("n{i:02}"), &ds, f64::from(*secs) / 10.0)
+                })
+                .collect()
+        })
     }
 
     proptest! {

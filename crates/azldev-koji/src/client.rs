@@ -116,9 +116,17 @@ fn tls_config(profile: &Profile) -> Result<ureq::tls::TlsConfig, KojiError> {
 
 /// Methods safe to repeat after a transport failure.
 fn idempotent(method: &str) -> bool {
-    ["get", "list", "repoInfo", "download", "checkUpload", "echo", "hello"]
-        .iter()
-        .any(|p| method.starts_with(p))
+    [
+        "get",
+        "list",
+        "repoInfo",
+        "download",
+        "checkUpload",
+        "echo",
+        "hello",
+    ]
+    .iter()
+    .any(|p| method.starts_with(p))
 }
 
 impl Session {
@@ -145,12 +153,18 @@ impl Session {
 
     fn url(&self) -> String {
         let base = &self.profile.server;
-        let guard = self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let guard = self
+            .session
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match &*guard {
             Some((id, key)) => {
                 let n = self.callnum.fetch_add(1, Ordering::SeqCst);
                 let sep = if base.contains('?') { '&' } else { '?' };
-                format!("{base}{sep}session-id={id}&session-key={}&callnum={n}", encode_query(key))
+                format!(
+                    "{base}{sep}session-id={id}&session-key={}&callnum={n}",
+                    encode_query(key)
+                )
             }
             None => base.clone(),
         }
@@ -189,9 +203,7 @@ impl Session {
         loop {
             attempt += 1;
             match self.post(method, &body) {
-                Err(KojiError::Http { url, message })
-                    if idempotent(method) && attempt <= self.retries =>
-                {
+                Err(KojiError::Http { url, message }) if idempotent(method) && attempt <= self.retries => {
                     let _ = (url, message);
                     std::thread::sleep(Duration::from_millis(200 * (1 << attempt)));
                 }
@@ -267,8 +279,10 @@ impl Session {
         let key = info.get("session-key").and_then(Value::as_str);
         match (id, key) {
             (Some(id), Some(key)) => {
-                *self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
-                    Some((id, key.to_owned()));
+                *self
+                    .session
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((id, key.to_owned()));
                 Ok(())
             }
             _ => Err(KojiError::Auth(
@@ -369,9 +383,7 @@ impl Session {
                 Value::Base64(b) => b,
                 Value::Str(s) => xmlrpc::base64_decode(&s).map_err(KojiError::Other)?,
                 other => {
-                    return Err(KojiError::Other(format!(
-                        "downloadTaskOutput returned {other:?}"
-                    )));
+                    return Err(KojiError::Other(format!("downloadTaskOutput returned {other:?}")));
                 }
             };
             let n = data.len();

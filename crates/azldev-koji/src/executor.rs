@@ -230,7 +230,10 @@ impl KojiExecutor {
     }
 
     fn record(&self, name: &str, f: impl FnOnce(&mut TaskRecord)) {
-        let mut r = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut r = self
+            .records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let e = r.entry(name.to_owned()).or_insert_with(|| TaskRecord {
             name: name.to_owned(),
             ..TaskRecord::default()
@@ -242,7 +245,10 @@ impl KojiExecutor {
     /// (`cancelTask`); returns the ids cancelled.
     pub fn cancel_open(&self) -> Vec<i64> {
         let open: Vec<i64> = std::mem::take(
-            &mut *self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
+            &mut *self
+                .open
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
         open.into_iter()
             .filter(|t| self.session.call("cancelTask", &[Value::Int(*t)]).is_ok())
@@ -441,7 +447,9 @@ impl KojiExecutor {
         let mut kind = FailureKind::Build;
         // The deepest failed task carries the real error.
         for t in failed.iter().rev() {
-            let Some(id) = t.get("id").and_then(Value::as_i64) else { continue };
+            let Some(id) = t.get("id").and_then(Value::as_i64) else {
+                continue;
+            };
             if message.is_empty() {
                 if let Err(KojiError::Fault { message: m, .. }) =
                     self.session.call("getTaskResult", &[Value::Int(id)])
@@ -453,7 +461,9 @@ impl KojiExecutor {
                 if !f.ends_with(".log") {
                     continue;
                 }
-                let Ok(bytes) = self.session.download_task_output(id, &f) else { continue };
+                let Ok(bytes) = self.session.download_task_output(id, &f) else {
+                    continue;
+                };
                 let arch = t.get("arch").and_then(Value::as_str).unwrap_or("task");
                 let dest = logs.join(format!("koji-{id}-{arch}-{f}"));
                 if std::fs::write(&dest, &bytes).is_ok() {
@@ -510,13 +520,20 @@ impl KojiExecutor {
 
     /// Downloads the RPMs of a finished build task for `arch` (and noarch)
     /// and its SRPM into `out`.
-    fn fetch_task_rpms(&self, task: i64, arch: &str, out: &Path) -> Result<(Vec<PathBuf>, PathBuf, f64), BuildFailure> {
+    fn fetch_task_rpms(
+        &self,
+        task: i64,
+        arch: &str,
+        out: &Path,
+    ) -> Result<(Vec<PathBuf>, PathBuf, f64), BuildFailure> {
         std::fs::create_dir_all(out).map_err(|e| infra(e.to_string()))?;
         let mut rpms = Vec::new();
         let mut srpm = None;
         let mut build_seconds: f64 = 0.0;
         for c in self.children(task)? {
-            let Some(id) = c.get("id").and_then(Value::as_i64) else { continue };
+            let Some(id) = c.get("id").and_then(Value::as_i64) else {
+                continue;
+            };
             let method = c.get("method").and_then(Value::as_str).unwrap_or_default();
             let carch = c.get("arch").and_then(Value::as_str).unwrap_or_default();
             if method != "buildArch" || (carch != arch && carch != "noarch") {
@@ -558,7 +575,12 @@ impl KojiExecutor {
     }
 
     /// Downloads the RPMs of an existing build from `topurl`.
-    fn fetch_build_rpms(&self, build: &Value, arch: &str, out: &Path) -> Result<(Vec<PathBuf>, PathBuf), BuildFailure> {
+    fn fetch_build_rpms(
+        &self,
+        build: &Value,
+        arch: &str,
+        out: &Path,
+    ) -> Result<(Vec<PathBuf>, PathBuf), BuildFailure> {
         let top = self.session.profile.topurl.clone().ok_or_else(|| {
             infra(format!(
                 "profile `{}` has no topurl: cannot fetch already-built RPMs",
@@ -587,7 +609,10 @@ impl KojiExecutor {
             let url = format!(
                 "{}/packages/{}/{}/{}/{a}/{file}",
                 top.trim_end_matches('/'),
-                build.get("package_name").and_then(Value::as_str).unwrap_or(&s("name")),
+                build
+                    .get("package_name")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&s("name")),
                 s("version"),
                 s("release")
             );
@@ -635,7 +660,10 @@ impl Executor for KojiExecutor {
         // 2. Dependencies visible in the build tag's repository.
         if !self.opts.scratch {
             let want: Vec<(String, String)> = {
-                let built = self.built.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let built = self
+                    .built
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 self.deps
                     .get(&job.name)
                     .map(Vec::as_slice)
@@ -651,7 +679,9 @@ impl Executor for KojiExecutor {
             };
             let waited = Instant::now();
             self.wait_repo(&want)?;
-            self.record(&job.name, |r| r.repo_wait_seconds = waited.elapsed().as_secs_f64());
+            self.record(&job.name, |r| {
+                r.repo_wait_seconds = waited.elapsed().as_secs_f64()
+            });
         }
         // 3. Submit.
         let scratch_dir = self.opts.work_dir.join(format!("{}-{}", job.name, arch));
@@ -765,7 +795,10 @@ fn make_srpm(job: &BuildJob, scratch: &Path) -> Result<PathBuf, BuildFailure> {
         .arg(src.join(&spec));
     azldev_build::run::run(cmd, Duration::from_secs(600)).map_err(|e| BuildFailure {
         kind: FailureKind::Build,
-        message: format!("making the SRPM to upload: {}", e.to_string().lines().next().unwrap_or_default()),
+        message: format!(
+            "making the SRPM to upload: {}",
+            e.to_string().lines().next().unwrap_or_default()
+        ),
         log: None,
         tail: match &e {
             azldev_build::run::RunError::Failed { tail, .. } => tail.clone(),

@@ -137,11 +137,7 @@ pub fn parse_ini(file: &Path, text: &str) -> Result<Sections, ProfileError> {
             continue;
         }
         let Some(sep) = trimmed.find(['=', ':']) else {
-            return Err(err(
-                n,
-                indent + 1,
-                format!("`{trimmed}` is not `key = value`"),
-            ));
+            return Err(err(n, indent + 1, format!("`{trimmed}` is not `key = value`")));
         };
         let Some(s) = &section else {
             return Err(err(n, indent + 1, "an option before any [section]".into()));
@@ -175,7 +171,9 @@ pub fn load(profile: &str, files: &[PathBuf]) -> Result<Profile, ProfileError> {
     let mut origin: BTreeMap<String, String> = BTreeMap::new();
     let mut found: Option<(PathBuf, usize)> = None;
     for f in files {
-        let Ok(text) = std::fs::read_to_string(f) else { continue };
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
         let sections = parse_ini(f, &text)?;
         if let Some(s) = sections.get(profile) {
             let first_line = s.values().map(|(_, l)| *l).min().unwrap_or(1);
@@ -205,7 +203,9 @@ pub fn load(profile: &str, files: &[PathBuf]) -> Result<Profile, ProfileError> {
         origin
             .get(key)
             .and_then(|o| o.rsplit_once(':'))
-            .map_or((first_file.clone(), 0), |(f, l)| (PathBuf::from(f), l.parse().unwrap_or(0)))
+            .map_or((first_file.clone(), 0), |(f, l)| {
+                (PathBuf::from(f), l.parse().unwrap_or(0))
+            })
     };
     let Some(server) = merged.get("server").cloned() else {
         return Err(ProfileError {

@@ -254,7 +254,10 @@ pub fn encode_fault(code: i64, message: &str) -> Result<Vec<u8>, XmlRpcError> {
     let mut out = String::from("<?xml version='1.0'?>\n<methodResponse><fault>");
     encode_value(
         &mut out,
-        &Value::st([("faultCode", Value::Int(code)), ("faultString", Value::str(message))]),
+        &Value::st([
+            ("faultCode", Value::Int(code)),
+            ("faultString", Value::str(message)),
+        ]),
     )?;
     out.push_str("</fault></methodResponse>\n");
     Ok(out.into_bytes())
@@ -358,7 +361,10 @@ impl Element {
         let mut it = self.elems();
         match (it.next(), it.next()) {
             (Some(e), None) => Ok(e),
-            _ => Err(malformed(self.offset, format!("<{}> must hold exactly one {what}", self.name))),
+            _ => Err(malformed(
+                self.offset,
+                format!("<{}> must hold exactly one {what}", self.name),
+            )),
         }
     }
 
@@ -471,10 +477,7 @@ impl Reader<'_> {
                 self.pos += 2;
                 let close = self.name()?;
                 if close != el.name {
-                    return Err(malformed(
-                        self.pos,
-                        format!("</{close}> closes <{}>", el.name),
-                    ));
+                    return Err(malformed(self.pos, format!("</{close}> closes <{}>", el.name)));
                 }
                 let r = self.rest();
                 let t = r.trim_start();
@@ -513,7 +516,8 @@ impl Reader<'_> {
                     "quot" => '"',
                     "apos" => '\'',
                     _ => {
-                        let code = if let Some(h) = ent.strip_prefix("#x").or_else(|| ent.strip_prefix("#X")) {
+                        let code = if let Some(h) = ent.strip_prefix("#x").or_else(|| ent.strip_prefix("#X"))
+                        {
                             u32::from_str_radix(h, 16).ok()
                         } else if let Some(d) = ent.strip_prefix('#') {
                             d.parse().ok()
@@ -537,8 +541,8 @@ impl Reader<'_> {
 }
 
 fn parse_document(bytes: &[u8]) -> Result<Element, XmlRpcError> {
-    let s = std::str::from_utf8(bytes)
-        .map_err(|e| malformed(e.valid_up_to(), "the document is not UTF-8"))?;
+    let s =
+        std::str::from_utf8(bytes).map_err(|e| malformed(e.valid_up_to(), "the document is not UTF-8"))?;
     let s = s.strip_prefix('\u{feff}').unwrap_or(s);
     let mut r = Reader { s, pos: 0 };
     r.skip_misc()?;
@@ -552,7 +556,10 @@ fn parse_document(bytes: &[u8]) -> Result<Element, XmlRpcError> {
 
 fn parse_value(el: &Element) -> Result<Value, XmlRpcError> {
     if local(&el.name) != "value" {
-        return Err(malformed(el.offset, format!("expected <value>, found <{}>", el.name)));
+        return Err(malformed(
+            el.offset,
+            format!("expected <value>, found <{}>", el.name),
+        ));
     }
     let Some(t) = el.elems().next() else {
         // No type element: a string.
@@ -801,8 +808,10 @@ mod tests {
 
     #[test]
     fn malformed_documents_name_the_offset() {
-        let e = parse_response(b"<methodResponse><params><param><value><int>x</int></value></param></params></methodResponse>")
-            .expect_err("not an int");
+        let e = parse_response(
+            b"<methodResponse><params><param><value><int>x</int></value></param></params></methodResponse>",
+        )
+        .expect_err("not an int");
         assert!(matches!(e, XmlRpcError::Malformed { offset: 38, .. }), "{e:?}");
         // 38: the `<int>` element.
         assert!(parse_response(b"<methodResponse><params>").is_err());

@@ -3,3 +3,4 @@
 
 mod rpm;
 mod semantics;
+mod simulate;
