@@ -57,6 +57,9 @@ pub struct Session {
     /// `(session-id, session-key)` after login.
     session: Mutex<Option<(i64, String)>>,
     callnum: AtomicU64,
+    /// A logged-in session's calls go one at a time: the hub refuses a
+    /// call number that is not after the last one it saw (as Koji's does).
+    serial: Mutex<()>,
     /// Retries of a read-only call after a transport failure.
     pub retries: u32,
 }
@@ -147,6 +150,7 @@ impl Session {
             profile,
             session: Mutex::new(None),
             callnum: AtomicU64::new(0),
+            serial: Mutex::new(()),
             retries: 3,
         })
     }
@@ -213,6 +217,11 @@ impl Session {
     }
 
     fn post(&self, method: &str, body: &[u8]) -> Result<Value, KojiError> {
+        let _one = self.logged_in().then(|| {
+            self.serial
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        });
         let url = self.url();
         let shown = self.profile.server.clone();
         let http = |message: String| KojiError::Http {

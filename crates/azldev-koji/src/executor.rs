@@ -373,6 +373,13 @@ impl KojiExecutor {
         }
     }
 
+    fn closed(&self, task: i64) {
+        self.open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|t| *t != task);
+    }
+
     /// Follows `task` to its end; the final info.
     fn follow(&self, task: i64) -> Result<Value, BuildFailure> {
         let start = Instant::now();
@@ -390,18 +397,19 @@ impl KojiExecutor {
                 state,
                 task_state::CLOSED | task_state::FAILED | task_state::CANCELED
             ) {
-                self.open
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .retain(|t| *t != task);
+                self.closed(task);
                 return Ok(info);
             }
             if azldev_buildroot::run::cancelled() {
-                let _ = self.session.call("cancelTask", &[Value::Int(task)]);
+                if self.session.call("cancelTask", &[Value::Int(task)]).is_ok() {
+                    self.closed(task);
+                }
                 return Err(infra(format!("interrupted: task {task} cancelled")));
             }
             if start.elapsed() > self.opts.task_timeout {
-                let _ = self.session.call("cancelTask", &[Value::Int(task)]);
+                if self.session.call("cancelTask", &[Value::Int(task)]).is_ok() {
+                    self.closed(task);
+                }
                 return Err(infra(format!(
                     "task {task} did not finish within {}s; cancelled",
                     self.opts.task_timeout.as_secs()

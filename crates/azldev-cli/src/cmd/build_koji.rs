@@ -102,7 +102,11 @@ fn source_mode(
         }
     }
     let commit = git(&top, &["rev-parse", "HEAD"]).map_err(|e| miette::miette!("git: {e}"))?;
-    let upstream = git(&top, &["rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{u}"]).ok();
+    let upstream = git(
+        &top,
+        &["rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{u}"],
+    )
+    .ok();
     let remote_branches = git(&top, &["branch", "-r", "--contains", &commit]).unwrap_or_default();
     let Some(remote_ref) = upstream
         .filter(|u| remote_branches.lines().any(|l| l.trim() == u))
@@ -114,7 +118,8 @@ fn source_mode(
         ));
     };
     let remote = remote_ref.split('/').next().unwrap_or("origin").to_owned();
-    let url = git(&top, &["remote", "get-url", &remote]).map_err(|e| miette::miette!("git remote {remote}: {e}"))?;
+    let url = git(&top, &["remote", "get-url", &remote])
+        .map_err(|e| miette::miette!("git remote {remote}: {e}"))?;
     Ok((
         SourceMode::Scm {
             url: url.clone(),
@@ -147,12 +152,16 @@ pub fn build(
         .clone()
         .or_else(|| settings.koji_profile.clone())
         .unwrap_or_else(|| "koji".into());
-    let target = args.target.clone().or_else(|| settings.koji_target.clone()).ok_or_else(|| {
-        miette::miette!(
-            help = "pass --target or set `koji-target` in the settings",
-            "a Koji build needs a build target"
-        )
-    })?;
+    let target = args
+        .target
+        .clone()
+        .or_else(|| settings.koji_target.clone())
+        .ok_or_else(|| {
+            miette::miette!(
+                help = "pass --target or set `koji-target` in the settings",
+                "a Koji build needs a build target"
+            )
+        })?;
     let profile = azldev_koji::profile::load(&profile_name, &azldev_koji::profile::default_files())
         .map_err(|e| miette::miette!("{e}"))?;
     let plans = plans(args, config, distro, out, settings)?;
@@ -178,12 +187,18 @@ pub fn build(
         }
     }
     let (source, note) = if args.scratch {
-        (SourceMode::Upload, "scratch builds: SRPMs are made here and uploaded".to_owned())
+        (
+            SourceMode::Upload,
+            "scratch builds: SRPMs are made here and uploaded".to_owned(),
+        )
     } else {
         source_mode(config, distro, &names)?
     };
     if text && out.verbosity >= 0 {
-        eprintln!("koji: {} ({}), target {target}: {note}", profile.name, profile.server);
+        eprintln!(
+            "koji: {} ({}), target {target}: {note}",
+            profile.name, profile.server
+        );
     }
     let hub = profile.server.clone();
     let session = Session::new(profile, Duration::from_secs(300)).map_err(|e| miette::miette!("{e}"))?;
@@ -216,7 +231,10 @@ pub fn build(
         distro.inputs.iter().map(|i| (i.name.as_str(), i)).collect();
     let cache = SourceCache::new(settings.source_cache());
     let transport = HttpTransport::default();
-    let base_key = format!("koji {hub} {target}{}", if args.scratch { " scratch" } else { "" });
+    let base_key = format!(
+        "koji {hub} {target}{}",
+        if args.scratch { " scratch" } else { "" }
+    );
     let mut reports = Vec::new();
     for plan in &plans {
         let arch: Arch = plan.arch.parse().map_err(miette::Report::msg)?;
@@ -225,8 +243,9 @@ pub fn build(
         if !repo.join("repodata/repomd.xml").is_file() {
             sched::createrepo(&repo).map_err(|e| miette::miette!("{e}"))?;
         }
-        let (units, not_built, unit_failures) =
-            units(plan, arch, &base_key, &inputs, config, &cache, &transport, args, 1)?;
+        let (units, not_built, unit_failures) = units(
+            plan, arch, &base_key, &inputs, config, &cache, &transport, args, 1,
+        )?;
         for (name, why) in &unit_failures {
             eprintln!("error: {arch}: {name}: {why}");
             failed = true;
@@ -264,7 +283,11 @@ pub fn build(
                     let task = exec
                         .records()
                         .get(&result.name)
-                        .and_then(|r| r.url.clone().or_else(|| r.tasks.last().map(|t| format!("task {t}"))))
+                        .and_then(|r| {
+                            r.url
+                                .clone()
+                                .or_else(|| r.tasks.last().map(|t| format!("task {t}")))
+                        })
                         .map(|u| format!(" {u}"))
                         .unwrap_or_default();
                     eprintln!("{}{task}", status_line(result));
@@ -351,7 +374,11 @@ pub fn build(
             } else {
                 format!(
                     " ({})",
-                    cancelled_tasks.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                    cancelled_tasks
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             }
         );
@@ -366,6 +393,12 @@ pub fn build(
 
 fn sanitize(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
