@@ -10,6 +10,7 @@ mod build;
 mod buildroot;
 mod diff;
 mod graph;
+mod koji;
 mod release;
 mod safety;
 mod sources;

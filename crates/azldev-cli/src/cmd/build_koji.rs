@@ -344,6 +344,7 @@ pub fn build(
                     "hub": hub,
                     "target": exec.target,
                     "scratch": args.scratch,
+                    "source": note,
                     "builds": exec.records(),
                     "cancelled-tasks": cancelled_tasks,
                 },
