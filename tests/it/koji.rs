@@ -492,3 +492,78 @@ fn real_hub_builds_the_demo() {
     let report: Json = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(report["ok"], true, "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// The capacity planner against a real local run of the demo: durations
+/// recorded by `azldev build` replayed on the same number of builders
+/// predict the run's wall time (the run also renders, plans and publishes,
+/// which the replay does not count). Needs root, like the other build
+/// tests, and shares their cache and lock.
+#[test]
+fn simulate_predicts_a_real_local_build_of_the_demo() {
+    if rustix_uid() != 0 {
+        eprintln!("skipped: local builds need root");
+        return;
+    }
+    let cache = azldev_e2e::demo::workspace_root().join("target/azldev-test-cache");
+    std::fs::create_dir_all(&cache).expect("cache");
+    let lock = std::fs::File::create(cache.join("e2e-build.lock")).expect("lock file");
+    lock.lock().expect("lock");
+    let root = tempfile::tempdir_in(&cache).expect("tempdir");
+    let src = azldev_e2e::demo::workspace_root();
+    std::fs::copy(src.join("distro.toml"), root.path().join("distro.toml")).expect("distro.toml");
+    for dir in ["components", "overlays", "locks", "mock"] {
+        copy_tree(&src.join(dir), &root.path().join(dir));
+    }
+    azldev_e2e::demo::generate(
+        &azldev_e2e::demo::default_fixtures(),
+        &root.path().join("target/demo-upstreams"),
+    )
+    .expect("generate the demo upstreams");
+    let run = |args: &[&str]| -> Json {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("azldev"))
+            .current_dir(root.path())
+            .env("AZLDEV_CACHE_DIR", &cache)
+            .env_remove("AZLDEV_JOBS")
+            .args(args)
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "azldev {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or(Json::Null)
+    };
+    run(&["toolchain", "seed", "--arch", "x86_64"]);
+    let mut lines = Vec::new();
+    for jobs in ["1", "2"] {
+        let report = run(&["build", "-a", "--rebuild", "-j", jobs, "--format", "json"]);
+        let wall = report["seconds"].as_f64().expect("seconds");
+        let built: f64 = report["arches"][0]["components"]
+            .as_array()
+            .expect("components")
+            .iter()
+            .filter_map(|c| c["seconds"].as_f64())
+            .sum();
+        let sim = run(&["build", "--plan", "--simulate", jobs, "-a", "--format", "json"]);
+        let makespan = sim["makespan"].as_f64().expect("makespan");
+        assert_eq!(sim["estimated"], 0, "every duration was recorded: {sim}");
+        if jobs == "1" {
+            assert!((makespan - built).abs() < 1e-6, "one builder: the sum of the recorded builds");
+        }
+        // The replay leaves out rendering, planning and publishing.
+        assert!(makespan <= wall * 1.1, "-j {jobs}: predicted {makespan:.1}s, measured {wall:.1}s");
+        assert!(makespan >= wall * 0.5, "-j {jobs}: predicted {makespan:.1}s, measured {wall:.1}s");
+        lines.push(format!("-j {jobs}: predicted {makespan:.1}s, measured {wall:.1}s"));
+    }
+    eprintln!("{}", lines.join("; "));
+}
+
+fn rustix_uid() -> u32 {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(1)
+}
