@@ -301,7 +301,7 @@ fn the_demo_builds_on_koji_from_scm_then_is_cached_and_scratch_builds_upload_srp
     // Uncommitted changes to the rendered tree: SRPMs are uploaded.
     let spec = d.root.path().join("specs/h/hello/hello.spec");
     let mut text = std::fs::read_to_string(&spec).expect("spec");
-    text.push_str("\n");
+    text.push('\n');
     std::fs::write(&spec, text).expect("write");
     let (out, _) = d.expect(0, &args, Some(&hub));
     let report: Json = serde_json::from_str(&out).expect("JSON");
@@ -549,12 +549,23 @@ fn simulate_predicts_a_real_local_build_of_the_demo() {
         let makespan = sim["makespan"].as_f64().expect("makespan");
         assert_eq!(sim["estimated"], 0, "every duration was recorded: {sim}");
         if jobs == "1" {
-            assert!((makespan - built).abs() < 1e-6, "one builder: the sum of the recorded builds");
+            assert!(
+                (makespan - built).abs() < 1e-6,
+                "one builder: the sum of the recorded builds"
+            );
         }
         // The replay leaves out rendering, planning and publishing.
-        assert!(makespan <= wall * 1.1, "-j {jobs}: predicted {makespan:.1}s, measured {wall:.1}s");
-        assert!(makespan >= wall * 0.5, "-j {jobs}: predicted {makespan:.1}s, measured {wall:.1}s");
-        lines.push(format!("-j {jobs}: predicted {makespan:.1}s, measured {wall:.1}s"));
+        assert!(
+            makespan <= wall * 1.1,
+            "-j {jobs}: predicted {makespan:.1}s, measured {wall:.1}s"
+        );
+        assert!(
+            makespan >= wall * 0.5,
+            "-j {jobs}: predicted {makespan:.1}s, measured {wall:.1}s"
+        );
+        lines.push(format!(
+            "-j {jobs}: predicted {makespan:.1}s, measured {wall:.1}s"
+        ));
     }
     eprintln!("{}", lines.join("; "));
 }

@@ -458,12 +458,11 @@ impl KojiExecutor {
             let Some(id) = t.get("id").and_then(Value::as_i64) else {
                 continue;
             };
-            if message.is_empty() {
-                if let Err(KojiError::Fault { message: m, .. }) =
+            if message.is_empty()
+                && let Err(KojiError::Fault { message: m, .. }) =
                     self.session.call("getTaskResult", &[Value::Int(id)])
-                {
-                    message = m;
-                }
+            {
+                message = m;
             }
             for f in self.outputs(id).unwrap_or_default() {
                 if !f.ends_with(".log") {

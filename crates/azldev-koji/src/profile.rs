@@ -310,7 +310,7 @@ mod tests {
     fn errors_name_file_line_and_column() {
         let d = tempfile::tempdir().expect("tempdir");
         let a = write(d.path(), "a.conf", "[koji]\nserver = x\n  more\nnot an option\n");
-        let e = load("koji", &[a.clone()]).expect_err("bad line");
+        let e = load("koji", std::slice::from_ref(&a)).expect_err("bad line");
         assert_eq!((e.line, e.column), (4, 1), "{e}");
         assert!(e.to_string().starts_with(&format!("{}:4:1:", a.display())), "{e}");
         let b = write(d.path(), "b.conf", "[koji]\nserver = x\nauthtype = magic\n");

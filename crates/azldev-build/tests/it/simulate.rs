@@ -54,10 +54,10 @@ fn corpus_inputs(root: &Path) -> Vec<SpecInput> {
         let mut files = BTreeMap::new();
         for f in std::fs::read_dir(&d).into_iter().flatten().filter_map(Result::ok) {
             let fname = f.file_name().to_string_lossy().into_owned();
-            if fname.ends_with(".spec") || fname.ends_with(".macros") {
-                if let Ok(b) = std::fs::read(f.path()) {
-                    files.insert(fname, b);
-                }
+            if (fname.ends_with(".spec") || fname.ends_with(".macros"))
+                && let Ok(b) = std::fs::read(f.path())
+            {
+                files.insert(fname, b);
             }
         }
         if files.contains_key(&format!("{name}.spec")) {
