@@ -404,6 +404,19 @@ fn profile_errors_name_the_file_and_line() {
         Some(&hub),
     );
     assert!(err.contains("needs a build target"), "{err}");
+    // The profile and target as settings (here from the environment).
+    let out = d
+        .cmd(&["build", "--executor", "koji", "hello"], Some(&hub))
+        .env("AZLDEV_KOJI_PROFILE", "fake")
+        .env("AZLDEV_KOJI_TARGET", "demo-target")
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("profile `fake` logs in with Kerberos/GSSAPI"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -10,8 +10,10 @@
 //! hub could not fetch it.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use azldev_build::sched::{self, Event, Outcome, Store};
@@ -272,14 +274,48 @@ pub fn build(
             rebuild: args.rebuild,
             dry_run: false,
         };
-        let on_event = |e: Event<'_>| match e {
-            Event::Started { name, arch } => {
-                if text && out.verbosity > 0 {
-                    eprintln!("  submitting {name} ({arch})");
+        // On a terminal: an overall bar plus one spinner line per build in
+        // flight on the hub, as for local builds.
+        let multi = (text && out.verbosity >= 0 && std::io::stderr().is_terminal())
+            .then(indicatif::MultiProgress::new);
+        let bar = multi.as_ref().map(|m| {
+            let b = m.add(indicatif::ProgressBar::new(units.len() as u64));
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {prefix} [{bar:30}] {pos}/{len} {elapsed}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            b.set_prefix(format!("{arch} on koji"));
+            b.enable_steady_tick(Duration::from_millis(200));
+            b
+        });
+        let running: Mutex<BTreeMap<String, indicatif::ProgressBar>> = Mutex::new(BTreeMap::new());
+        let on_event = |e: Event<'_>| {
+            let mut r = running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match e {
+                Event::Started { name, arch } => {
+                    if let Some(m) = &multi {
+                        let line = m.add(indicatif::ProgressBar::new_spinner());
+                        line.set_style(
+                            indicatif::ProgressStyle::with_template("  {spinner} {msg} {elapsed}")
+                                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                        );
+                        line.set_message(format!("koji: building {name}"));
+                        line.enable_steady_tick(Duration::from_millis(200));
+                        r.insert(name.to_owned(), line);
+                    } else if text && out.verbosity > 0 {
+                        eprintln!("  submitting {name} ({arch})");
+                    }
                 }
-            }
-            Event::Finished { result } => {
-                if text && (out.verbosity > 0 || !matches!(result.outcome, Outcome::Cached)) {
+                Event::Finished { result } => {
+                    if let Some(line) = r.remove(&result.name) {
+                        line.finish_and_clear();
+                        if let Some(m) = &multi {
+                            m.remove(&line);
+                        }
+                    }
+                    let show = text && (out.verbosity > 0 || !matches!(result.outcome, Outcome::Cached));
                     let task = exec
                         .records()
                         .get(&result.name)
@@ -290,11 +326,24 @@ pub fn build(
                         })
                         .map(|u| format!(" {u}"))
                         .unwrap_or_default();
-                    eprintln!("{}{task}", status_line(result));
+                    let line = format!("{}{task}", status_line(result));
+                    match &bar {
+                        Some(b) => {
+                            b.inc(1);
+                            if show {
+                                b.println(line);
+                            }
+                        }
+                        None if show => eprintln!("{line}"),
+                        None => {}
+                    }
                 }
             }
         };
         let results = sched::run(&units, &exec, &store, &sopts, &on_event);
+        if let Some(b) = &bar {
+            b.finish_and_clear();
+        }
         record_durations(settings, &results);
         for r in &results {
             if let Outcome::Failed { failure, .. } = &r.outcome {
