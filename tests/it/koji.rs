@@ -280,6 +280,41 @@ fn the_demo_builds_on_koji_from_scm_then_is_cached_and_scratch_builds_upload_srp
     );
     assert_eq!(hub.builds().len(), builds.len(), "nothing submitted");
 
+    // Both arches: x86_64 is cached; Koji built aarch64 with the same
+    // tasks, so its RPMs come from topurl and nothing is submitted.
+    let mut all = args.clone();
+    all.extend(["--arch", "all"]);
+    let (out, _) = d.expect(0, &all, Some(&hub));
+    let report: Json = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(report["arches"][1]["arch"], "aarch64");
+    let aarch64: Vec<String> = report["arches"][1]["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["name"].as_str().unwrap_or_default(),
+                c["status"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert!(aarch64.iter().any(|c| c == "libgreet built"), "{aarch64:?}");
+    assert_eq!(hub.builds().len(), builds.len(), "nothing submitted");
+    let arm: Vec<String> = std::fs::read_dir(d.root.path().join("out/aarch64/Packages"))
+        .expect("aarch64 Packages")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        arm.iter()
+            .any(|r| r.starts_with("libgreet-") && r.ends_with(".aarch64.rpm")),
+        "{arm:?}"
+    );
+    assert!(
+        arm.iter().any(|r| r.ends_with(".noarch.rpm")),
+        "noarch published for aarch64 too: {arm:?}"
+    );
+
     // Scratch: SRPMs made here and uploaded; nothing tagged.
     let mut scratch = KOJI.to_vec();
     scratch.extend(["--scratch", "--rebuild", "hello", "--format", "json"]);
