@@ -754,7 +754,15 @@ impl Executor for KojiExecutor {
         Ok(BuildOutput {
             rpms,
             srpm,
-            seconds: start.elapsed().as_secs_f64(),
+            // The task's own time on the hub (what a builder pool spends;
+            // the capacity planner replays it), else what was waited here.
+            seconds: match (
+                info.get("start_ts").and_then(Value::as_f64),
+                info.get("completion_ts").and_then(Value::as_f64),
+            ) {
+                (Some(s), Some(e)) if e >= s => e - s,
+                _ => start.elapsed().as_secs_f64(),
+            },
             rpmbuild_seconds: build_seconds,
         })
     }
