@@ -155,8 +155,16 @@ impl Session {
         })
     }
 
-    fn url(&self) -> String {
-        let base = &self.profile.server;
+    /// The URL of a call (`<server>/ssllogin` for `sslLogin`, where a hub
+    /// asks for the client certificate) and the session's headers: the
+    /// session goes both as query arguments (`session-id`, `session-key`,
+    /// `callnum`) and as the `Koji-Session-*` headers newer hubs read.
+    fn url(&self, method: &str) -> (String, Vec<(&'static str, String)>) {
+        let base = if method == "sslLogin" {
+            format!("{}/ssllogin", self.profile.server.trim_end_matches('/'))
+        } else {
+            self.profile.server.clone()
+        };
         let guard = self
             .session
             .lock()
@@ -165,12 +173,19 @@ impl Session {
             Some((id, key)) => {
                 let n = self.callnum.fetch_add(1, Ordering::SeqCst);
                 let sep = if base.contains('?') { '&' } else { '?' };
-                format!(
-                    "{base}{sep}session-id={id}&session-key={}&callnum={n}",
-                    encode_query(key)
+                (
+                    format!(
+                        "{base}{sep}session-id={id}&session-key={}&callnum={n}",
+                        encode_query(key)
+                    ),
+                    vec![
+                        ("Koji-Session-Id", id.to_string()),
+                        ("Koji-Session-Key", key.clone()),
+                        ("Koji-Session-Callnum", n.to_string()),
+                    ],
                 )
             }
-            None => base.clone(),
+            None => (base, Vec::new()),
         }
     }
 
@@ -222,18 +237,17 @@ impl Session {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
         });
-        let url = self.url();
+        let (url, headers) = self.url(method);
         let shown = self.profile.server.clone();
         let http = |message: String| KojiError::Http {
             url: shown.clone(),
             message,
         };
-        let mut resp = self
-            .agent
-            .post(&url)
-            .header("Content-Type", "text/xml")
-            .send(body)
-            .map_err(|e| http(e.to_string()))?;
+        let mut req = self.agent.post(&url).header("Content-Type", "text/xml");
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        let mut resp = req.send(body).map_err(|e| http(e.to_string()))?;
         let status = resp.status();
         let bytes = resp
             .body_mut()
