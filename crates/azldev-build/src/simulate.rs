@@ -626,6 +626,61 @@ mod tests {
         assert_eq!(r.arches.len(), 2);
     }
 
+    #[test]
+    fn plans_become_builds_with_recorded_durations_and_shared_noarch() {
+        let comp = |name: &str, deps: &[&str], built_for: Option<&str>, excluded: bool| {
+            serde_json::json!({
+                "name": name, "excluded": excluded, "evr": "1-1", "build-arch": "x86_64",
+                "buildrequires": [], "dynamic-buildrequires": false, "packages": [],
+                "depends-on": deps, "built-for": built_for,
+            })
+        };
+        let plan = |arch: &str, comps: Vec<serde_json::Value>| -> Plan {
+            serde_json::from_value(serde_json::json!({
+                "arch": arch, "components": comps, "cycles": [], "unresolved": [], "order": [],
+                "cycle-edges": [], "providers": [], "prebuilt": [], "errors": [],
+            }))
+            .expect("a plan")
+        };
+        let plans = vec![
+            plan(
+                "x86_64",
+                vec![
+                    comp("app", &["data"], None, false),
+                    comp("data", &[], None, false),
+                ],
+            ),
+            plan(
+                "aarch64",
+                vec![
+                    comp("app", &["data"], None, false),
+                    comp("data", &[], Some("x86_64"), false),
+                    comp("x86only", &[], None, true),
+                ],
+            ),
+        ];
+        let mut d = Durations::default();
+        d.0.insert("x86_64/app".into(), 10.0);
+        d.0.insert("x86_64/data".into(), 4.0);
+        let builds = builds_of(&plans, &d, 99.0);
+        let names: Vec<String> = builds.iter().map(|b| format!("{}/{}", b.arch, b.name)).collect();
+        assert_eq!(names, ["x86_64/app", "x86_64/data", "aarch64/app"]);
+        // aarch64's app waits for the noarch data built in the x86_64 plan,
+        // and takes the duration recorded on another arch.
+        assert_eq!(builds[2].deps, vec![1]);
+        assert!(close(builds[2].seconds, 10.0));
+        assert!(builds.iter().all(|b| !b.estimated));
+        let r = simulate(&builds, None, 99.0);
+        assert!(close(r.makespan, 14.0));
+        assert_eq!(r.critical_path.len(), 2);
+        assert!(
+            to_text(&r).contains("predicted makespan   14.0s"),
+            "{}",
+            to_text(&r)
+        );
+        assert_eq!(hms(3725.0), "1h02m05s");
+    }
+
     fn dag() -> impl Strategy<Value = Vec<SimBuild>> {
         proptest::collection::vec(
             (
