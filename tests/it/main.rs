@@ -12,6 +12,7 @@ mod buildroot;
 mod diff;
 mod graph;
 mod image;
+mod koji;
 mod release;
 mod safety;
 mod sources;

@@ -24,6 +24,7 @@ pub mod payload;
 pub mod plan;
 pub mod run;
 pub mod sched;
+pub mod simulate;
 pub mod source;
 
 pub use azldev_buildroot::arch::Arch;

@@ -32,6 +32,10 @@ pub struct Settings {
     pub fetch: FetchSettings,
     /// Archive overlay limits (`archive-*`).
     pub archive: azldev_overlay::ArchiveLimits,
+    /// `koji-profile`: the Koji client profile of `build --executor koji`.
+    pub koji_profile: Option<String>,
+    /// `koji-target`: the Koji build target.
+    pub koji_target: Option<String>,
 }
 
 /// `fetch-read-timeout` (seconds), `fetch-low-speed-limit` (bytes per
@@ -40,7 +44,7 @@ pub struct Settings {
 pub struct FetchSettings(pub azldev_source::Limits);
 
 /// Every key, with what its value must be.
-const KEYS: [(&str, Kind); 10] = [
+const KEYS: [(&str, Kind); 12] = [
     ("jobs", Kind::Count),
     ("cache-dir", Kind::Path),
     ("offline", Kind::Bool),
@@ -51,6 +55,8 @@ const KEYS: [(&str, Kind); 10] = [
     ("fetch-max-size", Kind::Count),
     ("archive-max-member-size", Kind::Count),
     ("archive-max-total-size", Kind::Count),
+    ("koji-profile", Kind::Name),
+    ("koji-target", Kind::Name),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +68,8 @@ enum Kind {
     Path,
     Bool,
     Color,
+    /// A non-empty string.
+    Name,
 }
 
 impl Kind {
@@ -72,6 +80,7 @@ impl Kind {
             Kind::Path => "a path (a string)",
             Kind::Bool => "true or false",
             Kind::Color => "\"auto\", \"always\" or \"never\"",
+            Kind::Name => "a non-empty string",
         }
     }
 }
@@ -166,7 +175,7 @@ impl Settings {
                     "false" | "0" | "no" | "" => Raw::Bool(false),
                     _ => Raw::Str(value),
                 },
-                Kind::Path | Kind::Color => Raw::Str(value),
+                Kind::Path | Kind::Color | Kind::Name => Raw::Str(value),
             };
             s.set(key, raw, &files, &loc, &loc, &mut diags);
         }
@@ -258,6 +267,14 @@ impl Settings {
             ("fetch-max-size", r) => count(r, 1).map(|n| self.fetch.0.max_size = n).is_some(),
             ("archive-max-member-size", r) => count(r, 1).map(|n| self.archive.max_member = n).is_some(),
             ("archive-max-total-size", r) => count(r, 1).map(|n| self.archive.max_total = n).is_some(),
+            ("koji-profile", Raw::Str(p)) if !p.is_empty() => {
+                self.koji_profile = Some(p.clone());
+                true
+            }
+            ("koji-target", Raw::Str(t)) if !t.is_empty() => {
+                self.koji_target = Some(t.clone());
+                true
+            }
             _ => false,
         };
         if !ok {

@@ -4,3 +4,4 @@
 mod payload;
 mod rpm;
 mod semantics;
+mod simulate;

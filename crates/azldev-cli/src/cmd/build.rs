@@ -103,6 +103,37 @@ pub struct BuildArgs {
     /// Start no new build after the first failure.
     #[arg(long)]
     pub fail_fast: bool,
+    /// With --plan: replay the plan on N builders per arch (0: unlimited)
+    /// with the durations earlier runs recorded, and print the predicted
+    /// makespan, critical path and utilisation.
+    #[arg(long, value_name = "N", requires = "plan")]
+    pub simulate: Option<usize>,
+    /// With --simulate: seconds assumed for a build never recorded
+    /// (default: the median of the recorded ones, else 300).
+    #[arg(long, value_name = "SECONDS", requires = "simulate")]
+    pub default_seconds: Option<f64>,
+    /// Where builds run: `local` (isolated layers of the base root) or
+    /// `koji` (a Koji hub; see --koji-profile, --target).
+    #[arg(long, value_enum, default_value = "local")]
+    pub executor: ExecutorChoice,
+    /// Koji client profile (a section of ~/.koji/config or
+    /// /etc/koji.conf.d/*.conf; setting `koji-profile`; default `koji`).
+    #[arg(long, value_name = "PROFILE")]
+    pub koji_profile: Option<String>,
+    /// Koji build target (setting `koji-target`).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+    /// Koji scratch builds: SRPMs made here and uploaded, nothing tagged.
+    #[arg(long)]
+    pub scratch: bool,
+}
+
+/// Where builds run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ExecutorChoice {
+    #[default]
+    Local,
+    Koji,
 }
 
 /// Everything needed to build graphs: the rendered components and the
@@ -276,10 +307,16 @@ pub(crate) fn selected(config: &Config, sel: &Selection) -> miette::Result<Vec<S
 
 pub fn run(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Result<ExitCode> {
     let (config, distro) = load_distro(out, settings, &args.graph)?;
+    if !args.plan && args.executor == ExecutorChoice::Koji {
+        return super::build_koji::build(args, &config, &distro, out, settings);
+    }
     if !args.plan {
         return super::build_run::build(args, &config, &distro, out, settings);
     }
     let plans = plans(args, &config, &distro, out, settings)?;
+    if let Some(n) = args.simulate {
+        return super::build_koji::simulate(args, &plans, n, settings);
+    }
     match args.format {
         PlanFormat::Json => {
             let json = if plans.len() == 1 {

@@ -25,21 +25,21 @@ use crate::settings::Settings;
 /// A component not built on an arch, and why.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
-struct NotBuilt {
-    name: String,
-    arch: Arch,
-    status: &'static str,
-    why: String,
+pub(crate) struct NotBuilt {
+    pub(crate) name: String,
+    pub(crate) arch: Arch,
+    pub(crate) status: &'static str,
+    pub(crate) why: String,
 }
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
-struct ArchReport {
-    arch: Arch,
-    repository: PathBuf,
-    base_root: String,
-    components: Vec<UnitResult>,
-    not_built: Vec<NotBuilt>,
+pub(crate) struct ArchReport {
+    pub(crate) arch: Arch,
+    pub(crate) repository: PathBuf,
+    pub(crate) base_root: String,
+    pub(crate) components: Vec<UnitResult>,
+    pub(crate) not_built: Vec<NotBuilt>,
 }
 
 pub fn build(
@@ -207,6 +207,7 @@ pub fn build(
             }
         };
         let results = sched::run(&units, &exec, &store, &opts, &on_event);
+        record_durations(settings, &results);
         if let Some(b) = &bar {
             b.finish_and_clear();
         }
@@ -271,7 +272,7 @@ pub fn build(
     })
 }
 
-fn status_line(r: &UnitResult) -> String {
+pub(crate) fn status_line(r: &UnitResult) -> String {
     match &r.outcome {
         Outcome::Built { seconds, .. } => format!("   built {} ({}) [{seconds:.1}s]", r.name, r.arch),
         Outcome::Cached => format!("  cached {} ({})", r.name, r.arch),
@@ -284,10 +285,10 @@ fn status_line(r: &UnitResult) -> String {
 
 /// The units to build, what is not built and why, and components whose
 /// sources could not be had.
-type Units = (Vec<Unit>, Vec<NotBuilt>, Vec<(String, String)>);
+pub(crate) type Units = (Vec<Unit>, Vec<NotBuilt>, Vec<(String, String)>);
 
 #[allow(clippy::too_many_arguments)]
-fn units(
+pub(crate) fn units(
     plan: &Plan,
     arch: Arch,
     base_key: &str,
@@ -418,7 +419,7 @@ fn units(
     Ok((units, not_built, failures))
 }
 
-fn summary(reports: &[ArchReport], seconds: f64, dry_run: bool) -> String {
+pub(crate) fn summary(reports: &[ArchReport], seconds: f64, dry_run: bool) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
     let mut slow: Vec<(f64, String)> = Vec::new();
@@ -471,4 +472,22 @@ fn summary(reports: &[ArchReport], seconds: f64, dry_run: bool) -> String {
     }
     let _ = writeln!(s, "done in {seconds:.1}s");
     s
+}
+
+/// Where build durations are recorded for `build --plan --simulate`.
+pub(crate) fn durations_file(settings: &Settings) -> PathBuf {
+    settings.cache_root().join("build-times.json")
+}
+
+/// Records the seconds of every build that ran (a failure to write the
+/// record is not a build failure).
+pub(crate) fn record_durations(settings: &Settings, results: &[UnitResult]) {
+    let entries: Vec<(String, String, f64)> = results
+        .iter()
+        .filter_map(|r| match r.outcome {
+            Outcome::Built { seconds, .. } => Some((r.arch.rpm().to_owned(), r.name.clone(), seconds)),
+            _ => None,
+        })
+        .collect();
+    let _ = azldev_build::simulate::Durations::record(&durations_file(settings), &entries);
 }

@@ -2,6 +2,7 @@
 //! fatal error that `main` renders as a miette report (exit 2).
 
 pub(crate) mod build;
+mod build_koji;
 mod build_run;
 pub(crate) mod buildroot;
 mod completions;
