@@ -1,27 +1,149 @@
 //! The evaluator producer: `azldev_spec::eval` over the rpm macro files of
-//! the target (no process per spec), with the rpmspec producer as the
-//! fallback for every spec the evaluator reports anything unresolved in —
-//! so an evaluation is either complete or not used, never a guess.
+//! the target (no process per spec), with another producer (rpmspec) as
+//! the fallback for every spec the evaluator reports anything unresolved
+//! in or that it says rpm would reject — so an evaluation is either
+//! complete or not used, never a guess.
+//!
+//! Results are cached by content: one pack file per arch and macro
+//! context under the cache directory (`eval-<arch>-<context>.pack`),
+//! holding for each spec (keyed by the SHA-256 of the context and of what
+//! rpm reads while parsing the spec, see [`SpecInput::parse_digest`]) its
+//! facts or the note "ask the fallback". The context's digest covers the
+//! macro files' names and bytes and the evaluator's own source text, so a
+//! changed evaluator never reads an older one's answers. A warm plan
+//! therefore hashes the specs and reads one file per arch.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use azldev_spec::eval::{MacroContext, evaluate};
+use azldev_spec::eval::{MacroContext, SOURCE_FINGERPRINT, evaluate};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-use crate::source::{FactsError, FactsSource, SpecInput};
+use crate::source::{FactsError, FactsSource, ParseRefs, SpecInput, Stored};
 use crate::{Arch, SpecFacts};
 
 /// Where sidecar files appear to the evaluator.
 const SOURCEDIR: &str = "/builddir/src";
+/// The pack file's first bytes; bump when the format or `Entry` changes.
+const PACK_MAGIC: &[u8] = b"azldev eval facts pack 1\n";
+
+/// One cached answer.
+#[derive(Serialize, Deserialize)]
+enum Entry {
+    /// The evaluation was complete.
+    Facts(Stored),
+    /// The evaluator could not answer: ask the fallback (which caches its
+    /// own answers).
+    Fallback,
+}
+
+/// A cached entry's bytes: a range of a shared buffer (the pack file as
+/// read) or its own allocation (new this run).
+#[derive(Clone)]
+struct Slot {
+    buf: Arc<[u8]>,
+    start: usize,
+    end: usize,
+    used: bool,
+}
+
+#[derive(Default)]
+struct Pack {
+    slots: HashMap<[u8; 32], Slot>,
+    /// Entries added since the pack was read.
+    added: usize,
+}
+
+impl Pack {
+    /// Parse a pack file; `None` when it is not one (ignored: rebuilt).
+    fn parse(bytes: Vec<u8>) -> Option<Pack> {
+        let rest = bytes.strip_prefix(PACK_MAGIC)?;
+        let base = PACK_MAGIC.len();
+        let mut ranges = Vec::new();
+        let mut i = 0;
+        while i < rest.len() {
+            let key: [u8; 32] = rest.get(i..i + 32)?.try_into().ok()?;
+            let len = u32::from_le_bytes(rest.get(i + 32..i + 36)?.try_into().ok()?) as usize;
+            let start = base + i + 36;
+            let end = start.checked_add(len)?;
+            if end > bytes.len() {
+                return None;
+            }
+            ranges.push((key, start, end));
+            i += 36 + len;
+        }
+        let buf: Arc<[u8]> = Arc::from(bytes.into_boxed_slice());
+        let slots = ranges
+            .into_iter()
+            .map(|(key, start, end)| {
+                (
+                    key,
+                    Slot {
+                        buf: buf.clone(),
+                        start,
+                        end,
+                        used: false,
+                    },
+                )
+            })
+            .collect();
+        Some(Pack { slots, added: 0 })
+    }
+
+    /// The bytes of the file: every entry used this run, plus unused ones
+    /// while they are not more than the used ones (specs of other
+    /// projects sharing the cache, older revisions), newest keys first is
+    /// not knowable, so the unused kept are the first in key order.
+    fn serialize(&self) -> Vec<u8> {
+        let mut keys: Vec<(&[u8; 32], &Slot)> = self.slots.iter().collect();
+        keys.sort_by(|a, b| a.0.cmp(b.0));
+        let used = keys.iter().filter(|(_, s)| s.used).count();
+        let mut unused_budget = used.max(64);
+        let mut out = Vec::with_capacity(keys.iter().map(|(_, s)| s.end - s.start + 36).sum::<usize>() + 32);
+        out.extend_from_slice(PACK_MAGIC);
+        for (k, s) in keys {
+            if !s.used {
+                if unused_budget == 0 {
+                    continue;
+                }
+                unused_budget -= 1;
+            }
+            let body = &s.buf[s.start..s.end];
+            out.extend_from_slice(k);
+            out.extend_from_slice(&u32::try_from(body.len()).unwrap_or(u32::MAX).to_le_bytes());
+            out.extend_from_slice(body);
+        }
+        out
+    }
+}
+
+struct ArchCtx {
+    ctx: MacroContext,
+    /// SHA-256 of the evaluator's source, the arch and the macro files.
+    digest: [u8; 32],
+    pack: OnceLock<Mutex<Pack>>,
+}
 
 /// Facts from the evaluator, falling back to another source.
-#[derive(Debug)]
 pub struct EvalSource<F> {
-    contexts: BTreeMap<Arch, MacroContext>,
+    contexts: BTreeMap<Arch, ArchCtx>,
     fallback: F,
+    cache_dir: Option<PathBuf>,
     evaluated: AtomicUsize,
     fell_back: AtomicUsize,
+    hits: AtomicUsize,
+}
+
+impl<F: std::fmt::Debug> std::fmt::Debug for EvalSource<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EvalSource")
+            .field("fallback", &self.fallback)
+            .field("cache_dir", &self.cache_dir)
+            .finish_non_exhaustive()
+    }
 }
 
 /// rpm's macro files for `arch` under `root` (`/` for the host, a base
@@ -58,47 +180,107 @@ pub fn macro_files(root: &Path, arch: Arch) -> Vec<(String, Vec<u8>)> {
     files
 }
 
+fn context_digest(arch: Arch, files: &[(String, Vec<u8>)]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    let mut field = |b: &[u8]| {
+        h.update((b.len() as u64).to_le_bytes());
+        h.update(b);
+    };
+    field(PACK_MAGIC);
+    for s in SOURCE_FINGERPRINT {
+        field(s);
+    }
+    field(arch.rpm().as_bytes());
+    field(SOURCEDIR.as_bytes());
+    for (n, b) in files {
+        field(n.as_bytes());
+        field(b);
+    }
+    h.finalize().into()
+}
+
+fn hex(d: &[u8]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl<F: FactsSource> EvalSource<F> {
-    /// Contexts for every arch from `files(arch)`.
+    /// Contexts for every arch from `files(arch)`, no cache.
     pub fn new(files: impl Fn(Arch) -> Vec<(String, Vec<u8>)>, fallback: F) -> Self {
         let contexts = Arch::ALL
             .iter()
             .map(|a| {
+                let files = files(*a);
                 let mut c = MacroContext::for_target(a.rpm());
-                for (name, bytes) in files(*a) {
-                    c.load_file(&name, &bytes);
+                for (name, bytes) in &files {
+                    c.load_file(name, bytes);
                 }
-                (*a, c)
+                (
+                    *a,
+                    ArchCtx {
+                        ctx: c,
+                        digest: context_digest(*a, &files),
+                        pack: OnceLock::new(),
+                    },
+                )
             })
             .collect();
         EvalSource {
             contexts,
             fallback,
+            cache_dir: None,
             evaluated: AtomicUsize::new(0),
             fell_back: AtomicUsize::new(0),
+            hits: AtomicUsize::new(0),
         }
     }
 
-    /// (evaluated, fell back to the other source) so far.
+    /// Cache results under `dir` (see the module docs).
+    #[must_use]
+    pub fn with_cache(mut self, dir: Option<PathBuf>) -> Self {
+        self.cache_dir = dir;
+        self
+    }
+
+    /// (evaluated, fell back to the other source) so far; cache hits count
+    /// as what they record.
     pub fn counts(&self) -> (usize, usize) {
         (
             self.evaluated.load(Ordering::Relaxed),
             self.fell_back.load(Ordering::Relaxed),
         )
     }
-}
 
-impl<F: FactsSource> FactsSource for EvalSource<F> {
-    fn facts(&self, input: &SpecInput, arch: Arch) -> Result<SpecFacts, FactsError> {
-        let (Some(spec), Some(ctx)) = (input.spec(), self.contexts.get(&arch)) else {
-            return self.fallback.facts(input, arch);
-        };
-        // Sidecar files the spec may `%{load:}` (build options in
-        // `<name>.azl.macros`), as rpmspec would find them in %_sourcedir.
+    /// Answers read from the cache so far.
+    pub fn cache_hits(&self) -> usize {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    fn pack_path(&self, arch: Arch, digest: &[u8; 32]) -> Option<PathBuf> {
+        self.cache_dir
+            .as_ref()
+            .map(|d| d.join(format!("eval-{}-{}.pack", arch.rpm(), &hex(digest)[..24])))
+    }
+
+    fn pack<'a>(&self, arch: Arch, ac: &'a ArchCtx) -> Option<&'a Mutex<Pack>> {
+        let path = self.pack_path(arch, &ac.digest)?;
+        Some(ac.pack.get_or_init(|| {
+            let pack = std::fs::read(&path).ok().and_then(Pack::parse).unwrap_or_default();
+            Mutex::new(pack)
+        }))
+    }
+
+    /// Evaluate without the cache: the facts, or `None` when the fallback
+    /// must answer.
+    fn evaluate(&self, input: &SpecInput, spec: &[u8], ctx: &MacroContext, arch: Arch) -> Option<SpecFacts> {
+        // Sidecar files rpm may read while parsing (build options in
+        // `<name>.azl.macros`, `%include`d files), as rpmspec would find
+        // them in %_sourcedir.
+        let refs = ParseRefs::of(spec);
+        let spec_path = input.spec_path();
         let sidecars: Vec<(&String, &Vec<u8>)> = input
             .files
             .iter()
-            .filter(|(p, _)| p.ends_with(".macros") && !p.contains('/'))
+            .filter(|(p, _)| **p != spec_path && !p.contains('/') && refs.reads(p))
             .collect();
         let owned;
         let ctx = if sidecars.is_empty() {
@@ -113,11 +295,135 @@ impl<F: FactsSource> FactsSource for EvalSource<F> {
             &owned
         };
         let ev = evaluate(spec, ctx, arch.rpm());
-        if ev.unresolved.is_empty() && !ev.facts.name.is_empty() {
-            self.evaluated.fetch_add(1, Ordering::Relaxed);
-            return Ok(ev.facts);
+        (ev.unresolved.is_empty() && ev.error.is_none() && !ev.facts.name.is_empty()).then_some(ev.facts)
+    }
+}
+
+impl<F: FactsSource> FactsSource for EvalSource<F> {
+    fn facts(&self, input: &SpecInput, arch: Arch) -> Result<SpecFacts, FactsError> {
+        let (Some(spec), Some(ac)) = (input.spec(), self.contexts.get(&arch)) else {
+            return self.fallback.facts(input, arch);
+        };
+        let pack = self.pack(arch, ac);
+        let key: [u8; 32] = pack.map_or([0; 32], |_| {
+            let mut h = Sha256::new();
+            h.update(ac.digest);
+            h.update(input.parse_digest());
+            h.finalize().into()
+        });
+        if let Some(pack) = pack {
+            let slot = {
+                let mut p = pack.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                p.slots.get_mut(&key).map(|s| {
+                    s.used = true;
+                    s.clone()
+                })
+            };
+            if let Some(s) = slot
+                && let Ok(entry) = serde_json::from_slice::<Entry>(&s.buf[s.start..s.end])
+            {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return match entry {
+                    Entry::Facts(f) => {
+                        self.evaluated.fetch_add(1, Ordering::Relaxed);
+                        Ok(f.into())
+                    }
+                    Entry::Fallback => {
+                        self.fell_back.fetch_add(1, Ordering::Relaxed);
+                        self.fallback.facts(input, arch)
+                    }
+                };
+            }
         }
-        self.fell_back.fetch_add(1, Ordering::Relaxed);
-        self.fallback.facts(input, arch)
+        let facts = self.evaluate(input, spec, &ac.ctx, arch);
+        if let Some(pack) = pack {
+            let entry = match &facts {
+                Some(f) => Entry::Facts(Stored::from(f)),
+                None => Entry::Fallback,
+            };
+            if let Ok(bytes) = serde_json::to_vec(&entry) {
+                let end = bytes.len();
+                let mut p = pack.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                p.slots.insert(
+                    key,
+                    Slot {
+                        buf: Arc::from(bytes.into_boxed_slice()),
+                        start: 0,
+                        end,
+                        used: true,
+                    },
+                );
+                p.added += 1;
+            }
+        }
+        match facts {
+            Some(f) => {
+                self.evaluated.fetch_add(1, Ordering::Relaxed);
+                Ok(f)
+            }
+            None => {
+                self.fell_back.fetch_add(1, Ordering::Relaxed);
+                self.fallback.facts(input, arch)
+            }
+        }
+    }
+
+    /// Write the packs that gained entries (atomically: a temporary file
+    /// renamed over the old one), then flush the fallback.
+    fn flush(&self) -> Result<(), FactsError> {
+        for (arch, ac) in &self.contexts {
+            let (Some(path), Some(pack)) = (self.pack_path(*arch, &ac.digest), ac.pack.get()) else {
+                continue;
+            };
+            let bytes = {
+                let mut p = pack.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if p.added == 0 {
+                    continue;
+                }
+                p.added = 0;
+                p.serialize()
+            };
+            let io = |e: std::io::Error, p: &Path| FactsError::Io {
+                path: p.to_owned(),
+                message: e.to_string(),
+            };
+            let dir = path.parent().unwrap_or(Path::new("."));
+            std::fs::create_dir_all(dir).map_err(|e| io(e, dir))?;
+            let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| io(e, dir))?;
+            std::io::Write::write_all(&mut tmp, &bytes).map_err(|e| io(e, &path))?;
+            tmp.persist(&path).map_err(|e| io(e.error, &path))?;
+        }
+        self.fallback.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack_round_trips_and_rejects_garbage() {
+        let mut p = Pack::default();
+        for k in 0..3u8 {
+            let body = vec![k; usize::from(k) + 1];
+            let end = body.len();
+            p.slots.insert(
+                [k; 32],
+                Slot {
+                    buf: Arc::from(body.into_boxed_slice()),
+                    start: 0,
+                    end,
+                    used: true,
+                },
+            );
+        }
+        let bytes = p.serialize();
+        let q = Pack::parse(bytes.clone()).expect("a pack");
+        assert_eq!(q.slots.len(), 3);
+        let s = &q.slots[&[2; 32]];
+        assert_eq!(&s.buf[s.start..s.end], &[2, 2, 2]);
+        assert!(Pack::parse(b"something else".to_vec()).is_none());
+        // Truncated: refused whole, not half read.
+        assert!(Pack::parse(bytes[..bytes.len() - 1].to_vec()).is_none());
     }
 }

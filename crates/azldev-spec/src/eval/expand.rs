@@ -172,6 +172,11 @@ impl<'c> Expander<'c> {
         }
     }
 
+    /// A file handed in with [`MacroContext::provide_file`], by path.
+    pub(crate) fn provided_file(&self, path: &str) -> Option<Arc<[u8]>> {
+        self.base.files.get(path).cloned()
+    }
+
     pub fn is_defined(&self, name: &str) -> bool {
         self.lookup(name).is_some()
     }

@@ -153,6 +153,8 @@ struct Walk<'c> {
     target: String,
     /// The current line held something not evaluated.
     line_unresolved: bool,
+    /// `%include`s being read.
+    include_depth: u32,
 }
 
 /// Evaluate `src` for `arch` over the definitions in `ctx` (which should
@@ -207,6 +209,7 @@ fn walk<'c>(text: &str, ctx: &'c MacroContext, arch: &str, buildarch: Option<Str
         error: None,
         target,
         line_unresolved: false,
+        include_depth: 0,
     };
     let recursing = buildarch.is_some();
     let raw = crate::lines::split(text.as_bytes());
@@ -288,10 +291,7 @@ impl Walk<'_> {
             return;
         }
         if self.reading() && lead_trim(buf).starts_with("%include") {
-            self.unresolved.push(Unresolved {
-                what: format!("{} (a file rpm reads)", lead_trim(buf)),
-                line,
-            });
+            self.include(lead_trim(buf), line);
             return;
         }
         if !self.reading() {
@@ -345,6 +345,49 @@ impl Walk<'_> {
             }
             self.content(sub.trim_end_matches('\r'), line);
         }
+    }
+
+    /// `%include FILE`: rpm reads the file's lines in place of this one.
+    /// The file must have been handed in (the component's files); every
+    /// line read from it is reported as this line.
+    fn include(&mut self, t: &str, line: u32) {
+        let arg = t["%include".len()..].trim();
+        let path = self.exp.expand_text(arg);
+        self.line_unresolved = !self.exp.unresolved.is_empty();
+        self.drain(line, true);
+        if self.error.is_some() || self.line_unresolved {
+            return;
+        }
+        let path = path.trim();
+        if path.is_empty() || path.split_whitespace().count() != 1 {
+            self.fail(line, "malformed %include statement");
+            return;
+        }
+        let Some(bytes) = self.exp.provided_file(path) else {
+            self.unresolved.push(Unresolved {
+                what: format!("%include {path} (a file not handed in)"),
+                line,
+            });
+            return;
+        };
+        if self.include_depth >= 16 {
+            self.fail(line, format!("%include nested too deeply: {path}"));
+            return;
+        }
+        self.include_depth += 1;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let raw = crate::lines::split(text.as_bytes());
+        let mut k = 0;
+        while k < raw.len() && self.error.is_none() {
+            let mut last = k;
+            while raw[last].continued && last + 1 < raw.len() {
+                last += 1;
+            }
+            let buf = &text[raw[k].start..raw[last].content_end];
+            k = last + 1;
+            self.line(buf, line);
+        }
+        self.include_depth -= 1;
     }
 
     /// A line of a build script or scriptlet that cannot change the facts:
