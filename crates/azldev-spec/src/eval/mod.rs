@@ -17,7 +17,7 @@ pub mod vercmp;
 
 pub use expand::Expander;
 pub use ident::{Expanded, Macros, is_name};
-pub use macros::{MacroContext, MacroDef, Shell};
+pub use macros::{Asked, MacroContext, MacroDef, RootProbe, Shell};
 pub use spec::{Evaluation, Tags, Unresolved, evaluate};
 
 /// The source text of the evaluator and everything it uses, for caches of

@@ -43,6 +43,9 @@ pub struct Evaluation {
     pub error: Option<(Option<u32>, String)>,
     /// The main package's tags.
     pub tags: Tags,
+    /// What `%(…)` asked of the root probe, with the answers the facts
+    /// rest on.
+    pub asked: Vec<super::macros::Asked>,
 }
 
 impl Evaluation {
@@ -162,7 +165,7 @@ struct Walk<'c> {
 /// [`MacroContext::set_target`]).
 pub fn evaluate(src: &[u8], ctx: &MacroContext, arch: &str) -> Evaluation {
     let text = String::from_utf8_lossy(src);
-    let first = walk(&text, ctx, arch, None);
+    let first = walk(&text, ctx, arch, None, None);
     let ev = match first.main_buildarch.clone() {
         Some(ba) if first.error.is_none() => {
             // rpm parses again with %_target_cpu set to the first
@@ -172,7 +175,9 @@ pub fn evaluate(src: &[u8], ctx: &MacroContext, arch: &str) -> Evaluation {
                 .find(|a| *a == "noarch" || *a == arch)
                 .map(str::to_owned);
             match chosen {
-                Some(a) => walk(&text, ctx, arch, Some(a)),
+                // The macros the first pass defined stay defined (rpm's
+                // global macro context outlives it).
+                Some(a) => walk(&text, ctx, arch, Some(a), Some(first.exp)),
                 None => {
                     let mut w = first;
                     w.error = Some((None, "No compatible architectures found for build".into()));
@@ -185,8 +190,20 @@ pub fn evaluate(src: &[u8], ctx: &MacroContext, arch: &str) -> Evaluation {
     ev.finish()
 }
 
-fn walk<'c>(text: &str, ctx: &'c MacroContext, arch: &str, buildarch: Option<String>) -> Walk<'c> {
-    let mut exp = Expander::new(ctx);
+fn walk<'c>(
+    text: &str,
+    ctx: &'c MacroContext,
+    arch: &str,
+    buildarch: Option<String>,
+    seed: Option<Expander<'c>>,
+) -> Walk<'c> {
+    let mut exp = match seed {
+        Some(mut e) => {
+            e.reset_pass();
+            e
+        }
+        None => Expander::new(ctx),
+    };
     let target = buildarch.clone().unwrap_or_else(|| arch.to_owned());
     exp.define("_target_cpu", &target);
     exp.define("_docdir", "%{_defaultdocdir}");
@@ -762,7 +779,15 @@ impl Walk<'_> {
                 };
                 let dir = self.exp.expand_text("%{_sourcedir}");
                 let mac = format!("{}{num}", base.to_ascii_uppercase());
-                self.exp.define(&mac, &format!("{dir}/{file}"));
+                let path = format!("{dir}/{file}");
+                self.exp.define(&mac, &path);
+                if let Ok(n) = num.parse::<u32>() {
+                    if base == "source" {
+                        self.exp.sources.push((n, path));
+                    } else {
+                        self.exp.patches.push((n, path));
+                    }
+                }
             }
             "summary" => {
                 self.pkgs[p].summary = true;
@@ -1054,6 +1079,7 @@ impl Walk<'_> {
         };
         ev.unresolved = self.unresolved;
         ev.error = self.error;
+        ev.asked = std::mem::take(&mut self.exp.asked);
         ev
     }
 
