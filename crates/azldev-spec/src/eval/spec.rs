@@ -1232,6 +1232,16 @@ fn split_tag(s: &str) -> Option<(&str, Option<&str>, &str)> {
     while i < b.len() && matches!(b[i], b' ' | b'\t') {
         i += 1;
     }
+    // `Patch 3:` is rpm's `Patch:` (number 0): a number must follow the
+    // tag name directly.
+    if b.get(i).is_some_and(u8::is_ascii_digit) && matches!(tag.to_ascii_lowercase().as_str(), "source" | "patch") {
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        while i < b.len() && matches!(b[i], b' ' | b'\t') {
+            i += 1;
+        }
+    }
     if b.get(i) != Some(&b':') {
         return None;
     }
@@ -1388,6 +1398,16 @@ mod tests {
         ));
         assert!(e.unresolved.is_empty());
         assert_eq!(e.facts.packages[0].provides[2], "p = 0123456");
+    }
+
+    #[test]
+    fn blank_before_a_patch_number_means_patch_zero() {
+        let e = ev(&format!(
+            "{HEAD}Patch 3: a.patch\nProvides: %{{?PATCH0:zero}} %{{?PATCH3:three}}\n%description\n"
+        ));
+        assert_eq!(e.error, None);
+        assert!(e.facts.packages[0].provides.contains(&"zero".to_owned()));
+        assert!(!e.facts.packages[0].provides.contains(&"three".to_owned()));
     }
 
     #[test]
