@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use azldev_build::graph::{Graph, GraphOptions};
-use azldev_build::eval_source::{EvalSource, macro_files};
+use azldev_build::eval_source::{DirProbe, EvalSource, macro_files};
 use azldev_build::{Arch, FactsSource, MacroInputs, RpmspecSource, SpecFacts, SpecInput};
 use rayon::prelude::*;
 
@@ -128,6 +128,9 @@ pub(crate) fn run(root: &Path, flag: impl Fn(&str) -> Result<Option<String>>) ->
     let producer = |facts_cache: bool| -> Result<EvalSource<RpmspecSource>> {
         let rpm = RpmspecSource::host(Some(cache.join("rpmspec")), MacroInputs::default())?;
         Ok(EvalSource::new(|a| macro_files(Path::new("/"), a), rpm)
+            .with_probe(std::sync::Arc::new(DirProbe {
+                root: PathBuf::from("/"),
+            }))
             .with_cache(facts_cache.then(|| cache.join("eval"))))
     };
 

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use azldev_spec::eval::{MacroContext, SOURCE_FINGERPRINT, evaluate};
+use azldev_spec::eval::{Asked, MacroContext, RootProbe, SOURCE_FINGERPRINT, evaluate};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -33,8 +33,9 @@ const PACK_MAGIC: &[u8] = b"azldev eval facts pack 1\n";
 /// One cached answer.
 #[derive(Serialize, Deserialize)]
 enum Entry {
-    /// The evaluation was complete.
-    Facts(Stored),
+    /// The evaluation was complete, resting on these answers of the root
+    /// probe (checked again before the entry is used).
+    Facts(Stored, Vec<Asked>),
     /// The evaluator could not answer: ask the fallback (which caches its
     /// own answers).
     Fallback,
@@ -127,10 +128,58 @@ struct ArchCtx {
     pack: OnceLock<Mutex<Pack>>,
 }
 
+/// A root directory as `%(…)` would see it from inside (`/` for the
+/// host): whether a path exists, a program on the default `PATH`, and the
+/// environment the rpmspec producer runs with.
+#[derive(Debug, Clone)]
+pub struct DirProbe {
+    pub root: PathBuf,
+}
+
+const DEFAULT_PATH: [&str; 6] = [
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+impl RootProbe for DirProbe {
+    fn exists(&self, path: &str) -> bool {
+        if self.root == Path::new("/") {
+            return Path::new(path).exists();
+        }
+        // Inside another root a link is not followed (it may point out).
+        std::fs::symlink_metadata(self.root.join(path.trim_start_matches('/'))).is_ok()
+    }
+
+    fn program(&self, name: &str) -> bool {
+        DEFAULT_PATH
+            .iter()
+            .any(|d| self.exists(&format!("{d}/{name}")))
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        if name == "LC_ALL" {
+            // What the rpmspec producer sets.
+            return Some("C.UTF-8".to_owned());
+        }
+        // rpmspec on the host inherits azldev's environment; in another
+        // root it starts from an empty one.
+        if self.root == Path::new("/") {
+            std::env::var(name).ok()
+        } else {
+            None
+        }
+    }
+}
+
 /// Facts from the evaluator, falling back to another source.
 pub struct EvalSource<F> {
     contexts: BTreeMap<Arch, ArchCtx>,
     fallback: F,
+    probe: Option<Arc<dyn RootProbe>>,
     cache_dir: Option<PathBuf>,
     evaluated: AtomicUsize,
     fell_back: AtomicUsize,
@@ -227,11 +276,23 @@ impl<F: FactsSource> EvalSource<F> {
         EvalSource {
             contexts,
             fallback,
+            probe: None,
             cache_dir: None,
             evaluated: AtomicUsize::new(0),
             fell_back: AtomicUsize::new(0),
             hits: AtomicUsize::new(0),
         }
+    }
+
+    /// Answer `%(…)`'s questions about the root with `probe` (the root the
+    /// macro files come from).
+    #[must_use]
+    pub fn with_probe(mut self, probe: Arc<dyn RootProbe>) -> Self {
+        for ac in self.contexts.values_mut() {
+            ac.ctx.set_probe(probe.clone());
+        }
+        self.probe = Some(probe);
+        self
     }
 
     /// Cache results under `dir` (see the module docs).
@@ -271,7 +332,13 @@ impl<F: FactsSource> EvalSource<F> {
 
     /// Evaluate without the cache: the facts, or `None` when the fallback
     /// must answer.
-    fn evaluate(&self, input: &SpecInput, spec: &[u8], ctx: &MacroContext, arch: Arch) -> Option<SpecFacts> {
+    fn evaluate(
+        &self,
+        input: &SpecInput,
+        spec: &[u8],
+        ctx: &MacroContext,
+        arch: Arch,
+    ) -> Option<(SpecFacts, Vec<Asked>)> {
         // Sidecar files rpm may read while parsing (build options in
         // `<name>.azl.macros`, `%include`d files), as rpmspec would find
         // them in %_sourcedir.
@@ -295,7 +362,8 @@ impl<F: FactsSource> EvalSource<F> {
             &owned
         };
         let ev = evaluate(spec, ctx, arch.rpm());
-        (ev.unresolved.is_empty() && ev.error.is_none() && !ev.facts.name.is_empty()).then_some(ev.facts)
+        (ev.unresolved.is_empty() && ev.error.is_none() && !ev.facts.name.is_empty())
+            .then_some((ev.facts, ev.asked))
     }
 }
 
@@ -319,12 +387,17 @@ impl<F: FactsSource> FactsSource for EvalSource<F> {
                     s.clone()
                 })
             };
-            if let Some(s) = slot
-                && let Ok(entry) = serde_json::from_slice::<Entry>(&s.buf[s.start..s.end])
-            {
+            let entry = slot.and_then(|s| serde_json::from_slice::<Entry>(&s.buf[s.start..s.end]).ok());
+            // Facts resting on the root's answers stand while they hold.
+            let holds = |asked: &[Asked]| {
+                asked
+                    .iter()
+                    .all(|a| self.probe.as_deref().is_some_and(|p| a.holds(p)))
+            };
+            if let Some(entry) = entry.filter(|e| !matches!(e, Entry::Facts(_, a) if !holds(a))) {
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 return match entry {
-                    Entry::Facts(f) => {
+                    Entry::Facts(f, _) => {
                         self.evaluated.fetch_add(1, Ordering::Relaxed);
                         Ok(f.into())
                     }
@@ -338,7 +411,7 @@ impl<F: FactsSource> FactsSource for EvalSource<F> {
         let facts = self.evaluate(input, spec, &ac.ctx, arch);
         if let Some(pack) = pack {
             let entry = match &facts {
-                Some(f) => Entry::Facts(Stored::from(f)),
+                Some((f, asked)) => Entry::Facts(Stored::from(f), asked.clone()),
                 None => Entry::Fallback,
             };
             if let Ok(bytes) = serde_json::to_vec(&entry) {
@@ -357,7 +430,7 @@ impl<F: FactsSource> FactsSource for EvalSource<F> {
             }
         }
         match facts {
-            Some(f) => {
+            Some((f, _)) => {
                 self.evaluated.fetch_add(1, Ordering::Relaxed);
                 Ok(f)
             }
@@ -399,7 +472,85 @@ impl<F: FactsSource> FactsSource for EvalSource<F> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::AtomicBool;
+
     use super::*;
+
+    /// A fallback that counts its calls.
+    #[derive(Debug, Default)]
+    struct Counting(AtomicUsize);
+
+    impl FactsSource for Counting {
+        fn facts(&self, input: &SpecInput, arch: Arch) -> Result<SpecFacts, FactsError> {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            Err(FactsError::Unsupported {
+                component: input.name.clone(),
+                arch,
+                reason: "fallback".into(),
+            })
+        }
+    }
+
+    /// A root where `/opt/marker` exists or not.
+    #[derive(Debug, Default)]
+    struct Marker(AtomicBool);
+
+    impl RootProbe for Marker {
+        fn exists(&self, path: &str) -> bool {
+            path == "/opt/marker" && self.0.load(Ordering::Relaxed)
+        }
+        fn program(&self, name: &str) -> bool {
+            matches!(name, "cat" | "uname")
+        }
+        fn env(&self, _: &str) -> Option<String> {
+            None
+        }
+    }
+
+    fn input(name: &str, extra: &str) -> SpecInput {
+        let spec = format!(
+            "Name: {name}\nVersion: 1\nRelease: 1\nSummary: s\nLicense: MIT\n{extra}%description\nd\n"
+        );
+        SpecInput::new(name, [(format!("{name}.spec"), spec.into_bytes())].into_iter().collect())
+    }
+
+    fn source(dir: &Path, probe: Arc<Marker>) -> EvalSource<Counting> {
+        EvalSource::new(|_| vec![("m".into(), b"%_isa %{nil}\n".to_vec())], Counting::default())
+            .with_probe(probe)
+            .with_cache(Some(dir.to_owned()))
+    }
+
+    #[test]
+    fn facts_are_cached_by_content_and_probe_answers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let probe = Arc::new(Marker::default());
+        let plain = input("plain", "BuildRequires: gcc\n");
+        let probed = input("probed", "BuildRequires: %(test -e /opt/marker && echo yes || echo no)\n");
+        let shell = input("shell", "BuildRequires: %(uname -m)\n");
+        let src = source(dir.path(), probe.clone());
+        let f = src.facts(&plain, Arch::X86_64).expect("evaluated");
+        assert_eq!(f.buildrequires[0].text, "gcc");
+        assert_eq!(src.facts(&probed, Arch::X86_64).expect("evaluated").buildrequires[0].text, "no");
+        assert!(src.facts(&shell, Arch::X86_64).is_err());
+        assert_eq!(src.fallback.0.load(Ordering::Relaxed), 1);
+        assert_eq!(src.cache_hits(), 0);
+        src.flush().expect("written");
+
+        // A fresh producer answers from the pack; the unevaluable spec
+        // goes straight to the fallback.
+        let src = source(dir.path(), probe.clone());
+        assert_eq!(src.facts(&plain, Arch::X86_64).expect("cached"), f);
+        assert!(src.facts(&shell, Arch::X86_64).is_err());
+        assert_eq!(src.cache_hits(), 2);
+        // The root changed: the probed entry no longer holds.
+        probe.0.store(true, Ordering::Relaxed);
+        assert_eq!(src.facts(&probed, Arch::X86_64).expect("evaluated").buildrequires[0].text, "yes");
+        assert_eq!(src.cache_hits(), 2);
+        // Another arch, another pack; a changed spec, another key.
+        assert!(src.facts(&plain, Arch::Aarch64).is_ok());
+        assert!(src.facts(&input("plain", "BuildRequires: make\n"), Arch::X86_64).is_ok());
+        assert_eq!(src.cache_hits(), 2);
+    }
 
     #[test]
     fn pack_round_trips_and_rejects_garbage() {

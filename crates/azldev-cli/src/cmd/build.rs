@@ -215,6 +215,9 @@ pub(crate) fn distro_from(
                 |a| azldev_build::eval_source::macro_files(std::path::Path::new("/"), a),
                 source,
             )
+            .with_probe(std::sync::Arc::new(azldev_build::eval_source::DirProbe {
+                root: std::path::PathBuf::from("/"),
+            }))
             .with_cache(Some(settings.facts_cache())),
         ),
         opts: GraphOptions { buildroot, bootstrap },

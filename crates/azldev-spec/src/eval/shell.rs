@@ -1067,12 +1067,20 @@ impl Sh<'_, '_> {
                     return Err(Stop::Unknown);
                 }
                 let mut input = stdin.to_owned();
+                // Where standard output and error go, in redirection order
+                // (`>/dev/null 2>&1` silences both, `2>&1 >/dev/null` not).
                 let (mut null_out, mut null_err, mut err_to_out) = (false, false, false);
                 for r in redirs {
                     match r {
                         Redir::Null(1) => null_out = true,
-                        Redir::Null(_) => null_err = true,
-                        Redir::ErrToOut => err_to_out = true,
+                        Redir::Null(_) => {
+                            null_err = true;
+                            err_to_out = false;
+                        }
+                        Redir::ErrToOut => {
+                            err_to_out = !null_out;
+                            null_err = null_out;
+                        }
                         Redir::HereString(w) => {
                             if !self.bash {
                                 return Err(Stop::Fatal);
@@ -1207,11 +1215,14 @@ impl Sh<'_, '_> {
         let [op @ ("-e" | "-f" | "-d" | "-x" | "-r" | "-s"), path] = args else {
             return None;
         };
-        let _ = op;
         if self.world.files.contains_key(*path) || !path.starts_with('/') {
             return None;
         }
-        (!self.world.exists(path)?).then(|| Out::status(String::new(), 1))
+        match self.world.exists(path)? {
+            false => Some(Out::status(String::new(), 1)),
+            // Only `-e` is answered by existence alone.
+            true => (*op == "-e").then(|| Out::ok(String::new())),
+        }
     }
 }
 
@@ -2012,6 +2023,7 @@ mod tests {
         assert_eq!(eval("v=47.1; echo ${v/.*/}").as_deref(), Some("47"));
         assert_eq!(eval("echo 1_2 | tr '_' '.'}").as_deref(), Some("1.2"));
         assert_eq!(eval("echo Ab-C | tr '[:upper:]' '[:lower:]'").as_deref(), Some("ab-c"));
+        assert_eq!(eval("false >/dev/null 2>&1 && echo y || echo n").as_deref(), Some("n"));
         assert_eq!(eval(" if [ \"a\" == \"b\" -o \"a\" == \"c\" ]; then echo \"0\" ; else echo \"1\"; fi ").as_deref(), None);
         assert_eq!(eval(" if [ \"a\" == \"b\" ]; then echo \"0\" ; else echo \"1\"; fi ").as_deref(), Some("1"));
         assert_eq!(dash(" if [ \"a\" == \"a\" ]; then echo \"0\" ; else echo \"1\"; fi ").as_deref(), Some("1"));
