@@ -131,6 +131,7 @@ pub(crate) fn run(root: &Path, flag: impl Fn(&str) -> Result<Option<String>>) ->
             .with_probe(std::sync::Arc::new(DirProbe {
                 root: PathBuf::from("/"),
             }))
+            .with_shell(azldev_build::eval_source::root_shell(Path::new("/")))
             .with_cache(facts_cache.then(|| cache.join("eval"))))
     };
 

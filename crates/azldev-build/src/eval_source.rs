@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use azldev_spec::eval::{Asked, MacroContext, RootProbe, SOURCE_FINGERPRINT, evaluate};
+use azldev_spec::eval::{Asked, MacroContext, RootProbe, SOURCE_FINGERPRINT, Shell, evaluate};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -196,37 +196,53 @@ impl<F: std::fmt::Debug> std::fmt::Debug for EvalSource<F> {
 }
 
 /// rpm's macro files for `arch` under `root` (`/` for the host, a base
-/// root's directory otherwise), in rpm's load order: `macros`,
-/// `macros.d/macros.*`, `platform/<arch>-linux/macros`, `/etc/rpm/macros*`.
+/// root's directory otherwise), in the order of rpm's macro path:
+/// `macros`, `macros.d/macros.*`, `platform/<arch>-linux/macros`,
+/// `fileattrs/*.attr`, `debian/macros` (Debian's rpm), `/etc/rpm/macros.*`,
+/// `/etc/rpm/macros`, `/etc/rpm/<arch>-linux/macros`.
 pub fn macro_files(root: &Path, arch: Arch) -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();
     let mut add = |p: std::path::PathBuf| {
-        if let Ok(b) = std::fs::read(&p) {
+        if p.is_file()
+            && let Ok(b) = std::fs::read(&p)
+        {
             files.push((p.display().to_string(), b));
         }
     };
-    add(root.join("usr/lib/rpm/macros"));
-    let sorted = |dir: std::path::PathBuf| {
+    let sorted = |dir: std::path::PathBuf, keep: &dyn Fn(&str) -> bool| {
         let mut v: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
             .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
             .unwrap_or_default();
         v.sort();
-        v.into_iter()
-            .filter(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("macros"))
-                    && p.is_file()
-            })
-            .collect::<Vec<_>>()
+        v.retain(|p| p.file_name().is_some_and(|n| keep(&n.to_string_lossy())));
+        v
     };
-    for p in sorted(root.join("usr/lib/rpm/macros.d")) {
+    let target = format!("{}-linux", arch.rpm());
+    add(root.join("usr/lib/rpm/macros"));
+    for p in sorted(root.join("usr/lib/rpm/macros.d"), &|n| n.starts_with("macros.")) {
         add(p);
     }
-    add(root.join(format!("usr/lib/rpm/platform/{}-linux/macros", arch.rpm())));
-    for p in sorted(root.join("etc/rpm")) {
+    add(root.join(format!("usr/lib/rpm/platform/{target}/macros")));
+    for p in sorted(root.join("usr/lib/rpm/fileattrs"), &|n| n.ends_with(".attr")) {
         add(p);
     }
+    add(root.join("usr/lib/rpm/debian/macros"));
+    for p in sorted(root.join("etc/rpm"), &|n| n.starts_with("macros.")) {
+        add(p);
+    }
+    add(root.join("etc/rpm/macros"));
+    add(root.join(format!("etc/rpm/{target}/macros")));
     files
+}
+
+/// The root's `/bin/sh`: dash when it is (or links to) dash, else bash.
+pub fn root_shell(root: &Path) -> Shell {
+    let sh = root.join("bin/sh");
+    let target = std::fs::read_link(&sh)
+        .or_else(|_| std::fs::read_link(root.join("usr/bin/sh")))
+        .map(|t| t.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if target.ends_with("dash") { Shell::Dash } else { Shell::Bash }
 }
 
 fn context_digest(arch: Arch, files: &[(String, Vec<u8>)]) -> [u8; 32] {
@@ -292,6 +308,20 @@ impl<F: FactsSource> EvalSource<F> {
             ac.ctx.set_probe(probe.clone());
         }
         self.probe = Some(probe);
+        self
+    }
+
+    /// The `/bin/sh` `%(…)` runs with (bash unless told).
+    #[must_use]
+    pub fn with_shell(mut self, shell: Shell) -> Self {
+        for ac in self.contexts.values_mut() {
+            ac.ctx.set_shell(shell);
+            // Part of the context: another shell, other answers.
+            let mut h = Sha256::new();
+            h.update(ac.digest);
+            h.update(format!("{shell:?}").as_bytes());
+            ac.digest = h.finalize().into();
+        }
         self
     }
 

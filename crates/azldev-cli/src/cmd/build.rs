@@ -218,6 +218,7 @@ pub(crate) fn distro_from(
             .with_probe(std::sync::Arc::new(azldev_build::eval_source::DirProbe {
                 root: std::path::PathBuf::from("/"),
             }))
+            .with_shell(azldev_build::eval_source::root_shell(std::path::Path::new("/")))
             .with_cache(Some(settings.facts_cache())),
         ),
         opts: GraphOptions { buildroot, bootstrap },

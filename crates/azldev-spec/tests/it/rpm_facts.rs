@@ -26,11 +26,12 @@ use sha2::{Digest, Sha256};
 use crate::common::all_corpus_specs;
 
 const STRIDE: usize = 40;
-/// The share of the specs rpm handles that must come out identical. The
-/// rest must be unresolved (asked of rpm), never different: on the sample
-/// the only misses are `%(…)` whose output depends on the machine
-/// (`pkg-config`, `rpm -q`), see `rpmspec-differences.md`.
-const MIN_IDENTICAL_PCT: f64 = 97.5;
+/// The share of the specs rpm handles that must come out identical (the
+/// whole corpus; the sample). The rest must be unresolved (asked of rpm),
+/// never different: the misses are `%(…)` whose output depends on a
+/// program in the root (`pkg-config`, `rpm -q`), see
+/// `rpmspec-differences.md`.
+const MIN_IDENTICAL_PCT: (f64, f64) = (99.5, 98.5);
 const ARCHES: [&str; 2] = ["x86_64", "aarch64"];
 
 fn read_sorted(dir: &Path, prefix: &str, suffix: &str) -> Vec<PathBuf> {
@@ -347,7 +348,8 @@ fn facts_match_rpmspec() {
         total.handled
     );
     assert!(total.wrong.is_empty(), "silently wrong facts:\n{report}");
-    assert!(pct >= MIN_IDENTICAL_PCT, "only {pct:.2}% identical:\n{report}");
+    let min = if full { MIN_IDENTICAL_PCT.0 } else { MIN_IDENTICAL_PCT.1 };
+    assert!(pct >= min, "only {pct:.2}% identical:\n{report}");
 }
 
 /// The whole corpus, both arches, evaluated in parallel: the speed the
