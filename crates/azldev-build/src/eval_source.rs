@@ -27,6 +27,8 @@ use crate::{Arch, SpecFacts};
 
 /// Where sidecar files appear to the evaluator.
 const SOURCEDIR: &str = "/builddir/src";
+/// `%_topdir` for the evaluator.
+const TOPDIR: &str = "/builddir/build";
 /// The pack file's first bytes; bump when the format or `Entry` changes.
 const PACK_MAGIC: &[u8] = b"azldev eval facts pack 1\n";
 
@@ -257,6 +259,7 @@ fn context_digest(arch: Arch, files: &[(String, Vec<u8>)]) -> [u8; 32] {
     }
     field(arch.rpm().as_bytes());
     field(SOURCEDIR.as_bytes());
+    field(TOPDIR.as_bytes());
     for (n, b) in files {
         field(n.as_bytes());
         field(b);
@@ -279,6 +282,9 @@ impl<F: FactsSource> EvalSource<F> {
                 for (name, bytes) in &files {
                     c.load_file(name, bytes);
                 }
+                // rpmspec is run with its own `_topdir` (the default reads
+                // `$HOME`); where it is does not change the facts.
+                c.define("_topdir", TOPDIR);
                 (
                     *a,
                     ArchCtx {
@@ -608,3 +614,4 @@ mod tests {
         assert!(Pack::parse(bytes[..bytes.len() - 1].to_vec()).is_none());
     }
 }
+
