@@ -27,8 +27,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use azldev_build::graph::{Graph, GraphOptions};
 use azldev_build::eval_source::{DirProbe, EvalSource, macro_files};
+use azldev_build::graph::{Graph, GraphOptions};
 use azldev_build::{Arch, FactsSource, MacroInputs, RpmspecSource, SpecFacts, SpecInput};
 use rayon::prelude::*;
 

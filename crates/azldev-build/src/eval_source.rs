@@ -157,9 +157,7 @@ impl RootProbe for DirProbe {
     }
 
     fn program(&self, name: &str) -> bool {
-        DEFAULT_PATH
-            .iter()
-            .any(|d| self.exists(&format!("{d}/{name}")))
+        DEFAULT_PATH.iter().any(|d| self.exists(&format!("{d}/{name}")))
     }
 
     fn env(&self, name: &str) -> Option<String> {
@@ -244,7 +242,11 @@ pub fn root_shell(root: &Path) -> Shell {
         .or_else(|_| std::fs::read_link(root.join("usr/bin/sh")))
         .map(|t| t.to_string_lossy().into_owned())
         .unwrap_or_default();
-    if target.ends_with("dash") { Shell::Dash } else { Shell::Bash }
+    if target.ends_with("dash") {
+        Shell::Dash
+    } else {
+        Shell::Bash
+    }
 }
 
 fn context_digest(arch: Arch, files: &[(String, Vec<u8>)]) -> [u8; 32] {
@@ -361,7 +363,10 @@ impl<F: FactsSource> EvalSource<F> {
     fn pack<'a>(&self, arch: Arch, ac: &'a ArchCtx) -> Option<&'a Mutex<Pack>> {
         let path = self.pack_path(arch, &ac.digest)?;
         Some(ac.pack.get_or_init(|| {
-            let pack = std::fs::read(&path).ok().and_then(Pack::parse).unwrap_or_default();
+            let pack = std::fs::read(&path)
+                .ok()
+                .and_then(Pack::parse)
+                .unwrap_or_default();
             Mutex::new(pack)
         }))
     }
@@ -547,13 +552,21 @@ mod tests {
         let spec = format!(
             "Name: {name}\nVersion: 1\nRelease: 1\nSummary: s\nLicense: MIT\n{extra}%description\nd\n"
         );
-        SpecInput::new(name, [(format!("{name}.spec"), spec.into_bytes())].into_iter().collect())
+        SpecInput::new(
+            name,
+            [(format!("{name}.spec"), spec.into_bytes())]
+                .into_iter()
+                .collect(),
+        )
     }
 
     fn source(dir: &Path, probe: Arc<Marker>) -> EvalSource<Counting> {
-        EvalSource::new(|_| vec![("m".into(), b"%_isa %{nil}\n".to_vec())], Counting::default())
-            .with_probe(probe)
-            .with_cache(Some(dir.to_owned()))
+        EvalSource::new(
+            |_| vec![("m".into(), b"%_isa %{nil}\n".to_vec())],
+            Counting::default(),
+        )
+        .with_probe(probe)
+        .with_cache(Some(dir.to_owned()))
     }
 
     #[test]
@@ -561,12 +574,18 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let probe = Arc::new(Marker::default());
         let plain = input("plain", "BuildRequires: gcc\n");
-        let probed = input("probed", "BuildRequires: %(test -e /opt/marker && echo yes || echo no)\n");
+        let probed = input(
+            "probed",
+            "BuildRequires: %(test -e /opt/marker && echo yes || echo no)\n",
+        );
         let shell = input("shell", "BuildRequires: %(uname -m)\n");
         let src = source(dir.path(), probe.clone());
         let f = src.facts(&plain, Arch::X86_64).expect("evaluated");
         assert_eq!(f.buildrequires[0].text, "gcc");
-        assert_eq!(src.facts(&probed, Arch::X86_64).expect("evaluated").buildrequires[0].text, "no");
+        assert_eq!(
+            src.facts(&probed, Arch::X86_64).expect("evaluated").buildrequires[0].text,
+            "no"
+        );
         assert!(src.facts(&shell, Arch::X86_64).is_err());
         assert_eq!(src.fallback.0.load(Ordering::Relaxed), 1);
         assert_eq!(src.cache_hits(), 0);
@@ -580,11 +599,17 @@ mod tests {
         assert_eq!(src.cache_hits(), 2);
         // The root changed: the probed entry no longer holds.
         probe.0.store(true, Ordering::Relaxed);
-        assert_eq!(src.facts(&probed, Arch::X86_64).expect("evaluated").buildrequires[0].text, "yes");
+        assert_eq!(
+            src.facts(&probed, Arch::X86_64).expect("evaluated").buildrequires[0].text,
+            "yes"
+        );
         assert_eq!(src.cache_hits(), 2);
         // Another arch, another pack; a changed spec, another key.
         assert!(src.facts(&plain, Arch::Aarch64).is_ok());
-        assert!(src.facts(&input("plain", "BuildRequires: make\n"), Arch::X86_64).is_ok());
+        assert!(
+            src.facts(&input("plain", "BuildRequires: make\n"), Arch::X86_64)
+                .is_ok()
+        );
         assert_eq!(src.cache_hits(), 2);
     }
 
@@ -614,4 +639,3 @@ mod tests {
         assert!(Pack::parse(bytes[..bytes.len() - 1].to_vec()).is_none());
     }
 }
-

@@ -310,7 +310,11 @@ impl<'c> Expander<'c> {
                             files: &self.base.files,
                             asked: Vec::new(),
                         };
-                        let r = super::shell::eval(&cmd, self.base.shell == super::macros::Shell::Bash, &mut world);
+                        let r = super::shell::eval(
+                            &cmd,
+                            self.base.shell == super::macros::Shell::Bash,
+                            &mut world,
+                        );
                         for a in world.asked {
                             if !self.asked.contains(&a) {
                                 self.asked.push(a);

@@ -139,7 +139,10 @@ pub(crate) fn run(exp: &mut Expander<'_>, code: &str, out: &mut String) {
                 ("sources", "source_nums", &sources),
                 ("patches", "patch_nums", &patches),
             ] {
-                g.set(name, lua.create_sequence_from(list.iter().map(|(_, p)| p.as_str()))?)?;
+                g.set(
+                    name,
+                    lua.create_sequence_from(list.iter().map(|(_, p)| p.as_str()))?,
+                )?;
                 g.set(nums, lua.create_sequence_from(list.iter().map(|(n, _)| *n))?)?;
             }
             match &call {

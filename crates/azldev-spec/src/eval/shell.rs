@@ -344,7 +344,10 @@ impl<'a> Parser<'a> {
             self.i += 3;
             self.blanks();
             let st = self.i;
-            while self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_') {
+            while self
+                .peek()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
+            {
                 self.i += 1;
             }
             let name = std::str::from_utf8(&self.s[st..self.i]).ok()?.to_owned();
@@ -455,7 +458,10 @@ impl<'a> Parser<'a> {
                 }
                 self.blanks();
                 let st = self.i;
-                while self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_') {
+                while self
+                    .peek()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
+                {
                     self.i += 1;
                 }
                 let delim = std::str::from_utf8(&self.s[st..self.i]).ok()?.to_owned();
@@ -475,7 +481,10 @@ impl<'a> Parser<'a> {
         self.i += skip;
         self.blanks();
         let st = self.i;
-        while self.peek().is_some_and(|c| !c.is_ascii_whitespace() && !matches!(c, b';' | b'|' | b'&' | b')')) {
+        while self
+            .peek()
+            .is_some_and(|c| !c.is_ascii_whitespace() && !matches!(c, b';' | b'|' | b'&' | b')'))
+        {
             self.i += 1;
         }
         if &self.s[st..self.i] != b"/dev/null" {
@@ -503,7 +512,10 @@ impl<'a> Parser<'a> {
                 b'\'' => {
                     flush(&mut lit, &mut parts, false);
                     let end = self.s[self.i + 1..].iter().position(|&c| c == b'\'')? + self.i + 1;
-                    parts.push(Part::Lit(std::str::from_utf8(&self.s[self.i + 1..end]).ok()?.to_owned(), true));
+                    parts.push(Part::Lit(
+                        std::str::from_utf8(&self.s[self.i + 1..end]).ok()?.to_owned(),
+                        true,
+                    ));
                     self.i = end + 1;
                 }
                 b'"' => {
@@ -585,7 +597,11 @@ impl<'a> Parser<'a> {
                 if !is_name(name) {
                     return None;
                 }
-                Some(Part::Param(name.to_owned(), (!op.is_empty()).then(|| op.to_owned()), quoted))
+                Some(Part::Param(
+                    name.to_owned(),
+                    (!op.is_empty()).then(|| op.to_owned()),
+                    quoted,
+                ))
             }
             b'(' if self.s.get(self.i + 1) == Some(&b'(') => {
                 let st = self.i + 2;
@@ -600,7 +616,10 @@ impl<'a> Parser<'a> {
             }
             c if c.is_ascii_alphabetic() || c == b'_' => {
                 let st = self.i;
-                while self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_') {
+                while self
+                    .peek()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
+                {
                     self.i += 1;
                 }
                 Some(Part::Param(
@@ -740,7 +759,11 @@ fn arith(s: &str, vars: &HashMap<String, String>) -> Option<i64> {
             x if x.bytes().all(|c| c.is_ascii_digit()) => x.parse().ok(),
             x if is_name(x) => {
                 let v = vars.get(x)?;
-                if v.is_empty() { Some(0) } else { v.trim().parse().ok() }
+                if v.is_empty() {
+                    Some(0)
+                } else {
+                    v.trim().parse().ok()
+                }
             }
             _ => None,
         }
@@ -765,7 +788,11 @@ fn arith(s: &str, vars: &HashMap<String, String>) -> Option<i64> {
             let op = op.clone();
             *i += 1;
             let r = prod(t, i, vars)?;
-            v = if op == "+" { v.checked_add(r)? } else { v.checked_sub(r)? };
+            v = if op == "+" {
+                v.checked_add(r)?
+            } else {
+                v.checked_sub(r)?
+            };
         }
         Some(v)
     }
@@ -809,7 +836,11 @@ impl Sh<'_, '_> {
                         // A glob (or bash's brace expansion / tilde): depends
                         // on files or is not evaluated here.
                         let brace = t.contains('{') && (t.contains(',') || t.contains(".."));
-                        if t.contains(['*', '?']) || (t.contains('[') && t.len() > 1) || t.starts_with('~') || brace {
+                        if t.contains(['*', '?'])
+                            || (t.contains('[') && t.len() > 1)
+                            || t.starts_with('~')
+                            || brace
+                        {
                             return Err(Stop::Unknown);
                         }
                     }
@@ -819,10 +850,7 @@ impl Sh<'_, '_> {
                 Part::Param(..) | Part::Arith(..) => {
                     let (v, q) = match p {
                         Part::Param(n, op, q) => (self.param(n, op.as_deref())?, *q),
-                        Part::Arith(e, q) => (
-                            arith(e, &self.vars).ok_or(Stop::Unknown)?.to_string(),
-                            *q,
-                        ),
+                        Part::Arith(e, q) => (arith(e, &self.vars).ok_or(Stop::Unknown)?.to_string(), *q),
                         Part::Lit(..) => unreachable_part(),
                     };
                     if q {
@@ -832,14 +860,13 @@ impl Sh<'_, '_> {
                         if v.contains(['*', '?', '[']) {
                             return Err(Stop::Unknown);
                         }
-                        let mut pieces = v.split([' ', '\t', '\n']).peekable();
-                        let starts_blank = v.starts_with([' ', '\t', '\n']);
+                                                let starts_blank = v.starts_with([' ', '\t', '\n']);
                         if starts_blank && have {
                             fields.push(std::mem::take(&mut cur));
                             have = false;
                         }
                         let mut first = true;
-                        while let Some(piece) = pieces.next() {
+                        for piece in v.split([' ', '\t', '\n']) {
                             if piece.is_empty() {
                                 continue;
                             }
@@ -925,7 +952,8 @@ impl Sh<'_, '_> {
                 None => (false, r),
             };
             let (pat, rep) = r.split_once('/').unwrap_or((r, ""));
-            let re = regex::Regex::new(&glob_regex(pat, true).ok_or(Stop::Unknown)?).map_err(|_| Stop::Unknown)?;
+            let re =
+                regex::Regex::new(&glob_regex(pat, true).ok_or(Stop::Unknown)?).map_err(|_| Stop::Unknown)?;
             let rep = rep.replace('$', "$$");
             return Ok(if all {
                 re.replace_all(&v, rep.as_str()).into_owned()
@@ -975,8 +1003,8 @@ impl Sh<'_, '_> {
                 let mut data = stdin.to_owned();
                 let mut last = Out::ok(String::new());
                 for c in cmds {
-                    let mut sub = std::mem::replace(&mut self.vars, HashMap::new());
-                    self.vars = sub.clone();
+                    // Each command of a pipeline runs in a subshell.
+                    let mut sub = self.vars.clone();
                     let mut tmp = String::new();
                     let r = self.exec(c, &data, &mut tmp);
                     std::mem::swap(&mut self.vars, &mut sub);
@@ -1139,72 +1167,76 @@ impl Sh<'_, '_> {
             Some(Ok(all))
         };
         match argv[0].as_str() {
-        "true" | ":" => Some(Out::ok(String::new())),
-        "false" => Some(Out::status(String::new(), 1)),
-        "echo" => {
-            let (nl, rest) = match args.first() {
-                Some(&"-n") => (false, &args[1..]),
-                _ => (true, &args[..]),
-            };
-            let text = rest.join(" ");
-            if text.contains('\\') {
-                // dash's echo interprets escapes, bash's does not.
-                return None;
-            }
-            Some(Out::ok(if nl { text + "\n" } else { text }))
-        }
-        "printf" => printf(&args).map(Out::ok),
-        "test" => self.test_files(&args).or_else(|| test(&args, bash)),
-        "[" => {
-            let (last, rest) = args.split_last()?;
-            (*last == "]").then_some(())?;
-            self.test_files(rest).or_else(|| test(rest, bash))
-        }
-        "cat" if args.is_empty() => Some(Out::ok(input.to_owned())),
-        "cat" => match file_input(self, &args)? {
-            Ok(t) => Some(Out::ok(t)),
-            Err(()) => Some(Out::err(1)),
-        },
-        "cut" => lines_filter(input, |l| cut(l, &args)),
-        "tr" => tr(input, &args).map(Out::ok),
-        "sed" => {
-            // `sed SCRIPT FILE…`: the operands after the script.
-            let n_opts = sed_operands(&args)?;
-            if n_opts < args.len() {
-                return match file_input(self, &args[n_opts..])? {
-                    Ok(t) => sed(&t, &args[..n_opts]).map(Out::ok),
-                    Err(()) => Some(Out::err(2)),
+            "true" | ":" => Some(Out::ok(String::new())),
+            "false" => Some(Out::status(String::new(), 1)),
+            "echo" => {
+                let (nl, rest) = match args.first() {
+                    Some(&"-n") => (false, &args[1..]),
+                    _ => (true, &args[..]),
                 };
+                let text = rest.join(" ");
+                if text.contains('\\') {
+                    // dash's echo interprets escapes, bash's does not.
+                    return None;
+                }
+                Some(Out::ok(if nl { text + "\n" } else { text }))
             }
-            sed(input, &args).map(Out::ok)
-        }
-        "grep" => grep(input, &args),
-        "head" | "tail" => {
-            let n: usize = match args.as_slice() {
-                [] => 10,
-                [a] if a.starts_with("-n") && a.len() > 2 => a[2..].parse().ok()?,
-                [a] if a.starts_with('-') => a[1..].parse().ok()?,
-                ["-n", n] => n.parse().ok()?,
-                _ => return None,
-            };
-            let lines: Vec<&str> = input.lines().collect();
-            let sel: Vec<&str> = if argv[0] == "head" {
-                lines.iter().take(n).copied().collect()
-            } else {
-                lines.iter().skip(lines.len().saturating_sub(n)).copied().collect()
-            };
-            Some(Out::ok(sel.iter().map(|l| format!("{l}\n")).collect()))
-        }
-        "awk" => awk(input, &args).map(Out::ok),
-        name => {
-            // Another program: only its absence is known.
-            let present = if name.contains('/') {
-                self.world.exists(name)?
-            } else {
-                self.world.program(name)?
-            };
-            (!present).then(|| Out::err(127))
-        }
+            "printf" => printf(&args).map(Out::ok),
+            "test" => self.test_files(&args).or_else(|| test(&args, bash)),
+            "[" => {
+                let (last, rest) = args.split_last()?;
+                (*last == "]").then_some(())?;
+                self.test_files(rest).or_else(|| test(rest, bash))
+            }
+            "cat" if args.is_empty() => Some(Out::ok(input.to_owned())),
+            "cat" => match file_input(self, &args)? {
+                Ok(t) => Some(Out::ok(t)),
+                Err(()) => Some(Out::err(1)),
+            },
+            "cut" => lines_filter(input, |l| cut(l, &args)),
+            "tr" => tr(input, &args).map(Out::ok),
+            "sed" => {
+                // `sed SCRIPT FILE…`: the operands after the script.
+                let n_opts = sed_operands(&args)?;
+                if n_opts < args.len() {
+                    return match file_input(self, &args[n_opts..])? {
+                        Ok(t) => sed(&t, &args[..n_opts]).map(Out::ok),
+                        Err(()) => Some(Out::err(2)),
+                    };
+                }
+                sed(input, &args).map(Out::ok)
+            }
+            "grep" => grep(input, &args),
+            "head" | "tail" => {
+                let n: usize = match args.as_slice() {
+                    [] => 10,
+                    [a] if a.starts_with("-n") && a.len() > 2 => a[2..].parse().ok()?,
+                    [a] if a.starts_with('-') => a[1..].parse().ok()?,
+                    ["-n", n] => n.parse().ok()?,
+                    _ => return None,
+                };
+                let lines: Vec<&str> = input.lines().collect();
+                let sel: Vec<&str> = if argv[0] == "head" {
+                    lines.iter().take(n).copied().collect()
+                } else {
+                    lines
+                        .iter()
+                        .skip(lines.len().saturating_sub(n))
+                        .copied()
+                        .collect()
+                };
+                Some(Out::ok(sel.iter().map(|l| format!("{l}\n")).collect()))
+            }
+            "awk" => awk(input, &args).map(Out::ok),
+            name => {
+                // Another program: only its absence is known.
+                let present = if name.contains('/') {
+                    self.world.exists(name)?
+                } else {
+                    self.world.program(name)?
+                };
+                (!present).then(|| Out::err(127))
+            }
         }
     }
 }
@@ -1317,11 +1349,19 @@ fn format_one(spec: &str, conv: char, arg: &str) -> Option<String> {
             None => arg.to_owned(),
         },
         'd' | 'i' => {
-            let v: i64 = if arg.is_empty() { 0 } else { arg.trim().parse().ok()? };
+            let v: i64 = if arg.is_empty() {
+                0
+            } else {
+                arg.trim().parse().ok()?
+            };
             v.to_string()
         }
         'f' => {
-            let v: f64 = if arg.is_empty() { 0.0 } else { arg.trim().parse().ok()? };
+            let v: f64 = if arg.is_empty() {
+                0.0
+            } else {
+                arg.trim().parse().ok()?
+            };
             if !v.is_finite() {
                 return None;
             }
@@ -1676,7 +1716,11 @@ fn sed_subst(script: &str, ere: bool) -> Option<(regex::Regex, String, bool)> {
         "" => false,
         _ => return None,
     };
-    let re = if ere { ere_to_regex(pat)? } else { bre_to_regex(pat)? };
+    let re = if ere {
+        ere_to_regex(pat)?
+    } else {
+        bre_to_regex(pat)?
+    };
     let re = regex::Regex::new(&re).ok()?;
     Some((re, sed_replacement(rep)?, global))
 }
@@ -1810,7 +1854,11 @@ fn awk(input: &str, args: &[&str]) -> Option<String> {
         i += 1;
     }
     let prog = prog?.trim();
-    let body = prog.strip_prefix('{')?.strip_suffix('}')?.trim().trim_end_matches(';');
+    let body = prog
+        .strip_prefix('{')?
+        .strip_suffix('}')?
+        .trim()
+        .trim_end_matches(';');
     let (is_printf, rest) = if let Some(r) = body.strip_prefix("printf") {
         (true, r)
     } else {
@@ -1880,7 +1928,11 @@ fn awk_expr(e: &str, line: &str, fields: &[&str]) -> Option<String> {
                     i += 1;
                 }
                 let n: usize = e[st..i].parse().ok()?;
-                out.push_str(if n == 0 { line } else { fields.get(n - 1).copied().unwrap_or("") });
+                out.push_str(if n == 0 {
+                    line
+                } else {
+                    fields.get(n - 1).copied().unwrap_or("")
+                });
             }
             b'"' => {
                 let end = e[i + 1..].find('"')? + i + 1;
@@ -1994,15 +2046,40 @@ mod tests {
 
     #[test]
     fn more_of_the_shell() {
-        assert_eq!(eval("echo 20230627 | awk '{print substr($0,1,4)\".\"substr($0,5,2)\".\"substr($0,7)}'").as_deref(), Some("2023.06.27"));
-        assert_eq!(eval("echo 3.12.1 | awk -F. '{printf \"%d%02d%02d00\", $1, $2, $3}'").as_deref(), Some("3120100"));
-        assert_eq!(eval("echo 1.2.3.4 | awk -F'.' '{print $1\".\"$2\".\"$3}'").as_deref(), Some("1.2.3"));
-        assert_eq!(eval("echo 2.8.0 | grep \"\\.0$\" >/dev/null; echo $?").as_deref(), Some("0"));
-        assert_eq!(eval("echo 46.0 | grep -qE 'alpha|beta|final'; echo $?").as_deref(), Some("1"));
-        assert_eq!(eval("test \"1.0\" = \"1.0\" || echo testing/").as_deref(), Some(""));
-        assert_eq!(eval("test \"1.0\" = \"1.1\" || echo testing/").as_deref(), Some("testing/"));
+        assert_eq!(
+            eval("echo 20230627 | awk '{print substr($0,1,4)\".\"substr($0,5,2)\".\"substr($0,7)}'")
+                .as_deref(),
+            Some("2023.06.27")
+        );
+        assert_eq!(
+            eval("echo 3.12.1 | awk -F. '{printf \"%d%02d%02d00\", $1, $2, $3}'").as_deref(),
+            Some("3120100")
+        );
+        assert_eq!(
+            eval("echo 1.2.3.4 | awk -F'.' '{print $1\".\"$2\".\"$3}'").as_deref(),
+            Some("1.2.3")
+        );
+        assert_eq!(
+            eval("echo 2.8.0 | grep \"\\.0$\" >/dev/null; echo $?").as_deref(),
+            Some("0")
+        );
+        assert_eq!(
+            eval("echo 46.0 | grep -qE 'alpha|beta|final'; echo $?").as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            eval("test \"1.0\" = \"1.0\" || echo testing/").as_deref(),
+            Some("")
+        );
+        assert_eq!(
+            eval("test \"1.0\" = \"1.1\" || echo testing/").as_deref(),
+            Some("testing/")
+        );
         assert_eq!(eval("printf %.7s 0123456789").as_deref(), Some("0123456"));
-        assert_eq!(eval("LC_ALL=C; printf '%.6f' '2.0132'").as_deref(), Some("2.013200"));
+        assert_eq!(
+            eval("LC_ALL=C; printf '%.6f' '2.0132'").as_deref(),
+            Some("2.013200")
+        );
         assert_eq!(eval("LANG=C printf \"%.4f\" 0.36").as_deref(), Some("0.3600"));
         assert_eq!(eval("echo $((41+1))").as_deref(), Some("42"));
         assert_eq!(eval(" echo $(( 16 + 1 )) ").as_deref(), Some("17"));
@@ -2012,24 +2089,64 @@ mod tests {
         assert_eq!(eval("(v=1.2.3; echo ${v%.*})").as_deref(), Some("1.2"));
         assert_eq!(eval("echo abcdef0123 | cut -c1-7").as_deref(), Some("abcdef0"));
         assert_eq!(eval("echo abcdef0123 | cut -c -7").as_deref(), Some("abcdef0"));
-        assert_eq!(eval("echo 1.2.3.4 | cut -d. -f1,2,3 --output-delimiter .").as_deref(), Some("1.2.3"));
-        assert_eq!(eval("echo URW Gothic | tr \"A-Z \" \"a-z-\" | sed -e 's/urw-//'").as_deref(), Some("gothic"));
-        assert_eq!(eval("echo 3.24.1 | grep -m1 -o \"[0-9]*.[0-9]*\" | head -1").as_deref(), Some("3.24"));
-        assert_eq!(eval("v=1.2^x~y; echo $v | sed -r \"s,[\\^~],,g\"").as_deref(), Some("1.2xy"));
-        assert_eq!(eval("eval echo 2.41.2 | sed -e 's/([[:digit:]]*).([[:digit:]]*).[[:digit:]]*$/1.2/'").as_deref(), Some("2.41.2"));
+        assert_eq!(
+            eval("echo 1.2.3.4 | cut -d. -f1,2,3 --output-delimiter .").as_deref(),
+            Some("1.2.3")
+        );
+        assert_eq!(
+            eval("echo URW Gothic | tr \"A-Z \" \"a-z-\" | sed -e 's/urw-//'").as_deref(),
+            Some("gothic")
+        );
+        assert_eq!(
+            eval("echo 3.24.1 | grep -m1 -o \"[0-9]*.[0-9]*\" | head -1").as_deref(),
+            Some("3.24")
+        );
+        assert_eq!(
+            eval("v=1.2^x~y; echo $v | sed -r \"s,[\\^~],,g\"").as_deref(),
+            Some("1.2xy")
+        );
+        assert_eq!(
+            eval("eval echo 2.41.2 | sed -e 's/([[:digit:]]*).([[:digit:]]*).[[:digit:]]*$/1.2/'").as_deref(),
+            Some("2.41.2")
+        );
         assert_eq!(eval("cat <<EOF\na \\\nb\n\nEOF").as_deref(), Some("a b"));
         assert_eq!(eval("foo=7.1.1-21; echo ${foo:6}").as_deref(), Some("21"));
         assert_eq!(dash("foo=7.1.1-21; echo ${foo:6}").as_deref(), Some(""));
         assert_eq!(eval("v=47.1; echo ${v/.*/}").as_deref(), Some("47"));
         assert_eq!(eval("echo 1_2 | tr '_' '.'}").as_deref(), Some("1.2"));
-        assert_eq!(eval("echo Ab-C | tr '[:upper:]' '[:lower:]'").as_deref(), Some("ab-c"));
-        assert_eq!(eval("false >/dev/null 2>&1 && echo y || echo n").as_deref(), Some("n"));
-        assert_eq!(eval(" if [ \"a\" == \"b\" -o \"a\" == \"c\" ]; then echo \"0\" ; else echo \"1\"; fi ").as_deref(), None);
-        assert_eq!(eval(" if [ \"a\" == \"b\" ]; then echo \"0\" ; else echo \"1\"; fi ").as_deref(), Some("1"));
-        assert_eq!(dash(" if [ \"a\" == \"a\" ]; then echo \"0\" ; else echo \"1\"; fi ").as_deref(), Some("1"));
-        assert_eq!(eval("if true; then echo a; elif false; then echo b; fi").as_deref(), Some("a"));
-        assert_eq!(eval("svn=21.0.0; for i in 1 2 3 4 5 6 ; do svn=${svn%.0} ; done; echo ${svn}").as_deref(), Some("21"));
-        assert_eq!(eval("echo %{version}. | awk -F. '{print $1\".\"$2}'").as_deref(), Some("%{version}."));
+        assert_eq!(
+            eval("echo Ab-C | tr '[:upper:]' '[:lower:]'").as_deref(),
+            Some("ab-c")
+        );
+        assert_eq!(
+            eval("false >/dev/null 2>&1 && echo y || echo n").as_deref(),
+            Some("n")
+        );
+        assert_eq!(
+            eval(" if [ \"a\" == \"b\" -o \"a\" == \"c\" ]; then echo \"0\" ; else echo \"1\"; fi ")
+                .as_deref(),
+            None
+        );
+        assert_eq!(
+            eval(" if [ \"a\" == \"b\" ]; then echo \"0\" ; else echo \"1\"; fi ").as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            dash(" if [ \"a\" == \"a\" ]; then echo \"0\" ; else echo \"1\"; fi ").as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            eval("if true; then echo a; elif false; then echo b; fi").as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            eval("svn=21.0.0; for i in 1 2 3 4 5 6 ; do svn=${svn%.0} ; done; echo ${svn}").as_deref(),
+            Some("21")
+        );
+        assert_eq!(
+            eval("echo %{version}. | awk -F. '{print $1\".\"$2}'").as_deref(),
+            Some("%{version}.")
+        );
         // Not evaluated: other programs, files, globs, unset variables,
         // command substitution.
         for s in [

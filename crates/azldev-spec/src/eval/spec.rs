@@ -1234,7 +1234,9 @@ fn split_tag(s: &str) -> Option<(&str, Option<&str>, &str)> {
     }
     // `Patch 3:` is rpm's `Patch:` (number 0): a number must follow the
     // tag name directly.
-    if b.get(i).is_some_and(u8::is_ascii_digit) && matches!(tag.to_ascii_lowercase().as_str(), "source" | "patch") {
+    if b.get(i).is_some_and(u8::is_ascii_digit)
+        && matches!(tag.to_ascii_lowercase().as_str(), "source" | "patch")
+    {
         while i < b.len() && b[i].is_ascii_digit() {
             i += 1;
         }

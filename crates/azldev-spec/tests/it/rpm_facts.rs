@@ -348,7 +348,11 @@ fn facts_match_rpmspec() {
         total.handled
     );
     assert!(total.wrong.is_empty(), "silently wrong facts:\n{report}");
-    let min = if full { MIN_IDENTICAL_PCT.0 } else { MIN_IDENTICAL_PCT.1 };
+    let min = if full {
+        MIN_IDENTICAL_PCT.0
+    } else {
+        MIN_IDENTICAL_PCT.1
+    };
     assert!(pct >= min, "only {pct:.2}% identical:\n{report}");
 }
 
