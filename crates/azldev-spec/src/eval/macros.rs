@@ -321,7 +321,16 @@ pub(crate) fn parse_definition(s: &str) -> Result<(String, MacroDef), String> {
 /// Trim blanks and drop every escaping backslash, as rpm's `%define` does
 /// (`\` + newline is a newline, `\\` a backslash, `\x` an `x`).
 pub(crate) fn clean_body(s: &str) -> String {
-    let t = s.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r'));
+    let blank = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+    let mut t = s.trim_matches(blank);
+    // A body ending in an escaped newline: rpm unescapes it, then trims
+    // the newline away (no backslash is left).
+    let trailing = t.len() - t.trim_end_matches('\\').len();
+    let end = s.len() - s.trim_end_matches(blank).len();
+    let after = &s[s.len() - end..];
+    if trailing % 2 == 1 && (after.starts_with('\n') || after.starts_with("\r\n")) {
+        t = t[..t.len() - 1].trim_end_matches(blank);
+    }
     if !t.contains('\\') {
         return t.to_owned();
     }
@@ -368,5 +377,8 @@ mod tests {
         assert!(parse_definition("foo(a: 1").is_err());
         let (_, d) = parse_definition("a1 A\\\\nB\\nC\\\"D\\%E\\\nF").expect("valid");
         assert_eq!(&*d.body, "A\\nBnC\"D%E\nF");
+        // An escaped newline at the end leaves no backslash.
+        let (_, d) = parse_definition("r \\\nRequires: a \\\nRequires: b  \\\n").expect("valid");
+        assert_eq!(&*d.body, "\nRequires: a \nRequires: b");
     }
 }

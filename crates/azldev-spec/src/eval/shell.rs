@@ -860,7 +860,7 @@ impl Sh<'_, '_> {
                         if v.contains(['*', '?', '[']) {
                             return Err(Stop::Unknown);
                         }
-                                                let starts_blank = v.starts_with([' ', '\t', '\n']);
+                        let starts_blank = v.starts_with([' ', '\t', '\n']);
                         if starts_blank && have {
                             fields.push(std::mem::take(&mut cur));
                             have = false;
