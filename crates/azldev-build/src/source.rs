@@ -108,10 +108,10 @@ impl SpecInput {
 
 /// The spec's `%include` and `%{load:…}` lines: a sidecar file may be read
 /// while rpm parses the spec when it is a macro file or named on one.
-struct ParseRefs(Vec<String>);
+pub(crate) struct ParseRefs(Vec<String>);
 
 impl ParseRefs {
-    fn of(spec: &[u8]) -> ParseRefs {
+    pub(crate) fn of(spec: &[u8]) -> ParseRefs {
         let mut lines: Vec<String> = Vec::new();
         for needle in [&b"%include"[..], b"load:"] {
             for at in memchr::memmem::find_iter(spec, needle) {
@@ -123,7 +123,7 @@ impl ParseRefs {
         ParseRefs(lines)
     }
 
-    fn reads(&self, file: &str) -> bool {
+    pub(crate) fn reads(&self, file: &str) -> bool {
         file.ends_with(".macros") || self.0.iter().any(|l| l.contains(file))
     }
 }
@@ -177,11 +177,24 @@ pub trait FactsSource: Sync {
     /// # Errors
     /// The spec cannot be evaluated.
     fn facts(&self, input: &SpecInput, arch: Arch) -> Result<SpecFacts, FactsError>;
+
+    /// Write what the producer learnt to its cache (a no-op by default).
+    /// Called after a batch of [`FactsSource::facts`] calls.
+    ///
+    /// # Errors
+    /// The cache cannot be written.
+    fn flush(&self) -> Result<(), FactsError> {
+        Ok(())
+    }
 }
 
 impl<T: FactsSource + ?Sized> FactsSource for Box<T> {
     fn facts(&self, input: &SpecInput, arch: Arch) -> Result<SpecFacts, FactsError> {
         (**self).facts(input, arch)
+    }
+
+    fn flush(&self) -> Result<(), FactsError> {
+        (**self).flush()
     }
 }
 
@@ -199,6 +212,11 @@ impl<A: FactsSource, B: FactsSource> FactsSource for Fallback<A, B> {
             Err(FactsError::Unsupported { .. }) => self.fallback.facts(input, arch),
             other => other,
         }
+    }
+
+    fn flush(&self) -> Result<(), FactsError> {
+        self.primary.flush()?;
+        self.fallback.flush()
     }
 }
 
@@ -604,7 +622,7 @@ enum Cached {
 /// The cached form of [`SpecFacts`] (which is the cross-crate contract and
 /// only serialises).
 #[derive(Serialize, Deserialize)]
-struct Stored {
+pub(crate) struct Stored {
     name: String,
     evr: String,
     buildrequires: Vec<(String, Option<u32>)>,

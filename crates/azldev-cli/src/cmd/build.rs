@@ -241,10 +241,17 @@ pub(crate) fn distro_from(
         render_failures,
         // The evaluator over the host's rpm macro files (the seed's rpm is
         // Debian's, the host's too); rpmspec for what it cannot evaluate.
-        source: Box::new(azldev_build::eval_source::EvalSource::new(
-            |a| azldev_build::eval_source::macro_files(std::path::Path::new("/"), a),
-            source,
-        )),
+        source: Box::new(
+            azldev_build::eval_source::EvalSource::new(
+                |a| azldev_build::eval_source::macro_files(std::path::Path::new("/"), a),
+                source,
+            )
+            .with_probe(std::sync::Arc::new(azldev_build::eval_source::DirProbe {
+                root: std::path::PathBuf::from("/"),
+            }))
+            .with_shell(azldev_build::eval_source::root_shell(std::path::Path::new("/")))
+            .with_cache(Some(settings.facts_cache())),
+        ),
         opts: GraphOptions { buildroot, bootstrap },
         bootstrap_decls,
     })
@@ -256,6 +263,11 @@ impl Distro {
     pub fn graph(&self, arch: Arch, jobs: Option<usize>) -> (Graph, Vec<FactsError>) {
         let run = || {
             let (ok, failed) = azldev_build::facts(self.source.as_ref(), &self.inputs, arch);
+            // The facts caches are only caches: a failure to write one is
+            // a warning, the graph stands.
+            if let Err(e) = self.source.flush() {
+                eprintln!("warning: cannot write the spec facts cache: {e}");
+            }
             (Graph::build(arch, ok, &self.opts), failed)
         };
         match jobs.and_then(|j| rayon::ThreadPoolBuilder::new().num_threads(j).build().ok()) {

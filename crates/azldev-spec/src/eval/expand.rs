@@ -58,6 +58,12 @@ pub struct Expander<'c> {
     max_len: usize,
     pub(crate) lua: Option<mlua::Lua>,
     pub(crate) lua_busy: bool,
+    /// `Source`/`Patch` tags read so far: (number, path in %_sourcedir),
+    /// rpm's Lua `sources`/`source_nums` and `patches`/`patch_nums`.
+    pub(crate) sources: Vec<(u32, String)>,
+    pub(crate) patches: Vec<(u32, String)>,
+    /// Questions asked of the root probe, with their answers.
+    pub asked: Vec<super::macros::Asked>,
 }
 
 impl std::fmt::Debug for Expander<'_> {
@@ -114,6 +120,9 @@ impl<'c> Expander<'c> {
             max_len: MAX_LEN,
             lua: None,
             lua_busy: false,
+            sources: Vec::new(),
+            patches: Vec::new(),
+            asked: Vec::new(),
         }
     }
 
@@ -170,6 +179,26 @@ impl<'c> Expander<'c> {
             }),
             None => base.and_then(|v| v.last().cloned()),
         }
+    }
+
+    /// Start another pass over the spec with the definitions made so far
+    /// (what was unresolved or failed is the previous pass's).
+    pub(crate) fn reset_pass(&mut self) {
+        self.unresolved.clear();
+        self.errors.clear();
+        self.frames.clear();
+        self.depth = 0;
+        self.out_len = 0;
+        self.sources.clear();
+        self.patches.clear();
+        // A fresh Lua state: functions the first pass's chunks left in
+        // it refer to that pass's (gone) API tables.
+        self.lua = None;
+    }
+
+    /// A file handed in with [`MacroContext::provide_file`], by path.
+    pub(crate) fn provided_file(&self, path: &str) -> Option<Arc<[u8]>> {
+        self.base.files.get(path).cloned()
     }
 
     pub fn is_defined(&self, name: &str) -> bool {
@@ -276,7 +305,22 @@ impl<'c> Expander<'c> {
                     Some(close) => {
                         let before = self.unresolved.len();
                         let cmd = self.expand_text(&s[i + 2..close]);
-                        match super::shell::eval(&cmd, self.base.shell == super::macros::Shell::Bash) {
+                        let mut world = super::shell::World {
+                            probe: self.base.probe.as_deref(),
+                            files: &self.base.files,
+                            asked: Vec::new(),
+                        };
+                        let r = super::shell::eval(
+                            &cmd,
+                            self.base.shell == super::macros::Shell::Bash,
+                            &mut world,
+                        );
+                        for a in world.asked {
+                            if !self.asked.contains(&a) {
+                                self.asked.push(a);
+                            }
+                        }
+                        match r {
                             Some(v) if self.unresolved.len() == before => {
                                 out.push_str(v.trim_end_matches('\n'));
                             }
@@ -458,6 +502,10 @@ impl<'c> Expander<'c> {
             out.push_str(literal);
             return;
         }
+        // `%{-x:…}` and `%{!-x:…}` test the option like `%{?-x:…}`.
+        if name.starts_with('-') && colon.is_some() {
+            test = true;
+        }
         if !test {
             match name {
                 "define" | "global" | "undefine" => {
@@ -557,15 +605,20 @@ impl<'c> Expander<'c> {
         let mut frame = Frame::default();
         frame.args.push(("0".into(), name.to_owned()));
         frame.args.push(("**".into(), argv.join(" ")));
+        // glibc's getopt, as rpm calls it: options may follow the
+        // positional arguments (argv is permuted), `--` ends them.
+        let mut rest: Vec<String> = Vec::new();
         let mut k = 0;
         while k < argv.len() {
             let a = &argv[k];
             if a == "--" {
-                k += 1;
+                rest.extend(argv[k + 1..].iter().cloned());
                 break;
             }
             let Some(flags) = a.strip_prefix('-').filter(|f| !f.is_empty()) else {
-                break;
+                rest.push(a.clone());
+                k += 1;
+                continue;
             };
             let mut chars = flags.char_indices();
             while let Some((p, c)) = chars.next() {
@@ -598,7 +651,6 @@ impl<'c> Expander<'c> {
             }
             k += 1;
         }
-        let rest = &argv[k.min(argv.len())..];
         frame.args.push(("*".into(), rest.join(" ")));
         frame.args.push(("#".into(), rest.len().to_string()));
         for (n, a) in rest.iter().enumerate() {

@@ -42,6 +42,8 @@ pub(crate) fn run(exp: &mut Expander<'_>, code: &str, out: &mut String) {
         },
     };
     let call = exp.call_args();
+    let sources = exp.sources.clone();
+    let patches = exp.patches.clone();
     exp.lua_busy = true;
     let printed = RefCell::new(String::new());
     let res = {
@@ -133,6 +135,16 @@ pub(crate) fn run(exp: &mut Expander<'_>, code: &str, out: &mut String) {
             )?;
             macros.set_metatable(Some(meta))?;
             g.set("macros", macros)?;
+            for (name, nums, list) in [
+                ("sources", "source_nums", &sources),
+                ("patches", "patch_nums", &patches),
+            ] {
+                g.set(
+                    name,
+                    lua.create_sequence_from(list.iter().map(|(_, p)| p.as_str()))?,
+                )?;
+                g.set(nums, lua.create_sequence_from(list.iter().map(|(n, _)| *n))?)?;
+            }
             match &call {
                 Some((argv, opts)) => {
                     let a = lua.create_sequence_from(argv.iter().map(String::as_str))?;

@@ -38,6 +38,41 @@ pub enum Shell {
     Dash,
 }
 
+/// What the shell rpm runs `%(…)` with would find in its root. The
+/// evaluator does no I/O: for a command that only depends on whether a
+/// program, a file or an environment variable exists (`cat /usr/include/
+/// httpd/.mmn || echo 0-0`, `pkgconf … || echo X` with no `pkgconf`),
+/// it asks the caller, and records every answer in
+/// [`Evaluation::asked`](super::Evaluation::asked) so a cache of results
+/// can check them again.
+pub trait RootProbe: Send + Sync + std::fmt::Debug {
+    /// Whether the absolute `path` exists in the root.
+    fn exists(&self, path: &str) -> bool;
+    /// Whether `name` is a program on the shell's `PATH` in the root.
+    fn program(&self, name: &str) -> bool;
+    /// The shell's environment variable `name`.
+    fn env(&self, name: &str) -> Option<String>;
+}
+
+/// One question asked of a [`RootProbe`] and its answer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Asked {
+    Exists(String, bool),
+    Program(String, bool),
+    Env(String, Option<String>),
+}
+
+impl Asked {
+    /// Whether `probe` still gives the same answer.
+    pub fn holds(&self, probe: &dyn RootProbe) -> bool {
+        match self {
+            Asked::Exists(p, a) => probe.exists(p) == *a,
+            Asked::Program(n, a) => probe.program(n) == *a,
+            Asked::Env(n, a) => probe.env(n) == *a,
+        }
+    }
+}
+
 /// Macro definitions loaded from rpm macro files and explicit defines. No
 /// I/O: callers hand in each file's bytes, in rpm's load order (`macros`,
 /// `macros.d/macros.*`, `platform/<arch>-linux/macros`, then the distro's
@@ -52,6 +87,8 @@ pub struct MacroContext {
     pub(crate) pinned: Vec<String>,
     /// Files `%{load:PATH}` may read, by path (the component's sources).
     pub(crate) files: HashMap<String, Arc<[u8]>>,
+    /// The root `%(…)` runs in, when the caller can answer for it.
+    pub(crate) probe: Option<Arc<dyn RootProbe>>,
 }
 
 impl MacroContext {
@@ -113,6 +150,11 @@ impl MacroContext {
             }
         }
         (defs, c.problems)
+    }
+
+    /// Answer `%(…)`'s questions about its root with `probe`.
+    pub fn set_probe(&mut self, probe: Arc<dyn RootProbe>) {
+        self.probe = Some(probe);
     }
 
     /// Set the root's `/bin/sh` (bash unless told).
@@ -279,7 +321,16 @@ pub(crate) fn parse_definition(s: &str) -> Result<(String, MacroDef), String> {
 /// Trim blanks and drop every escaping backslash, as rpm's `%define` does
 /// (`\` + newline is a newline, `\\` a backslash, `\x` an `x`).
 pub(crate) fn clean_body(s: &str) -> String {
-    let t = s.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r'));
+    let blank = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+    let mut t = s.trim_matches(blank);
+    // A body ending in an escaped newline: rpm unescapes it, then trims
+    // the newline away (no backslash is left).
+    let trailing = t.len() - t.trim_end_matches('\\').len();
+    let end = s.len() - s.trim_end_matches(blank).len();
+    let after = &s[s.len() - end..];
+    if trailing % 2 == 1 && (after.starts_with('\n') || after.starts_with("\r\n")) {
+        t = t[..t.len() - 1].trim_end_matches(blank);
+    }
     if !t.contains('\\') {
         return t.to_owned();
     }
@@ -326,5 +377,8 @@ mod tests {
         assert!(parse_definition("foo(a: 1").is_err());
         let (_, d) = parse_definition("a1 A\\\\nB\\nC\\\"D\\%E\\\nF").expect("valid");
         assert_eq!(&*d.body, "A\\nBnC\"D%E\nF");
+        // An escaped newline at the end leaves no backslash.
+        let (_, d) = parse_definition("r \\\nRequires: a \\\nRequires: b  \\\n").expect("valid");
+        assert_eq!(&*d.body, "\nRequires: a \nRequires: b");
     }
 }

@@ -43,6 +43,9 @@ pub struct Evaluation {
     pub error: Option<(Option<u32>, String)>,
     /// The main package's tags.
     pub tags: Tags,
+    /// What `%(…)` asked of the root probe, with the answers the facts
+    /// rest on.
+    pub asked: Vec<super::macros::Asked>,
 }
 
 impl Evaluation {
@@ -153,6 +156,8 @@ struct Walk<'c> {
     target: String,
     /// The current line held something not evaluated.
     line_unresolved: bool,
+    /// `%include`s being read.
+    include_depth: u32,
 }
 
 /// Evaluate `src` for `arch` over the definitions in `ctx` (which should
@@ -160,7 +165,7 @@ struct Walk<'c> {
 /// [`MacroContext::set_target`]).
 pub fn evaluate(src: &[u8], ctx: &MacroContext, arch: &str) -> Evaluation {
     let text = String::from_utf8_lossy(src);
-    let first = walk(&text, ctx, arch, None);
+    let first = walk(&text, ctx, arch, None, None);
     let ev = match first.main_buildarch.clone() {
         Some(ba) if first.error.is_none() => {
             // rpm parses again with %_target_cpu set to the first
@@ -170,7 +175,9 @@ pub fn evaluate(src: &[u8], ctx: &MacroContext, arch: &str) -> Evaluation {
                 .find(|a| *a == "noarch" || *a == arch)
                 .map(str::to_owned);
             match chosen {
-                Some(a) => walk(&text, ctx, arch, Some(a)),
+                // The macros the first pass defined stay defined (rpm's
+                // global macro context outlives it).
+                Some(a) => walk(&text, ctx, arch, Some(a), Some(first.exp)),
                 None => {
                     let mut w = first;
                     w.error = Some((None, "No compatible architectures found for build".into()));
@@ -183,8 +190,20 @@ pub fn evaluate(src: &[u8], ctx: &MacroContext, arch: &str) -> Evaluation {
     ev.finish()
 }
 
-fn walk<'c>(text: &str, ctx: &'c MacroContext, arch: &str, buildarch: Option<String>) -> Walk<'c> {
-    let mut exp = Expander::new(ctx);
+fn walk<'c>(
+    text: &str,
+    ctx: &'c MacroContext,
+    arch: &str,
+    buildarch: Option<String>,
+    seed: Option<Expander<'c>>,
+) -> Walk<'c> {
+    let mut exp = match seed {
+        Some(mut e) => {
+            e.reset_pass();
+            e
+        }
+        None => Expander::new(ctx),
+    };
     let target = buildarch.clone().unwrap_or_else(|| arch.to_owned());
     exp.define("_target_cpu", &target);
     exp.define("_docdir", "%{_defaultdocdir}");
@@ -207,6 +226,7 @@ fn walk<'c>(text: &str, ctx: &'c MacroContext, arch: &str, buildarch: Option<Str
         error: None,
         target,
         line_unresolved: false,
+        include_depth: 0,
     };
     let recursing = buildarch.is_some();
     let raw = crate::lines::split(text.as_bytes());
@@ -288,10 +308,7 @@ impl Walk<'_> {
             return;
         }
         if self.reading() && lead_trim(buf).starts_with("%include") {
-            self.unresolved.push(Unresolved {
-                what: format!("{} (a file rpm reads)", lead_trim(buf)),
-                line,
-            });
+            self.include(lead_trim(buf), line);
             return;
         }
         if !self.reading() {
@@ -345,6 +362,49 @@ impl Walk<'_> {
             }
             self.content(sub.trim_end_matches('\r'), line);
         }
+    }
+
+    /// `%include FILE`: rpm reads the file's lines in place of this one.
+    /// The file must have been handed in (the component's files); every
+    /// line read from it is reported as this line.
+    fn include(&mut self, t: &str, line: u32) {
+        let arg = t["%include".len()..].trim();
+        let path = self.exp.expand_text(arg);
+        self.line_unresolved = !self.exp.unresolved.is_empty();
+        self.drain(line, true);
+        if self.error.is_some() || self.line_unresolved {
+            return;
+        }
+        let path = path.trim();
+        if path.is_empty() || path.split_whitespace().count() != 1 {
+            self.fail(line, "malformed %include statement");
+            return;
+        }
+        let Some(bytes) = self.exp.provided_file(path) else {
+            self.unresolved.push(Unresolved {
+                what: format!("%include {path} (a file not handed in)"),
+                line,
+            });
+            return;
+        };
+        if self.include_depth >= 16 {
+            self.fail(line, format!("%include nested too deeply: {path}"));
+            return;
+        }
+        self.include_depth += 1;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let raw = crate::lines::split(text.as_bytes());
+        let mut k = 0;
+        while k < raw.len() && self.error.is_none() {
+            let mut last = k;
+            while raw[last].continued && last + 1 < raw.len() {
+                last += 1;
+            }
+            let buf = &text[raw[k].start..raw[last].content_end];
+            k = last + 1;
+            self.line(buf, line);
+        }
+        self.include_depth -= 1;
     }
 
     /// A line of a build script or scriptlet that cannot change the facts:
@@ -719,7 +779,15 @@ impl Walk<'_> {
                 };
                 let dir = self.exp.expand_text("%{_sourcedir}");
                 let mac = format!("{}{num}", base.to_ascii_uppercase());
-                self.exp.define(&mac, &format!("{dir}/{file}"));
+                let path = format!("{dir}/{file}");
+                self.exp.define(&mac, &path);
+                if let Ok(n) = num.parse::<u32>() {
+                    if base == "source" {
+                        self.exp.sources.push((n, path));
+                    } else {
+                        self.exp.patches.push((n, path));
+                    }
+                }
             }
             "summary" => {
                 self.pkgs[p].summary = true;
@@ -1011,6 +1079,7 @@ impl Walk<'_> {
         };
         ev.unresolved = self.unresolved;
         ev.error = self.error;
+        ev.asked = std::mem::take(&mut self.exp.asked);
         ev
     }
 
@@ -1162,6 +1231,18 @@ fn split_tag(s: &str) -> Option<(&str, Option<&str>, &str)> {
     }
     while i < b.len() && matches!(b[i], b' ' | b'\t') {
         i += 1;
+    }
+    // `Patch 3:` is rpm's `Patch:` (number 0): a number must follow the
+    // tag name directly.
+    if b.get(i).is_some_and(u8::is_ascii_digit)
+        && matches!(tag.to_ascii_lowercase().as_str(), "source" | "patch")
+    {
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        while i < b.len() && matches!(b[i], b' ' | b'\t') {
+            i += 1;
+        }
     }
     if b.get(i) != Some(&b':') {
         return None;
@@ -1319,6 +1400,16 @@ mod tests {
         ));
         assert!(e.unresolved.is_empty());
         assert_eq!(e.facts.packages[0].provides[2], "p = 0123456");
+    }
+
+    #[test]
+    fn blank_before_a_patch_number_means_patch_zero() {
+        let e = ev(&format!(
+            "{HEAD}Patch 3: a.patch\nProvides: %{{?PATCH0:zero}} %{{?PATCH3:three}}\n%description\n"
+        ));
+        assert_eq!(e.error, None);
+        assert!(e.facts.packages[0].provides.contains(&"zero".to_owned()));
+        assert!(!e.facts.packages[0].provides.contains(&"three".to_owned()));
     }
 
     #[test]
