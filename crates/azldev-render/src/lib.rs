@@ -522,7 +522,7 @@ fn render_inner(
                     && archives::produced_paths(c, &opts.sources)
                         .iter()
                         .all(|p| p.is_file())
-                    && !release_bumped(distro.as_ref(), c, &w.plan, w.pinned, &fp)
+                    && !release_bumped(distro.as_ref(), c, &w.plan, w.pinned, &fp, w.lock.as_ref())
                 {
                     return Err(Box::new(finish(ComponentReport {
                         name: c.name.clone(),
@@ -721,7 +721,7 @@ fn render_tree(
     let c = w.c;
     // Where the upstream history is, for %autorelease / %autochangelog.
     let mut history_at: Option<(&CachedRepo, ObjectId, String, String)> = None;
-    let (selection, lock) = match &w.plan {
+    let (selection, mut lock) = match &w.plan {
         SourcePlan::Local { spec_file, .. } => {
             let dir = spec_file.parent().unwrap_or_else(|| Path::new("."));
             let files = read_local(fs, dir).map_err(|e| RenderError::Io {
@@ -758,6 +758,8 @@ fn render_tree(
                 upstream_url: None,
                 resolved_from: ResolvedFrom::Local,
                 fingerprint: fingerprint(fs, config, c, &w.plan, None),
+                content: String::new(),
+                release_base: String::new(),
             };
             (sel, lock)
         }
@@ -813,6 +815,8 @@ fn render_tree(
                 upstream_url: Some(url.clone()),
                 resolved_from: desired.clone(),
                 fingerprint: fingerprint(fs, config, c, &w.plan, Some(&commit_hex)),
+                content: String::new(),
+                release_base: String::new(),
             };
             (sel, lock)
         }
@@ -840,13 +844,56 @@ fn render_tree(
     })?;
     check_publishable(&tree)?;
     archives::store_produced(&mut tree, loaded, &opts.sources, keep_produced)?;
-    if history_at.is_some() && release_auto(c) {
-        bump_release(&mut tree, c, distro, &lock)?;
+    // What the package is before any bump: release bumps count the commits
+    // where it changed.
+    lock.content = content_digest(&tree);
+    if history_at.is_none() {
+        lock.release_base = local_release_base(&tree);
     }
+    let bump = if release_auto(c) {
+        bump_release(&mut tree, c, distro, &lock)?
+    } else {
+        release::Bump::default()
+    };
     if let Some((repo, commit, dir, spec_name)) = history_at {
-        expand_autospec(&mut tree, repo, commit, &dir, &spec_name)?;
+        expand_autospec(&mut tree, repo, commit, &dir, &spec_name, &bump)?;
     }
     Ok((tree, selection.notes, lock))
+}
+
+/// Digest of a rendered tree's files (paths, modes, bytes): what the
+/// package is made of.
+fn content_digest(tree: &ComponentTree) -> String {
+    let mut h = Sha256::new();
+    for (path, f) in &tree.files {
+        h.update((path.len() as u64).to_le_bytes());
+        h.update(path.as_bytes());
+        h.update([match f.mode {
+            azldev_overlay::FileMode::Regular => 0u8,
+            azldev_overlay::FileMode::Executable => 1,
+            azldev_overlay::FileMode::Symlink => 2,
+        }]);
+        h.update((f.data.len() as u64).to_le_bytes());
+        h.update(&f.data);
+    }
+    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// A local spec's main-package Epoch, Version and Release as written (after
+/// overlays): its author's release decision, see [`release`].
+fn local_release_base(tree: &ComponentTree) -> String {
+    let Some(file) = tree.files.get(&tree.spec_path()) else {
+        return String::new();
+    };
+    let spec = azldev_spec::Spec::parse(file.data.clone());
+    let tag = |key: &str| {
+        spec.package_tags(0)
+            .find(|&t| spec.tags()[t].key == key)
+            .map(|t| spec.tag_value(t).trim().to_owned())
+            .unwrap_or_default()
+    };
+    format!("{}:{}-{}", tag("epoch"), tag("version"), tag("release"))
 }
 
 /// What a rendered directory may not hold, whatever put it there (an
@@ -908,18 +955,26 @@ fn release_bumped(
     plan: &SourcePlan,
     pinned: Option<ObjectId>,
     fingerprint: &str,
+    lock: Option<&Lock>,
 ) -> bool {
-    let (Some(distro), SourcePlan::Upstream { .. }) = (distro, plan) else {
+    let Some(distro) = distro else {
         return false;
     };
     if !release_auto(c) {
         return false;
     }
+    // The shortcut is taken only when the fingerprint equals the lock's, so
+    // the content is the lock's too.
+    let Some(lock) = lock else {
+        return true;
+    };
     let now = Lock {
-        upstream_commit: pinned.map(|p| p.to_string()),
-        upstream_url: None,
-        resolved_from: ResolvedFrom::Local,
+        upstream_commit: match plan {
+            SourcePlan::Upstream { .. } => pinned.map(|p| p.to_string()),
+            SourcePlan::Local { .. } => None,
+        },
         fingerprint: fingerprint.to_owned(),
+        ..lock.clone()
     };
     distro.history(&c.name).map_or(true, |h| h.bump(&now).count > 0)
 }
@@ -932,7 +987,7 @@ fn bump_release(
     c: &ResolvedComponent,
     distro: Option<&release::DistroRepo>,
     lock: &Lock,
-) -> Result<(), RenderError> {
+) -> Result<release::Bump, RenderError> {
     let err = |message: String| RenderError::Release {
         component: c.name.clone(),
         message,
@@ -943,12 +998,12 @@ fn bump_release(
     };
     let spec_path = tree.spec_path();
     let Some(file) = tree.files.get_mut(&spec_path) else {
-        return Ok(());
+        return Ok(bump);
     };
     if let Some(data) = release::apply(&file.data, &bump).map_err(err)? {
         file.data = data;
     }
-    Ok(())
+    Ok(bump)
 }
 
 /// Expand `%autorelease` and `%autochangelog` natively from the upstream
@@ -962,6 +1017,7 @@ fn expand_autospec(
     commit: ObjectId,
     dir: &str,
     spec_name: &str,
+    bump: &release::Bump,
 ) -> Result<(), RenderError> {
     let spec_path = tree.spec_path();
     let Some(file) = tree.files.get_mut(&spec_path) else {
@@ -981,12 +1037,45 @@ fn expand_autospec(
     let history = repo
         .with_repo(|r| azldev_autospec::history(r, commit, pkg, &opts, features.needs_autochangelog()))
         .map_err(|e| RenderError::Upstream(format!("%autorelease/%autochangelog: {e}")))?;
+    // Downstream changes count into the release (see [`release`]); their
+    // entries go on top of upstream's, in rpmautospec's form.
+    let release_number = history
+        .release_number
+        .saturating_add(i64::try_from(bump.count).unwrap_or(i64::MAX));
+    let mut changelog: Vec<String> = bump
+        .changes
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, ch)| {
+            azldev_autospec::Entry {
+                commit: ObjectId::null(gix::hash::Kind::Sha1),
+                time: ch.time,
+                author: ch.author.clone(),
+                epoch_version: Some(history.epoch_version.clone()),
+                release: history.flags.release_string(
+                    history
+                        .release_number
+                        .saturating_add(i64::try_from(i).unwrap_or(i64::MAX))
+                        .saturating_add(1),
+                ),
+                body: azldev_autospec::EntryBody::Commit {
+                    message: ch.subject.clone(),
+                },
+            }
+            .format()
+        })
+        .collect();
+    let upstream = history.changelog();
+    if !upstream.is_empty() {
+        changelog.push(upstream);
+    }
     file.data = azldev_autospec::rewrite(
         &file.data,
         &features,
         &opts.rpmautospec_version,
-        history.release_number,
-        &history.changelog(),
+        release_number,
+        &changelog.join("\n\n"),
     );
     Ok(())
 }
@@ -1215,6 +1304,10 @@ pub fn update_locks(config: &Config, names: &[String], opts: &Options) -> Vec<Lo
                     upstream_url: Some(url.clone()),
                     resolved_from: desired.clone(),
                     fingerprint: w.lock.as_ref().map(|l| l.fingerprint.clone()).unwrap_or_default(),
+                    // The rendered content is the old pin's until the next
+                    // render: it decides whether that render is a change.
+                    content: w.lock.as_ref().map(|l| l.content.clone()).unwrap_or_default(),
+                    release_base: String::new(),
                 };
                 lock.write(&opts.lock_path(&w.c.name))?;
                 Ok((old, commit))
