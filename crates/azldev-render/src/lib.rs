@@ -9,6 +9,7 @@ mod archives;
 mod files;
 pub mod output;
 mod plan;
+pub mod refuse;
 mod release;
 
 use std::collections::{BTreeMap, HashMap};
@@ -60,6 +61,14 @@ pub enum RenderError {
     /// The Release tag cannot be bumped for downstream changes.
     #[error("{message}")]
     Release { component: String, message: String },
+    /// The spec has problems rpm would refuse (an unterminated `%if`, a
+    /// duplicate `Source0`, a Patch whose file exists nowhere): each is
+    /// `file:line:column: message`.
+    #[error("{}", problems.join("\n"))]
+    Spec {
+        component: String,
+        problems: Vec<String>,
+    },
 }
 
 /// What happened to one component.
@@ -84,6 +93,9 @@ pub struct ComponentReport {
     pub notes: Vec<String>,
     /// The lock file was created or changed.
     pub lock_changed: bool,
+    /// `--check` and drifted: what the render would change, as a unified
+    /// diff (`a/` the directory on disk, `b/` the render); empty otherwise.
+    pub patch: String,
 }
 
 /// The result of a render.
@@ -458,6 +470,7 @@ fn failed(name: &str, e: RenderError) -> ComponentReport {
         status: Status::Failed(e),
         notes: Vec::new(),
         lock_changed: false,
+        patch: String::new(),
     }
 }
 
@@ -529,6 +542,7 @@ fn render_inner(
                         status: Status::Unchanged,
                         notes: Vec::new(),
                         lock_changed: false,
+                        patch: String::new(),
                     })));
                 }
             }
@@ -669,11 +683,27 @@ fn render_one(
         Ok((tree, notes, lock)) => {
             let dir = component_dir(&opts.out_dir, name);
             let marker = output::marker_text(name, &lock.fingerprint);
+            let mut patch = String::new();
             let status = if opts.check {
-                let diff = output::differences(&tree, &marker, &dir);
+                let mut diff = output::differences(&tree, &marker, &dir);
+                // The lock belongs to the same commit: release bumps read
+                // its `content` from history.
+                let lock_text = lock.to_text();
+                let lock_drift = w.lock_text.as_deref() != Some(lock_text.as_str());
+                if lock_drift {
+                    diff.push(opts.lock_path(name).display().to_string());
+                }
                 if diff.is_empty() {
                     Status::Unchanged
                 } else {
+                    patch = output::drift_patch(&tree, &dir, &component_dir(Path::new(""), name));
+                    if lock_drift {
+                        patch.push_str(&output::unified(
+                            &format!("locks/{name}.lock"),
+                            w.lock_text.as_deref(),
+                            Some(&lock_text),
+                        ));
+                    }
                     Status::Drifted(diff)
                 }
             } else {
@@ -704,6 +734,7 @@ fn render_one(
                 status,
                 notes,
                 lock_changed,
+                patch,
             }
         }
     }
@@ -822,6 +853,39 @@ fn render_tree(
         }
     };
     let mut tree = selection.tree;
+    // Where the spec comes from, for refusals: the local file, or the
+    // upstream spec at its pin.
+    let spec_origin = match &w.plan {
+        SourcePlan::Local { spec_file, .. } => spec_file
+            .strip_prefix(&config.root_dir)
+            .unwrap_or(spec_file)
+            .display()
+            .to_string(),
+        SourcePlan::Upstream {
+            url, upstream_name, ..
+        } => format!(
+            "{url}@{}:{upstream_name}.spec",
+            lock.upstream_commit
+                .as_deref()
+                .map_or("", |c| &c[..c.len().min(12)])
+        ),
+    };
+    let source_spec = tree
+        .files
+        .get(&tree.spec_path())
+        .map(|f| azldev_spec::Spec::parse(f.data.clone()));
+    if let Some(spec) = &source_spec {
+        let problems: Vec<String> = refuse::structural(spec)
+            .into_iter()
+            .map(|r| format!("{spec_origin}:{}:{}: {}", r.line, r.column, r.message))
+            .collect();
+        if !problems.is_empty() {
+            return Err(RenderError::Spec {
+                component: c.name.clone(),
+                problems,
+            });
+        }
+    }
     let loaded = archives::load(&mut tree, config, c, &opts.sources, opts.offline)?;
     let reader = |ro: &ResolvedOverlay| read_input(fs, config, ro);
     azldev_overlay::process_component(&mut tree, c, &reader).map_err(|e| {
@@ -843,6 +907,7 @@ fn render_tree(
         RenderError::Overlay(msg, loc)
     })?;
     check_publishable(&tree)?;
+    check_referenced_files(&tree, c, source_spec.as_ref(), &spec_origin, &opts.out_dir)?;
     archives::store_produced(&mut tree, loaded, &opts.sources, keep_produced)?;
     // What the package is before any bump: release bumps count the commits
     // where it changed.
@@ -859,6 +924,56 @@ fn render_tree(
         expand_autospec(&mut tree, repo, commit, &dir, &spec_name, &bump)?;
     }
     Ok((tree, selection.notes, lock))
+}
+
+/// Refuse a rendered spec whose Sources or Patches exist nowhere (see
+/// [`refuse`]). Positions are the source spec's when the entry is there
+/// (same kind, number and value), else the rendered spec's (an overlay
+/// added it).
+fn check_referenced_files(
+    tree: &ComponentTree,
+    c: &ResolvedComponent,
+    source_spec: Option<&azldev_spec::Spec>,
+    origin: &str,
+    out_dir: &Path,
+) -> Result<(), RenderError> {
+    let Some(file) = tree.files.get(&tree.spec_path()) else {
+        return Ok(());
+    };
+    let spec = azldev_spec::Spec::parse(file.data.clone());
+    let missing = refuse::missing_files(tree, &spec);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let rendered = component_dir(out_dir, &c.name).join(tree.spec_path());
+    let problems = missing
+        .into_iter()
+        .map(|r| {
+            let entry = spec
+                .sources()
+                .iter()
+                .find(|e| spec.line_col(e.value.start) == (r.line, r.column));
+            let in_source = entry.and_then(|e| {
+                let src = source_spec?;
+                src.sources()
+                    .iter()
+                    .find(|s| {
+                        s.kind == e.kind
+                            && s.number == e.number
+                            && src.text(s.value.clone()) == spec.text(e.value.clone())
+                    })
+                    .map(|s| src.line_col(s.value.start))
+            });
+            match in_source {
+                Some((l, col)) => format!("{origin}:{l}:{col}: {}", r.message),
+                None => format!("{}:{}:{}: {}", rendered.display(), r.line, r.column, r.message),
+            }
+        })
+        .collect();
+    Err(RenderError::Spec {
+        component: c.name.clone(),
+        problems,
+    })
 }
 
 /// Digest of a rendered tree's files (paths, modes, bytes): what the

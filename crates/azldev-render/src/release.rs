@@ -277,7 +277,8 @@ impl DistroRepo {
                 // `child` moved the base; a pin moved with the old
                 // fingerprint (`lock update`): the next change is the pin
                 // move's own.
-                pending_pin_move = lock.upstream_commit.is_some() && parent_lock.fingerprint == lock.fingerprint;
+                pending_pin_move =
+                    lock.upstream_commit.is_some() && parent_lock.fingerprint == lock.fingerprint;
                 break;
             }
             if content_changed(&lock, &parent_lock) {
