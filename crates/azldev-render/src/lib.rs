@@ -527,7 +527,11 @@ fn render_inner(
                 // marker records the fingerprint it was rendered from, and
                 // is swapped in with it. The lock must agree too (else it is
                 // rewritten).
-                let same = w.lock.as_ref().is_some_and(|l| l.fingerprint == fp);
+                // A lock from before `content` is rewritten with it.
+                let same = w
+                    .lock
+                    .as_ref()
+                    .is_some_and(|l| l.fingerprint == fp && !l.content.is_empty());
                 let dir = component_dir(&opts.out_dir, &c.name);
                 if same
                     && index.exists(&dir) != Some(false)
