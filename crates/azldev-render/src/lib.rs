@@ -945,7 +945,13 @@ fn check_referenced_files(
         return Ok(());
     };
     let spec = azldev_spec::Spec::parse(file.data.clone());
-    let missing = refuse::missing_files(tree, &spec);
+    let known: std::collections::BTreeSet<String> = c
+        .config
+        .source_files
+        .iter()
+        .map(|f| f.value.filename.value.clone())
+        .collect();
+    let missing = refuse::missing_files(tree, &spec, &known);
     if missing.is_empty() {
         return Ok(());
     }

@@ -49,14 +49,16 @@ pub fn structural(spec: &Spec) -> Vec<Refusal> {
 }
 
 /// The Sources and Patches of the tree's spec whose file is nowhere: not
-/// in the tree, not listed in its `sources` file, and not a URL.
-pub fn missing_files(tree: &ComponentTree, spec: &Spec) -> Vec<Refusal> {
-    let lookaside: BTreeSet<String> = tree
+/// in the tree, not listed in its `sources` file or in `known` (the
+/// component's `source-files`), and not a URL.
+pub fn missing_files(tree: &ComponentTree, spec: &Spec, known: &BTreeSet<String>) -> Vec<Refusal> {
+    let mut lookaside: BTreeSet<String> = tree
         .files
         .get("sources")
         .and_then(|f| azldev_source::parse_sources(&String::from_utf8_lossy(&f.data)).ok())
         .map(|v| v.into_iter().map(|l| l.filename).collect())
         .unwrap_or_default();
+    lookaside.extend(known.iter().cloned());
     let mut out = Vec::new();
     for e in spec.sources() {
         if spec.lines()[e.line].ctx != 0 {
@@ -133,7 +135,7 @@ mod tests {
             ("there.patch", "x"),
         ]);
         let spec = Spec::parse(text.as_bytes());
-        let got: Vec<(usize, usize, String)> = missing_files(&t, &spec)
+        let got: Vec<(usize, usize, String)> = missing_files(&t, &spec, &BTreeSet::new())
             .into_iter()
             .map(|r| (r.line, r.column, r.message))
             .collect();

@@ -72,7 +72,7 @@ fn the_azl4_corpus_renders_without_a_refusal() {
             let spec = Spec::parse(tree.files[&format!("{name}.spec")].data.clone());
             refuse::structural(&spec)
                 .into_iter()
-                .chain(refuse::missing_files(&tree, &spec))
+                .chain(refuse::missing_files(&tree, &spec, &Default::default()))
                 .map(|r| format!("{name}:{}: {}", r.line, r.message))
                 .collect::<Vec<_>>()
         })
