@@ -28,6 +28,23 @@ fn release_and_changelog(w: &World) -> (String, String) {
 
 const INITIAL: &str = "* Mon Jan 01 2024 Fixture Author <fixture@example.org> - 1.0-1\n- Initial\n";
 
+/// The one-commit flow: render, then commit the change, its render and its
+/// lock together; `render --check` passes on that commit and on every
+/// later one that does not touch the component.
+fn commit_and_check(w: &World, distro: &Repo, message: &str, date: &str) {
+    let before = w.read("specs/a/alpha/alpha.spec");
+    distro.commit(&[], message, date);
+    let out = w.ok(&["render", "--check"]);
+    assert!(out.contains("0 drifted"), "{out}");
+    let out = w.ok(&["render"]);
+    assert!(!out.contains("1 rendered"), "{out}");
+    assert_eq!(
+        w.read("specs/a/alpha/alpha.spec"),
+        before,
+        "the commit reproduces its render"
+    );
+}
+
 #[test]
 fn downstream_commits_bump_the_release_until_the_pin_moves() {
     let w = World::new();
@@ -35,12 +52,13 @@ fn downstream_commits_bump_the_release_until_the_pin_moves() {
     w.config(&upstream_component("alpha"));
     let distro = Repo::init(w.distro(), "main");
     w.ok(&["render"]);
-    distro.commit(&[], "Add alpha", "2024-02-01T10:00:00Z");
+    commit_and_check(&w, &distro, "Add alpha", "2024-02-01T10:00:00Z");
     let (release, changelog) = release_and_changelog(&w);
     assert_eq!(release, "Release:        1%{?dist}");
     assert_eq!(changelog, INITIAL);
 
-    // An uncommitted overlay change: +1, no changelog entry yet.
+    // An overlay change: +1 at once; its entry cannot exist yet (no date,
+    // author or message before the commit), so it has none.
     w.config(&format!(
         "{}{}",
         upstream_component("alpha"),
@@ -51,49 +69,57 @@ fn downstream_commits_bump_the_release_until_the_pin_moves() {
         release_and_changelog(&w),
         ("Release:        2%{?dist}".into(), INITIAL.into())
     );
-
-    // Committed: the same release, now with its entry (`%` escaped). The
-    // fingerprint is unchanged, yet the render is not skipped.
-    distro.commit(&[], "Point URL at 100% ours\n\nBody.", "2024-02-02T10:00:00Z");
-    let out = w.ok(&["render"]);
-    assert!(out.contains("1 rendered"), "{out}");
-    let first =
-        "* Fri Feb 02 2024 Fixture Author <fixture@example.org> - 1.0-2\n- Point URL at 100%% ours\n\n";
+    // Committed with its render: the same bytes, `--check` passes.
+    commit_and_check(
+        &w,
+        &distro,
+        "Point URL at 100% ours\n\nBody.",
+        "2024-02-02T10:00:00Z",
+    );
     assert_eq!(
         release_and_changelog(&w),
-        ("Release:        2%{?dist}".into(), format!("{first}{INITIAL}"))
+        ("Release:        2%{?dist}".into(), INITIAL.into())
     );
-    // Rendering again changes nothing.
-    let out = w.ok(&["render"]);
-    assert!(out.contains("0 rendered, 1 unchanged"), "{out}");
-    distro.commit(&[], "Render alpha", "2024-02-02T11:00:00Z");
 
-    // A second overlay change, committed with its render.
+    // The next change: its predecessor's entry appears (author date,
+    // author, subject, `%` escaped).
     w.config(&format!(
         "{}{}",
         upstream_component("alpha"),
         url_overlay("https://b.example/")
     ));
     w.ok(&["render"]);
-    distro.commit(&[], "Move URL", "2024-02-03T10:00:00Z");
-    w.ok(&["render"]);
-    let second = "* Sat Feb 03 2024 Fixture Author <fixture@example.org> - 1.0-3\n- Move URL\n\n";
+    let first =
+        "* Fri Feb 02 2024 Fixture Author <fixture@example.org> - 1.0-2\n- Point URL at 100%% ours\n\n";
     assert_eq!(
         release_and_changelog(&w),
-        (
-            "Release:        3%{?dist}".into(),
-            format!("{second}{first}{INITIAL}")
-        )
+        ("Release:        3%{?dist}".into(), format!("{first}{INITIAL}"))
     );
-    // A commit that does not change alpha's inputs does not count.
-    distro.commit(&[("README.md", Some("Demo\n"))], "Readme", "2024-02-04T10:00:00Z");
-    let out = w.ok(&["render"]);
-    assert!(out.contains("0 rendered, 1 unchanged"), "{out}");
-    assert_eq!(release_and_changelog(&w).0, "Release:        3%{?dist}");
-    // `--check` agrees with what is on disk.
-    w.ok(&["render", "--check"]);
+    commit_and_check(&w, &distro, "Move URL", "2024-02-03T10:00:00Z");
 
-    // The upstream pin moves (uncommitted): the count resets.
+    // A commit that does not change alpha's inputs changes nothing.
+    distro.commit(&[("README.md", Some("Demo\n"))], "Readme", "2024-02-04T10:00:00Z");
+    let out = w.ok(&["render", "--check"]);
+    assert!(out.contains("0 drifted"), "{out}");
+    assert_eq!(release_and_changelog(&w).0, "Release:        3%{?dist}");
+
+    // Editing only the overlay's description: the package is the same, no
+    // bump (the lock's fingerprint changes, its content does not).
+    w.config(&format!(
+        "{}{}",
+        upstream_component("alpha"),
+        url_overlay("https://b.example/").replace("our URL", "the URL of our fork")
+    ));
+    w.ok(&["render"]);
+    assert_eq!(
+        release_and_changelog(&w),
+        ("Release:        3%{?dist}".into(), format!("{first}{INITIAL}"))
+    );
+    commit_and_check(&w, &distro, "Reword the URL overlay", "2024-02-05T10:00:00Z");
+    assert_eq!(release_and_changelog(&w).0, "Release:        3%{?dist}");
+
+    // The upstream pin moves: the count restarts, and the downstream
+    // entries of the old pin give way to upstream's changelog.
     up.commit(
         &[("alpha.conf", Some("setting = 2\n"))],
         "new setting",
@@ -105,8 +131,7 @@ fn downstream_commits_bump_the_release_until_the_pin_moves() {
         release_and_changelog(&w),
         ("Release:        1%{?dist}".into(), INITIAL.into())
     );
-    distro.commit(&[], "Update alpha", "2024-03-02T10:00:00Z");
-    w.ok(&["render"]);
+    commit_and_check(&w, &distro, "Update alpha", "2024-03-02T10:00:00Z");
     assert_eq!(release_and_changelog(&w).0, "Release:        1%{?dist}");
 
     // Counting starts again from the pin.
@@ -116,17 +141,134 @@ fn downstream_commits_bump_the_release_until_the_pin_moves() {
         url_overlay("https://c.example/")
     ));
     w.ok(&["render"]);
-    distro.commit(&[], "Third URL", "2024-03-03T10:00:00Z");
+    commit_and_check(&w, &distro, "Third URL", "2024-03-03T10:00:00Z");
+    assert_eq!(
+        release_and_changelog(&w),
+        ("Release:        2%{?dist}".into(), INITIAL.into())
+    );
+    w.config(&format!(
+        "{}{}",
+        upstream_component("alpha"),
+        url_overlay("https://d.example/")
+    ));
     w.ok(&["render"]);
     assert_eq!(
         release_and_changelog(&w),
         (
-            "Release:        2%{?dist}".into(),
+            "Release:        3%{?dist}".into(),
             format!(
                 "* Sun Mar 03 2024 Fixture Author <fixture@example.org> - 1.0-2\n- Third URL\n\n{INITIAL}"
             )
         )
     );
+}
+
+#[test]
+fn autorelease_specs_count_downstream_changes() {
+    let w = World::new();
+    let up = Repo::init(w.root.path().join("up").join("alpha"), "main");
+    let auto = spec("alpha", "1.0", "1")
+        .replace("Release:        1%{?dist}", "Release:        %autorelease")
+        .replace(
+            "* Mon Jan 01 2024 Fixture Author <fixture@example.org> - 1.0-1\n- Initial\n",
+            "%autochangelog\n",
+        );
+    up.commit(
+        &[
+            ("alpha.spec", Some(&auto)),
+            ("alpha.conf", Some("setting = 1\n")),
+            ("sources", Some("SHA512 (alpha-1.0.tar.gz) = 00\n")),
+        ],
+        "Import",
+        "2024-01-01T00:00:00Z",
+    );
+    up.commit(
+        &[("alpha.conf", Some("setting = 2\n"))],
+        "Upstream fix",
+        "2024-01-02T00:00:00Z",
+    );
+    w.config(&upstream_component("alpha"));
+    let distro = Repo::init(w.distro(), "main");
+    w.ok(&["render"]);
+    distro.commit(&[], "Add alpha", "2024-02-01T10:00:00Z");
+    let number = |w: &World| {
+        w.read("specs/a/alpha/alpha.spec")
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("release_number = ").map(str::to_owned))
+            .expect("rpmautospec block")
+    };
+    assert_eq!(number(&w), "2;");
+    // A downstream patch overlay: upstream's count + 1.
+    w.config(&format!(
+        "{}{}",
+        upstream_component("alpha"),
+        url_overlay("https://a.example/")
+    ));
+    w.ok(&["render"]);
+    assert_eq!(number(&w), "3;");
+    distro.commit(&[], "Our URL", "2024-02-02T10:00:00Z");
+    let out = w.ok(&["render", "--check"]);
+    assert!(out.contains("0 drifted"), "{out}");
+    // The next change brings the entry of the first, in rpmautospec's form
+    // above upstream's entries.
+    w.config(&format!(
+        "{}{}",
+        upstream_component("alpha"),
+        url_overlay("https://b.example/")
+    ));
+    w.ok(&["render"]);
+    assert_eq!(number(&w), "4;");
+    let text = w.read("specs/a/alpha/alpha.spec");
+    let changelog = text
+        .split("## START: Generated by rpmautospec\n")
+        .nth(1)
+        .expect("changelog");
+    assert!(
+        changelog.starts_with(
+            "* Fri Feb 02 2024 Fixture Author <fixture@example.org> - 1.0-3\n- Our URL\n\n\
+             * Tue Jan 02 2024 Fixture Author <fixture@example.org> - 1.0-2\n- Upstream fix\n"
+        ),
+        "{changelog}"
+    );
+}
+
+#[test]
+fn local_components_bump_unless_manual() {
+    let w = World::new();
+    w.write("components/gamma/gamma.spec", &spec("gamma", "0.1", "4"));
+    w.write("components/gamma/gamma.conf", "g\n");
+    let local = "[components.gamma]\nspec = { type = \"local\", path = \"components/gamma/gamma.spec\" }\n";
+    let distro_wide = "[default-component-config]\n[[default-component-config.overlays]]\ntype = \"spec-set-tag\"\ntag = \"BugURL\"\nvalue = \"https://bugs.example/\"\n";
+    w.config(local);
+    let distro = Repo::init(w.distro(), "main");
+    w.ok(&["render"]);
+    distro.commit(&[], "Add gamma", "2024-02-01T10:00:00Z");
+    let release = |w: &World| {
+        w.read("specs/g/gamma/gamma.spec")
+            .lines()
+            .find(|l| l.starts_with("Release:"))
+            .expect("Release")
+            .to_owned()
+    };
+    assert_eq!(release(&w), "Release:        4%{?dist}");
+    // A distro-wide overlay changes the package: bumped.
+    w.config(&format!("{distro_wide}{local}"));
+    w.ok(&["render"]);
+    assert_eq!(release(&w), "Release:        5%{?dist}");
+    distro.commit(&[], "Bug URL everywhere", "2024-02-02T10:00:00Z");
+    assert!(w.ok(&["render", "--check"]).contains("0 drifted"));
+    // The author sets Release in the spec: their number, no bump on top.
+    w.write("components/gamma/gamma.spec", &spec("gamma", "0.1", "6"));
+    w.ok(&["render"]);
+    assert_eq!(release(&w), "Release:        6%{?dist}");
+    distro.commit(&[], "gamma 0.1-6", "2024-02-03T10:00:00Z");
+    assert!(w.ok(&["render", "--check"]).contains("0 drifted"));
+    // `manual`: never bumped.
+    w.config(&format!(
+        "{distro_wide}{local}release = {{ calculation = \"manual\" }}\n[[components.gamma.overlays]]\ntype = \"spec-set-tag\"\ntag = \"URL\"\nvalue = \"https://g.example/\"\n"
+    ));
+    w.ok(&["render"]);
+    assert_eq!(release(&w), "Release:        6%{?dist}");
 }
 
 #[test]
@@ -172,7 +314,10 @@ fn static_and_manual_leave_release_alone_and_unparseable_release_is_an_error() {
     w.upstream("alpha");
     let beta = Repo::init(w.root.path().join("up").join("beta"), "main");
     beta.commit(
-        &[("beta.spec", Some(&spec("beta", "1.0", "%{rel}")))],
+        &[
+            ("beta.spec", Some(&spec("beta", "1.0", "%{rel}"))),
+            ("beta.conf", Some("b\n")),
+        ],
         "import",
         "2024-01-01T00:00:00Z",
     );
