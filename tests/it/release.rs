@@ -358,3 +358,122 @@ fn static_and_manual_leave_release_alone_and_unparseable_release_is_an_error() {
             .contains("Release:        %{rel}%{?dist}\n")
     );
 }
+
+#[test]
+fn diff_warns_when_content_changes_but_the_nvr_does_not() {
+    let w = World::new();
+    w.upstream("alpha");
+    let manual = format!(
+        "{}release = {{ calculation = \"manual\" }}\n",
+        upstream_component("alpha")
+    );
+    w.config(&manual);
+    let distro = Repo::init(w.distro(), "main");
+    w.ok(&["render"]);
+    distro.commit(&[], "Add alpha", "2024-02-01T10:00:00Z");
+    distro.git(&["tag", "base"], "2024-02-01T10:00:00Z");
+    w.config(&format!("{manual}{}", url_overlay("https://a.example/")));
+    w.ok(&["render"]);
+    distro.commit(&[], "Our URL", "2024-02-02T10:00:00Z");
+    let out = w.azldev(&["diff", "base", "HEAD", "--format", "stat"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("warning: the package content changed but its NVR did not (alpha-1.0-1%{?dist})"),
+        "{text}"
+    );
+    // With `auto` the release moves (counting every content change since
+    // the pin, the one made under `manual` too), and there is nothing to
+    // warn about.
+    w.config(&format!(
+        "{}{}",
+        upstream_component("alpha"),
+        url_overlay("https://b.example/")
+    ));
+    w.ok(&["render"]);
+    distro.commit(&[], "Auto releases", "2024-02-03T10:00:00Z");
+    let out = w.azldev(&["diff", "base", "HEAD", "--format", "stat"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Release: 1%{?dist} → 3%{?dist}"), "{text}");
+    assert!(!text.contains("NVR did not"), "{text}");
+}
+
+#[test]
+fn render_refuses_what_rpm_refuses_with_file_line_and_column() {
+    let w = World::new();
+    let good = spec("gamma", "0.1", "1");
+    // An unterminated `%if` and a second `Source0`.
+    let broken = good
+        .replace(
+            "Source1:        gamma.conf\n",
+            "Source1:        gamma.conf\nSource0:        other.tar.gz\n",
+        )
+        .replace("%check\n", "%if 0%{?with_tests}\n%check\n");
+    w.write("components/gamma/gamma.spec", &broken);
+    w.write("components/gamma/gamma.conf", "g\n");
+    w.config("[components.gamma]\nspec = { type = \"local\", path = \"components/gamma/gamma.spec\" }\n");
+    let out = w.azldev(&["render"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("components/gamma/gamma.spec:8:1: "), "{err}");
+    assert!(err.contains("Source0"), "{err}");
+    assert!(err.contains("components/gamma/gamma.spec:22:1: "), "{err}");
+    assert!(err.contains("%if"), "{err}");
+    assert!(!w.distro().join("specs/g/gamma").exists(), "nothing published");
+    // A Patch0 whose file exists nowhere.
+    let missing = good.replace(
+        "Source1:        gamma.conf\n",
+        "Source1:        gamma.conf\nPatch0:         gamma-fix.patch\n",
+    );
+    w.write("components/gamma/gamma.spec", &missing);
+    let out = w.azldev(&["render"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("components/gamma/gamma.spec:8:17: Patch0 `gamma-fix.patch` exists nowhere"),
+        "{err}"
+    );
+    // With the patch beside the spec it renders, and publishes the patch.
+    w.write("components/gamma/gamma-fix.patch", "--- a\n+++ b\n");
+    w.ok(&["render"]);
+    assert!(w.distro().join("specs/g/gamma/gamma-fix.patch").is_file());
+}
+
+/// The demo distro copied into a temporary directory (its upstreams
+/// generated there), rendered with an extra overlay file for libgreet.
+#[test]
+fn removing_check_keeps_the_ldconfig_scriptlets_of_libgreet() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let cache = tempfile::tempdir().expect("cache");
+    let src = azldev_e2e::demo::workspace_root();
+    std::fs::copy(src.join("distro.toml"), root.path().join("distro.toml")).expect("distro.toml");
+    for dir in ["components", "overlays", "locks"] {
+        azldev_e2e::copy_tree(&src.join(dir), &root.path().join(dir));
+    }
+    azldev_e2e::demo::generate(
+        &azldev_e2e::demo::default_fixtures(),
+        &root.path().join("target/demo-upstreams"),
+    )
+    .expect("generate the demo upstreams");
+    std::fs::create_dir_all(root.path().join("overlays/libgreet")).expect("mkdir");
+    std::fs::write(
+        root.path().join("overlays/libgreet/no-check.overlay.toml"),
+        "[metadata]\ncategory = \"azl-temp-workaround\"\nupstream-status = \"inapplicable\"\n\n\
+         [[overlays]]\ndescription = \"No tests\"\ntype = \"spec-remove-section\"\nsection = \"%check\"\n",
+    )
+    .expect("overlay");
+    let out = assert_cmd::Command::cargo_bin("azldev")
+        .expect("azldev binary")
+        .current_dir(root.path())
+        .env("AZLDEV_CACHE_DIR", cache.path())
+        .args(["render", "libgreet"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let spec = std::fs::read_to_string(root.path().join("specs/l/libgreet/libgreet.spec")).expect("spec");
+    assert!(!spec.lines().any(|l| l == "%check"), "{spec}");
+    assert!(!spec.contains("make check"), "{spec}");
+    assert!(
+        spec.contains("%make_install PREFIX=%{_prefix} LIBDIR=%{_libdir} INCLUDEDIR=%{_includedir}\n\n%{?ldconfig_scriptlets}\n\n%files\n"),
+        "{spec}"
+    );
+}
