@@ -477,3 +477,34 @@ fn removing_check_keeps_the_ldconfig_scriptlets_of_libgreet() {
         "{spec}"
     );
 }
+
+#[test]
+fn check_shows_the_drift_as_a_unified_diff() {
+    let w = World::new();
+    w.upstream("alpha");
+    w.config(&upstream_component("alpha"));
+    w.ok(&["render"]);
+    w.write("specs/a/alpha/alpha.conf", "hand edited\n");
+    let out = w.azldev(&["render", "--check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "--- a/a/alpha/alpha.conf\n+++ b/a/alpha/alpha.conf\n@@ -1 +1 @@\n-hand edited\n+setting = 1\n"
+        ),
+        "{text}"
+    );
+    // A lock left behind (rendered, not written) is drift too, shown as such.
+    w.ok(&["render", "alpha"]);
+    let lock = w.read("locks/alpha.lock");
+    w.write("locks/alpha.lock", &lock.replace("content = ", "# content = "));
+    let out = w.azldev(&["render", "--check", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let patch = v["components"][0]["patch"].as_str().expect("patch");
+    assert!(
+        patch.contains("--- a/locks/alpha.lock\n+++ b/locks/alpha.lock\n"),
+        "{patch}"
+    );
+    assert!(patch.contains("-# content = \"sha256:"), "{patch}");
+}
