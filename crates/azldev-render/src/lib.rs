@@ -1191,6 +1191,12 @@ fn expand_autospec(
             .format()
         })
         .collect();
+    // A hand-written changelog (no `%autochangelog`) gets them on top.
+    let own: String = if features.needs_autochangelog() {
+        String::new()
+    } else {
+        changelog.iter().map(|e| format!("{e}\n\n")).collect()
+    };
     let upstream = history.changelog();
     if !upstream.is_empty() {
         changelog.push(upstream);
@@ -1202,6 +1208,7 @@ fn expand_autospec(
         release_number,
         &changelog.join("\n\n"),
     );
+    file.data = release::insert_entries(&file.data, &own);
     Ok(())
 }
 

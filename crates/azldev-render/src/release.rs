@@ -432,31 +432,7 @@ pub(crate) fn apply(spec: &[u8], bump: &Bump) -> Result<Option<Vec<u8>>, String>
         })
         .collect();
     if !entries.is_empty() {
-        let changelog = parsed
-            .sections()
-            .iter()
-            .find(|s| s.kind == azldev_spec::SectionKind::Changelog && s.header.is_some());
-        match changelog.and_then(|s| s.header) {
-            Some(h) => {
-                let end = parsed.lines()[h].end;
-                let nl = if parsed.lines()[h].content_end == end {
-                    "\n"
-                } else {
-                    ""
-                };
-                splices.push((end..end, format!("{nl}{entries}")));
-            }
-            None => {
-                let end = spec.len();
-                let nl = if spec.ends_with(b"\n") || spec.is_empty() {
-                    ""
-                } else {
-                    "\n"
-                };
-                let entries = entries.trim_end_matches('\n');
-                splices.push((end..end, format!("{nl}\n%changelog\n{entries}\n")));
-            }
-        }
+        splices.push(changelog_splice(&parsed, spec, &entries));
     }
     splices.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
     let mut out = spec.to_vec();
@@ -464,6 +440,50 @@ pub(crate) fn apply(spec: &[u8], bump: &Bump) -> Result<Option<Vec<u8>>, String>
         out.splice(r, text.into_bytes());
     }
     Ok(Some(out))
+}
+
+/// Where `entries` (each ending in a blank line) go: right after the
+/// `%changelog` header, or in a new `%changelog` at the end.
+fn changelog_splice(parsed: &Spec, spec: &[u8], entries: &str) -> (std::ops::Range<usize>, String) {
+    let changelog = parsed
+        .sections()
+        .iter()
+        .find(|s| s.kind == azldev_spec::SectionKind::Changelog && s.header.is_some());
+    match changelog.and_then(|s| s.header) {
+        Some(h) => {
+            let end = parsed.lines()[h].end;
+            let nl = if parsed.lines()[h].content_end == end {
+                "\n"
+            } else {
+                ""
+            };
+            (end..end, format!("{nl}{entries}"))
+        }
+        None => {
+            let end = spec.len();
+            let nl = if spec.ends_with(b"\n") || spec.is_empty() {
+                ""
+            } else {
+                "\n"
+            };
+            let entries = entries.trim_end_matches('\n');
+            (end..end, format!("{nl}\n%changelog\n{entries}\n"))
+        }
+    }
+}
+
+/// Put changelog `entries` (each ending in a blank line) at the top of a
+/// spec's own `%changelog`: the downstream entries of a spec using
+/// `%autorelease` with a hand-written changelog.
+pub(crate) fn insert_entries(spec: &[u8], entries: &str) -> Vec<u8> {
+    if entries.is_empty() {
+        return spec.to_vec();
+    }
+    let parsed = Spec::parse(spec.to_vec());
+    let (r, text) = changelog_splice(&parsed, spec, entries);
+    let mut out = spec.to_vec();
+    out.splice(r, text.into_bytes());
+    out
 }
 
 /// A main-package tag's value, expanded when possible.
@@ -572,6 +592,17 @@ mod tests {
             "Name: foo\nEpoch: 2\nVersion: 1\nRelease: 6\n\n%description\nx\n\n%changelog\n\
              * Thu Jan 01 1970 Ann Example <ann@example.org> - 2:1-5\n- One\n"
         );
+    }
+
+    #[test]
+    fn entries_go_on_top_of_a_hand_written_changelog() {
+        let spec = "Name: foo\nRelease: %autorelease\n\n%changelog\n* Mon Jan 05 2026 Up <u@e> - 1-1\n- Up\n";
+        let out = insert_entries(spec.as_bytes(), "* Fri May 01 2026 A <a@e> - 1-2\n- Ours\n\n");
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            "Name: foo\nRelease: %autorelease\n\n%changelog\n* Fri May 01 2026 A <a@e> - 1-2\n- Ours\n\n* Mon Jan 05 2026 Up <u@e> - 1-1\n- Up\n"
+        );
+        assert_eq!(insert_entries(spec.as_bytes(), ""), spec.as_bytes());
     }
 
     #[test]
