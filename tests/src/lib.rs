@@ -95,6 +95,6 @@ impl Repo {
 /// A small valid spec.
 pub fn spec(name: &str, version: &str, release: &str) -> String {
     format!(
-        "Name:           {name}\nVersion:        {version}\nRelease:        {release}%{{?dist}}\nSummary:        The {name} package\nLicense:        MIT\nSource0:        {name}-%{{version}}.tar.gz\nSource1:        {name}.conf\n\n%description\nThe {name} package.\n\n%prep\n%autosetup\n\n%build\nmake\n\n%install\nmake install\n\n%check\nmake check\n\n%files\n/usr/bin/{name}\n\n%changelog\n* Mon Jan 01 2024 Fixture Author <fixture@example.org> - {version}-{release}\n- Initial\n"
+        "Name:           {name}\nVersion:        {version}\nRelease:        {release}%{{?dist}}\nSummary:        The {name} package\nLicense:        MIT\nSource0:        https://example.org/{name}/{name}-%{{version}}.tar.gz\nSource1:        {name}.conf\n\n%description\nThe {name} package.\n\n%prep\n%autosetup\n\n%build\nmake\n\n%install\nmake install\n\n%check\nmake check\n\n%files\n/usr/bin/{name}\n\n%changelog\n* Mon Jan 01 2024 Fixture Author <fixture@example.org> - {version}-{release}\n- Initial\n"
     )
 }

@@ -116,8 +116,14 @@ pub(crate) fn release_azldev(root: &Path) -> Result<PathBuf> {
 
 /// The corpus component directories, or every n-th of them to keep about
 /// `sample`.
+/// Corpus directories missing a file the spec names (the corpus README:
+/// files that could not be recovered): render rightly refuses them, as
+/// rpmbuild would (see `crates/azldev-render/tests/it/corpus.rs`).
+const INCOMPLETE: &[&str] = &["ipmitool", "nss", "petsc"];
+
 pub(crate) fn sampled_corpus(corpus: &Path, sample: usize) -> Result<Vec<(String, PathBuf)>> {
     let mut dirs = corpus_dirs(corpus)?;
+    dirs.retain(|(name, _)| !INCOMPLETE.contains(&name.as_str()));
     if sample < dirs.len() {
         let step = dirs.len().div_ceil(sample);
         dirs = dirs.into_iter().step_by(step).collect();

@@ -28,6 +28,24 @@ pub struct VerFlags {
     pub base: i64,
 }
 
+impl VerFlags {
+    /// The complete release (no dist tag) rpmautospec writes for the raw
+    /// release number `number`: `0.` for `-p`, the base added, then
+    /// `.EXTRA` and `.SNAPSHOT`.
+    pub fn release_string(&self, number: i64) -> String {
+        let tags: String = [&self.extraver, &self.snapinfo]
+            .iter()
+            .filter_map(|t| t.as_deref())
+            .map(|t| format!(".{t}"))
+            .collect();
+        format!(
+            "{}{}{tags}",
+            if self.prerelease { "0." } else { "" },
+            number.saturating_add(self.base).saturating_sub(1)
+        )
+    }
+}
+
 /// The evaluation of one spec.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evaluated {
@@ -223,6 +241,17 @@ mod tests {
     }
 
     const HEAD: &str = "Name: foo\nSummary: s\nLicense: MIT\n";
+
+    #[test]
+    fn release_strings_as_rpmautospec_writes_them() {
+        let plain = flags(&format!("{HEAD}Version: 1\nRelease: %autorelease\n")).expect("flags");
+        assert_eq!(plain.release_string(3), "3");
+        let all = flags(&format!(
+            "{HEAD}Version: 1\nRelease: %autorelease -p -b 10 -e rc2 -s 20240101git\n"
+        ))
+        .expect("flags");
+        assert_eq!(all.release_string(3), "0.12.rc2.20240101git");
+    }
 
     #[test]
     fn plain_and_autorelease() {

@@ -614,6 +614,7 @@ pub fn diff(base: &Side, head: &Side, opts: &DiffOptions) -> Report {
                 } else {
                     let mut d = ComponentDiff::new(&e.name, Status::Changed);
                     d.notes = semantic::notes(&bt, &ht);
+                    d.notes.extend(semantic::nvr_warning(&bt, &ht));
                     d.set_files(files);
                     out.push(d);
                 }

@@ -101,6 +101,55 @@ pub fn notes(old: &ComponentTree, new: &ComponentTree) -> Vec<String> {
     out
 }
 
+/// The main package's identity as the rendered spec writes it: Name,
+/// Epoch, Version, Release (expanded where the spec's own macros allow),
+/// and the rpmautospec block's `release_number` (what `%autorelease`
+/// expands to).
+fn nvr(spec: &Spec) -> (String, String, String, String, Option<String>) {
+    let tag = |key: &str| {
+        spec.package_tags(0)
+            .find(|&t| spec.tags()[t].key == key)
+            .map(|t| {
+                let v = spec.tag_value(t);
+                let e = spec.expand(&v);
+                if e.resolved { e.text } else { v.into_owned() }
+            })
+            .unwrap_or_default()
+    };
+    let number = String::from_utf8_lossy(spec.as_bytes())
+        .lines()
+        .take_while(|l| !l.starts_with("## END: Set by rpmautospec"))
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("release_number = ")
+                .map(|n| n.trim_end_matches(';').to_owned())
+        });
+    (tag("name"), tag("epoch"), tag("version"), tag("release"), number)
+}
+
+/// A warning when a component's rendered content changed but the main
+/// package's Name-Epoch-Version-Release did not: the new build could not
+/// be told from the old one (`release.calculation = "manual"` or
+/// `"static"`, or an edit of the Release itself).
+#[must_use]
+pub fn nvr_warning(old: &ComponentTree, new: &ComponentTree) -> Option<String> {
+    let spec = |t: &ComponentTree| t.files.get(&t.spec_path()).map(|f| Spec::parse(f.data.clone()));
+    let (a, b) = (spec(old)?, spec(new)?);
+    let (na, nb) = (nvr(&a), nvr(&b));
+    if na != nb || old.files == new.files || na.3.is_empty() {
+        return None;
+    }
+    let (name, epoch, version, release, _) = nb;
+    let epoch = if epoch.is_empty() {
+        String::new()
+    } else {
+        format!("{epoch}:")
+    };
+    Some(format!(
+        "warning: the package content changed but its NVR did not ({name}-{epoch}{version}-{release})"
+    ))
+}
+
 fn spec_notes(a: &Spec, b: &Spec, main: &str, out: &mut Vec<String>) {
     let main_old = a.main_package().name.clone();
     let main_new = b.main_package().name.clone();
@@ -202,6 +251,28 @@ mod tests {
         let mut t = ComponentTree::new(name);
         t.insert(format!("{name}.spec"), spec.as_bytes().to_vec());
         t
+    }
+
+    #[test]
+    fn content_change_without_an_nvr_change_is_warned_about() {
+        let base = "Name: foo\nVersion: 1\nRelease: 2%{?dist}\n%description\nx\n";
+        let same_nvr = "Name: foo\nVersion: 1\nRelease: 2%{?dist}\nURL: https://x/\n%description\nx\n";
+        let bumped = "Name: foo\nVersion: 1\nRelease: 3%{?dist}\nURL: https://x/\n%description\nx\n";
+        let w = nvr_warning(&tree("foo", base), &tree("foo", same_nvr)).expect("warning");
+        assert!(w.contains("foo-1-2%{?dist}"), "{w}");
+        assert_eq!(nvr_warning(&tree("foo", base), &tree("foo", bumped)), None);
+        assert_eq!(nvr_warning(&tree("foo", base), &tree("foo", base)), None);
+        // %autorelease: the rpmautospec block's number is the release.
+        let auto = |n: u32, url: &str| {
+            format!(
+                "## START: Set by rpmautospec\n## (rpmautospec version 0.8.3)\n%define autorelease(e:s:pb:n) %{{?-p:0.}}%{{lua:\n    release_number = {n};\n}}\n## END: Set by rpmautospec\nName: foo\nVersion: 1\nRelease: %autorelease\nURL: {url}\n"
+            )
+        };
+        assert!(nvr_warning(&tree("foo", &auto(2, "a")), &tree("foo", &auto(2, "b"))).is_some());
+        assert_eq!(
+            nvr_warning(&tree("foo", &auto(2, "a")), &tree("foo", &auto(3, "b"))),
+            None
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod archives;
 mod files;
 pub mod output;
 mod plan;
+pub mod refuse;
 mod release;
 
 use std::collections::{BTreeMap, HashMap};
@@ -60,6 +61,14 @@ pub enum RenderError {
     /// The Release tag cannot be bumped for downstream changes.
     #[error("{message}")]
     Release { component: String, message: String },
+    /// The spec has problems rpm would refuse (an unterminated `%if`, a
+    /// duplicate `Source0`, a Patch whose file exists nowhere): each is
+    /// `file:line:column: message`.
+    #[error("{}", problems.join("\n"))]
+    Spec {
+        component: String,
+        problems: Vec<String>,
+    },
 }
 
 /// What happened to one component.
@@ -84,6 +93,9 @@ pub struct ComponentReport {
     pub notes: Vec<String>,
     /// The lock file was created or changed.
     pub lock_changed: bool,
+    /// `--check` and drifted: what the render would change, as a unified
+    /// diff (`a/` the directory on disk, `b/` the render); empty otherwise.
+    pub patch: String,
 }
 
 /// The result of a render.
@@ -458,6 +470,7 @@ fn failed(name: &str, e: RenderError) -> ComponentReport {
         status: Status::Failed(e),
         notes: Vec::new(),
         lock_changed: false,
+        patch: String::new(),
     }
 }
 
@@ -514,7 +527,11 @@ fn render_inner(
                 // marker records the fingerprint it was rendered from, and
                 // is swapped in with it. The lock must agree too (else it is
                 // rewritten).
-                let same = w.lock.as_ref().is_some_and(|l| l.fingerprint == fp);
+                // A lock from before `content` is rewritten with it.
+                let same = w
+                    .lock
+                    .as_ref()
+                    .is_some_and(|l| l.fingerprint == fp && !l.content.is_empty());
                 let dir = component_dir(&opts.out_dir, &c.name);
                 if same
                     && index.exists(&dir) != Some(false)
@@ -522,13 +539,14 @@ fn render_inner(
                     && archives::produced_paths(c, &opts.sources)
                         .iter()
                         .all(|p| p.is_file())
-                    && !release_bumped(distro.as_ref(), c, &w.plan, w.pinned, &fp)
+                    && !release_bumped(distro.as_ref(), c, &w.plan, w.pinned, &fp, w.lock.as_ref())
                 {
                     return Err(Box::new(finish(ComponentReport {
                         name: c.name.clone(),
                         status: Status::Unchanged,
                         notes: Vec::new(),
                         lock_changed: false,
+                        patch: String::new(),
                     })));
                 }
             }
@@ -669,11 +687,27 @@ fn render_one(
         Ok((tree, notes, lock)) => {
             let dir = component_dir(&opts.out_dir, name);
             let marker = output::marker_text(name, &lock.fingerprint);
+            let mut patch = String::new();
             let status = if opts.check {
-                let diff = output::differences(&tree, &marker, &dir);
+                let mut diff = output::differences(&tree, &marker, &dir);
+                // The lock belongs to the same commit: release bumps read
+                // its `content` from history.
+                let lock_text = lock.to_text();
+                let lock_drift = w.lock_text.as_deref() != Some(lock_text.as_str());
+                if lock_drift {
+                    diff.push(opts.lock_path(name).display().to_string());
+                }
                 if diff.is_empty() {
                     Status::Unchanged
                 } else {
+                    patch = output::drift_patch(&tree, &dir, &component_dir(Path::new(""), name));
+                    if lock_drift {
+                        patch.push_str(&output::unified(
+                            &format!("locks/{name}.lock"),
+                            w.lock_text.as_deref(),
+                            Some(&lock_text),
+                        ));
+                    }
                     Status::Drifted(diff)
                 }
             } else {
@@ -704,6 +738,7 @@ fn render_one(
                 status,
                 notes,
                 lock_changed,
+                patch,
             }
         }
     }
@@ -721,7 +756,7 @@ fn render_tree(
     let c = w.c;
     // Where the upstream history is, for %autorelease / %autochangelog.
     let mut history_at: Option<(&CachedRepo, ObjectId, String, String)> = None;
-    let (selection, lock) = match &w.plan {
+    let (selection, mut lock) = match &w.plan {
         SourcePlan::Local { spec_file, .. } => {
             let dir = spec_file.parent().unwrap_or_else(|| Path::new("."));
             let files = read_local(fs, dir).map_err(|e| RenderError::Io {
@@ -758,6 +793,8 @@ fn render_tree(
                 upstream_url: None,
                 resolved_from: ResolvedFrom::Local,
                 fingerprint: fingerprint(fs, config, c, &w.plan, None),
+                content: String::new(),
+                release_base: String::new(),
             };
             (sel, lock)
         }
@@ -813,11 +850,46 @@ fn render_tree(
                 upstream_url: Some(url.clone()),
                 resolved_from: desired.clone(),
                 fingerprint: fingerprint(fs, config, c, &w.plan, Some(&commit_hex)),
+                content: String::new(),
+                release_base: String::new(),
             };
             (sel, lock)
         }
     };
     let mut tree = selection.tree;
+    // Where the spec comes from, for refusals: the local file, or the
+    // upstream spec at its pin.
+    let spec_origin = match &w.plan {
+        SourcePlan::Local { spec_file, .. } => spec_file
+            .strip_prefix(&config.root_dir)
+            .unwrap_or(spec_file)
+            .display()
+            .to_string(),
+        SourcePlan::Upstream {
+            url, upstream_name, ..
+        } => format!(
+            "{url}@{}:{upstream_name}.spec",
+            lock.upstream_commit
+                .as_deref()
+                .map_or("", |c| &c[..c.len().min(12)])
+        ),
+    };
+    let source_spec = tree
+        .files
+        .get(&tree.spec_path())
+        .map(|f| azldev_spec::Spec::parse(f.data.clone()));
+    if let Some(spec) = &source_spec {
+        let problems: Vec<String> = refuse::structural(spec)
+            .into_iter()
+            .map(|r| format!("{spec_origin}:{}:{}: {}", r.line, r.column, r.message))
+            .collect();
+        if !problems.is_empty() {
+            return Err(RenderError::Spec {
+                component: c.name.clone(),
+                problems,
+            });
+        }
+    }
     let loaded = archives::load(&mut tree, config, c, &opts.sources, opts.offline)?;
     let reader = |ro: &ResolvedOverlay| read_input(fs, config, ro);
     azldev_overlay::process_component(&mut tree, c, &reader).map_err(|e| {
@@ -839,14 +911,114 @@ fn render_tree(
         RenderError::Overlay(msg, loc)
     })?;
     check_publishable(&tree)?;
+    check_referenced_files(&tree, c, source_spec.as_ref(), &spec_origin, &opts.out_dir)?;
     archives::store_produced(&mut tree, loaded, &opts.sources, keep_produced)?;
-    if history_at.is_some() && release_auto(c) {
-        bump_release(&mut tree, c, distro, &lock)?;
+    // What the package is before any bump: release bumps count the commits
+    // where it changed.
+    lock.content = content_digest(&tree);
+    if history_at.is_none() {
+        lock.release_base = local_release_base(&tree);
     }
+    let bump = if release_auto(c) {
+        bump_release(&mut tree, c, distro, &lock)?
+    } else {
+        release::Bump::default()
+    };
     if let Some((repo, commit, dir, spec_name)) = history_at {
-        expand_autospec(&mut tree, repo, commit, &dir, &spec_name)?;
+        expand_autospec(&mut tree, repo, commit, &dir, &spec_name, &bump)?;
     }
     Ok((tree, selection.notes, lock))
+}
+
+/// Refuse a rendered spec whose Sources or Patches exist nowhere (see
+/// [`refuse`]). Positions are the source spec's when the entry is there
+/// (same kind, number and value), else the rendered spec's (an overlay
+/// added it).
+fn check_referenced_files(
+    tree: &ComponentTree,
+    c: &ResolvedComponent,
+    source_spec: Option<&azldev_spec::Spec>,
+    origin: &str,
+    out_dir: &Path,
+) -> Result<(), RenderError> {
+    let Some(file) = tree.files.get(&tree.spec_path()) else {
+        return Ok(());
+    };
+    let spec = azldev_spec::Spec::parse(file.data.clone());
+    let known: std::collections::BTreeSet<String> = c
+        .config
+        .source_files
+        .iter()
+        .map(|f| f.value.filename.value.clone())
+        .collect();
+    let missing = refuse::missing_files(tree, &spec, &known);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let rendered = component_dir(out_dir, &c.name).join(tree.spec_path());
+    let problems = missing
+        .into_iter()
+        .map(|r| {
+            let entry = spec
+                .sources()
+                .iter()
+                .find(|e| spec.line_col(e.value.start) == (r.line, r.column));
+            let in_source = entry.and_then(|e| {
+                let src = source_spec?;
+                src.sources()
+                    .iter()
+                    .find(|s| {
+                        s.kind == e.kind
+                            && s.number == e.number
+                            && src.text(s.value.clone()) == spec.text(e.value.clone())
+                    })
+                    .map(|s| src.line_col(s.value.start))
+            });
+            match in_source {
+                Some((l, col)) => format!("{origin}:{l}:{col}: {}", r.message),
+                None => format!("{}:{}:{}: {}", rendered.display(), r.line, r.column, r.message),
+            }
+        })
+        .collect();
+    Err(RenderError::Spec {
+        component: c.name.clone(),
+        problems,
+    })
+}
+
+/// Digest of a rendered tree's files (paths, modes, bytes): what the
+/// package is made of.
+fn content_digest(tree: &ComponentTree) -> String {
+    let mut h = Sha256::new();
+    for (path, f) in &tree.files {
+        h.update((path.len() as u64).to_le_bytes());
+        h.update(path.as_bytes());
+        h.update([match f.mode {
+            azldev_overlay::FileMode::Regular => 0u8,
+            azldev_overlay::FileMode::Executable => 1,
+            azldev_overlay::FileMode::Symlink => 2,
+        }]);
+        h.update((f.data.len() as u64).to_le_bytes());
+        h.update(&f.data);
+    }
+    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// A local spec's main-package Epoch, Version and Release as written (after
+/// overlays): its author's release decision, see [`release`].
+fn local_release_base(tree: &ComponentTree) -> String {
+    let Some(file) = tree.files.get(&tree.spec_path()) else {
+        return String::new();
+    };
+    let spec = azldev_spec::Spec::parse(file.data.clone());
+    let tag = |key: &str| {
+        spec.package_tags(0)
+            .find(|&t| spec.tags()[t].key == key)
+            .map(|t| spec.tag_value(t).trim().to_owned())
+            .unwrap_or_default()
+    };
+    format!("{}:{}-{}", tag("epoch"), tag("version"), tag("release"))
 }
 
 /// What a rendered directory may not hold, whatever put it there (an
@@ -908,18 +1080,26 @@ fn release_bumped(
     plan: &SourcePlan,
     pinned: Option<ObjectId>,
     fingerprint: &str,
+    lock: Option<&Lock>,
 ) -> bool {
-    let (Some(distro), SourcePlan::Upstream { .. }) = (distro, plan) else {
+    let Some(distro) = distro else {
         return false;
     };
     if !release_auto(c) {
         return false;
     }
+    // The shortcut is taken only when the fingerprint equals the lock's, so
+    // the content is the lock's too.
+    let Some(lock) = lock else {
+        return true;
+    };
     let now = Lock {
-        upstream_commit: pinned.map(|p| p.to_string()),
-        upstream_url: None,
-        resolved_from: ResolvedFrom::Local,
+        upstream_commit: match plan {
+            SourcePlan::Upstream { .. } => pinned.map(|p| p.to_string()),
+            SourcePlan::Local { .. } => None,
+        },
         fingerprint: fingerprint.to_owned(),
+        ..lock.clone()
     };
     distro.history(&c.name).map_or(true, |h| h.bump(&now).count > 0)
 }
@@ -932,7 +1112,7 @@ fn bump_release(
     c: &ResolvedComponent,
     distro: Option<&release::DistroRepo>,
     lock: &Lock,
-) -> Result<(), RenderError> {
+) -> Result<release::Bump, RenderError> {
     let err = |message: String| RenderError::Release {
         component: c.name.clone(),
         message,
@@ -943,12 +1123,12 @@ fn bump_release(
     };
     let spec_path = tree.spec_path();
     let Some(file) = tree.files.get_mut(&spec_path) else {
-        return Ok(());
+        return Ok(bump);
     };
     if let Some(data) = release::apply(&file.data, &bump).map_err(err)? {
         file.data = data;
     }
-    Ok(())
+    Ok(bump)
 }
 
 /// Expand `%autorelease` and `%autochangelog` natively from the upstream
@@ -962,6 +1142,7 @@ fn expand_autospec(
     commit: ObjectId,
     dir: &str,
     spec_name: &str,
+    bump: &release::Bump,
 ) -> Result<(), RenderError> {
     let spec_path = tree.spec_path();
     let Some(file) = tree.files.get_mut(&spec_path) else {
@@ -981,13 +1162,53 @@ fn expand_autospec(
     let history = repo
         .with_repo(|r| azldev_autospec::history(r, commit, pkg, &opts, features.needs_autochangelog()))
         .map_err(|e| RenderError::Upstream(format!("%autorelease/%autochangelog: {e}")))?;
+    // Downstream changes count into the release (see [`release`]); their
+    // entries go on top of upstream's, in rpmautospec's form.
+    let release_number = history
+        .release_number
+        .saturating_add(i64::try_from(bump.count).unwrap_or(i64::MAX));
+    let mut changelog: Vec<String> = bump
+        .changes
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, ch)| {
+            azldev_autospec::Entry {
+                commit: ObjectId::null(gix::hash::Kind::Sha1),
+                time: ch.time,
+                author: ch.author.clone(),
+                epoch_version: Some(history.epoch_version.clone()),
+                release: history.flags.release_string(
+                    history
+                        .release_number
+                        .saturating_add(i64::try_from(i).unwrap_or(i64::MAX))
+                        .saturating_add(1),
+                ),
+                body: azldev_autospec::EntryBody::Commit {
+                    message: ch.subject.clone(),
+                },
+            }
+            .format()
+        })
+        .collect();
+    // A hand-written changelog (no `%autochangelog`) gets them on top.
+    let own: String = if features.needs_autochangelog() {
+        String::new()
+    } else {
+        changelog.iter().map(|e| format!("{e}\n\n")).collect()
+    };
+    let upstream = history.changelog();
+    if !upstream.is_empty() {
+        changelog.push(upstream);
+    }
     file.data = azldev_autospec::rewrite(
         &file.data,
         &features,
         &opts.rpmautospec_version,
-        history.release_number,
-        &history.changelog(),
+        release_number,
+        &changelog.join("\n\n"),
     );
+    file.data = release::insert_entries(&file.data, &own);
     Ok(())
 }
 
@@ -1215,6 +1436,10 @@ pub fn update_locks(config: &Config, names: &[String], opts: &Options) -> Vec<Lo
                     upstream_url: Some(url.clone()),
                     resolved_from: desired.clone(),
                     fingerprint: w.lock.as_ref().map(|l| l.fingerprint.clone()).unwrap_or_default(),
+                    // The rendered content is the old pin's until the next
+                    // render: it decides whether that render is a change.
+                    content: w.lock.as_ref().map(|l| l.content.clone()).unwrap_or_default(),
+                    release_base: String::new(),
                 };
                 lock.write(&opts.lock_path(&w.c.name))?;
                 Ok((old, commit))

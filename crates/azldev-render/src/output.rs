@@ -130,6 +130,61 @@ pub fn differences(tree: &ComponentTree, marker: &str, dir: &Path) -> Vec<String
     out
 }
 
+/// `--check`: the drift of a component's directory as a unified diff, from
+/// the directory on disk (`a/`) to the render (`b/`); `rel` is the
+/// directory relative to the output (`h/hello`). The marker is left out:
+/// it only records the fingerprint.
+pub fn drift_patch(tree: &ComponentTree, dir: &Path, rel: &Path) -> String {
+    let disk = read_dir(dir).unwrap_or_default();
+    let rel = rel.display().to_string();
+    let mut paths: Vec<&String> = tree.files.keys().chain(disk.keys()).collect();
+    paths.sort();
+    paths.dedup();
+    let mut out = String::new();
+    for path in paths {
+        let old = disk.get(path);
+        let new = tree.files.get(path);
+        if old == new {
+            continue;
+        }
+        let text = |f: Option<&TreeFile>| f.map(|f| String::from_utf8_lossy(&f.data).into_owned());
+        let (o, n) = (text(old), text(new));
+        let name = format!("{rel}/{path}");
+        if old.is_some_and(|f| f.data.contains(&0)) || new.is_some_and(|f| f.data.contains(&0)) {
+            out.push_str(&format!("Binary files a/{name} and b/{name} differ\n"));
+        } else if o == n {
+            out.push_str(&format!("mode changed: {name}\n"));
+        } else {
+            out.push_str(&unified(&name, o.as_deref(), n.as_deref()));
+        }
+    }
+    out
+}
+
+/// A unified diff of one text file (three lines of context); `None`: the
+/// file does not exist on that side.
+pub fn unified(name: &str, old: Option<&str>, new: Option<&str>) -> String {
+    let a = if old.is_some() {
+        format!("a/{name}")
+    } else {
+        "/dev/null".to_owned()
+    };
+    let b = if new.is_some() {
+        format!("b/{name}")
+    } else {
+        "/dev/null".to_owned()
+    };
+    let (old, new) = (old.unwrap_or(""), new.unwrap_or(""));
+    if old == new {
+        return String::new();
+    }
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&a, &b)
+        .to_string()
+}
+
 /// Whether the process umask removes bits from the two modes files are
 /// created with (0644, 0755), learnt from the first file of each; the umask
 /// does not change while we run.

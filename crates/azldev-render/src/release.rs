@@ -1,31 +1,51 @@
 //! Release bumps for downstream changes (`release.calculation = "auto"`).
 //!
-//! A component whose spec has a static `Release: N%{?dist}` gets `N+k`,
-//! where k counts the distro-repository commits that changed the
-//! component's input fingerprint (the `fingerprint` of `locks/<name>.lock`)
-//! since its upstream pin (`upstream-commit`) last moved:
+//! The Release moves exactly when the rendered package changes. Every lock
+//! file records `content`, the digest of the component's rendered files
+//! after overlays and build configuration but before any bump; a component
+//! whose spec has a static `Release: N%{?dist}` gets `N+k`, and one using
+//! `%autorelease` gets rpmautospec's number `+k`, where k counts the
+//! distro-repository commits that changed `content` since the release base
+//! last moved — the upstream pin (`upstream-commit`) for an upstream
+//! component, the spec's own Epoch/Version/Release (`release-base`) for a
+//! local one:
 //!
 //! - the first-parent history of the starting commit (HEAD, or the commit a
 //!   diff renders) is walked, reading the lock file's blob at each commit
 //!   (no checkout); the walk stops at the first commit whose lock names a
-//!   different pin or has no lock file — the commit that moved the pin resets
-//!   the count and is not counted;
-//! - a commit counts when its lock's fingerprint differs from its parent's;
-//!   when the commit that moved the pin kept the old fingerprint (`azldev lock
-//!   update` committed before rendering), the first fingerprint change after
-//!   it belongs to the pin move and is not counted;
-//! - one more while the lock being rendered now differs from the starting
-//!   commit's (an uncommitted change); none if it names another pin (an
-//!   uncommitted pin move resets the count). That step has no changelog
-//!   entry: it has no author or date, and the count is the same once it is
-//!   committed.
+//!   different base or has no lock file — the commit that moved the base
+//!   resets the count and is not counted;
+//! - a commit counts when its lock's content differs from its parent's;
+//!   an overlay's `description` or metadata, a new azldev version or a
+//!   configuration change that renders the same files change the
+//!   fingerprint but not the content, and bump nothing. Locks written
+//!   before `content` existed compare by fingerprint among themselves
+//!   (upstream components only), and the first lock with `content` after
+//!   them is not a change;
+//! - when the commit that moved a pin kept the old fingerprint (`azldev
+//!   lock update` committed before rendering), the first content change
+//!   after it belongs to the pin move and is not counted;
+//! - one more while the lock being rendered now has another content than
+//!   the starting commit's (the change being made); none if it names
+//!   another base (an uncommitted pin move resets the count).
 //!
-//! Each counted commit becomes a `%changelog` entry at the top of the
-//! changelog (committer date, author, `- subject`, `%` escaped), with the
-//! release it introduced. `N.M%{?dist}` forms bump the last number
+//! One commit per change: the rendered tree must be a function of the
+//! committed files, so that a change, its rendered output and its lock go
+//! in one commit and `render --check` on that commit reproduces the bytes.
+//! So the newest counted change — the commit being made, or, once made,
+//! the newest commit that changed the content — moves the Release but has
+//! no `%changelog` entry yet: its date, author and message do not exist
+//! when it is rendered. Every older counted commit has one (author date,
+//! author, `- subject`, `%` escaped) at the top of the changelog, with the
+//! release it introduced; it appears with the next change of the
+//! component. A commit that does not change the content renders the same
+//! bytes, however many follow. `N.M%{?dist}` forms bump the last number
 //! (`29.1` → `29.1+k`), so they stay below upstream's next release `N+1`.
-//! Local components are not bumped: their spec lives in the distro
-//! repository, and its author sets Release. Without a git repository k = 0.
+//!
+//! When the pin moves, the count restarts and the downstream entries of the
+//! old pin are no longer generated: upstream's new changelog replaces them
+//! (the commits stay in the distro repository's history and in the RPMs
+//! built before). Without a git repository k = 0.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -36,7 +56,7 @@ use azldev_spec::Spec;
 /// One counted commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Change {
-    /// Committer time, Unix seconds.
+    /// Author time, Unix seconds (kept by rebases and cherry-picks).
     pub time: i64,
     /// `Name <email>` of the author.
     pub author: String,
@@ -58,9 +78,26 @@ pub(crate) struct LockHistory {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Bump {
     pub count: u64,
-    /// Changelog entries, oldest first (`count - changes.len()` is 0 or 1:
-    /// the uncommitted step, the newest).
+    /// Changelog entries, oldest first: every counted change but the
+    /// newest (`count - changes.len()` is 1 when count > 0).
     pub changes: Vec<Change>,
+}
+
+/// The base the downstream count starts from: the upstream pin, or a
+/// local spec's own Epoch/Version/Release.
+fn base(l: &Lock) -> (Option<&str>, &str) {
+    (l.upstream_commit.as_deref(), l.release_base.as_str())
+}
+
+/// Whether `child`'s rendered content differs from `parent`'s.
+fn content_changed(child: &Lock, parent: &Lock) -> bool {
+    match (child.content.is_empty(), parent.content.is_empty()) {
+        (false, false) => child.content != parent.content,
+        // Both written before `content` existed: their fingerprints.
+        (true, true) => child.upstream_commit.is_some() && child.fingerprint != parent.fingerprint,
+        // The first lock with `content`: the same package, newly described.
+        _ => false,
+    }
 }
 
 impl LockHistory {
@@ -69,13 +106,19 @@ impl LockHistory {
         let Some(start) = &self.start else {
             return Bump::default();
         };
-        if start.upstream_commit != now.upstream_commit {
+        if base(start) != base(now) {
             return Bump::default();
         }
-        let uncommitted = u64::from(start.fingerprint != now.fingerprint && !self.pending_pin_move);
+        let uncommitted = content_changed(now, start) && !self.pending_pin_move;
+        // The newest counted change has no entry (see the module's notes).
+        let entries = if uncommitted {
+            self.changes.len()
+        } else {
+            self.changes.len().saturating_sub(1)
+        };
         Bump {
-            count: self.changes.len() as u64 + uncommitted,
-            changes: self.changes.clone(),
+            count: self.changes.len() as u64 + u64::from(uncommitted),
+            changes: self.changes[..entries].to_vec(),
         }
     }
 }
@@ -230,13 +273,15 @@ impl DistroRepo {
             let Some(parent_lock) = blob.map(parse).transpose()? else {
                 break;
             };
-            if parent_lock.upstream_commit != lock.upstream_commit {
-                // `child` moved the pin; with the old fingerprint, the next
-                // change is the pin move's own.
-                pending_pin_move = parent_lock.fingerprint == lock.fingerprint;
+            if base(&parent_lock) != base(&lock) {
+                // `child` moved the base; a pin moved with the old
+                // fingerprint (`lock update`): the next change is the pin
+                // move's own.
+                pending_pin_move =
+                    lock.upstream_commit.is_some() && parent_lock.fingerprint == lock.fingerprint;
                 break;
             }
-            if parent_lock.fingerprint != lock.fingerprint {
+            if content_changed(&lock, &parent_lock) {
                 changed.push(*child);
             }
             lock = parent_lock;
@@ -250,9 +295,9 @@ impl DistroRepo {
             .into_iter()
             .map(|id| {
                 let c = repo.find_commit(id).map_err(|e| git_error("read a commit", &e))?;
-                let time = c.time().map_err(|e| git_error("read a commit date", &e))?.seconds;
                 let d = c.decode().map_err(|e| git_error("decode a commit", &e))?;
                 let a = d.author();
+                let time = a.time().map_err(|e| git_error("read a commit date", &e))?.seconds;
                 let message = String::from_utf8_lossy(d.message);
                 let subject = message
                     .lines()
@@ -387,31 +432,7 @@ pub(crate) fn apply(spec: &[u8], bump: &Bump) -> Result<Option<Vec<u8>>, String>
         })
         .collect();
     if !entries.is_empty() {
-        let changelog = parsed
-            .sections()
-            .iter()
-            .find(|s| s.kind == azldev_spec::SectionKind::Changelog && s.header.is_some());
-        match changelog.and_then(|s| s.header) {
-            Some(h) => {
-                let end = parsed.lines()[h].end;
-                let nl = if parsed.lines()[h].content_end == end {
-                    "\n"
-                } else {
-                    ""
-                };
-                splices.push((end..end, format!("{nl}{entries}")));
-            }
-            None => {
-                let end = spec.len();
-                let nl = if spec.ends_with(b"\n") || spec.is_empty() {
-                    ""
-                } else {
-                    "\n"
-                };
-                let entries = entries.trim_end_matches('\n');
-                splices.push((end..end, format!("{nl}\n%changelog\n{entries}\n")));
-            }
-        }
+        splices.push(changelog_splice(&parsed, spec, &entries));
     }
     splices.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
     let mut out = spec.to_vec();
@@ -419,6 +440,50 @@ pub(crate) fn apply(spec: &[u8], bump: &Bump) -> Result<Option<Vec<u8>>, String>
         out.splice(r, text.into_bytes());
     }
     Ok(Some(out))
+}
+
+/// Where `entries` (each ending in a blank line) go: right after the
+/// `%changelog` header, or in a new `%changelog` at the end.
+fn changelog_splice(parsed: &Spec, spec: &[u8], entries: &str) -> (std::ops::Range<usize>, String) {
+    let changelog = parsed
+        .sections()
+        .iter()
+        .find(|s| s.kind == azldev_spec::SectionKind::Changelog && s.header.is_some());
+    match changelog.and_then(|s| s.header) {
+        Some(h) => {
+            let end = parsed.lines()[h].end;
+            let nl = if parsed.lines()[h].content_end == end {
+                "\n"
+            } else {
+                ""
+            };
+            (end..end, format!("{nl}{entries}"))
+        }
+        None => {
+            let end = spec.len();
+            let nl = if spec.ends_with(b"\n") || spec.is_empty() {
+                ""
+            } else {
+                "\n"
+            };
+            let entries = entries.trim_end_matches('\n');
+            (end..end, format!("{nl}\n%changelog\n{entries}\n"))
+        }
+    }
+}
+
+/// Put changelog `entries` (each ending in a blank line) at the top of a
+/// spec's own `%changelog`: the downstream entries of a spec using
+/// `%autorelease` with a hand-written changelog.
+pub(crate) fn insert_entries(spec: &[u8], entries: &str) -> Vec<u8> {
+    if entries.is_empty() {
+        return spec.to_vec();
+    }
+    let parsed = Spec::parse(spec.to_vec());
+    let (r, text) = changelog_splice(&parsed, spec, entries);
+    let mut out = spec.to_vec();
+    out.splice(r, text.into_bytes());
+    out
 }
 
 /// A main-package tag's value, expanded when possible.
@@ -530,27 +595,78 @@ mod tests {
     }
 
     #[test]
+    fn entries_go_on_top_of_a_hand_written_changelog() {
+        let spec = "Name: foo\nRelease: %autorelease\n\n%changelog\n* Mon Jan 05 2026 Up <u@e> - 1-1\n- Up\n";
+        let out = insert_entries(spec.as_bytes(), "* Fri May 01 2026 A <a@e> - 1-2\n- Ours\n\n");
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            "Name: foo\nRelease: %autorelease\n\n%changelog\n* Fri May 01 2026 A <a@e> - 1-2\n- Ours\n\n* Mon Jan 05 2026 Up <u@e> - 1-1\n- Up\n"
+        );
+        assert_eq!(insert_entries(spec.as_bytes(), ""), spec.as_bytes());
+    }
+
+    #[test]
     fn bump_from_history() {
-        let lock = |commit: &str, fp: &str| Lock {
+        let lock = |commit: &str, content: &str| Lock {
             upstream_commit: Some(commit.into()),
             upstream_url: None,
             resolved_from: azldev_source::ResolvedFrom::Local,
-            fingerprint: fp.into(),
+            fingerprint: format!("fp-{content}"),
+            content: content.into(),
+            release_base: String::new(),
         };
         let h = LockHistory {
-            start: Some(lock("a", "f1")),
-            changes: vec![change(0, "x")],
+            start: Some(lock("a", "c1")),
+            changes: vec![change(0, "x"), change(1, "y")],
             pending_pin_move: false,
         };
-        assert_eq!(h.bump(&lock("a", "f1")).count, 1);
-        assert_eq!(h.bump(&lock("a", "f2")).count, 2);
-        assert_eq!(h.bump(&lock("b", "f2")), Bump::default());
+        // Committed: the newest change has no entry yet.
+        let b = h.bump(&lock("a", "c1"));
+        assert_eq!((b.count, b.changes.len()), (2, 1));
+        assert_eq!(b.changes[0].subject, "x");
+        // The change being made: +1, and every commit has its entry.
+        let b = h.bump(&lock("a", "c2"));
+        assert_eq!((b.count, b.changes.len()), (3, 2));
+        // Only the fingerprint differs (a description): no change.
+        let same = Lock {
+            fingerprint: "other".into(),
+            ..lock("a", "c1")
+        };
+        assert_eq!(h.bump(&same).count, 2);
+        assert_eq!(h.bump(&lock("b", "c2")), Bump::default());
         let pending = LockHistory {
             pending_pin_move: true,
             changes: Vec::new(),
-            ..h
+            ..h.clone()
         };
-        assert_eq!(pending.bump(&lock("a", "f2")).count, 0);
-        assert_eq!(LockHistory::default().bump(&lock("a", "f1")), Bump::default());
+        assert_eq!(pending.bump(&lock("a", "c2")).count, 0);
+        assert_eq!(LockHistory::default().bump(&lock("a", "c1")), Bump::default());
+        // Locks from before `content`: fingerprints compare among them; the
+        // first lock with content is not a change.
+        let old = |fp: &str| Lock {
+            content: String::new(),
+            fingerprint: fp.into(),
+            ..lock("a", "")
+        };
+        assert!(content_changed(&old("f2"), &old("f1")));
+        assert!(!content_changed(&lock("a", "c1"), &old("f1")));
+        // A local component: its own Epoch/Version/Release is the base.
+        let local = |base: &str, content: &str| Lock {
+            upstream_commit: None,
+            release_base: base.into(),
+            ..lock("", content)
+        };
+        let h = LockHistory {
+            start: Some(local(":1.0-1", "c1")),
+            changes: Vec::new(),
+            pending_pin_move: false,
+        };
+        assert_eq!(h.bump(&local(":1.0-1", "c2")).count, 1);
+        assert_eq!(h.bump(&local(":1.0-2", "c2")).count, 0);
+        let old_local = |fp: &str| Lock {
+            upstream_commit: None,
+            ..old(fp)
+        };
+        assert!(!content_changed(&old_local("f2"), &old_local("f1")));
     }
 }

@@ -327,9 +327,120 @@ pub fn is_known_tag(lower: &str) -> bool {
     KNOWN_TAGS.contains(&lower)
 }
 
+/// Macros that expand to section headers of their own (rpm's and Fedora's
+/// common ones): a line calling one at column 1 ends the section before it,
+/// since what follows the expansion belongs to the sections it generates
+/// (`%{?ldconfig_scriptlets}` becomes `%post -p /sbin/ldconfig` and
+/// `%postun -p /sbin/ldconfig`). Macros that expand to shell code used
+/// *inside* a scriptlet (`%systemd_post`, `%ldconfig`) are not listed.
+const SECTION_MACROS: &[&str] = &[
+    // rpm: -debuginfo / -debugsource sub-packages.
+    "debug_package",
+    // Fedora's ldconfig scriptlets.
+    "ldconfig_scriptlets",
+    "ldconfig_post",
+    "ldconfig_postun",
+    // Python extras metapackages.
+    "python_extras_subpkg",
+    "pyproject_extras_subpkg",
+    // Go packaging (go-rpm-macros).
+    "gopkg",
+    "gopkgfiles",
+    "godevelpkg",
+    "godevelfiles",
+    "goaltpkgs",
+    "goaltfiles",
+    "gocompatpkg",
+    // Fonts (fonts-rpm-macros).
+    "fontpkg",
+    "fontmetapkg",
+    "fontfiles",
+    "fontsfiles",
+    // Kernel modules, Perl tests, SUSE-style Python sub-packages.
+    "kernel_module_package",
+    "perl_default_subpackage_tests",
+    "python_subpackages",
+    // Texlive and Ruby gems generating sub-packages.
+    "gem_subpackage",
+];
+
+/// Whether `name` (without `%`) is a macro that generates sections.
+pub fn is_section_macro(name: &str) -> bool {
+    SECTION_MACROS.contains(&name)
+}
+
+/// The macro a line calls when the whole line is one call of a
+/// section-generating macro at column 1 (`%name args…`, `%{name}`,
+/// `%{?name}`, `%{?name:…}`); see [`is_section_macro`].
+pub fn section_macro_call(line: &[u8]) -> Option<&str> {
+    let rest = line.strip_prefix(b"%")?;
+    let (name, after): (&[u8], &[u8]) = if let Some(inner) = rest.strip_prefix(b"{") {
+        let inner = inner.strip_prefix(b"?").unwrap_or(inner);
+        let end = inner
+            .iter()
+            .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_'))?;
+        // `%{name}` / `%{?name}` / `%{?name:…}` / `%{name args}`.
+        if !matches!(inner[end], b'}' | b':' | b' ' | b'\t') {
+            return None;
+        }
+        let close = rest.iter().rposition(|&b| b == b'}')?;
+        let trailing = &rest[close + 1..];
+        (&inner[..end], trailing)
+    } else {
+        let end = rest
+            .iter()
+            .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_'))
+            .unwrap_or(rest.len());
+        let after = &rest[end..];
+        // Arguments follow after white space, nothing is glued on.
+        if !(after.is_empty() || after[0] == b' ' || after[0] == b'\t') {
+            return None;
+        }
+        (&rest[..end], &[][..])
+    };
+    if !after.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    let name = std::str::from_utf8(name).ok()?;
+    is_section_macro(name).then_some(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn section_generating_macro_lines() {
+        for (line, want) in [
+            ("%{?ldconfig_scriptlets}", Some("ldconfig_scriptlets")),
+            ("%ldconfig_scriptlets", Some("ldconfig_scriptlets")),
+            ("%{ldconfig_scriptlets}  ", Some("ldconfig_scriptlets")),
+            ("%ldconfig_scriptlets libs", Some("ldconfig_scriptlets")),
+            (
+                "%python_extras_subpkg -n python3-foo -i %{python3_sitelib}/*.egg-info toml",
+                Some("python_extras_subpkg"),
+            ),
+            (
+                "%{?python_extras_subpkg:%python_extras_subpkg -n python3-x -i x a}",
+                Some("python_extras_subpkg"),
+            ),
+            (
+                "%pyproject_extras_subpkg -n python3-x a b",
+                Some("pyproject_extras_subpkg"),
+            ),
+            ("%gopkg", Some("gopkg")),
+            ("%debug_package", Some("debug_package")),
+            ("%{?ldconfig_scriptlets} x", None),
+            ("%ldconfig", None),
+            ("%systemd_post foo.service", None),
+            ("%ldconfig_scriptletsx", None),
+            ("%ldconfig_scriptlets/x", None),
+            (" %ldconfig_scriptlets", None),
+            ("make check", None),
+        ] {
+            assert_eq!(section_macro_call(line.as_bytes()), want, "{line}");
+        }
+    }
 
     #[test]
     fn keywords_case_insensitive() {

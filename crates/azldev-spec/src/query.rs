@@ -241,14 +241,20 @@ impl Spec {
         let mut stop = start + usize::from(sec.header.is_some());
         while stop < sec.lines.end {
             let l = &self.lines[stop];
-            if !self.ctx_within(l.ctx, sec.ctx) {
+            if !self.ctx_within(l.ctx, sec.ctx) || self.generates_sections(stop) {
                 break;
             }
             if let LineKind::Conditional { kind, cond: Some(c) } = l.kind
                 && kind.opens()
             {
-                let closes_inside = self.conds[c].endif.is_some_and(|e| e < sec.lines.end);
-                if !closes_inside {
+                let closes_inside = self.conds[c].endif.filter(|&e| e < sec.lines.end);
+                let Some(endif) = closes_inside else {
+                    break;
+                };
+                // A conditional holding a section-generating macro line
+                // ends the section as a whole (it generates sections in
+                // one of its branches).
+                if (stop + 1..endif).any(|i| self.generates_sections(i)) {
                     break;
                 }
             }
@@ -258,12 +264,25 @@ impl Spec {
         start..self.trailing_comment_block(first_body, stop)
     }
 
+    /// Whether a line is a call of a macro that expands to section headers
+    /// (`%{?ldconfig_scriptlets}`, see [`crate::is_section_macro`]): it
+    /// ends the section before it, like a header, so edits of that section
+    /// never take it along.
+    pub fn generates_sections(&self, lid: LineId) -> bool {
+        let Some(l) = self.lines.get(lid) else {
+            return false;
+        };
+        matches!(l.kind, LineKind::Text | LineKind::MacroCall)
+            && crate::kinds::section_macro_call(&self.src[l.start..l.content_end]).is_some()
+    }
+
     /// Where a comment block that introduces the structure at `stop` starts
     /// (`stop` when there is none): comment lines directly before a section
     /// header or an opening `%if`, with a blank line before them.
     fn trailing_comment_block(&self, first_body: LineId, stop: LineId) -> LineId {
         let introduces = self.lines.get(stop).is_some_and(|l| match l.kind {
             LineKind::SectionHeader => true,
+            LineKind::Text | LineKind::MacroCall => self.generates_sections(stop),
             LineKind::Conditional { kind, .. } => kind.opens(),
             _ => false,
         });

@@ -119,6 +119,8 @@ struct JsonComponent<'a> {
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     notes: &'a [String],
     lock_changed: bool,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    patch: &'a str,
 }
 
 pub fn render(args: &RenderArgs, out: &Output, settings: &Settings) -> miette::Result<ExitCode> {
@@ -231,6 +233,8 @@ fn print_text(out: &Output, report: &Report, check: bool) {
                     for p in paths {
                         println!("    {p}");
                     }
+                    // What `azldev render` would change, as a diff.
+                    print!("{}", c.patch);
                 }
             }
             _ => {}
@@ -284,6 +288,7 @@ fn print_json(report: &Report) -> miette::Result<()> {
             },
             notes: &c.notes,
             lock_changed: c.lock_changed,
+            patch: &c.patch,
         })
         .collect();
     let v = serde_json::json!({

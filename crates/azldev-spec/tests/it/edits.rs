@@ -682,6 +682,54 @@ fn remove_section_with_its_trailing_blank_lines() {
 }
 
 #[test]
+fn section_generating_macro_lines_end_a_section() {
+    // libgreet: `%{?ldconfig_scriptlets}` expands to `%post`/`%postun`; it
+    // is not part of `%check`.
+    let src = "Name: foo\n\n%check\nmake check\n\n%{?ldconfig_scriptlets}\n\n%files\n/a\n";
+    let out = edited(src, |s| {
+        s.remove_section(&sec(SectionKind::Check), Occurrence::One)
+    });
+    assert_eq!(out, "Name: foo\n\n%{?ldconfig_scriptlets}\n\n%files\n/a\n");
+    // Appended lines go before it, into `%check`.
+    let out = edited(src, |s| {
+        s.append_lines(&sec(SectionKind::Check), "exit 0", Occurrence::One)
+    });
+    assert_eq!(
+        out,
+        "Name: foo\n\n%check\nmake check\nexit 0\n\n%{?ldconfig_scriptlets}\n\n%files\n/a\n"
+    );
+    // Other spellings, a comment introducing it, and one inside a
+    // conditional: the whole conditional stays.
+    for (macro_line, kept) in [
+        ("%ldconfig_scriptlets libs\n", "%ldconfig_scriptlets libs\n"),
+        (
+            "%python_extras_subpkg -n python3-foo -i %{python3_sitelib}/*.egg-info toml\n",
+            "%python_extras_subpkg -n python3-foo -i %{python3_sitelib}/*.egg-info toml\n",
+        ),
+        (
+            "# scriptlets\n%{?ldconfig_scriptlets}\n",
+            "# scriptlets\n%{?ldconfig_scriptlets}\n",
+        ),
+        (
+            "%if 0%{?fedora}\n%pyproject_extras_subpkg -n python3-foo a\n%endif\n",
+            "%if 0%{?fedora}\n%pyproject_extras_subpkg -n python3-foo a\n%endif\n",
+        ),
+    ] {
+        let src = format!("Name: foo\n\n%check\nmake check\n\n{macro_line}\n%files\n/a\n");
+        let out = edited(&src, |s| {
+            s.remove_section(&sec(SectionKind::Check), Occurrence::One)
+        });
+        assert_eq!(out, format!("Name: foo\n\n{kept}\n%files\n/a\n"), "{macro_line}");
+    }
+    // A macro that expands to shell code inside a scriptlet is body text.
+    let src = "Name: foo\n\n%post\n%systemd_post foo.service\n\n%files\n/a\n";
+    let out = edited(src, |s| {
+        s.remove_section(&sec(SectionKind::Post), Occurrence::One)
+    });
+    assert_eq!(out, "Name: foo\n\n%files\n/a\n");
+}
+
+#[test]
 fn remove_section_takes_its_introducing_comment_and_keeps_the_next_ones() {
     let src = "Name: foo\n\n# run the tests\n%check\nmake test\n\n# main files\n%files\n/a\n";
     let out = edited(src, |s| {

@@ -1,0 +1,3 @@
+//! Integration tests of `azldev-render`.
+
+mod corpus;
