@@ -72,7 +72,10 @@ impl Format {
 
     /// Whether the format is a bootable disk (needs an ESP tree).
     pub fn is_disk(self) -> bool {
-        matches!(self, Format::Raw | Format::Qcow2 | Format::Vhd | Format::Vhdx | Format::Iso)
+        matches!(
+            self,
+            Format::Raw | Format::Qcow2 | Format::Vhd | Format::Vhdx | Format::Iso
+        )
     }
 }
 
@@ -85,13 +88,13 @@ impl fmt::Display for Format {
 impl FromStr for Format {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Format::ALL
-            .into_iter()
-            .find(|f| f.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
-                format!("unknown image format `{s}` (expected one of: {})", names.join(", "))
-            })
+        Format::ALL.into_iter().find(|f| f.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+            format!(
+                "unknown image format `{s}` (expected one of: {})",
+                names.join(", ")
+            )
+        })
     }
 }
 

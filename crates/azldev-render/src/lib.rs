@@ -34,6 +34,9 @@ pub enum RenderError {
     Source(#[from] azldev_source::Error),
     #[error("{0}")]
     Overlay(String, Option<Loc>),
+    /// Overlays that failed (every failing one of the component).
+    #[error("{}", problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "))]
+    Overlays { problems: Vec<OverlayProblem> },
     #[error("upstream: {0}")]
     Upstream(String),
     #[error(
@@ -60,6 +63,22 @@ pub enum RenderError {
     /// The Release tag cannot be bumped for downstream changes.
     #[error("{message}")]
     Release { component: String, message: String },
+}
+
+/// One failed overlay, located and explained: `message` is one line
+/// (`path:line:col: overlay N (type) in FILE: why`), `focus` the value of
+/// the key at fault (or the overlay's table), `help` the nearest candidate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverlayProblem {
+    pub message: String,
+    /// The failure without its location (`overlay 2 (spec-update-tag) …: why`).
+    pub title: String,
+    pub focus: Loc,
+    /// What the caret under `focus` says.
+    pub label: String,
+    pub help: Option<String>,
+    /// The overlay's table.
+    pub overlay: Loc,
 }
 
 /// What happened to one component.
@@ -444,7 +463,13 @@ fn selected<'a>(
                     n,
                     RenderError::Config {
                         component: n.clone(),
-                        message: format!("no component named `{n}`"),
+                        message: match azldev_config::suggest::closest(
+                            n,
+                            config.components.keys().map(String::as_str),
+                        ) {
+                            Some(near) => format!("no component named `{n}`; did you mean `{near}`?"),
+                            None => format!("no component named `{n}`"),
+                        },
                     },
                 ))
             })
@@ -820,23 +845,11 @@ fn render_tree(
     let mut tree = selection.tree;
     let loaded = archives::load(&mut tree, config, c, &opts.sources, opts.offline)?;
     let reader = |ro: &ResolvedOverlay| read_input(fs, config, ro);
-    azldev_overlay::process_component(&mut tree, c, &reader).map_err(|e| {
-        let loc = match &e {
-            azldev_overlay::Error::Overlay(f) => Some(f.loc.clone()),
-            _ => None,
-        };
-        let msg = match &e {
-            azldev_overlay::Error::Overlay(f) => {
-                let mut m = format!("{}: {f}", config.describe(&f.loc));
-                if !f.spec_lines.is_empty() {
-                    let lines: Vec<String> = f.spec_lines.iter().map(ToString::to_string).collect();
-                    m.push_str(&format!(" (spec lines {})", lines.join(", ")));
-                }
-                m
-            }
-            other => other.to_string(),
-        };
-        RenderError::Overlay(msg, loc)
+    azldev_overlay::process_component(&mut tree, c, &reader).map_err(|e| match &e {
+        azldev_overlay::Error::Overlay(f) => RenderError::Overlays {
+            problems: f.all().map(|f| overlay_problem(config, f)).collect(),
+        },
+        other => RenderError::Overlay(other.to_string(), None),
     })?;
     check_publishable(&tree)?;
     archives::store_produced(&mut tree, loaded, &opts.sources, keep_produced)?;
@@ -847,6 +860,41 @@ fn render_tree(
         expand_autospec(&mut tree, repo, commit, &dir, &spec_name)?;
     }
     Ok((tree, selection.notes, lock))
+}
+
+/// A failed overlay as the CLI and `diff` show it.
+fn overlay_problem(config: &Config, f: &azldev_overlay::OverlayFailure) -> OverlayProblem {
+    let file = config
+        .files
+        .get(f.loc.file)
+        .map(|s| s.display.clone())
+        .unwrap_or_default();
+    let description = f
+        .description
+        .as_deref()
+        .map(|d| format!(" \"{d}\""))
+        .unwrap_or_default();
+    let mut title = format!(
+        "overlay {} ({}) in {file}{description}: {}",
+        f.number, f.kind, f.error
+    );
+    if !f.spec_lines.is_empty() {
+        let lines: Vec<String> = f.spec_lines.iter().map(ToString::to_string).collect();
+        title.push_str(&format!(" (spec lines {})", lines.join(", ")));
+    }
+    let label = match f.focus_key {
+        Some(k) => format!("this `{k}`"),
+        None => "this overlay".to_owned(),
+    };
+    let help = f.help.as_deref().map(|h| format!("; {h}")).unwrap_or_default();
+    OverlayProblem {
+        message: format!("{}: {title}{help}", config.describe(&f.focus)),
+        title,
+        focus: f.focus.clone(),
+        label,
+        help: f.help.clone(),
+        overlay: f.loc.clone(),
+    }
 }
 
 /// What a rendered directory may not hold, whatever put it there (an

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use azldev_config::Config;
-use azldev_render::{ComponentReport, Options, Report, Status};
+use azldev_render::{ComponentReport, Options, OverlayProblem, RenderError, Report, Status};
 use clap::Args;
 use serde::Serialize;
 
@@ -209,7 +209,7 @@ pub fn render(args: &RenderArgs, out: &Output, settings: &Settings) -> miette::R
         }
     }
     match args.format {
-        ReportFormat::Text => print_text(out, &report, args.check),
+        ReportFormat::Text => print_text(out, &report, args.check, &config),
         ReportFormat::Json => print_json(&report)?,
     }
     let drift =
@@ -221,9 +221,14 @@ pub fn render(args: &RenderArgs, out: &Output, settings: &Settings) -> miette::R
     })
 }
 
-fn print_text(out: &Output, report: &Report, check: bool) {
+fn print_text(out: &Output, report: &Report, check: bool, config: &Config) {
     for c in &report.components {
         match &c.status {
+            Status::Failed(RenderError::Overlays { problems }) => {
+                for p in problems {
+                    eprint!("{}", out.render(&overlay_diagnostic(config, &c.name, p)));
+                }
+            }
             Status::Failed(e) => eprintln!("error: {}: {e}", c.name),
             Status::Drifted(paths) => {
                 println!("drifted: {}", c.name);
@@ -264,6 +269,24 @@ fn print_text(out: &Output, report: &Report, check: bool) {
     ));
     if out.verbosity >= -1 {
         eprintln!("{summary}");
+    }
+}
+
+/// A failed overlay as a report with the configuration snippet, the caret
+/// under the value at fault and the suggestion.
+pub(crate) fn overlay_diagnostic(
+    config: &Config,
+    component: &str,
+    p: &OverlayProblem,
+) -> azldev_config::Diagnostic {
+    let d = azldev_config::Diagnostic::error("render::overlay", format!("{component}: {}", p.title)).at(
+        &config.files,
+        &p.focus,
+        p.label.clone(),
+    );
+    match &p.help {
+        Some(h) => d.help(h.clone()),
+        None => d,
     }
 }
 
