@@ -88,3 +88,94 @@ fn render_suggests_a_misspelt_component() {
         "{out}"
     );
 }
+
+/// Completion candidates for the word at `index` of `words` (the way the
+/// bash script made by `azldev completions bash` asks for them).
+fn complete(w: &World, words: &[&str], index: usize) -> Vec<String> {
+    let out = assert_cmd::Command::cargo_bin("azldev")
+        .expect("azldev binary")
+        .current_dir(w.distro())
+        .env("COMPLETE", "bash")
+        .env("_CLAP_COMPLETE_INDEX", index.to_string())
+        .env("_CLAP_COMPLETE_COMP_TYPE", "9")
+        .env("_CLAP_COMPLETE_SPACE", "true")
+        .arg("--")
+        .args(words)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .split(['\u{b}', '\n'])
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty() && !s.starts_with('-'))
+        .collect()
+}
+
+/// Item 8: azldev (Go) spellings, one JSON style, completion of names, man
+/// pages.
+#[test]
+fn habits_from_azldev_and_cargo() {
+    let w = World::new();
+    w.upstream("alpha");
+    w.upstream("beta");
+    w.config(&format!(
+        "{}{}[component-groups.base]\ncomponents = [\"alpha\"]\n",
+        upstream_component("alpha"),
+        upstream_component("beta")
+    ));
+    // `comp` is `component`; `component render -a` is `render -a`.
+    assert_eq!(w.ok(&["comp", "list"]), w.ok(&["component", "list"]));
+    let out = w.ok(&["component", "render", "-a"]);
+    assert!(out.contains("2 rendered"), "{out}");
+    assert!(w.distro().join("specs/a/alpha/alpha.spec").is_file());
+    assert!(w.ok(&["config", "generate-schema"]).contains("\"$schema\""));
+
+    // JSON: objects with kebab-case keys.
+    let v: serde_json::Value =
+        serde_json::from_slice(&w.azldev(&["render", "--format", "json", "--force"]).stdout).expect("json");
+    assert!(v["components"][0].get("lock-changed").is_some(), "{v}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&w.azldev(&["component", "list", "--format", "json"]).stdout).expect("json");
+    assert_eq!(v["components"][1]["name"], "beta", "{v}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&w.azldev(&["lock", "update", "--format", "json"]).stdout).expect("json");
+    assert!(v["components"].is_array(), "{v}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&w.azldev(&["config", "check", "--format", "json"]).stdout).expect("json");
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["components"], 2, "{v}");
+
+    // Names complete from the project in the current directory.
+    assert_eq!(complete(&w, &["azldev", "render", ""], 2), ["alpha", "beta"]);
+    assert_eq!(complete(&w, &["azldev", "comp", "show", "b"], 3), ["beta"]);
+    assert_eq!(complete(&w, &["azldev", "render", "-g", ""], 3), ["base"]);
+    let script = w.ok(&["completions", "bash"]);
+    assert!(script.contains("COMPLETE=\"bash\""), "{script}");
+
+    // Man pages from the clap definitions.
+    let man = w.ok(&["man"]);
+    assert!(man.starts_with(".ie") || man.contains(".TH azldev 1"), "{man}");
+    let dir = w.root.path().join("man");
+    w.ok(&["man", "--out-dir", dir.to_str().expect("utf-8")]);
+    let render = std::fs::read_to_string(dir.join("azldev-render.1")).expect("azldev-render.1");
+    assert!(render.contains(".TH azldev-render 1"), "{render}");
+    assert!(render.contains("clean\\-stale"), "{render}");
+    assert!(dir.join("azldev-lock-update.1").is_file());
+    assert!(dir.join("azldev-component-show.1").is_file());
+}
+
+/// Item 8: `config check --format json` reports the diagnostics, exit 1.
+#[test]
+fn config_check_json_reports_diagnostics() {
+    let w = World::new();
+    w.config("[components.a]\nrelase = {}\n");
+    let out = w.azldev(&["config", "check", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["ok"], false, "{v}");
+    let d = &v["diagnostics"][0];
+    assert_eq!(d["severity"], "error", "{v}");
+    assert_eq!(d["path"], "distro.toml", "{v}");
+    assert!(d["line"].as_u64().is_some_and(|l| l > 1), "{v}");
+    assert!(d["help"].as_str().is_some_and(|h| h.contains("release")), "{v}");
+}

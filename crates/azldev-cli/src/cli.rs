@@ -55,7 +55,7 @@ pub enum Command {
     #[command(subcommand)]
     Config(crate::cmd::config::ConfigCommand),
     /// List, show, add and remove components.
-    #[command(subcommand)]
+    #[command(subcommand, alias = "comp")]
     Component(crate::cmd::component::ComponentCommand),
     /// Render components into the generated spec tree (pinned upstream →
     /// overlays → build configuration), incrementally and atomically.
@@ -84,12 +84,20 @@ pub enum Command {
     /// requires, what must be rebuilt when one changes.
     #[command(subcommand)]
     Query(crate::cmd::QueryCommand),
-    /// Print a shell completion script.
+    /// Print a shell completion script. The script asks `azldev` for
+    /// candidates, so component, group and image names of the project in the
+    /// current directory complete too (`--static`: commands and flags only).
     Completions {
         /// The shell to generate completions for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+        /// A self-contained script that never runs `azldev` (no names).
+        #[arg(long = "static")]
+        static_script: bool,
     },
+    /// Write man pages generated from the command definitions: `azldev.1`
+    /// to standard output, or one page per command into DIR.
+    Man(crate::cmd::ManArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -21,6 +21,9 @@ pub enum ComponentCommand {
     Add(AddArgs),
     /// Remove a component's definition from the file that defines it.
     Remove(RemoveArgs),
+    /// Render components (the same as `azldev render`, azldev's spelling
+    /// `azldev component render -a`).
+    Render(crate::cmd::RenderArgs),
 }
 
 #[derive(Debug, Args)]
@@ -46,6 +49,7 @@ pub struct ShowArgs {
     #[arg(long, value_enum, default_value_t)]
     pub format: ShowFormat,
     /// The component.
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::complete::components))]
     pub name: String,
 }
 
@@ -69,6 +73,7 @@ pub struct AddArgs {
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
     /// The component to remove.
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::complete::components))]
     pub name: String,
 }
 
@@ -78,6 +83,8 @@ pub fn run(cmd: ComponentCommand, out: &Output) -> miette::Result<ExitCode> {
         ComponentCommand::Show(args) => show(&args, out),
         ComponentCommand::Add(args) => add(&args, out),
         ComponentCommand::Remove(args) => remove(&args, out),
+        // Dispatched by `cmd::run`, which has the settings.
+        ComponentCommand::Render(_) => Err(miette::miette!("`component render` is run by `azldev render`")),
     }
 }
 
@@ -104,7 +111,8 @@ fn list(args: &ListArgs, out: &Output) -> miette::Result<ExitCode> {
                 .iter()
                 .map(|c| azldev_config::view::summary(config, c))
                 .collect();
-            let mut s = serde_json::to_string_pretty(&rows).map_err(miette::Report::msg)?;
+            let mut s = serde_json::to_string_pretty(&serde_json::json!({ "components": rows }))
+                .map_err(miette::Report::msg)?;
             s.push('\n');
             s
         }

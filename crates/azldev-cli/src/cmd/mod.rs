@@ -8,6 +8,7 @@ mod completions;
 pub(crate) mod component;
 pub(crate) mod config;
 mod diff;
+mod man;
 mod query;
 mod render;
 mod sources;
@@ -21,6 +22,7 @@ use crate::output::Output;
 use crate::settings::Settings;
 pub(crate) use build::BuildArgs;
 pub(crate) use diff::DiffArgs;
+pub(crate) use man::ManArgs;
 pub(crate) use query::QueryCommand;
 pub(crate) use render::{LockCommand, RenderArgs};
 pub(crate) use sources::SourcesCommand;
@@ -29,6 +31,7 @@ pub fn run(command: Command, out: &Output, settings: &Settings) -> miette::Resul
     match command {
         Command::Spec(cmd) => spec::run(cmd, out),
         Command::Config(cmd) => config::run(cmd, out),
+        Command::Component(component::ComponentCommand::Render(args)) => render::render(&args, out, settings),
         Command::Component(cmd) => component::run(cmd, out),
         Command::Render(args) => render::render(&args, out, settings),
         Command::Lock(cmd) => render::lock(&cmd, out, settings),
@@ -37,7 +40,8 @@ pub fn run(command: Command, out: &Output, settings: &Settings) -> miette::Resul
         Command::Toolchain(cmd) => toolchain::run(&cmd, out, settings),
         Command::Build(args) => build::run(&args, out, settings),
         Command::Query(cmd) => query::run(&cmd, out, settings),
-        Command::Completions { shell } => completions::run(shell),
+        Command::Completions { shell, static_script } => completions::run(shell, static_script),
+        Command::Man(args) => man::run(&args),
         Command::Buildroot(cmd) => buildroot::run(&cmd, out, settings),
     }
 }

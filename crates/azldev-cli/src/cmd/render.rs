@@ -19,13 +19,13 @@ use crate::settings::Settings;
 #[derive(Debug, Args)]
 pub struct Selection {
     /// Components to act on (default: all).
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", add = clap_complete::engine::ArgValueCandidates::new(crate::complete::components))]
     pub names: Vec<String>,
     /// Every component (the default when no NAME or group is given).
     #[arg(short = 'a', long, conflicts_with_all = ["names", "group"])]
     pub all: bool,
     /// The members of a component group.
-    #[arg(short = 'g', long, value_name = "GROUP")]
+    #[arg(short = 'g', long, value_name = "GROUP", add = clap_complete::engine::ArgValueCandidates::new(crate::complete::groups))]
     pub group: Vec<String>,
 }
 
@@ -109,6 +109,7 @@ fn status_word(s: &Status) -> &'static str {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "kebab-case")]
 struct JsonComponent<'a> {
     name: &'a str,
     status: &'static str,
@@ -357,7 +358,8 @@ pub fn lock(cmd: &LockCommand, out: &Output, settings: &Settings) -> miette::Res
         }
     }
     if args.format == ReportFormat::Json {
-        let text = serde_json::to_string_pretty(&json).map_err(|e| miette::miette!("{e}"))?;
+        let text = serde_json::to_string_pretty(&serde_json::json!({ "components": json }))
+            .map_err(|e| miette::miette!("{e}"))?;
         println!("{text}");
     }
     Ok(if failed > 0 {

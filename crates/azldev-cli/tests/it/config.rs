@@ -75,7 +75,7 @@ fn list_azl4_sees_every_component() {
     assert_eq!(r.stdout.lines().count(), 7583);
     let r = run(&azl4(), &["component", "list", "--format", "json", "kernel*"]);
     let rows: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
-    let kernel = rows
+    let kernel = rows["components"]
         .as_array()
         .and_then(|a| a.iter().find(|x| x["name"] == "kernel"))
         .expect("kernel listed");
