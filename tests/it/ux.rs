@@ -179,3 +179,110 @@ fn config_check_json_reports_diagnostics() {
     assert!(d["line"].as_u64().is_some_and(|l| l > 1), "{v}");
     assert!(d["help"].as_str().is_some_and(|h| h.contains("release")), "{v}");
 }
+
+/// Item 7: `render --check` reports stale directories and orphaned locks
+/// without `--clean-stale`; `component show` gives the pin and the
+/// rendered directory; `component remove` lists, or with `--purge` removes,
+/// what the component leaves, and no empty file stays.
+#[test]
+fn commands_that_fit_a_distro_repository() {
+    let w = World::new();
+    w.upstream("alpha");
+    w.upstream("beta");
+    w.config(&upstream_component("alpha"));
+    w.write(
+        "distro.toml",
+        &format!("includes = [\"comps/*.comp.toml\"]\n{}", w.read("distro.toml")),
+    );
+    w.write(
+        "comps/beta.comp.toml",
+        &format!(
+            "# beta, from up\n{}overlay-files = [\"../overlays/{{component}}/*.overlay.toml\"]\n",
+            upstream_component("beta")
+        ),
+    );
+    w.write(
+        "overlays/beta/vendor.overlay.toml",
+        "[metadata]\ncategory = \"azl-branding-policy\"\nupstream-status = \"inapplicable\"\n\n[[overlays]]\ntype = \"spec-set-tag\"\ntag = \"Vendor\"\nvalue = \"Demo\"\n",
+    );
+    w.ok(&["render"]);
+    let commit = w.lock_commit("beta");
+
+    // `component show`: pinned commit, upstream URL, rendered directory.
+    let show = w.ok(&["component", "show", "beta"]);
+    assert!(show.contains(&format!("# pinned-commit: {commit}")), "{show}");
+    assert!(show.contains("# upstream-url: ../up/beta"), "{show}");
+    assert!(show.contains("# rendered-dir: specs/b/beta"), "{show}");
+    let v: serde_json::Value = serde_json::from_slice(
+        &w.azldev(&["component", "show", "beta", "--format", "json"])
+            .stdout,
+    )
+    .expect("json");
+    assert_eq!(v["pinned-commit"], commit.as_str(), "{v}");
+    assert_eq!(v["lock-file"], "locks/beta.lock", "{v}");
+
+    // Without --purge: removed from its file, the rest listed and kept.
+    let backup = w.read("comps/beta.comp.toml");
+    let out = w.ok(&["component", "remove", "beta"]);
+    assert!(
+        out.contains("removed comps/beta.comp.toml (nothing left in it)"),
+        "{out}"
+    );
+    assert!(
+        !w.distro().join("comps/beta.comp.toml").exists(),
+        "no empty file is left"
+    );
+    assert!(
+        out.contains("overlay file overlays/beta/vendor.overlay.toml"),
+        "{out}"
+    );
+    assert!(out.contains("lock locks/beta.lock"), "{out}");
+    assert!(out.contains("rendered directory specs/b/beta/"), "{out}");
+    assert!(w.distro().join("locks/beta.lock").is_file());
+
+    // `render --check` reports both leftovers, without --clean-stale.
+    let out = w.fails(&["render", "--check"]);
+    assert!(out.contains("stale: beta"), "{out}");
+    assert!(out.contains("orphaned lock: beta"), "{out}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&w.azldev(&["render", "--check", "--format", "json"]).stdout).expect("json");
+    assert_eq!(v["orphan-locks"][0], "beta", "{v}");
+    assert!(
+        w.distro().join("specs/b/beta").is_dir(),
+        "--check removes nothing"
+    );
+
+    // With --purge: overlay file (and its emptied directory), lock and the
+    // rendered directory azldev wrote go too.
+    w.write("comps/beta.comp.toml", &backup);
+    let out = w.ok(&["component", "remove", "beta", "--purge"]);
+    assert!(
+        out.contains("removed overlay file overlays/beta/vendor.overlay.toml"),
+        "{out}"
+    );
+    assert!(!w.distro().join("overlays/beta").exists(), "{out}");
+    assert!(!w.distro().join("locks/beta.lock").exists(), "{out}");
+    assert!(!w.distro().join("specs/b/beta").exists(), "{out}");
+    w.ok(&["render", "--check"]);
+}
+
+/// Item 7: `azldev cache dir|clean`: a failed first clone's `.init`
+/// directory is removed; one whose entry is locked is kept.
+#[test]
+fn cache_dir_and_clean() {
+    let w = World::new();
+    w.config("");
+    let dir = w.ok(&["cache", "dir"]);
+    assert_eq!(dir.trim(), w.cache.path().display().to_string());
+    let git = w.cache.path().join("git");
+    std::fs::create_dir_all(git.join("gone-1234.init/objects")).expect("mkdir");
+    std::fs::create_dir_all(git.join("busy-5678.init")).expect("mkdir");
+    std::fs::create_dir_all(git.join("kept-0000")).expect("mkdir");
+    let held = std::fs::File::create(git.join("busy-5678.lock")).expect("lock file");
+    held.lock().expect("lock");
+    let out = w.ok(&["cache", "clean"]);
+    assert!(out.contains("1 failed clone removed"), "{out}");
+    assert!(!git.join("gone-1234.init").exists());
+    assert!(git.join("busy-5678.init").is_dir(), "in use: kept");
+    assert!(git.join("kept-0000").is_dir(), "complete entries are kept");
+}

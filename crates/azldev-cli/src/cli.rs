@@ -98,6 +98,9 @@ pub enum Command {
     /// Write man pages generated from the command definitions: `azldev.1`
     /// to standard output, or one page per command into DIR.
     Man(crate::cmd::ManArgs),
+    /// The cache: where it is, and removing what failed work left in it.
+    #[command(subcommand)]
+    Cache(crate::cmd::cache::CacheCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -118,6 +118,9 @@ pub struct Report {
     pub foreign: Vec<(String, PathBuf)>,
     /// Whether `stale` directories were removed.
     pub stale_removed: bool,
+    /// Lock files of components that no longer exist (`--check`, or
+    /// `clean_stale`): reported, never removed by render.
+    pub orphan_locks: Vec<(String, PathBuf)>,
     pub elapsed: Duration,
 }
 
@@ -620,7 +623,10 @@ fn render_inner(
         components: done,
         ..Report::default()
     };
-    if names.is_empty() && opts.clean_stale {
+    // `--check` reports stale directories and orphaned locks without being
+    // asked to clean them.
+    if names.is_empty() && (opts.clean_stale || opts.check) {
+        report.orphan_locks = orphan_locks(config, &opts.lock_dir);
         if let Ok(existing) = output::existing_components(&opts.out_dir) {
             // Only what azldev wrote is ever removed.
             (report.stale, report.foreign) = existing
@@ -636,6 +642,29 @@ fn render_inner(
         }
     }
     report
+}
+
+/// `<lock-dir>/<name>.lock` files that are component locks (they parse as
+/// one: the toolchain seed's locks do not) of no configured component.
+fn orphan_locks(config: &Config, lock_dir: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(lock_dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let path = e.path();
+            let name = path.file_name()?.to_str()?.strip_suffix(".lock")?.to_owned();
+            if name.starts_with('.') || config.components.contains_key(&name) || !path.is_file() {
+                return None;
+            }
+            let text = std::fs::read_to_string(&path).ok()?;
+            Lock::parse(&text, &path).ok()?;
+            Some((name, path))
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 type Repos = HashMap<String, Result<CachedRepo, azldev_source::Error>>;

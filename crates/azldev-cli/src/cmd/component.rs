@@ -72,6 +72,11 @@ pub struct AddArgs {
 
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
+    /// Also delete what the component leaves elsewhere: its overlay files
+    /// (those no other component uses), its lock and its rendered directory
+    /// (only when azldev wrote it). Without it they are listed.
+    #[arg(long)]
+    pub purge: bool,
     /// The component to remove.
     #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::complete::components))]
     pub name: String,
@@ -160,10 +165,25 @@ fn show(args: &ShowArgs, out: &Output) -> miette::Result<ExitCode> {
     let Some(c) = config.components.get(&args.name) else {
         return Err(unknown_component(config, &args.name));
     };
+    let state = pin_state(config, &c.name);
     let text = match args.format {
-        ShowFormat::Toml => azldev_config::view::component_toml(config, c).map_err(miette::Report::msg)?,
+        ShowFormat::Toml => {
+            let mut s = String::new();
+            for (k, v) in &state {
+                if let Some(v) = v.as_str() {
+                    s.push_str(&format!("# {k}: {v}\n"));
+                }
+            }
+            s.push_str(&azldev_config::view::component_toml(config, c).map_err(miette::Report::msg)?);
+            s
+        }
         ShowFormat::Json => {
-            let v = azldev_config::view::component_json(config, c).map_err(miette::Report::msg)?;
+            let mut v = azldev_config::view::component_json(config, c).map_err(miette::Report::msg)?;
+            if let serde_json::Value::Object(m) = &mut v {
+                for (k, val) in state {
+                    m.insert(k.to_owned(), val);
+                }
+            }
             let mut s = serde_json::to_string_pretty(&v).map_err(miette::Report::msg)?;
             s.push('\n');
             s
@@ -171,6 +191,35 @@ fn show(args: &ShowArgs, out: &Output) -> miette::Result<ExitCode> {
     };
     emit(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where a component stands outside its configuration: the pin in its lock
+/// (commit, upstream URL) and its rendered directory (paths relative to the
+/// project). Missing parts are `null`.
+fn pin_state(config: &azldev_config::Config, name: &str) -> Vec<(&'static str, serde_json::Value)> {
+    let opts = azldev_render::Options::for_project(config);
+    let shown = |p: &Path| {
+        p.strip_prefix(&config.root_dir)
+            .unwrap_or(p)
+            .display()
+            .to_string()
+    };
+    let lock_path = opts.lock_dir.join(format!("{name}.lock"));
+    let lock = azldev_source::Lock::read(&lock_path).ok().flatten();
+    let dir = azldev_render::component_dir(&opts.out_dir, name);
+    let some = |s: Option<String>| s.map_or(serde_json::Value::Null, serde_json::Value::String);
+    vec![
+        (
+            "pinned-commit",
+            some(lock.as_ref().and_then(|l| l.upstream_commit.clone())),
+        ),
+        (
+            "upstream-url",
+            some(lock.as_ref().and_then(|l| l.upstream_url.clone())),
+        ),
+        ("lock-file", some(lock.as_ref().map(|_| shown(&lock_path)))),
+        ("rendered-dir", some(dir.is_dir().then(|| shown(&dir)))),
+    ]
 }
 
 fn valid_name(name: &str) -> bool {
@@ -312,6 +361,58 @@ fn add(args: &AddArgs, out: &Output) -> miette::Result<ExitCode> {
     }
 }
 
+/// What a component has outside its definition.
+#[derive(Debug, Default)]
+struct Leftovers {
+    /// Overlay files only this component uses.
+    overlay_files: Vec<PathBuf>,
+    /// Overlay files other components use too (never deleted).
+    shared_overlay_files: Vec<PathBuf>,
+    lock: Option<PathBuf>,
+    rendered: Option<PathBuf>,
+}
+
+fn leftovers(config: &azldev_config::Config, name: &str) -> Leftovers {
+    let mut l = Leftovers::default();
+    let overlay_file = |o: &azldev_config::ResolvedOverlay| match &o.layer {
+        azldev_config::Layer::OverlayFile { .. } => {
+            config.files.get(o.overlay.loc.file).map(|f| f.path.clone())
+        }
+        _ => None,
+    };
+    if let Some(c) = config.components.get(name) {
+        let mut files: Vec<PathBuf> = c.overlays.iter().filter_map(overlay_file).collect();
+        files.sort();
+        files.dedup();
+        for f in files {
+            let shared = config
+                .components
+                .values()
+                .filter(|o| o.name != name)
+                .any(|o| o.overlays.iter().filter_map(overlay_file).any(|p| p == f));
+            if shared {
+                l.shared_overlay_files.push(f);
+            } else {
+                l.overlay_files.push(f);
+            }
+        }
+    }
+    let opts = azldev_render::Options::for_project(config);
+    let lock = opts.lock_dir.join(format!("{name}.lock"));
+    l.lock = lock.is_file().then_some(lock);
+    let dir = azldev_render::component_dir(&opts.out_dir, name);
+    l.rendered = dir.is_dir().then_some(dir);
+    l
+}
+
+/// Only comments and blank lines.
+fn is_empty_toml(text: &str) -> bool {
+    text.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#')
+    })
+}
+
 fn remove(args: &RemoveArgs, out: &Output) -> miette::Result<ExitCode> {
     let loaded = load_project()?;
     if report(out, &loaded.diagnostics) {
@@ -324,39 +425,115 @@ fn remove(args: &RemoveArgs, out: &Output) -> miette::Result<ExitCode> {
     let Some(path) = config.component_file(&args.name).map(Path::to_path_buf) else {
         return Err(miette::miette!("cannot tell which file defines `{}`", args.name));
     };
+    let left = leftovers(config, &args.name);
+    let root_dir = config.root_dir.clone();
+    let root_file = config.root_file.clone();
+    let shown = |p: &Path| p.strip_prefix(&root_dir).unwrap_or(p).display().to_string();
     let old =
         std::fs::read_to_string(&path).map_err(|e| miette::miette!("cannot read {}: {e}", path.display()))?;
     let text = edit::remove_component(&old, &args.name)
         .map_err(|e| miette::miette!("cannot edit {}: {e}", path.display()))?;
-    match commit_edit(&path, Some(&old), &text, out)? {
-        Some(l) => {
-            if out.verbosity >= 0 {
-                let shown = path
-                    .strip_prefix(&l.config.root_dir)
-                    .unwrap_or(&path)
-                    .display()
-                    .to_string();
-                eprintln!("removed component `{}` from {shown}", args.name);
-                let still_defines = l
-                    .config
-                    .merged
-                    .components
-                    .values()
-                    .any(|c| l.config.files.get(c.loc.file).is_some_and(|f| f.path == path));
-                if !still_defines {
-                    eprintln!(
-                        "note: {shown} defines no components any more; delete it if it is no longer needed"
-                    );
-                }
+    let Some(l) = commit_edit(&path, Some(&old), &text, out)? else {
+        eprintln!(
+            "error: removing `{}` would leave references to it (above); remove those first. Nothing was changed",
+            args.name
+        );
+        return Ok(ExitCode::from(1));
+    };
+    let quiet = out.verbosity < 0;
+    if !quiet {
+        eprintln!("removed component `{}` from {}", args.name, shown(&path));
+    }
+    let still_defines = l
+        .config
+        .merged
+        .components
+        .values()
+        .any(|c| l.config.files.get(c.loc.file).is_some_and(|f| f.path == path));
+    if !still_defines && is_empty_toml(&text) && path != root_file {
+        // No empty file is left behind, unless the configuration names it
+        // (a literal include): then it stays, as it was.
+        std::fs::remove_file(&path).map_err(|e| miette::miette!("cannot remove {}: {e}", path.display()))?;
+        let ok = load_project().is_ok_and(|l| !l.diagnostics.has_errors());
+        if ok {
+            if !quiet {
+                eprintln!("removed {} (nothing left in it)", shown(&path));
             }
-            Ok(ExitCode::SUCCESS)
+        } else {
+            write_atomic(&path, &text)?;
+            if !quiet {
+                eprintln!(
+                    "note: {} defines no components any more; it is kept because the configuration includes it by name",
+                    shown(&path)
+                );
+            }
         }
-        None => {
-            eprintln!(
-                "error: removing `{}` would leave references to it (above); remove those first. Nothing was changed",
-                args.name
-            );
-            Ok(ExitCode::from(1))
+    } else if !still_defines && !quiet {
+        eprintln!(
+            "note: {} defines no components any more; delete it if it is no longer needed",
+            shown(&path)
+        );
+    }
+    let mut kept = Vec::new();
+    if args.purge {
+        for f in &left.overlay_files {
+            std::fs::remove_file(f).map_err(|e| miette::miette!("cannot remove {}: {e}", f.display()))?;
+            if !quiet {
+                eprintln!("removed overlay file {}", shown(f));
+            }
+            // Its directory too, when that leaves it empty (`overlays/NAME/`).
+            if let Some(dir) = f.parent()
+                && dir != root_dir
+                && std::fs::remove_dir(dir).is_ok()
+                && !quiet
+            {
+                eprintln!("removed {}/", shown(dir));
+            }
+        }
+        if let Some(lock) = &left.lock {
+            std::fs::remove_file(lock)
+                .map_err(|e| miette::miette!("cannot remove {}: {e}", lock.display()))?;
+            if !quiet {
+                eprintln!("removed lock {}", shown(lock));
+            }
+        }
+        if let Some(dir) = &left.rendered {
+            if azldev_render::output::is_azldev_dir(dir, &args.name) {
+                azldev_render::output::remove_component(dir, &args.name)
+                    .map_err(|e| miette::miette!("cannot remove {}: {e}", dir.display()))?;
+                if !quiet {
+                    eprintln!("removed rendered directory {}/", shown(dir));
+                }
+            } else {
+                kept.push(format!("{}/ (azldev did not write it)", shown(dir)));
+            }
+        }
+    } else {
+        kept.extend(
+            left.overlay_files
+                .iter()
+                .map(|f| format!("overlay file {}", shown(f))),
+        );
+        kept.extend(left.lock.iter().map(|f| format!("lock {}", shown(f))));
+        kept.extend(
+            left.rendered
+                .iter()
+                .map(|d| format!("rendered directory {}/", shown(d))),
+        );
+    }
+    kept.extend(
+        left.shared_overlay_files
+            .iter()
+            .map(|f| format!("overlay file {} (other components use it)", shown(f))),
+    );
+    if !kept.is_empty() && !quiet {
+        eprintln!(
+            "left in place{}:",
+            if args.purge { "" } else { " (delete with --purge)" }
+        );
+        for k in &kept {
+            eprintln!("  {k}");
         }
     }
+    Ok(ExitCode::SUCCESS)
 }

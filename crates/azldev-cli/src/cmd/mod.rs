@@ -4,6 +4,7 @@
 pub(crate) mod build;
 mod build_run;
 pub(crate) mod buildroot;
+pub(crate) mod cache;
 mod completions;
 pub(crate) mod component;
 pub(crate) mod config;
@@ -42,6 +43,7 @@ pub fn run(command: Command, out: &Output, settings: &Settings) -> miette::Resul
         Command::Query(cmd) => query::run(&cmd, out, settings),
         Command::Completions { shell, static_script } => completions::run(shell, static_script),
         Command::Man(args) => man::run(&args),
+        Command::Cache(cmd) => cache::run(&cmd, out, settings),
         Command::Buildroot(cmd) => buildroot::run(&cmd, out, settings),
     }
 }

@@ -213,8 +213,8 @@ pub fn render(args: &RenderArgs, out: &Output, settings: &Settings) -> miette::R
         ReportFormat::Text => print_text(out, &report, args.check, &config),
         ReportFormat::Json => print_json(&report)?,
     }
-    let drift =
-        report.count(|s| matches!(s, Status::Drifted(_))) > 0 || (args.check && !report.stale.is_empty());
+    let drift = report.count(|s| matches!(s, Status::Drifted(_))) > 0
+        || (args.check && !(report.stale.is_empty() && report.orphan_locks.is_empty()));
     Ok(if report.failed() > 0 || drift {
         ExitCode::FAILURE
     } else {
@@ -248,6 +248,9 @@ fn print_text(out: &Output, report: &Report, check: bool, config: &Config) {
         } else if out.verbosity >= 0 {
             eprintln!("  removed {name} (stale)");
         }
+    }
+    for (name, path) in &report.orphan_locks {
+        println!("orphaned lock: {name} ({})", path.display());
     }
     for (_, path) in &report.foreign {
         eprintln!(
@@ -314,6 +317,7 @@ fn print_json(report: &Report) -> miette::Result<()> {
         "components": components,
         "stale": report.stale.iter().map(|(n, _)| n).collect::<Vec<_>>(),
         "foreign": report.foreign.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+        "orphan-locks": report.orphan_locks.iter().map(|(n, _)| n).collect::<Vec<_>>(),
         "summary": {
             "rendered": report.count(|s| *s == Status::Rendered),
             "unchanged": report.count(|s| *s == Status::Unchanged),
