@@ -286,3 +286,95 @@ fn cache_dir_and_clean() {
     assert!(git.join("busy-5678.init").is_dir(), "in use: kept");
     assert!(git.join("kept-0000").is_dir(), "complete entries are kept");
 }
+
+/// An upstream whose spec has a long `%description` (a big diff when added).
+fn big_upstream(w: &World, pkg: &str, lines: usize) {
+    let body: String = (0..lines)
+        .map(|i| format!("Line {i} of {pkg}: a description long enough to make the comment big.\n"))
+        .collect();
+    let spec = azldev_e2e::spec(pkg, "1.0", "1").replace("%description\n", &format!("%description\n{body}"));
+    let r = azldev_e2e::Repo::init(w.root.path().join("up").join(pkg), "main");
+    r.commit(
+        &[
+            (&format!("{pkg}.spec"), Some(&spec)),
+            (&format!("{pkg}.conf"), Some("setting = 1\n")),
+            ("sources", Some(&format!("SHA512 ({pkg}-1.0.tar.gz) = 00\n"))),
+        ],
+        "import",
+        "2024-01-01T00:00:00Z",
+    );
+}
+
+/// Item 9: pull-request output for bots: under GitHub's comment limit with a
+/// note, only non-zero summary rows, `--name-only --format json`, and a
+/// report (not just an exit code) when the head's configuration is broken.
+#[test]
+fn diff_output_for_bots() {
+    let w = World::new();
+    w.upstream("alpha");
+    let names = ["big1", "big2", "big3", "big4"];
+    for n in names {
+        big_upstream(&w, n, 1500);
+    }
+    w.config(&upstream_component("alpha"));
+    let repo = azldev_e2e::Repo::init(w.distro(), "main");
+    repo.commit(&[], "one", "2024-05-01T00:00:00Z");
+    let all: String = std::iter::once("alpha")
+        .chain(names)
+        .map(upstream_component)
+        .collect();
+    w.config(&all);
+    repo.commit(&[], "two", "2024-05-02T00:00:00Z");
+
+    let out = w.azldev(&["diff", "HEAD~1", "HEAD", "--format", "markdown"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(md.chars().count() <= 65_536, "{} characters", md.chars().count());
+    assert!(
+        md.contains("Diffs cut to 150 lines each"),
+        "{}",
+        &md[md.len() - 400..]
+    );
+    assert!(md.contains("| added | 4 |"), "{md}");
+    assert!(!md.contains("| removed |"), "zero rows are left out");
+    assert!(!md.contains("| changed |"), "zero rows are left out");
+
+    let out = w.azldev(&["diff", "HEAD~1", "HEAD", "--name-only", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let listed: Vec<&str> = v["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .map(|c| c["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(listed, names);
+    assert_eq!(v["components"][0]["status"], "added");
+
+    // The head (working tree) does not load: the report says so.
+    w.write(
+        "distro.toml",
+        &format!("{}[components.gamma]\nrelase = {{}}\n", w.read("distro.toml")),
+    );
+    let out = w.azldev(&["diff", "--format", "markdown"]);
+    assert_eq!(out.status.code(), Some(2));
+    let md = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(
+        md.contains("**The configuration at `working tree` does not load** (1 error)"),
+        "{md}"
+    );
+    assert!(md.contains("distro.toml:"), "{md}");
+    assert!(md.contains("relase"), "{md}");
+    let out = w.azldev(&["diff", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["config-errors"][0]["label"], "working tree", "{v}");
+    assert_eq!(
+        v["config-errors"][0]["diagnostics"][0]["path"], "distro.toml",
+        "{v}"
+    );
+}

@@ -255,6 +255,50 @@ fn cell(value: String) -> String {
         .replace('\n', "<br>")
 }
 
+/// GitHub's limit on a pull-request comment, in characters.
+pub const COMMENT_LIMIT: usize = 65_536;
+
+/// [`markdown`], kept under `limit` characters (GitHub's comment limit,
+/// [`COMMENT_LIMIT`]): when the report is longer, each component's diff is
+/// cut shorter (halving `max_lines` down to none) and, if the tables alone
+/// are still too long, the text is cut at a line; a note at the end says
+/// what was left out.
+///
+/// # Errors
+/// As [`markdown`].
+pub fn markdown_limited(
+    report: &Report,
+    template: Option<&str>,
+    max_lines: usize,
+    limit: usize,
+) -> Result<String, Error> {
+    let len = |s: &str| s.chars().count();
+    let mut lines = max_lines;
+    let mut text = markdown(report, template, lines)?;
+    while len(&text) > limit && lines > 0 {
+        lines /= 2;
+        text = markdown(report, template, lines)?;
+    }
+    let mut note = String::new();
+    if lines < max_lines {
+        note = format!(
+            "\n*Diffs cut to {lines} lines each to stay under GitHub's {limit}-character comment limit; run `azldev diff` locally for all of it.*\n"
+        );
+    }
+    if len(&text) + len(&note) > limit {
+        let shown = report.components.len();
+        note = format!(
+            "\n*Report cut to stay under GitHub's {limit}-character comment limit ({shown} components in all, diffs left out); run `azldev diff` locally for all of it.*\n"
+        );
+        let budget = limit.saturating_sub(len(&note) + 1);
+        let cut: String = text.chars().take(budget).collect();
+        let end = cut.rfind('\n').map_or(0, |i| i + 1);
+        text = cut[..end].to_owned();
+    }
+    text.push_str(&note);
+    Ok(text)
+}
+
 /// Markdown for a pull-request comment, from `template` (minijinja; the
 /// built-in [`MARKDOWN_TEMPLATE`] when `None`). Each component's diff is cut
 /// at `max_lines` lines. Templates get `base`, `head` (`label`, `commit`),
