@@ -378,3 +378,50 @@ fn diff_output_for_bots() {
         "{v}"
     );
 }
+
+/// Item 7: `component outdated` (= `lock update --dry-run`, moved ones only)
+/// and `lock update` show the upstream version change; the dry run writes
+/// nothing.
+#[test]
+fn outdated_and_lock_update_show_versions() {
+    let w = World::new();
+    let a = w.upstream("alpha");
+    w.upstream("beta");
+    let first = a.head();
+    w.config(&format!(
+        "{}{}",
+        upstream_component("alpha"),
+        upstream_component("beta")
+    ));
+    w.ok(&["render"]);
+    assert!(!w.ok(&["component", "outdated"]).contains("alpha:"));
+    let second = a.commit(
+        &[("alpha.spec", Some(&azldev_e2e::spec("alpha", "1.1", "1")))],
+        "update to 1.1",
+        "2024-02-01T00:00:00Z",
+    );
+    let out = w.ok(&["component", "outdated"]);
+    let line = format!(
+        "alpha: {} -> {} (version 1.0 -> 1.1)",
+        &first[..12],
+        &second[..12]
+    );
+    assert!(out.contains(&line), "{out}");
+    assert!(!out.contains("beta:"), "only what moved: {out}");
+    let v: serde_json::Value = serde_json::from_slice(
+        &w.azldev(&["lock", "update", "--dry-run", "--format", "json"])
+            .stdout,
+    )
+    .expect("json");
+    let alpha = &v["components"][0];
+    assert_eq!(alpha["old-version"], "1.0", "{v}");
+    assert_eq!(alpha["new-version"], "1.1", "{v}");
+    assert_eq!(w.lock_commit("alpha"), first, "a dry run writes nothing");
+    let out = w.ok(&["lock", "update"]);
+    assert!(out.contains(&line), "{out}");
+    assert_eq!(w.lock_commit("alpha"), second);
+    assert!(
+        !w.ok(&["comp", "outdated"]).contains("alpha:"),
+        "up to date again"
+    );
+}

@@ -1230,12 +1230,42 @@ pub fn render_in_memory(
 pub struct LockUpdate {
     pub name: String,
     pub result: Result<(Option<String>, String), RenderError>,
+    /// The upstream spec's `Version` at the old and at the new pin (when
+    /// the spec and the tag are there; macros it defines itself expanded).
+    pub versions: (Option<String>, Option<String>),
+}
+
+/// The `Version` of `<upstream_name>.spec` at `commit`.
+fn upstream_version(
+    repo: &CachedRepo,
+    commit: ObjectId,
+    subdir: Option<&str>,
+    upstream_name: &str,
+) -> Option<String> {
+    let spec_name = format!("{upstream_name}.spec");
+    let entries = repo.read_tree(commit, subdir).ok()?;
+    let data = entries.into_iter().find(|e| e.path == spec_name)?.data;
+    let spec = azldev_spec::Spec::parse(data);
+    let sel = azldev_spec::TagSel {
+        package: None,
+        name: "Version",
+        value: None,
+    };
+    let tag = *spec.find_tags(&sel).ok()?.first()?;
+    let value = spec.tag_value(tag).into_owned();
+    Some(spec.expand(&value).text)
 }
 
 /// `azldev lock update`: re-resolve the pins of the named components (all
 /// when empty), fetching fresh upstream state. The fingerprint is kept, so
 /// the next render redoes exactly the components whose pin moved.
 pub fn update_locks(config: &Config, names: &[String], opts: &Options) -> Vec<LockUpdate> {
+    update_locks_with(config, names, opts, true)
+}
+
+/// [`update_locks`]; with `write` false nothing is written (`lock update
+/// --dry-run`, `component outdated`): the pins are only re-resolved.
+pub fn update_locks_with(config: &Config, names: &[String], opts: &Options, write: bool) -> Vec<LockUpdate> {
     let mut out = Vec::new();
     let mut work = Vec::new();
     for sel in selected(config, names) {
@@ -1246,6 +1276,7 @@ pub fn update_locks(config: &Config, names: &[String], opts: &Options) -> Vec<Lo
                     out.push(LockUpdate {
                         name: r.name,
                         result: Err(e),
+                        versions: (None, None),
                     });
                 }
             }
@@ -1253,6 +1284,7 @@ pub fn update_locks(config: &Config, names: &[String], opts: &Options) -> Vec<Lo
                 Err(e) => out.push(LockUpdate {
                     name: c.name.clone(),
                     result: Err(e),
+                    versions: (None, None),
                 }),
                 Ok(SourcePlan::Local { .. }) => {}
                 Ok(plan) => work.push(Work {
@@ -1271,34 +1303,51 @@ pub fn update_locks(config: &Config, names: &[String], opts: &Options) -> Vec<Lo
         .par_iter()
         .map(|w| {
             let SourcePlan::Upstream {
-                remote, url, desired, ..
+                remote,
+                url,
+                desired,
+                subdir,
+                upstream_name,
             } = &w.plan
             else {
                 return LockUpdate {
                     name: w.c.name.clone(),
                     result: Err(RenderError::Upstream("local".into())),
+                    versions: (None, None),
                 };
             };
+            let mut versions = (None, None);
             let result = (|| {
                 let repo = match repos.get(&remote.as_git_url()) {
                     Some(Ok(r)) => r,
                     Some(Err(e)) => return Err(RenderError::from(e.clone())),
                     None => return Err(RenderError::Upstream("remote not opened".into())),
                 };
-                let commit = resolve(repo, desired)?.to_string();
+                let new_id = resolve(repo, desired)?;
+                let commit = new_id.to_string();
                 let old = w.lock.as_ref().and_then(|l| l.upstream_commit.clone());
+                if old.as_deref() != Some(commit.as_str()) {
+                    let old_id = old.as_deref().and_then(|o| ObjectId::from_hex(o.as_bytes()).ok());
+                    versions = (
+                        old_id.and_then(|id| upstream_version(repo, id, subdir.as_deref(), upstream_name)),
+                        upstream_version(repo, new_id, subdir.as_deref(), upstream_name),
+                    );
+                }
                 let lock = Lock {
                     upstream_commit: Some(commit.clone()),
                     upstream_url: Some(url.clone()),
                     resolved_from: desired.clone(),
                     fingerprint: w.lock.as_ref().map(|l| l.fingerprint.clone()).unwrap_or_default(),
                 };
-                lock.write(&opts.lock_path(&w.c.name))?;
+                if write {
+                    lock.write(&opts.lock_path(&w.c.name))?;
+                }
                 Ok((old, commit))
             })();
             LockUpdate {
                 name: w.c.name.clone(),
                 result,
+                versions,
             }
         })
         .collect();

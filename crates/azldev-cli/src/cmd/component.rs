@@ -24,6 +24,9 @@ pub enum ComponentCommand {
     /// Render components (the same as `azldev render`, azldev's spelling
     /// `azldev component render -a`).
     Render(crate::cmd::RenderArgs),
+    /// Components whose upstream moved past their pin (`lock update
+    /// --dry-run`, listing only those), with the version change.
+    Outdated(crate::cmd::render::LockUpdateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -89,7 +92,9 @@ pub fn run(cmd: ComponentCommand, out: &Output) -> miette::Result<ExitCode> {
         ComponentCommand::Add(args) => add(&args, out),
         ComponentCommand::Remove(args) => remove(&args, out),
         // Dispatched by `cmd::run`, which has the settings.
-        ComponentCommand::Render(_) => Err(miette::miette!("`component render` is run by `azldev render`")),
+        ComponentCommand::Render(_) | ComponentCommand::Outdated(_) => {
+            Err(miette::miette!("dispatched by `cmd::run`"))
+        }
     }
 }
 

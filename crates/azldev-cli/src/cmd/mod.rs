@@ -11,7 +11,7 @@ pub(crate) mod config;
 mod diff;
 mod man;
 mod query;
-mod render;
+pub(crate) mod render;
 mod sources;
 mod spec;
 pub(crate) mod toolchain;
@@ -33,6 +33,10 @@ pub fn run(command: Command, out: &Output, settings: &Settings) -> miette::Resul
         Command::Spec(cmd) => spec::run(cmd, out),
         Command::Config(cmd) => config::run(cmd, out),
         Command::Component(component::ComponentCommand::Render(args)) => render::render(&args, out, settings),
+        Command::Component(component::ComponentCommand::Outdated(mut args)) => {
+            args.dry_run = true;
+            render::lock_update(&args, true, out, settings)
+        }
         Command::Component(cmd) => component::run(cmd, out),
         Command::Render(args) => render::render(&args, out, settings),
         Command::Lock(cmd) => render::lock(&cmd, out, settings),

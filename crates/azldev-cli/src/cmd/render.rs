@@ -65,6 +65,10 @@ pub struct RenderArgs {
 pub struct LockUpdateArgs {
     #[command(flatten)]
     pub select: Selection,
+    /// Re-resolve and report, but write no lock file (what moved upstream;
+    /// also `azldev component outdated`).
+    #[arg(long)]
+    pub dry_run: bool,
     /// Report format.
     #[arg(long, value_enum, default_value_t)]
     pub format: ReportFormat,
@@ -333,26 +337,49 @@ fn print_json(report: &Report) -> miette::Result<()> {
 
 pub fn lock(cmd: &LockCommand, out: &Output, settings: &Settings) -> miette::Result<ExitCode> {
     let LockCommand::Update(args) = cmd;
+    lock_update(args, false, out, settings)
+}
+
+/// `lock update` (`only_moved`: `component outdated`, which lists only the
+/// components whose upstream moved).
+pub fn lock_update(
+    args: &LockUpdateArgs,
+    only_moved: bool,
+    out: &Output,
+    settings: &Settings,
+) -> miette::Result<ExitCode> {
     let config = loaded_config(out)?;
     let selected = names(&config, &args.select)?;
     let mut opts = Options::for_project(&config);
     opts.cache = azldev_source::GitCache::new(settings.git_cache());
     opts.sources = settings.source_store();
     opts.jobs = settings.jobs;
-    let results = azldev_render::update_locks(&config, &selected, &opts);
+    let results = azldev_render::update_locks_with(&config, &selected, &opts, !args.dry_run);
     let mut failed = 0;
     let mut json = Vec::new();
+    let short = |c: &str| c[..12.min(c.len())].to_owned();
     for r in &results {
         match &r.result {
             Ok((old, new)) => {
                 let moved = old.as_deref() != Some(new.as_str());
-                if args.format == ReportFormat::Text && (moved || out.verbosity > 0) {
-                    let from = old
-                        .as_deref()
-                        .map_or("(none)".to_owned(), |o| o[..12.min(o.len())].to_owned());
-                    println!("{}: {from} -> {}", r.name, &new[..12.min(new.len())]);
+                if only_moved && !moved {
+                    continue;
                 }
-                json.push(serde_json::json!({"name": r.name, "old": old, "new": new, "moved": moved}));
+                let (old_v, new_v) = &r.versions;
+                if args.format == ReportFormat::Text && (moved || out.verbosity > 0) {
+                    let from = old.as_deref().map_or("(none)".to_owned(), short);
+                    let version = match (old_v, new_v) {
+                        (Some(a), Some(b)) if a != b => format!(" (version {a} -> {b})"),
+                        (Some(a), Some(_)) => format!(" (version {a}, unchanged)"),
+                        (None, Some(b)) => format!(" (version {b})"),
+                        _ => String::new(),
+                    };
+                    println!("{}: {from} -> {}{version}", r.name, short(new));
+                }
+                json.push(serde_json::json!({
+                    "name": r.name, "old": old, "new": new, "moved": moved,
+                    "old-version": old_v, "new-version": new_v,
+                }));
             }
             Err(e) => {
                 failed += 1;
@@ -365,6 +392,8 @@ pub fn lock(cmd: &LockCommand, out: &Output, settings: &Settings) -> miette::Res
         let text = serde_json::to_string_pretty(&serde_json::json!({ "components": json }))
             .map_err(|e| miette::miette!("{e}"))?;
         println!("{text}");
+    } else if args.dry_run && out.verbosity >= 0 {
+        eprintln!("dry run: no lock file was written");
     }
     Ok(if failed > 0 {
         ExitCode::FAILURE
