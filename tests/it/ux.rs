@@ -425,3 +425,64 @@ fn outdated_and_lock_update_show_versions() {
         "up to date again"
     );
 }
+
+/// Item 7: `component add` writes the file the layout implies, checks the
+/// upstream has the package, adds a local spec and joins a group.
+#[test]
+fn component_add_follows_the_layout() {
+    let w = World::new();
+    w.upstream("alpha");
+    w.upstream("beta");
+    w.config(
+        "[default-component-config]\nspec = { type = \"upstream\", upstream-distro = { name = \"up\", version = \"1\" } }\n\n\
+         [component-groups.base]\ncomponents = [\"alpha\"]\n",
+    );
+    w.write(
+        "distro.toml",
+        &format!("includes = [\"comps/*.comp.toml\"]\n{}", w.read("distro.toml")),
+    );
+    w.write("comps/alpha.comp.toml", &upstream_component("alpha"));
+    w.write(
+        "comps/zeta.comp.toml",
+        "[components.zeta]\nspec = { type = \"local\", path = \"../local/zeta.spec\" }\n",
+    );
+    w.write("local/zeta.spec", &azldev_e2e::spec("zeta", "1", "1"));
+    w.write("local/new.spec", &azldev_e2e::spec("new", "1", "1"));
+    let distro = w.read("distro.toml");
+
+    // One file per component here: beta gets comps/beta.comp.toml.
+    let out = w.ok(&["component", "add", "beta", "-g", "base"]);
+    assert!(
+        out.contains("added component `beta` at comps/beta.comp.toml:1"),
+        "{out}"
+    );
+    assert!(out.contains("added `beta` to group `base`"), "{out}");
+    assert!(
+        w.read("distro.toml")
+            .contains("components = [\"alpha\", \"beta\"]"),
+        "{}",
+        w.read("distro.toml")
+    );
+    // The upstream distro defaults apply (the file only names it).
+    assert_eq!(w.read("comps/beta.comp.toml"), "[components.beta]\n");
+    w.ok(&["render", "beta"]);
+
+    // An upstream without the package: refused, nothing written.
+    let out = w.azldev(&["component", "add", "nosuch", "-g", "base"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot add `nosuch`"), "{err}");
+    assert!(!w.distro().join("comps/nosuch.comp.toml").exists());
+    assert!(!w.read("distro.toml").contains("nosuch"));
+
+    // A local spec, written relative to the new file.
+    let out = w.ok(&["component", "add", "new", "--spec", "local/new.spec"]);
+    assert!(out.contains("comps/new.comp.toml"), "{out}");
+    assert_eq!(
+        w.read("comps/new.comp.toml"),
+        "[components.new]\nspec = { type = \"local\", path = \"../local/new.spec\" }\n"
+    );
+    w.ok(&["render", "new"]);
+    assert!(w.distro().join("specs/n/new/new.spec").is_file());
+    assert_ne!(w.read("distro.toml"), distro);
+}

@@ -1,5 +1,6 @@
 //! `azldev component list|show|add|remove`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -60,17 +61,29 @@ pub struct ShowArgs {
 pub struct AddArgs {
     /// Name of the new component.
     pub name: String,
-    /// Configuration file to add it to (default: the file that defines the most
-    /// components). The file must be loaded by the configuration, or match one
-    /// of its `includes`.
+    /// Configuration file to add it to. Default: what the layout implies —
+    /// `<dir>/<name>.comp.toml` (or `<dir>/<name>/<name>.comp.toml`) when
+    /// components have files of their own, except that a component with
+    /// nothing to configure joins a shared list when there is one; else the
+    /// file that defines the most components. The file must be loaded by the
+    /// configuration, or match one of its `includes`.
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
     /// Name of the package in the upstream distro, when different.
     #[arg(long, value_name = "NAME")]
     pub upstream_name: Option<String>,
     /// Pin the upstream spec to this commit (7 to 40 hex digits).
-    #[arg(long, value_name = "SHA")]
+    #[arg(long, value_name = "SHA", conflicts_with = "spec")]
     pub upstream_commit: Option<String>,
+    /// A local spec kept in this repository instead of an upstream one.
+    #[arg(long, value_name = "PATH", conflicts_with = "upstream_name")]
+    pub spec: Option<PathBuf>,
+    /// Also make it a member of this component group (repeatable).
+    #[arg(long, short = 'g', value_name = "GROUP", add = clap_complete::engine::ArgValueCandidates::new(crate::complete::groups))]
+    pub group: Vec<String>,
+    /// Do not check that the upstream has the package (offline).
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 #[derive(Debug, Args)]
@@ -85,11 +98,15 @@ pub struct RemoveArgs {
     pub name: String,
 }
 
-pub fn run(cmd: ComponentCommand, out: &Output) -> miette::Result<ExitCode> {
+pub fn run(
+    cmd: ComponentCommand,
+    out: &Output,
+    settings: &crate::settings::Settings,
+) -> miette::Result<ExitCode> {
     match cmd {
         ComponentCommand::List(args) => list(&args, out),
         ComponentCommand::Show(args) => show(&args, out),
-        ComponentCommand::Add(args) => add(&args, out),
+        ComponentCommand::Add(args) => add(&args, out, settings),
         ComponentCommand::Remove(args) => remove(&args, out),
         // Dispatched by `cmd::run`, which has the settings.
         ComponentCommand::Render(_) | ComponentCommand::Outdated(_) => {
@@ -278,7 +295,94 @@ fn commit_edit(
     Ok(None)
 }
 
-fn add(args: &AddArgs, out: &Output) -> miette::Result<ExitCode> {
+/// Components defined in each configuration file.
+fn components_per_file(config: &azldev_config::Config) -> BTreeMap<PathBuf, Vec<String>> {
+    let mut m: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
+    for (name, c) in &config.merged.components {
+        if let Some(f) = config.files.get(c.loc.file) {
+            m.entry(f.path.clone()).or_default().push(name.clone());
+        }
+    }
+    m
+}
+
+/// The file the repository's layout implies for a new component (see
+/// `AddArgs::file`). `bare`: the component has nothing but its name.
+fn layout_file(config: &azldev_config::Config, name: &str, bare: bool) -> PathBuf {
+    let default = config.default_component_file();
+    let per_file = components_per_file(config);
+    // Files holding one component and named after it.
+    let own: Vec<&PathBuf> = per_file
+        .iter()
+        .filter(|(p, names)| {
+            names.len() == 1
+                && p.file_name().and_then(|f| f.to_str()) == Some(&format!("{}.comp.toml", names[0]))
+        })
+        .map(|(p, _)| p)
+        .collect();
+    if own.is_empty() {
+        return default;
+    }
+    let shared = per_file.get(&default).map_or(0, Vec::len);
+    if bare && shared > 1 {
+        return default;
+    }
+    let stem = |p: &Path| {
+        p.file_name()
+            .and_then(|f| f.to_str())
+            .map(|f| f.trim_end_matches(".comp.toml").to_owned())
+    };
+    let in_own_dir = |p: &&&PathBuf| {
+        p.parent()
+            .and_then(|d| d.file_name())
+            .and_then(|d| d.to_str())
+            .map(str::to_owned)
+            == stem(p)
+    };
+    let nested = own.iter().filter(in_own_dir).count() * 2 > own.len();
+    // The most common base directory.
+    let mut bases: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    for p in &own {
+        let base = if nested {
+            p.parent().and_then(Path::parent)
+        } else {
+            p.parent()
+        };
+        if let Some(b) = base {
+            *bases.entry(b.to_path_buf()).or_default() += 1;
+        }
+    }
+    let Some((base, _)) = bases.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))) else {
+        return default;
+    };
+    let candidate = if nested {
+        base.join(name).join(format!("{name}.comp.toml"))
+    } else {
+        base.join(format!("{name}.comp.toml"))
+    };
+    if config.is_config_file(&candidate) {
+        candidate
+    } else {
+        default
+    }
+}
+
+/// `to` relative to directory `from` (both absolute), with `..` as needed.
+fn relative_to(to: &Path, from: &Path) -> PathBuf {
+    let to: Vec<_> = to.components().collect();
+    let from: Vec<_> = from.components().collect();
+    let common = to.iter().zip(&from).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..from.len() {
+        out.push("..");
+    }
+    for c in &to[common..] {
+        out.push(c);
+    }
+    out
+}
+
+fn add(args: &AddArgs, out: &Output, settings: &crate::settings::Settings) -> miette::Result<ExitCode> {
     if !valid_name(&args.name) {
         return Err(miette::miette!(
             help = "use letters, digits and `-_.+`, not starting with `.` or `-`",
@@ -310,17 +414,26 @@ fn add(args: &AddArgs, out: &Output) -> miette::Result<ExitCode> {
             args.name
         ));
     }
+    for g in &args.group {
+        if !config.merged.component_groups.contains_key(g) {
+            let names = config.merged.component_groups.keys().map(String::as_str);
+            return Err(match azldev_config::suggest::closest(g, names) {
+                Some(n) => miette::miette!(help = format!("did you mean `{n}`?"), "no component group `{g}`"),
+                None => miette::miette!("no component group `{g}`"),
+            });
+        }
+    }
+    let cwd = std::env::current_dir().map_err(|e| miette::miette!("{e}"))?;
+    let bare = args.upstream_name.is_none() && args.upstream_commit.is_none() && args.spec.is_none();
     let target = match &args.file {
         Some(f) => {
-            let abs = std::env::current_dir()
-                .map_err(|e| miette::miette!("{e}"))?
-                .join(f);
+            let abs = cwd.join(f);
             let parent = abs.parent().map(Path::to_path_buf).unwrap_or_default();
             let parent = std::fs::canonicalize(&parent)
                 .map_err(|e| miette::miette!("cannot use {}: {e}", f.display()))?;
             parent.join(abs.file_name().unwrap_or_default())
         }
-        None => config.default_component_file(),
+        None => layout_file(config, &args.name, bare),
     };
     if !config.is_config_file(&target) {
         return Err(miette::miette!(
@@ -329,6 +442,18 @@ fn add(args: &AddArgs, out: &Output) -> miette::Result<ExitCode> {
             target.display()
         ));
     }
+    let local_spec = match &args.spec {
+        Some(p) => {
+            let abs = std::fs::canonicalize(cwd.join(p))
+                .map_err(|e| miette::miette!("cannot use {}: {e}", p.display()))?;
+            if !abs.is_file() {
+                return Err(miette::miette!("{} is not a file", p.display()));
+            }
+            let dir = target.parent().unwrap_or_else(|| Path::new("/"));
+            Some(relative_to(&abs, dir).display().to_string())
+        }
+        None => None,
+    };
     let old = if target.exists() {
         Some(
             std::fs::read_to_string(&target)
@@ -340,30 +465,99 @@ fn add(args: &AddArgs, out: &Output) -> miette::Result<ExitCode> {
     let new = NewComponent {
         upstream_name: args.upstream_name.clone(),
         upstream_commit: args.upstream_commit.clone(),
+        local_spec,
     };
     let text = edit::add_component(old.as_deref().unwrap_or(""), &args.name, &new)
         .map_err(|e| miette::miette!("cannot edit {}: {e}", target.display()))?;
-    match commit_edit(&target, old.as_deref(), &text, out)? {
-        Some(l) => {
-            if out.verbosity >= 0 {
-                let at = l
-                    .config
-                    .components
-                    .get(&args.name)
-                    .map(|c| l.config.files.describe_line(&c.defined_at))
-                    .unwrap_or_default();
-                eprintln!("added component `{}` at {at}", args.name);
-            }
-            Ok(ExitCode::SUCCESS)
+    // A new `<name>/<name>.comp.toml` needs its directory.
+    let made_dir = match target.parent() {
+        Some(d) if !d.exists() => {
+            std::fs::create_dir_all(d).map_err(|e| miette::miette!("cannot create {}: {e}", d.display()))?;
+            Some(d.to_path_buf())
         }
-        None => {
-            eprintln!(
-                "error: adding `{}` would make the configuration invalid; nothing was changed",
+        _ => None,
+    };
+    // Every file changed, with its previous text, to undo on failure.
+    let mut undo: Vec<(PathBuf, Option<String>)> = vec![(target.clone(), old.clone())];
+    let restore = |undo: &[(PathBuf, Option<String>)]| {
+        for (p, t) in undo.iter().rev() {
+            match t {
+                Some(t) => {
+                    let _ = write_atomic(p, t);
+                }
+                None => {
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+        }
+        if let Some(d) = &made_dir {
+            let _ = std::fs::remove_dir(d);
+        }
+    };
+    let mut reloaded = commit_edit(&target, old.as_deref(), &text, out)?;
+    for g in &args.group {
+        let Some(l) = &reloaded else { break };
+        let Some(path) = l
+            .config
+            .merged
+            .component_groups
+            .get(g)
+            .and_then(|grp| l.config.files.get(grp.loc.file))
+            .map(|f| f.path.clone())
+        else {
+            break;
+        };
+        let before = std::fs::read_to_string(&path)
+            .map_err(|e| miette::miette!("cannot read {}: {e}", path.display()))?;
+        let after = edit::add_to_group(&before, g, &args.name)
+            .map_err(|e| miette::miette!("cannot edit {}: {e}", path.display()))?;
+        undo.push((path.clone(), Some(before.clone())));
+        reloaded = commit_edit(&path, Some(&before), &after, out)?;
+    }
+    let Some(l) = reloaded else {
+        restore(&undo);
+        eprintln!(
+            "error: adding `{}` would make the configuration invalid; nothing was changed",
+            args.name
+        );
+        return Ok(ExitCode::from(1));
+    };
+    // The upstream must have the package: resolve the pin (no lock written)
+    // and look for the spec at that commit.
+    if args.spec.is_none() && !args.no_verify && !settings.offline {
+        let mut opts = azldev_render::Options::for_project(&l.config);
+        opts.cache = azldev_source::GitCache::new(settings.git_cache());
+        let r = azldev_render::update_locks_with(&l.config, std::slice::from_ref(&args.name), &opts, false);
+        let problem = match r.first().map(|u| (&u.result, &u.versions.1)) {
+            Some((Err(e), _)) => Some(e.to_string()),
+            Some((Ok(_), None)) => {
+                Some("the upstream has no spec for it (or one without a Version)".to_owned())
+            }
+            Some((Ok(_), Some(_))) => None,
+            None => None,
+        };
+        if let Some(why) = problem {
+            restore(&undo);
+            return Err(miette::miette!(
+                help = "check the name (--upstream-name when upstream calls it differently), or pass --no-verify",
+                "cannot add `{}`: {why}; nothing was changed",
                 args.name
-            );
-            Ok(ExitCode::from(1))
+            ));
         }
     }
+    if out.verbosity >= 0 {
+        let at = l
+            .config
+            .components
+            .get(&args.name)
+            .map(|c| l.config.files.describe_line(&c.defined_at))
+            .unwrap_or_default();
+        eprintln!("added component `{}` at {at}", args.name);
+        for g in &args.group {
+            eprintln!("added `{}` to group `{g}`", args.name);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// What a component has outside its definition.

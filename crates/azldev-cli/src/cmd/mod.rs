@@ -37,7 +37,7 @@ pub fn run(command: Command, out: &Output, settings: &Settings) -> miette::Resul
             args.dry_run = true;
             render::lock_update(&args, true, out, settings)
         }
-        Command::Component(cmd) => component::run(cmd, out),
+        Command::Component(cmd) => component::run(cmd, out, settings),
         Command::Render(args) => render::render(&args, out, settings),
         Command::Lock(cmd) => render::lock(&cmd, out, settings),
         Command::Diff(args) => diff::run(&args, out, settings),
