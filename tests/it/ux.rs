@@ -319,9 +319,16 @@ fn diff_output_for_bots() {
     w.config(&upstream_component("alpha"));
     let repo = azldev_e2e::Repo::init(w.distro(), "main");
     repo.commit(&[], "one", "2024-05-01T00:00:00Z");
+    // Each new component has an overlay rewriting its 1,500 lines: the
+    // diff (against upstream) is 3,000 lines a component.
     let all: String = std::iter::once("alpha")
-        .chain(names)
         .map(upstream_component)
+        .chain(names.iter().map(|n| {
+            format!(
+                "{}[[components.{n}.overlays]]\ntype = \"spec-search-replace\"\nregex = '^Line '\nreplacement = \"Row \"\n",
+                upstream_component(n)
+            )
+        }))
         .collect();
     w.config(&all);
     repo.commit(&[], "two", "2024-05-02T00:00:00Z");
@@ -341,6 +348,14 @@ fn diff_output_for_bots() {
         &md[md.len() - 400..]
     );
     assert!(md.contains("| added | 4 |"), "{md}");
+    // Shown against upstream: the overlay's lines, not whole new files.
+    assert!(
+        md.contains("new: shown against its upstream at the pinned commit"),
+        "{md}"
+    );
+    assert!(md.contains("-Line 0 of big1"), "{md}");
+    assert!(md.contains("+++ b/specs/b/big1/big1.spec"), "{md}");
+    assert!(!md.contains("new file mode"), "{md}");
     assert!(!md.contains("| removed |"), "zero rows are left out");
     assert!(!md.contains("| changed |"), "zero rows are left out");
 
