@@ -73,6 +73,12 @@ fn overlay_failures_point_at_the_value_and_suggest() {
     let err = v["components"][0]["error"].as_str().expect("error");
     assert_eq!(err.matches("(spec-").count(), 3, "{err}");
     assert!(err.contains("did you mean `License`?"), "{err}");
+    let located = &v["components"][0]["overlay-errors"];
+    assert_eq!(located[0]["path"], "overlays/tinyping/fix.overlay.toml", "{v}");
+    assert_eq!(located[0]["line"], 8, "{v}");
+    assert_eq!(located[0]["column"], 11, "{v}");
+    assert_eq!(located[0]["help"], "did you mean `extras`?", "{v}");
+    assert_eq!(located.as_array().map(Vec::len), Some(3), "{v}");
 }
 
 /// Item 5: an unknown component name on the command line is suggested like

@@ -119,6 +119,10 @@ struct JsonComponent<'a> {
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// Failed overlays, located (`path`, `line`, `column` of the value at
+    /// fault) with their suggestion.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    overlay_errors: Vec<serde_json::Value>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     drift: Vec<String>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
@@ -215,7 +219,7 @@ pub fn render(args: &RenderArgs, out: &Output, settings: &Settings) -> miette::R
     }
     match args.format {
         ReportFormat::Text => print_text(out, &report, args.check, &config),
-        ReportFormat::Json => print_json(&report)?,
+        ReportFormat::Json => print_json(&report, &config)?,
     }
     let drift = report.count(|s| matches!(s, Status::Drifted(_))) > 0
         || (args.check && !(report.stale.is_empty() && report.orphan_locks.is_empty()));
@@ -231,7 +235,10 @@ fn print_text(out: &Output, report: &Report, check: bool, config: &Config) {
         match &c.status {
             Status::Failed(RenderError::Overlays { problems }) => {
                 for p in problems {
-                    eprint!("{}", out.render(&overlay_diagnostic(config, &c.name, p)));
+                    eprint!(
+                        "{}",
+                        out.render_unwrapped(&overlay_diagnostic(config, &c.name, p))
+                    );
                 }
             }
             Status::Failed(e) => eprintln!("error: {}: {e}", c.name),
@@ -298,7 +305,7 @@ pub(crate) fn overlay_diagnostic(
     }
 }
 
-fn print_json(report: &Report) -> miette::Result<()> {
+fn print_json(report: &Report, config: &Config) -> miette::Result<()> {
     let components: Vec<JsonComponent<'_>> = report
         .components
         .iter()
@@ -308,6 +315,13 @@ fn print_json(report: &Report) -> miette::Result<()> {
             error: match &c.status {
                 Status::Failed(e) => Some(e.to_string()),
                 _ => None,
+            },
+            overlay_errors: match &c.status {
+                Status::Failed(RenderError::Overlays { problems }) => problems
+                    .iter()
+                    .map(|p| crate::cmd::config::diagnostic_json(&overlay_diagnostic(config, &c.name, p)))
+                    .collect(),
+                _ => Vec::new(),
             },
             drift: match &c.status {
                 Status::Drifted(d) => d.clone(),
