@@ -374,6 +374,15 @@ fn diff_output_for_bots() {
         .map(|c| c["name"].as_str().expect("name"))
         .collect();
     assert_eq!(listed, names);
+    // The full JSON report: kebab-case keys like every other command's.
+    let v: serde_json::Value =
+        serde_json::from_slice(&w.azldev(&["diff", "HEAD~1", "HEAD", "--format", "json"]).stdout)
+            .expect("json");
+    assert_eq!(v["summary"]["lines-added"], 6000, "{}", v["summary"]);
+    assert_eq!(
+        v["components"][0]["files"][0]["new-path"],
+        "specs/b/big1/big1.spec"
+    );
     assert_eq!(v["components"][0]["status"], "added");
 
     // The head (working tree) does not load: the report says so.

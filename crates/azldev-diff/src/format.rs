@@ -207,6 +207,20 @@ pub fn json(report: &Report) -> Result<String, Error> {
         .map_err(|e| Error::Template(e.to_string()))
 }
 
+fn snake_keys(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            let old = std::mem::take(map);
+            for (k, mut child) in old {
+                snake_keys(&mut child);
+                map.insert(k.replace('-', "_"), child);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(snake_keys),
+        _ => {}
+    }
+}
+
 /// What a Markdown template sees of one component: the report's fields plus
 /// its diff, truncated.
 #[derive(Debug, Serialize)]
@@ -303,7 +317,8 @@ pub fn markdown_limited(
 /// built-in [`MARKDOWN_TEMPLATE`] when `None`). Each component's diff is cut
 /// at `max_lines` lines. Templates get `base`, `head` (`label`, `commit`),
 /// `summary` (the counts), `summary_line`, `differs`, `max_lines` and
-/// `components` (every field of the JSON report plus `diff`, `truncated`,
+/// `components` (every field of the JSON report, spelt with `_` for the
+/// report's `-`, plus `diff`, `truncated`,
 /// `omitted_lines`, `fence`), and a `cell` filter escaping table cells.
 ///
 /// # Errors
@@ -354,7 +369,11 @@ pub fn markdown(report: &Report, template: Option<&str>, max_lines: usize) -> Re
     let tmpl = env
         .get_template("report.md")
         .map_err(|e| Error::Template(describe(&e)))?;
-    tmpl.render(minijinja::Value::from_serialize(&ctx))
+    // The JSON report's keys are kebab-case; templates name fields as Rust
+    // does (`c.head_error`, `summary.lines_added`).
+    let mut value = serde_json::to_value(&ctx).map_err(|e| Error::Template(e.to_string()))?;
+    snake_keys(&mut value);
+    tmpl.render(minijinja::Value::from_serialize(&value))
         .map_err(|e| Error::Template(describe(&e)))
 }
 

@@ -225,6 +225,7 @@ impl Status {
 
 /// One component that differs (or was touched).
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct ComponentDiff {
     /// The name at the head side (at the base side for a removed one).
     pub name: String,
@@ -293,6 +294,7 @@ impl ComponentDiff {
 
 /// A side as the report shows it.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct SideInfo {
     pub label: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -301,6 +303,7 @@ pub struct SideInfo {
 
 /// Counts over all components.
 #[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Summary {
     /// Components on either side.
     pub components: usize,
@@ -321,6 +324,7 @@ pub struct Summary {
 
 /// The result of a diff.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Report {
     pub base: SideInfo,
     pub head: SideInfo,
