@@ -261,7 +261,17 @@ fn commands_that_fit_a_distro_repository() {
     // With --purge: overlay file (and its emptied directory), lock and the
     // rendered directory azldev wrote go too.
     w.write("comps/beta.comp.toml", &backup);
-    let out = w.ok(&["component", "remove", "beta", "--purge"]);
+    let removed = w.azldev(&["component", "remove", "beta", "--purge", "--format", "json"]);
+    assert!(removed.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&removed.stdout).expect("json");
+    assert_eq!(v["removed"][0], "comps/beta.comp.toml", "{v}");
+    assert!(
+        v["removed"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|p| p == "locks/beta.lock")),
+        "{v}"
+    );
+    let out = String::from_utf8_lossy(&removed.stderr).into_owned();
     assert!(
         out.contains("removed overlay file overlays/beta/vendor.overlay.toml"),
         "{out}"
@@ -291,6 +301,17 @@ fn cache_dir_and_clean() {
     assert!(!git.join("gone-1234.init").exists());
     assert!(git.join("busy-5678.init").is_dir(), "in use: kept");
     assert!(git.join("kept-0000").is_dir(), "complete entries are kept");
+    std::fs::create_dir_all(git.join("again-1.init")).expect("mkdir");
+    let v: serde_json::Value =
+        serde_json::from_slice(&w.azldev(&["cache", "clean", "--format", "json"]).stdout).expect("json");
+    assert_eq!(
+        v["removed"][0],
+        git.join("again-1.init").display().to_string(),
+        "{v}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&w.azldev(&["cache", "dir", "--format", "json"]).stdout).expect("json");
+    assert_eq!(v["git"], git.display().to_string(), "{v}");
 }
 
 /// An upstream whose spec has a long `%description` (a big diff when added).
@@ -481,7 +502,15 @@ fn component_add_follows_the_layout() {
     let distro = w.read("distro.toml");
 
     // One file per component here: beta gets comps/beta.comp.toml.
-    let out = w.ok(&["component", "add", "beta", "-g", "base"]);
+    let added = w.azldev(&["component", "add", "beta", "-g", "base", "--format", "json"]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&added.stdout).expect("json");
+    assert_eq!(v["file"], "comps/beta.comp.toml", "{v}");
+    let out = String::from_utf8_lossy(&added.stderr).into_owned();
     assert!(
         out.contains("added component `beta` at comps/beta.comp.toml:1"),
         "{out}"

@@ -84,6 +84,9 @@ pub struct AddArgs {
     /// Do not check that the upstream has the package (offline).
     #[arg(long)]
     pub no_verify: bool,
+    /// Output format (`json`: `{"name", "file", "groups"}` on success).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
 }
 
 #[derive(Debug, Args)]
@@ -93,6 +96,9 @@ pub struct RemoveArgs {
     /// (only when azldev wrote it). Without it they are listed.
     #[arg(long)]
     pub purge: bool,
+    /// Output format (`json`: `{"name", "file", "removed", "kept"}`).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
     /// The component to remove.
     #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::complete::components))]
     pub name: String,
@@ -557,6 +563,13 @@ fn add(args: &AddArgs, out: &Output, settings: &crate::settings::Settings) -> mi
             eprintln!("added `{}` to group `{g}`", args.name);
         }
     }
+    if args.format == ReportFormat::Json {
+        let file = target.strip_prefix(&l.config.root_dir).unwrap_or(&target);
+        emit(&format!(
+            "{}\n",
+            serde_json::json!({ "name": args.name, "file": file, "groups": args.group })
+        ))?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -674,9 +687,15 @@ fn remove(args: &RemoveArgs, out: &Output) -> miette::Result<ExitCode> {
         );
     }
     let mut kept = Vec::new();
+    // What was deleted besides the definition, as shown.
+    let mut deleted: Vec<String> = Vec::new();
+    if !path.exists() {
+        deleted.push(shown(&path));
+    }
     if args.purge {
         for f in &left.overlay_files {
             std::fs::remove_file(f).map_err(|e| miette::miette!("cannot remove {}: {e}", f.display()))?;
+            deleted.push(shown(f));
             if !quiet {
                 eprintln!("removed overlay file {}", shown(f));
             }
@@ -692,6 +711,7 @@ fn remove(args: &RemoveArgs, out: &Output) -> miette::Result<ExitCode> {
         if let Some(lock) = &left.lock {
             std::fs::remove_file(lock)
                 .map_err(|e| miette::miette!("cannot remove {}: {e}", lock.display()))?;
+            deleted.push(shown(lock));
             if !quiet {
                 eprintln!("removed lock {}", shown(lock));
             }
@@ -700,6 +720,7 @@ fn remove(args: &RemoveArgs, out: &Output) -> miette::Result<ExitCode> {
             if azldev_render::output::is_azldev_dir(dir, &args.name) {
                 azldev_render::output::remove_component(dir, &args.name)
                     .map_err(|e| miette::miette!("cannot remove {}: {e}", dir.display()))?;
+                deleted.push(format!("{}/", shown(dir)));
                 if !quiet {
                     eprintln!("removed rendered directory {}/", shown(dir));
                 }
@@ -733,6 +754,12 @@ fn remove(args: &RemoveArgs, out: &Output) -> miette::Result<ExitCode> {
         for k in &kept {
             eprintln!("  {k}");
         }
+    }
+    if args.format == ReportFormat::Json {
+        emit(&format!(
+            "{}\n",
+            serde_json::json!({ "name": args.name, "file": shown(&path), "removed": deleted, "kept": kept })
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }
