@@ -93,11 +93,13 @@ fn loaded_config(out: &Output) -> miette::Result<Config> {
 fn names(config: &Config, sel: &Selection) -> miette::Result<Vec<String>> {
     let mut names = sel.names.clone();
     for g in &sel.group {
-        let group = config
-            .merged
-            .component_groups
-            .get(g.as_str())
-            .ok_or_else(|| miette::miette!("no component group `{g}`"))?;
+        let group = config.merged.component_groups.get(g.as_str()).ok_or_else(|| {
+            let groups = config.merged.component_groups.keys().map(String::as_str);
+            match azldev_config::suggest::closest(g, groups) {
+                Some(n) => miette::miette!(help = format!("did you mean `{n}`?"), "no component group `{g}`"),
+                None => miette::miette!("no component group `{g}`"),
+            }
+        })?;
         names.extend(group.value.components.iter().map(|c| c.value.clone()));
     }
     Ok(names)
