@@ -169,7 +169,7 @@ fn demo_plan_puts_libgreet_before_greeter() {
 fn demo_plan_for_both_arches_builds_noarch_once() {
     let d = Demo::new();
     let plans = d.json(0, &["build", "--plan", "-a", "--arch", "all", "--format", "json"]);
-    let plans = plans.as_array().expect("one plan per arch");
+    let plans = plans["plans"].as_array().expect("one plan per arch");
     assert_eq!(plans.len(), 2);
     assert_eq!(plans[0]["arch"], "x86_64");
     assert_eq!(plans[1]["arch"], "aarch64");

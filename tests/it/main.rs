@@ -17,6 +17,7 @@ mod release;
 mod safety;
 mod sources;
 mod toolchain;
+mod ux;
 
 /// A distro repository plus upstream repositories and a private git cache.
 struct World {

@@ -55,7 +55,7 @@ pub enum Command {
     #[command(subcommand)]
     Config(crate::cmd::config::ConfigCommand),
     /// List, show, add and remove components.
-    #[command(subcommand)]
+    #[command(subcommand, alias = "comp")]
     Component(crate::cmd::component::ComponentCommand),
     /// Render components into the generated spec tree (pinned upstream →
     /// overlays → build configuration), incrementally and atomically.
@@ -90,12 +90,23 @@ pub enum Command {
     /// The local build repository: sign it.
     #[command(subcommand)]
     Repo(crate::cmd::image::RepoCommand),
-    /// Print a shell completion script.
+    /// Print a shell completion script. The script asks `azldev` for
+    /// candidates, so component, group and image names of the project in the
+    /// current directory complete too (`--static`: commands and flags only).
     Completions {
         /// The shell to generate completions for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+        /// A self-contained script that never runs `azldev` (no names).
+        #[arg(long = "static")]
+        static_script: bool,
     },
+    /// Write man pages generated from the command definitions: `azldev.1`
+    /// to standard output, or one page per command into DIR.
+    Man(crate::cmd::ManArgs),
+    /// The cache: where it is, and removing what failed work left in it.
+    #[command(subcommand)]
+    Cache(crate::cmd::cache::CacheCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,7 @@
 
 mod cli;
 mod cmd;
+mod complete;
 mod output;
 mod settings;
 
@@ -44,6 +45,8 @@ fn quiet_on_broken_pipe() {
 
 fn main() -> ExitCode {
     quiet_on_broken_pipe();
+    // `COMPLETE=bash azldev -- …`: the completion script asking for candidates.
+    clap_complete::CompleteEnv::with_factory(<cli::Cli as clap::CommandFactory>::command).complete();
     let mut cli = cli::Cli::parse();
     let settings = match settings::Settings::load() {
         Ok(s) => s,

@@ -50,6 +50,21 @@ impl Output {
         s
     }
 
+    /// [`Self::render`] without wrapping long lines: for messages holding
+    /// values to copy (a digest to paste into the configuration).
+    pub fn render_unwrapped(&self, diag: &dyn miette::Diagnostic) -> String {
+        let mut s = String::new();
+        if self
+            .handler()
+            .with_wrap_lines(false)
+            .render_report(&mut s, diag)
+            .is_err()
+        {
+            s = format!("{diag}\n");
+        }
+        s
+    }
+
     /// Print a fatal error to stderr.
     pub fn fatal(&self, report: &miette::Report) {
         eprint!("{}", self.render(report.as_ref()));

@@ -30,6 +30,9 @@ pub enum EditError {
 pub struct NewComponent {
     pub upstream_name: Option<String>,
     pub upstream_commit: Option<String>,
+    /// A local spec (`spec = { type = "local", path = … }`), the path
+    /// relative to the file the component is written in.
+    pub local_spec: Option<String>,
 }
 
 fn parse(text: &str) -> Result<DocumentMut, EditError> {
@@ -197,7 +200,11 @@ pub fn add_component(text: &str, name: &str, new: &NewComponent) -> Result<Strin
 
     let mut table = Table::new();
     let mut spec = InlineTable::new();
-    if new.upstream_name.is_some() || new.upstream_commit.is_some() {
+    if let Some(path) = &new.local_spec {
+        spec.insert("type", Value::from("local"));
+        spec.insert("path", Value::from(path.as_str()));
+        table.insert("spec", Item::Value(Value::InlineTable(spec)));
+    } else if new.upstream_name.is_some() || new.upstream_commit.is_some() {
         spec.insert("type", Value::from("upstream"));
         if let Some(n) = &new.upstream_name {
             spec.insert("upstream-name", Value::from(n.as_str()));
@@ -254,6 +261,39 @@ pub fn add_component(text: &str, name: &str, new: &NewComponent) -> Result<Strin
     }
     if let Some(Item::Table(c)) = doc.get_mut("components") {
         c.insert(name, Item::Table(table));
+    }
+    Ok(doc.to_string())
+}
+
+/// Add `name` to `[component-groups.GROUP].components` (created when
+/// missing), keeping the array's formatting; nothing changes when it is
+/// already a member.
+///
+/// # Errors
+/// The text is not TOML, or the group's `components` is not an array.
+pub fn add_to_group(text: &str, group: &str, name: &str) -> Result<String, EditError> {
+    let mut doc = parse(text)?;
+    let groups = doc
+        .entry("component-groups")
+        .or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_implicit(true);
+            Item::Table(t)
+        })
+        .as_table_like_mut()
+        .ok_or(EditError::NotATable)?;
+    let g = groups
+        .entry(group)
+        .or_insert(Item::Table(Table::new()))
+        .as_table_like_mut()
+        .ok_or(EditError::NotATable)?;
+    let members = g
+        .entry("components")
+        .or_insert(Item::Value(Value::Array(toml_edit::Array::new())))
+        .as_array_mut()
+        .ok_or(EditError::NotATable)?;
+    if !members.iter().any(|v| v.as_str() == Some(name)) {
+        members.push(name);
     }
     Ok(doc.to_string())
 }
@@ -372,6 +412,7 @@ mod tests {
             &NewComponent {
                 upstream_name: Some("curl-minimal".into()),
                 upstream_commit: None,
+                local_spec: None,
             },
         )
         .expect("add");

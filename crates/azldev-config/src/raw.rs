@@ -224,7 +224,10 @@ pub enum SpecType {
     #[default]
     Upstream,
     Local,
+    /// Read for compatibility, never offered: not in the schema, so an
+    /// editor and `config check` reject `type = ""`.
     #[serde(rename = "")]
+    #[schemars(skip)]
     Unset,
 }
 
@@ -346,6 +349,51 @@ impl OverlayType {
             Self::FileAdd => "file-add",
             Self::FileRemove => "file-remove",
             Self::FileRename => "file-rename",
+        }
+    }
+}
+
+/// Keys every overlay accepts, whatever its type.
+pub const OVERLAY_COMMON_KEYS: &[&str] = &["type", "description", "metadata"];
+
+impl OverlayType {
+    /// Keys an overlay of this type must have (each non-empty). The
+    /// validation pass, the JSON Schema and `docs/overlays.md` follow this
+    /// table; a test checks each against it.
+    #[must_use]
+    pub fn required_keys(self) -> &'static [&'static str] {
+        match self {
+            Self::SpecAddTag | Self::SpecInsertTag | Self::SpecSetTag | Self::SpecUpdateTag => {
+                &["tag", "value"]
+            }
+            Self::SpecRemoveTag => &["tag"],
+            Self::SpecPrependLines | Self::SpecAppendLines => &["lines"],
+            Self::SpecSearchReplace => &["regex"],
+            Self::SpecRemoveSection => &["section"],
+            Self::SpecRemoveSubpackage => &["package"],
+            Self::PatchAdd => &["source"],
+            Self::PatchRemove | Self::FileRemove => &["file"],
+            Self::FilePrependLines => &["file", "lines"],
+            Self::FileSearchReplace => &["file", "regex"],
+            Self::FileAdd => &["file", "source"],
+            Self::FileRename => &["file", "replacement"],
+        }
+    }
+
+    /// Keys an overlay of this type may have besides the required ones and
+    /// [`OVERLAY_COMMON_KEYS`].
+    #[must_use]
+    pub fn optional_keys(self) -> &'static [&'static str] {
+        match self {
+            Self::SpecAddTag | Self::SpecInsertTag | Self::SpecSetTag | Self::SpecUpdateTag => &["package"],
+            Self::SpecRemoveTag => &["value", "package"],
+            Self::SpecPrependLines | Self::SpecAppendLines => &["section", "package"],
+            Self::SpecSearchReplace => &["replacement", "section", "package"],
+            Self::SpecRemoveSection => &["package"],
+            Self::SpecRemoveSubpackage | Self::PatchRemove => &[],
+            Self::PatchAdd => &["file"],
+            Self::FilePrependLines | Self::FileAdd | Self::FileRemove | Self::FileRename => &["archive"],
+            Self::FileSearchReplace => &["replacement", "archive"],
         }
     }
 }

@@ -207,6 +207,20 @@ pub fn json(report: &Report) -> Result<String, Error> {
         .map_err(|e| Error::Template(e.to_string()))
 }
 
+fn snake_keys(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            let old = std::mem::take(map);
+            for (k, mut child) in old {
+                snake_keys(&mut child);
+                map.insert(k.replace('-', "_"), child);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(snake_keys),
+        _ => {}
+    }
+}
+
 /// What a Markdown template sees of one component: the report's fields plus
 /// its diff, truncated.
 #[derive(Debug, Serialize)]
@@ -255,11 +269,56 @@ fn cell(value: String) -> String {
         .replace('\n', "<br>")
 }
 
+/// GitHub's limit on a pull-request comment, in characters.
+pub const COMMENT_LIMIT: usize = 65_536;
+
+/// [`markdown`], kept under `limit` characters (GitHub's comment limit,
+/// [`COMMENT_LIMIT`]): when the report is longer, each component's diff is
+/// cut shorter (halving `max_lines` down to none) and, if the tables alone
+/// are still too long, the text is cut at a line; a note at the end says
+/// what was left out.
+///
+/// # Errors
+/// As [`markdown`].
+pub fn markdown_limited(
+    report: &Report,
+    template: Option<&str>,
+    max_lines: usize,
+    limit: usize,
+) -> Result<String, Error> {
+    let len = |s: &str| s.chars().count();
+    let mut lines = max_lines;
+    let mut text = markdown(report, template, lines)?;
+    while len(&text) > limit && lines > 0 {
+        lines /= 2;
+        text = markdown(report, template, lines)?;
+    }
+    let mut note = String::new();
+    if lines < max_lines {
+        note = format!(
+            "\n*Diffs cut to {lines} lines each to stay under GitHub's {limit}-character comment limit; run `azldev diff` locally for all of it.*\n"
+        );
+    }
+    if len(&text) + len(&note) > limit {
+        let shown = report.components.len();
+        note = format!(
+            "\n*Report cut to stay under GitHub's {limit}-character comment limit ({shown} components in all, diffs left out); run `azldev diff` locally for all of it.*\n"
+        );
+        let budget = limit.saturating_sub(len(&note) + 1);
+        let cut: String = text.chars().take(budget).collect();
+        let end = cut.rfind('\n').map_or(0, |i| i + 1);
+        text = cut[..end].to_owned();
+    }
+    text.push_str(&note);
+    Ok(text)
+}
+
 /// Markdown for a pull-request comment, from `template` (minijinja; the
 /// built-in [`MARKDOWN_TEMPLATE`] when `None`). Each component's diff is cut
 /// at `max_lines` lines. Templates get `base`, `head` (`label`, `commit`),
 /// `summary` (the counts), `summary_line`, `differs`, `max_lines` and
-/// `components` (every field of the JSON report plus `diff`, `truncated`,
+/// `components` (every field of the JSON report, spelt with `_` for the
+/// report's `-`, plus `diff`, `truncated`,
 /// `omitted_lines`, `fence`), and a `cell` filter escaping table cells.
 ///
 /// # Errors
@@ -310,7 +369,11 @@ pub fn markdown(report: &Report, template: Option<&str>, max_lines: usize) -> Re
     let tmpl = env
         .get_template("report.md")
         .map_err(|e| Error::Template(describe(&e)))?;
-    tmpl.render(minijinja::Value::from_serialize(&ctx))
+    // The JSON report's keys are kebab-case; templates name fields as Rust
+    // does (`c.head_error`, `summary.lines_added`).
+    let mut value = serde_json::to_value(&ctx).map_err(|e| Error::Template(e.to_string()))?;
+    snake_keys(&mut value);
+    tmpl.render(minijinja::Value::from_serialize(&value))
         .map_err(|e| Error::Template(describe(&e)))
 }
 

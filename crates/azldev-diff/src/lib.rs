@@ -225,6 +225,7 @@ impl Status {
 
 /// One component that differs (or was touched).
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct ComponentDiff {
     /// The name at the head side (at the base side for a removed one).
     pub name: String,
@@ -293,6 +294,7 @@ impl ComponentDiff {
 
 /// A side as the report shows it.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct SideInfo {
     pub label: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -301,6 +303,7 @@ pub struct SideInfo {
 
 /// Counts over all components.
 #[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Summary {
     /// Components on either side.
     pub components: usize,
@@ -321,6 +324,7 @@ pub struct Summary {
 
 /// The result of a diff.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Report {
     pub base: SideInfo,
     pub head: SideInfo,
@@ -462,6 +466,28 @@ fn outcome(
             None => Outcome::Failed("not rendered".to_owned()),
         },
     }
+}
+
+/// The note on a new component shown against its upstream.
+pub const UPSTREAM_NOTE: &str = "new: shown against its upstream at the pinned commit";
+/// The note on a new component that renders as its upstream publishes it.
+pub const UPSTREAM_SAME_NOTE: &str =
+    "new: as its upstream publishes it at the pinned commit (no overlay changes it)";
+
+/// A new upstream component as azldev renders it without its overlays
+/// (the upstream files at the pin, with the build configuration): what its
+/// diff is shown against. `None` for a local component, or when it cannot
+/// be rendered that way.
+fn upstream_tree(side: &Side, o: &Options, name: &str) -> Option<ComponentTree> {
+    let c = side.config().components.get(name)?;
+    if c.spec_path.is_some() {
+        return None;
+    }
+    let mut bare = c.clone();
+    bare.overlays.clear();
+    let p = azldev_render::prepare(side.config(), side.fs(), &bare, o).ok()?;
+    let rendered = azldev_render::render_prepared(side.config(), side.fs(), &[&p], o);
+    rendered.into_iter().next()?.ok().map(|r| r.tree)
 }
 
 /// Compare the generated specs of two sides; see the crate documentation.
@@ -660,6 +686,29 @@ pub fn diff(base: &Side, head: &Side, opts: &DiffOptions) -> Report {
             ));
             r.notes = semantic::notes(old_tree, &tree);
             d = r;
+        } else if let Some(upstream) = upstream_tree(head, &ho, &d.name) {
+            // A new upstream component is shown against what upstream
+            // publishes at the pin: the review is of azldev's changes.
+            let mut a = ComponentDiff::new(&d.name, Status::Added);
+            let prefix = dir_of(&hp, &d.name);
+            a.set_files(patch::compare(
+                Some(patch::Dir {
+                    prefix: &prefix,
+                    tree: &upstream,
+                }),
+                Some(patch::Dir {
+                    prefix: &prefix,
+                    tree: &tree,
+                }),
+            ));
+            a.notes = semantic::notes(&upstream, &tree);
+            let note = if a.files.is_empty() {
+                UPSTREAM_SAME_NOTE
+            } else {
+                UPSTREAM_NOTE
+            };
+            a.notes.insert(0, note.to_owned());
+            d = a;
         }
         out.push(d);
     }

@@ -45,6 +45,7 @@ pub struct PatchLine {
 
 /// One file's change.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct FileDiff {
     /// Path before, relative to the distro root (`specs/a/alpha/alpha.spec`);
     /// absent for an added file.

@@ -35,6 +35,9 @@ pub enum RenderError {
     Source(#[from] azldev_source::Error),
     #[error("{0}")]
     Overlay(String, Option<Loc>),
+    /// Overlays that failed (every failing one of the component).
+    #[error("{}", problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "))]
+    Overlays { problems: Vec<OverlayProblem> },
     #[error("upstream: {0}")]
     Upstream(String),
     #[error(
@@ -69,6 +72,22 @@ pub enum RenderError {
         component: String,
         problems: Vec<String>,
     },
+}
+
+/// One failed overlay, located and explained: `message` is one line
+/// (`path:line:col: overlay N (type) in FILE: why`), `focus` the value of
+/// the key at fault (or the overlay's table), `help` the nearest candidate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverlayProblem {
+    pub message: String,
+    /// The failure without its location (`overlay 2 (spec-update-tag) …: why`).
+    pub title: String,
+    pub focus: Loc,
+    /// What the caret under `focus` says.
+    pub label: String,
+    pub help: Option<String>,
+    /// The overlay's table.
+    pub overlay: Loc,
 }
 
 /// What happened to one component.
@@ -111,6 +130,9 @@ pub struct Report {
     pub foreign: Vec<(String, PathBuf)>,
     /// Whether `stale` directories were removed.
     pub stale_removed: bool,
+    /// Lock files of components that no longer exist (`--check`, or
+    /// `clean_stale`): reported, never removed by render.
+    pub orphan_locks: Vec<(String, PathBuf)>,
     pub elapsed: Duration,
 }
 
@@ -456,7 +478,13 @@ fn selected<'a>(
                     n,
                     RenderError::Config {
                         component: n.clone(),
-                        message: format!("no component named `{n}`"),
+                        message: match azldev_config::suggest::closest(
+                            n,
+                            config.components.keys().map(String::as_str),
+                        ) {
+                            Some(near) => format!("no component named `{n}`; did you mean `{near}`?"),
+                            None => format!("no component named `{n}`"),
+                        },
                     },
                 ))
             })
@@ -613,7 +641,10 @@ fn render_inner(
         components: done,
         ..Report::default()
     };
-    if names.is_empty() && opts.clean_stale {
+    // `--check` reports stale directories and orphaned locks without being
+    // asked to clean them.
+    if names.is_empty() && (opts.clean_stale || opts.check) {
+        report.orphan_locks = orphan_locks(config, &opts.lock_dir);
         if let Ok(existing) = output::existing_components(&opts.out_dir) {
             // Only what azldev wrote is ever removed.
             (report.stale, report.foreign) = existing
@@ -629,6 +660,29 @@ fn render_inner(
         }
     }
     report
+}
+
+/// `<lock-dir>/<name>.lock` files that are component locks (they parse as
+/// one: the toolchain seed's locks do not) of no configured component.
+fn orphan_locks(config: &Config, lock_dir: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(lock_dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let path = e.path();
+            let name = path.file_name()?.to_str()?.strip_suffix(".lock")?.to_owned();
+            if name.starts_with('.') || config.components.contains_key(&name) || !path.is_file() {
+                return None;
+            }
+            let text = std::fs::read_to_string(&path).ok()?;
+            Lock::parse(&text, &path).ok()?;
+            Some((name, path))
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 type Repos = HashMap<String, Result<CachedRepo, azldev_source::Error>>;
@@ -892,23 +946,11 @@ fn render_tree(
     }
     let loaded = archives::load(&mut tree, config, c, &opts.sources, opts.offline)?;
     let reader = |ro: &ResolvedOverlay| read_input(fs, config, ro);
-    azldev_overlay::process_component(&mut tree, c, &reader).map_err(|e| {
-        let loc = match &e {
-            azldev_overlay::Error::Overlay(f) => Some(f.loc.clone()),
-            _ => None,
-        };
-        let msg = match &e {
-            azldev_overlay::Error::Overlay(f) => {
-                let mut m = format!("{}: {f}", config.describe(&f.loc));
-                if !f.spec_lines.is_empty() {
-                    let lines: Vec<String> = f.spec_lines.iter().map(ToString::to_string).collect();
-                    m.push_str(&format!(" (spec lines {})", lines.join(", ")));
-                }
-                m
-            }
-            other => other.to_string(),
-        };
-        RenderError::Overlay(msg, loc)
+    azldev_overlay::process_component(&mut tree, c, &reader).map_err(|e| match &e {
+        azldev_overlay::Error::Overlay(f) => RenderError::Overlays {
+            problems: f.all().map(|f| overlay_problem(config, f)).collect(),
+        },
+        other => RenderError::Overlay(other.to_string(), None),
     })?;
     check_publishable(&tree)?;
     check_referenced_files(&tree, c, source_spec.as_ref(), &spec_origin, &opts.out_dir)?;
@@ -1019,6 +1061,41 @@ fn local_release_base(tree: &ComponentTree) -> String {
             .unwrap_or_default()
     };
     format!("{}:{}-{}", tag("epoch"), tag("version"), tag("release"))
+}
+
+/// A failed overlay as the CLI and `diff` show it.
+fn overlay_problem(config: &Config, f: &azldev_overlay::OverlayFailure) -> OverlayProblem {
+    let file = config
+        .files
+        .get(f.loc.file)
+        .map(|s| s.display.clone())
+        .unwrap_or_default();
+    let description = f
+        .description
+        .as_deref()
+        .map(|d| format!(" \"{d}\""))
+        .unwrap_or_default();
+    let mut title = format!(
+        "overlay {} ({}) in {file}{description}: {}",
+        f.number, f.kind, f.error
+    );
+    if !f.spec_lines.is_empty() {
+        let lines: Vec<String> = f.spec_lines.iter().map(ToString::to_string).collect();
+        title.push_str(&format!(" (spec lines {})", lines.join(", ")));
+    }
+    let label = match f.focus_key {
+        Some(k) => format!("this `{k}`"),
+        None => "this overlay".to_owned(),
+    };
+    let help = f.help.as_deref().map(|h| format!("; {h}")).unwrap_or_default();
+    OverlayProblem {
+        message: format!("{}: {title}{help}", config.describe(&f.focus)),
+        title,
+        focus: f.focus.clone(),
+        label,
+        help: f.help.clone(),
+        overlay: f.loc.clone(),
+    }
 }
 
 /// What a rendered directory may not hold, whatever put it there (an
@@ -1374,12 +1451,42 @@ pub fn render_in_memory(
 pub struct LockUpdate {
     pub name: String,
     pub result: Result<(Option<String>, String), RenderError>,
+    /// The upstream spec's `Version` at the old and at the new pin (when
+    /// the spec and the tag are there; macros it defines itself expanded).
+    pub versions: (Option<String>, Option<String>),
+}
+
+/// The `Version` of `<upstream_name>.spec` at `commit`.
+fn upstream_version(
+    repo: &CachedRepo,
+    commit: ObjectId,
+    subdir: Option<&str>,
+    upstream_name: &str,
+) -> Option<String> {
+    let spec_name = format!("{upstream_name}.spec");
+    let entries = repo.read_tree(commit, subdir).ok()?;
+    let data = entries.into_iter().find(|e| e.path == spec_name)?.data;
+    let spec = azldev_spec::Spec::parse(data);
+    let sel = azldev_spec::TagSel {
+        package: None,
+        name: "Version",
+        value: None,
+    };
+    let tag = *spec.find_tags(&sel).ok()?.first()?;
+    let value = spec.tag_value(tag).into_owned();
+    Some(spec.expand(&value).text)
 }
 
 /// `azldev lock update`: re-resolve the pins of the named components (all
 /// when empty), fetching fresh upstream state. The fingerprint is kept, so
 /// the next render redoes exactly the components whose pin moved.
 pub fn update_locks(config: &Config, names: &[String], opts: &Options) -> Vec<LockUpdate> {
+    update_locks_with(config, names, opts, true)
+}
+
+/// [`update_locks`]; with `write` false nothing is written (`lock update
+/// --dry-run`, `component outdated`): the pins are only re-resolved.
+pub fn update_locks_with(config: &Config, names: &[String], opts: &Options, write: bool) -> Vec<LockUpdate> {
     let mut out = Vec::new();
     let mut work = Vec::new();
     for sel in selected(config, names) {
@@ -1390,6 +1497,7 @@ pub fn update_locks(config: &Config, names: &[String], opts: &Options) -> Vec<Lo
                     out.push(LockUpdate {
                         name: r.name,
                         result: Err(e),
+                        versions: (None, None),
                     });
                 }
             }
@@ -1397,6 +1505,7 @@ pub fn update_locks(config: &Config, names: &[String], opts: &Options) -> Vec<Lo
                 Err(e) => out.push(LockUpdate {
                     name: c.name.clone(),
                     result: Err(e),
+                    versions: (None, None),
                 }),
                 Ok(SourcePlan::Local { .. }) => {}
                 Ok(plan) => work.push(Work {
@@ -1415,22 +1524,36 @@ pub fn update_locks(config: &Config, names: &[String], opts: &Options) -> Vec<Lo
         .par_iter()
         .map(|w| {
             let SourcePlan::Upstream {
-                remote, url, desired, ..
+                remote,
+                url,
+                desired,
+                subdir,
+                upstream_name,
             } = &w.plan
             else {
                 return LockUpdate {
                     name: w.c.name.clone(),
                     result: Err(RenderError::Upstream("local".into())),
+                    versions: (None, None),
                 };
             };
+            let mut versions = (None, None);
             let result = (|| {
                 let repo = match repos.get(&remote.as_git_url()) {
                     Some(Ok(r)) => r,
                     Some(Err(e)) => return Err(RenderError::from(e.clone())),
                     None => return Err(RenderError::Upstream("remote not opened".into())),
                 };
-                let commit = resolve(repo, desired)?.to_string();
+                let new_id = resolve(repo, desired)?;
+                let commit = new_id.to_string();
                 let old = w.lock.as_ref().and_then(|l| l.upstream_commit.clone());
+                if old.as_deref() != Some(commit.as_str()) {
+                    let old_id = old.as_deref().and_then(|o| ObjectId::from_hex(o.as_bytes()).ok());
+                    versions = (
+                        old_id.and_then(|id| upstream_version(repo, id, subdir.as_deref(), upstream_name)),
+                        upstream_version(repo, new_id, subdir.as_deref(), upstream_name),
+                    );
+                }
                 let lock = Lock {
                     upstream_commit: Some(commit.clone()),
                     upstream_url: Some(url.clone()),
@@ -1441,12 +1564,15 @@ pub fn update_locks(config: &Config, names: &[String], opts: &Options) -> Vec<Lo
                     content: w.lock.as_ref().map(|l| l.content.clone()).unwrap_or_default(),
                     release_base: String::new(),
                 };
-                lock.write(&opts.lock_path(&w.c.name))?;
+                if write {
+                    lock.write(&opts.lock_path(&w.c.name))?;
+                }
                 Ok((old, commit))
             })();
             LockUpdate {
                 name: w.c.name.clone(),
                 result,
+                versions,
             }
         })
         .collect();

@@ -105,6 +105,43 @@ impl GitCache {
     }
 
     /// Directory of a remote's entry.
+    /// Remove what failed first fetches left: `<entry>.init` directories
+    /// whose entry nobody holds (its lock file is free). Returns them.
+    pub fn clean_leftovers(&self) -> Result<Vec<PathBuf>, Error> {
+        let io = |path: &Path, e: std::io::Error| Error::Io {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(&self.root, e)),
+        };
+        let mut dirs: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "init") && p.is_dir())
+            .collect();
+        dirs.sort();
+        let mut removed = Vec::new();
+        for dir in dirs {
+            let lock_path = dir.with_extension("lock");
+            let f = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)
+                .map_err(|e| io(&lock_path, e))?;
+            // Held: a fetch is running right now; leave it alone.
+            if f.try_lock().is_err() {
+                continue;
+            }
+            std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
+            removed.push(dir);
+        }
+        Ok(removed)
+    }
+
     pub fn entry_dir(&self, remote: &Remote) -> PathBuf {
         self.root.join(remote.cache_key())
     }

@@ -106,6 +106,11 @@ impl SectionKind {
         Self::from_keyword(word.as_bytes())
     }
 
+    /// Every section keyword rpm knows (aliases included), without `%`.
+    pub fn keywords() -> impl Iterator<Item = &'static str> {
+        KEYWORDS.iter().map(|(k, _)| *k)
+    }
+
     /// Canonical keyword, without `%`.
     pub fn keyword(self) -> &'static str {
         if self == Self::Preamble {

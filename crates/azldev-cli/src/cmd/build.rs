@@ -334,7 +334,7 @@ pub fn run(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Resul
             let json = if plans.len() == 1 {
                 serde_json::to_string_pretty(&plans[0])
             } else {
-                serde_json::to_string_pretty(&plans)
+                serde_json::to_string_pretty(&serde_json::json!({ "plans": plans }))
             }
             .map_err(|e| miette::miette!("{e}"))?;
             println!("{json}");

@@ -14,10 +14,11 @@ pub enum ConfigCommand {
     /// Load and validate the configuration; report every problem.
     ///
     /// Exit status: 0 when there are no errors, 1 when there are.
-    Check,
+    Check(CheckArgs),
     /// Print the merged configuration (all included files, before inheritance).
     Dump(DumpArgs),
     /// Print the JSON Schema of configuration files (or of overlay files).
+    #[command(alias = "generate-schema")]
     Schema(SchemaArgs),
 }
 
@@ -27,6 +28,14 @@ pub enum DataFormat {
     #[default]
     Toml,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Report format (`json`: the diagnostics and counts as one object on
+    /// standard output).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: crate::cli::ReportFormat,
 }
 
 #[derive(Debug, Args)]
@@ -45,7 +54,10 @@ pub struct SchemaArgs {
 
 pub fn run(cmd: ConfigCommand, out: &Output) -> miette::Result<ExitCode> {
     match cmd {
-        ConfigCommand::Check => check(out),
+        ConfigCommand::Check(args) => match args.format {
+            crate::cli::ReportFormat::Text => check(out),
+            crate::cli::ReportFormat::Json => check_json(),
+        },
         ConfigCommand::Dump(args) => dump(&args, out),
         ConfigCommand::Schema(args) => {
             let schema = if args.overlay_file {
@@ -118,6 +130,62 @@ fn check(out: &Output) -> miette::Result<ExitCode> {
         ))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One diagnostic as JSON (notes nested).
+pub(crate) fn diagnostic_json(d: &azldev_config::Diagnostic) -> serde_json::Value {
+    let severity = match d.severity {
+        azldev_config::Severity::Error => "error",
+        azldev_config::Severity::Warning => "warning",
+        azldev_config::Severity::Note => "note",
+    };
+    let mut v = serde_json::json!({
+        "severity": severity,
+        "code": d.code,
+        "message": d.message,
+    });
+    if let Some(p) = &d.position {
+        v["path"] = p.path.clone().into();
+        v["line"] = p.line.into();
+        v["column"] = p.column.into();
+    }
+    if let Some(h) = &d.help {
+        v["help"] = h.clone().into();
+    }
+    if !d.notes.is_empty() {
+        v["notes"] = d.notes.iter().map(diagnostic_json).collect::<Vec<_>>().into();
+    }
+    v
+}
+
+/// `config check --format json`: `{ok, errors, warnings, diagnostics, …}`.
+fn check_json() -> miette::Result<ExitCode> {
+    let loaded = load_project()?;
+    let d = &loaded.diagnostics;
+    let errors = d.error_count();
+    let warnings = d
+        .iter()
+        .filter(|x| x.severity == azldev_config::Severity::Warning)
+        .count();
+    let c = &loaded.config;
+    let v = serde_json::json!({
+        "ok": errors == 0,
+        "root-file": c.root_file.display().to_string(),
+        "errors": errors,
+        "warnings": warnings,
+        "diagnostics": d.iter().map(diagnostic_json).collect::<Vec<_>>(),
+        "files": c.config_files.len(),
+        "components": c.components.len(),
+        "overlays": c.components.values().map(|x| x.overlays.len()).sum::<usize>(),
+    });
+    let mut s = serde_json::to_string_pretty(&v).map_err(miette::Report::msg)?;
+    s.push('\n');
+    emit(&s)?;
+    Ok(if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn dump(args: &DumpArgs, out: &Output) -> miette::Result<ExitCode> {

@@ -50,8 +50,9 @@ pub struct DiffArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Only list the components whose generated specs differ.
-    #[arg(long, conflicts_with_all = ["format", "template"])]
+    /// Only list the components whose generated specs differ (with
+    /// `--format json`: `{"components": [{"name", "status"}]}`).
+    #[arg(long, conflicts_with_all = ["template"])]
     pub name_only: bool,
     /// Never touch the network; a pin that is not cached fails its component.
     #[arg(long)]
@@ -110,6 +111,27 @@ pub fn run(args: &DiffArgs, out: &Output, settings: &Settings) -> miette::Result
         let base = base.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         (base, head)
     });
+    // A side whose configuration has errors: Markdown and JSON reports still
+    // say so (a bot posts them), with the diagnostics; exit 2.
+    if matches!(args.format, DiffFormat::Markdown | DiffFormat::Json) && !args.name_only {
+        let broken: Vec<&Side> = [&base, &head]
+            .into_iter()
+            .filter_map(|s| s.as_ref().ok())
+            .filter(|s| s.loaded.diagnostics.has_errors())
+            .collect();
+        if !broken.is_empty() {
+            let labels = (
+                base.as_ref().map_or("base", |s| s.label.as_str()),
+                head.as_ref().map_or("head", |s| s.label.as_str()),
+            );
+            for s in &broken {
+                report_diagnostics(out, &s.loaded.diagnostics);
+            }
+            let text = broken_config_report(args.format, labels, &broken)?;
+            write_report(args, &text)?;
+            return Ok(ExitCode::from(2));
+        }
+    }
     let base = side(base, out)?;
     let head = side(head, out)?;
     let opts = DiffOptions {
@@ -136,23 +158,34 @@ pub fn run(args: &DiffArgs, out: &Output, settings: &Settings) -> miette::Result
                 std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
             }
         };
-    let text = if args.name_only {
+    let text = if args.name_only && args.format == DiffFormat::Json {
+        let names: Vec<serde_json::Value> = report
+            .components
+            .iter()
+            .filter(|c| c.differs())
+            .map(|c| serde_json::json!({ "name": c.name, "status": c.status.as_str() }))
+            .collect();
+        let mut s = serde_json::to_string_pretty(&serde_json::json!({ "components": names }))
+            .map_err(miette::Report::msg)?;
+        s.push('\n');
+        s
+    } else if args.name_only {
         format::name_only(&report)
     } else {
         match args.format {
             DiffFormat::Unified => format::unified(&report, color),
             DiffFormat::Stat => format::stat(&report),
-            DiffFormat::Markdown => {
-                format::markdown(&report, template.as_deref(), args.max_lines).map_err(miette::Report::msg)?
-            }
+            DiffFormat::Markdown => format::markdown_limited(
+                &report,
+                template.as_deref(),
+                args.max_lines,
+                format::COMMENT_LIMIT,
+            )
+            .map_err(miette::Report::msg)?,
             DiffFormat::Json => format::json(&report).map_err(miette::Report::msg)?,
         }
     };
-    match &args.output {
-        Some(path) => std::fs::write(path, text.as_bytes())
-            .map_err(|e| miette::miette!("cannot write {}: {e}", path.display()))?,
-        None => emit(&text)?,
-    }
+    write_report(args, &text)?;
     if out.verbosity > 0 || (args.output.is_some() && out.verbosity >= 0) {
         eprintln!(
             "{} ({} rendered)",
@@ -169,4 +202,59 @@ pub fn run(args: &DiffArgs, out: &Output, settings: &Settings) -> miette::Result
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn write_report(args: &DiffArgs, text: &str) -> miette::Result<()> {
+    match &args.output {
+        Some(path) => std::fs::write(path, text.as_bytes())
+            .map_err(|e| miette::miette!("cannot write {}: {e}", path.display())),
+        None => emit(text),
+    }
+}
+
+/// The report when a side's configuration does not load: which side, and
+/// its diagnostics (`path:line:column: message`).
+fn broken_config_report(
+    format: DiffFormat,
+    labels: (&str, &str),
+    broken: &[&Side],
+) -> miette::Result<String> {
+    if format == DiffFormat::Json {
+        let sides: Vec<serde_json::Value> = broken
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "label": s.label,
+                    "commit": s.commit,
+                    "diagnostics": s.loaded.diagnostics.iter().map(crate::cmd::config::diagnostic_json).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let v = serde_json::json!({
+            "base": { "label": labels.0 },
+            "head": { "label": labels.1 },
+            "config-errors": sides,
+        });
+        let mut s = serde_json::to_string_pretty(&v).map_err(miette::Report::msg)?;
+        s.push('\n');
+        return Ok(s);
+    }
+    let mut md = format!("### Generated specs: `{}` → `{}`\n\n", labels.0, labels.1);
+    for s in broken {
+        let errors = s.loaded.diagnostics.error_count();
+        md.push_str(&format!(
+            "**The configuration at `{}` does not load** ({errors} error{}); no spec was rendered.\n\n```text\n",
+            s.label,
+            if errors == 1 { "" } else { "s" }
+        ));
+        for d in s.loaded.diagnostics.iter().filter(|d| d.is_error()) {
+            md.push_str(&d.short());
+            if let Some(h) = &d.help {
+                md.push_str(&format!(" (help: {h})"));
+            }
+            md.push('\n');
+        }
+        md.push_str("```\n\nRun `azldev config check` for the details.\n");
+    }
+    Ok(md)
 }

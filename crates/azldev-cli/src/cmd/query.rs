@@ -43,7 +43,7 @@ pub struct WhatprovidesArgs {
 #[derive(Debug, Args)]
 pub struct NameArgs {
     /// A component or package name.
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", add = clap_complete::engine::ArgValueCandidates::new(crate::complete::components))]
     pub name: String,
     #[command(flatten)]
     pub graph: GraphArgs,

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use azldev_config::Config;
-use azldev_render::{ComponentReport, Options, Report, Status};
+use azldev_render::{ComponentReport, Options, OverlayProblem, RenderError, Report, Status};
 use clap::Args;
 use serde::Serialize;
 
@@ -19,13 +19,13 @@ use crate::settings::Settings;
 #[derive(Debug, Args)]
 pub struct Selection {
     /// Components to act on (default: all).
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", add = clap_complete::engine::ArgValueCandidates::new(crate::complete::components))]
     pub names: Vec<String>,
     /// Every component (the default when no NAME or group is given).
     #[arg(short = 'a', long, conflicts_with_all = ["names", "group"])]
     pub all: bool,
     /// The members of a component group.
-    #[arg(short = 'g', long, value_name = "GROUP")]
+    #[arg(short = 'g', long, value_name = "GROUP", add = clap_complete::engine::ArgValueCandidates::new(crate::complete::groups))]
     pub group: Vec<String>,
 }
 
@@ -65,6 +65,10 @@ pub struct RenderArgs {
 pub struct LockUpdateArgs {
     #[command(flatten)]
     pub select: Selection,
+    /// Re-resolve and report, but write no lock file (what moved upstream;
+    /// also `azldev component outdated`).
+    #[arg(long)]
+    pub dry_run: bool,
     /// Report format.
     #[arg(long, value_enum, default_value_t)]
     pub format: ReportFormat,
@@ -89,11 +93,13 @@ fn loaded_config(out: &Output) -> miette::Result<Config> {
 fn names(config: &Config, sel: &Selection) -> miette::Result<Vec<String>> {
     let mut names = sel.names.clone();
     for g in &sel.group {
-        let group = config
-            .merged
-            .component_groups
-            .get(g.as_str())
-            .ok_or_else(|| miette::miette!("no component group `{g}`"))?;
+        let group = config.merged.component_groups.get(g.as_str()).ok_or_else(|| {
+            let groups = config.merged.component_groups.keys().map(String::as_str);
+            match azldev_config::suggest::closest(g, groups) {
+                Some(n) => miette::miette!(help = format!("did you mean `{n}`?"), "no component group `{g}`"),
+                None => miette::miette!("no component group `{g}`"),
+            }
+        })?;
         names.extend(group.value.components.iter().map(|c| c.value.clone()));
     }
     Ok(names)
@@ -109,11 +115,16 @@ fn status_word(s: &Status) -> &'static str {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "kebab-case")]
 struct JsonComponent<'a> {
     name: &'a str,
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// Failed overlays, located (`path`, `line`, `column` of the value at
+    /// fault) with their suggestion.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    overlay_errors: Vec<serde_json::Value>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     drift: Vec<String>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
@@ -211,11 +222,11 @@ pub fn render(args: &RenderArgs, out: &Output, settings: &Settings) -> miette::R
         }
     }
     match args.format {
-        ReportFormat::Text => print_text(out, &report, args.check),
-        ReportFormat::Json => print_json(&report)?,
+        ReportFormat::Text => print_text(out, &report, args.check, &config),
+        ReportFormat::Json => print_json(&report, &config)?,
     }
-    let drift =
-        report.count(|s| matches!(s, Status::Drifted(_))) > 0 || (args.check && !report.stale.is_empty());
+    let drift = report.count(|s| matches!(s, Status::Drifted(_))) > 0
+        || (args.check && !(report.stale.is_empty() && report.orphan_locks.is_empty()));
     Ok(if report.failed() > 0 || drift {
         ExitCode::FAILURE
     } else {
@@ -223,9 +234,17 @@ pub fn render(args: &RenderArgs, out: &Output, settings: &Settings) -> miette::R
     })
 }
 
-fn print_text(out: &Output, report: &Report, check: bool) {
+fn print_text(out: &Output, report: &Report, check: bool, config: &Config) {
     for c in &report.components {
         match &c.status {
+            Status::Failed(RenderError::Overlays { problems }) => {
+                for p in problems {
+                    eprint!(
+                        "{}",
+                        out.render_unwrapped(&overlay_diagnostic(config, &c.name, p))
+                    );
+                }
+            }
             Status::Failed(e) => eprintln!("error: {}: {e}", c.name),
             Status::Drifted(paths) => {
                 println!("drifted: {}", c.name);
@@ -246,6 +265,9 @@ fn print_text(out: &Output, report: &Report, check: bool) {
         } else if out.verbosity >= 0 {
             eprintln!("  removed {name} (stale)");
         }
+    }
+    for (name, path) in &report.orphan_locks {
+        println!("orphaned lock: {name} ({})", path.display());
     }
     for (_, path) in &report.foreign {
         eprintln!(
@@ -271,7 +293,25 @@ fn print_text(out: &Output, report: &Report, check: bool) {
     }
 }
 
-fn print_json(report: &Report) -> miette::Result<()> {
+/// A failed overlay as a report with the configuration snippet, the caret
+/// under the value at fault and the suggestion.
+pub(crate) fn overlay_diagnostic(
+    config: &Config,
+    component: &str,
+    p: &OverlayProblem,
+) -> azldev_config::Diagnostic {
+    let d = azldev_config::Diagnostic::error("render::overlay", format!("{component}: {}", p.title)).at(
+        &config.files,
+        &p.focus,
+        p.label.clone(),
+    );
+    match &p.help {
+        Some(h) => d.help(h.clone()),
+        None => d,
+    }
+}
+
+fn print_json(report: &Report, config: &Config) -> miette::Result<()> {
     let components: Vec<JsonComponent<'_>> = report
         .components
         .iter()
@@ -281,6 +321,13 @@ fn print_json(report: &Report) -> miette::Result<()> {
             error: match &c.status {
                 Status::Failed(e) => Some(e.to_string()),
                 _ => None,
+            },
+            overlay_errors: match &c.status {
+                Status::Failed(RenderError::Overlays { problems }) => problems
+                    .iter()
+                    .map(|p| crate::cmd::config::diagnostic_json(&overlay_diagnostic(config, &c.name, p)))
+                    .collect(),
+                _ => Vec::new(),
             },
             drift: match &c.status {
                 Status::Drifted(d) => d.clone(),
@@ -295,6 +342,7 @@ fn print_json(report: &Report) -> miette::Result<()> {
         "components": components,
         "stale": report.stale.iter().map(|(n, _)| n).collect::<Vec<_>>(),
         "foreign": report.foreign.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+        "orphan-locks": report.orphan_locks.iter().map(|(n, _)| n).collect::<Vec<_>>(),
         "summary": {
             "rendered": report.count(|s| *s == Status::Rendered),
             "unchanged": report.count(|s| *s == Status::Unchanged),
@@ -310,26 +358,49 @@ fn print_json(report: &Report) -> miette::Result<()> {
 
 pub fn lock(cmd: &LockCommand, out: &Output, settings: &Settings) -> miette::Result<ExitCode> {
     let LockCommand::Update(args) = cmd;
+    lock_update(args, false, out, settings)
+}
+
+/// `lock update` (`only_moved`: `component outdated`, which lists only the
+/// components whose upstream moved).
+pub fn lock_update(
+    args: &LockUpdateArgs,
+    only_moved: bool,
+    out: &Output,
+    settings: &Settings,
+) -> miette::Result<ExitCode> {
     let config = loaded_config(out)?;
     let selected = names(&config, &args.select)?;
     let mut opts = Options::for_project(&config);
     opts.cache = azldev_source::GitCache::new(settings.git_cache());
     opts.sources = settings.source_store();
     opts.jobs = settings.jobs;
-    let results = azldev_render::update_locks(&config, &selected, &opts);
+    let results = azldev_render::update_locks_with(&config, &selected, &opts, !args.dry_run);
     let mut failed = 0;
     let mut json = Vec::new();
+    let short = |c: &str| c[..12.min(c.len())].to_owned();
     for r in &results {
         match &r.result {
             Ok((old, new)) => {
                 let moved = old.as_deref() != Some(new.as_str());
-                if args.format == ReportFormat::Text && (moved || out.verbosity > 0) {
-                    let from = old
-                        .as_deref()
-                        .map_or("(none)".to_owned(), |o| o[..12.min(o.len())].to_owned());
-                    println!("{}: {from} -> {}", r.name, &new[..12.min(new.len())]);
+                if only_moved && !moved {
+                    continue;
                 }
-                json.push(serde_json::json!({"name": r.name, "old": old, "new": new, "moved": moved}));
+                let (old_v, new_v) = &r.versions;
+                if args.format == ReportFormat::Text && (moved || out.verbosity > 0) {
+                    let from = old.as_deref().map_or("(none)".to_owned(), short);
+                    let version = match (old_v, new_v) {
+                        (Some(a), Some(b)) if a != b => format!(" (version {a} -> {b})"),
+                        (Some(a), Some(_)) => format!(" (version {a}, unchanged)"),
+                        (None, Some(b)) => format!(" (version {b})"),
+                        _ => String::new(),
+                    };
+                    println!("{}: {from} -> {}{version}", r.name, short(new));
+                }
+                json.push(serde_json::json!({
+                    "name": r.name, "old": old, "new": new, "moved": moved,
+                    "old-version": old_v, "new-version": new_v,
+                }));
             }
             Err(e) => {
                 failed += 1;
@@ -339,8 +410,11 @@ pub fn lock(cmd: &LockCommand, out: &Output, settings: &Settings) -> miette::Res
         }
     }
     if args.format == ReportFormat::Json {
-        let text = serde_json::to_string_pretty(&json).map_err(|e| miette::miette!("{e}"))?;
+        let text = serde_json::to_string_pretty(&serde_json::json!({ "components": json }))
+            .map_err(|e| miette::miette!("{e}"))?;
         println!("{text}");
+    } else if args.dry_run && out.verbosity >= 0 {
+        eprintln!("dry run: no lock file was written");
     }
     Ok(if failed > 0 {
         ExitCode::FAILURE

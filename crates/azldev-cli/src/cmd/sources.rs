@@ -32,7 +32,7 @@ pub enum SourcesCommand {
 #[derive(Debug, Args)]
 pub struct FetchArgs {
     /// Components to fetch for (default: all).
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", add = clap_complete::engine::ArgValueCandidates::new(crate::complete::components))]
     pub names: Vec<String>,
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
@@ -160,6 +160,7 @@ fn fetch(args: &FetchArgs, out: &Output, settings: &Settings) -> miette::Result<
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "kebab-case")]
 struct JsonFile<'a> {
     filename: &'a str,
     hash_type: &'static str,

@@ -18,6 +18,7 @@ pub fn run(cmd: SpecCommand, out: &Output) -> miette::Result<ExitCode> {
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
 struct DiagRecord {
     severity: Severity,
     code: &'static str,
@@ -47,6 +48,7 @@ impl FileRecord {
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
 struct Summary {
     files: usize,
     ok: usize,

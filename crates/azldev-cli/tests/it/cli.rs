@@ -50,12 +50,15 @@ fn every_command_has_help() {
 #[test]
 fn completions_for_each_shell() {
     for shell in ["bash", "zsh", "fish"] {
-        let out = stdout(azldev().args(["completions", shell]));
+        let out = stdout(azldev().args(["completions", shell, "--static"]));
         assert!(out.contains("azldev"), "{shell} completions mention the binary");
         assert!(
             out.contains("roundtrip"),
             "{shell} completions know subcommand flags"
         );
+        // The default script asks `azldev` for candidates (names included).
+        let out = stdout(azldev().args(["completions", shell]));
+        assert!(out.contains("COMPLETE"), "{shell}: {out}");
     }
     let out = azldev().args(["completions", "tcsh"]).output().expect("runs");
     assert_eq!(out.status.code(), Some(2), "unknown shell is a usage error");

@@ -100,7 +100,7 @@ fn json_report() {
     assert_eq!(files[2]["diagnostics"][0]["code"], "unreadable");
     assert_eq!(v["summary"]["files"], 3);
     assert_eq!(v["summary"]["ok"], 1);
-    assert_eq!(v["summary"]["with_problems"], 2);
+    assert_eq!(v["summary"]["with-problems"], 2);
 }
 
 #[test]

@@ -64,6 +64,7 @@ fn added_component_loads_with_its_spec() {
     let new = NewComponent {
         upstream_name: Some("bee".into()),
         upstream_commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
+        local_spec: None,
     };
     let out = add_component(&text, "b", &new).expect("add");
     std::fs::write(&path, &out).expect("write");

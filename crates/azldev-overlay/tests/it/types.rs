@@ -596,7 +596,7 @@ fn file_overlay_failures() {
 }
 
 #[test]
-fn failure_stops_at_the_first_overlay_and_keeps_the_tree() {
+fn failure_names_the_overlay_and_keeps_the_tree() {
     let p = project(
         "curl",
         "[[components.curl.overlays]]\ntype = \"spec-update-tag\"\ntag = \"Release\"\nvalue = \"9%{?dist}\"\n\
@@ -615,7 +615,37 @@ fn failure_stops_at_the_first_overlay_and_keeps_the_tree() {
     assert_eq!(tree, before);
     let msg = f.to_string();
     assert!(
-        msg.contains("overlay #1 (spec-remove-section) \"drop docs\""),
+        msg.contains("overlay 2 (spec-remove-section) \"drop docs\""),
         "{msg}"
     );
+    // Blamed on `package = "docs"` (line 10, column 11), not the table.
+    assert_eq!(f.number, 2);
+    assert_eq!(f.focus_key, Some("package"));
+    assert_eq!(p.describe(&f.focus), "distro.toml:10:11");
+    assert!(f.more.is_empty());
+}
+
+#[test]
+fn every_failing_overlay_is_reported_with_a_suggestion() {
+    let p = project(
+        "curl",
+        "[[components.curl.overlays]]\ntype = \"spec-update-tag\"\ntag = \"Sumary\"\nvalue = \"x\"\n\
+         [[components.curl.overlays]]\ntype = \"spec-update-tag\"\ntag = \"Release\"\nvalue = \"9%{?dist}\"\n\
+         [[components.curl.overlays]]\ntype = \"spec-remove-section\"\nsection = \"%chek\"\n\
+         [[components.curl.overlays]]\ntype = \"spec-remove-tag\"\ntag = \"Release\"\npackage = \"libcurl-devl\"\n",
+    );
+    let mut tree = corpus_tree("curl");
+    let before = tree.clone();
+    let f = failure(apply(&mut tree, &p));
+    assert_eq!(tree, before, "a failed component leaves the tree untouched");
+    let all: Vec<_> = f.all().collect();
+    assert_eq!(all.iter().map(|f| f.number).collect::<Vec<_>>(), vec![1, 3, 4]);
+    assert_eq!(
+        all.iter().map(|f| f.focus_key).collect::<Vec<_>>(),
+        vec![Some("tag"), Some("section"), Some("package")]
+    );
+    assert_eq!(all[0].help.as_deref(), Some("did you mean `Summary`?"));
+    assert_eq!(all[1].help.as_deref(), Some("did you mean `%check`?"));
+    assert_eq!(all[2].help.as_deref(), Some("did you mean `libcurl-devel`?"));
+    assert!(f.to_string().contains("(and 2 more failing overlays)"), "{f}");
 }
