@@ -132,6 +132,15 @@ fn demo(rest: &[&str]) -> Result<()> {
         repo.display(),
         bin.display()
     );
+    // The image stage: the container (OCI + tar) and the bootable disk,
+    // then the disk's boot check under qemu-system.
+    run(Command::new(&bin).args(["image", "build", "demo-container", "--arch", "x86_64"]))?;
+    run(Command::new(&bin).args(["image", "build", "demo-vm", "--arch", "x86_64"]))?;
+    run(Command::new(&bin).args(["image", "boot", "demo-vm", "--arch", "x86_64"]))?;
+    eprintln!(
+        "demo: the images are under {}",
+        workspace_root().join("out/images").display()
+    );
     Ok(())
 }
 
@@ -148,12 +157,28 @@ const SYSTEM_TOOLS: &[(&str, &str)] = &[
     ("dpkg-deb", "dpkg"),
     ("file", "file"),
     ("unshare", "util-linux"),
+    ("mkfs.ext4", "e2fsprogs"),
+    ("mkfs.erofs", "erofs-utils"),
+    ("mksquashfs", "squashfs-tools"),
+    ("mcopy", "mtools"),
+    ("mkfs.vfat", "dosfstools"),
+    ("sgdisk", "gdisk"),
+    ("xorriso", "xorriso"),
+    ("skopeo", "skopeo"),
+    ("umoci", "umoci"),
+    ("gpg", "gnupg"),
+    ("qemu-img", "qemu-utils"),
+    ("qemu-system-x86_64", "qemu-system-x86"),
+    ("qemu-system-aarch64", "qemu-system-arm"),
 ];
 
 /// The one command that installs them on Debian (README.md "System
 /// packages" and `.ci/run` give the same list).
 const APT_INSTALL: &str = "apt-get install -y --no-install-recommends rpm git dnf createrepo-c \
-    bubblewrap qemu-user-static binfmt-support debootstrap wget file util-linux dpkg ca-certificates";
+    bubblewrap qemu-user-static binfmt-support debootstrap wget file util-linux dpkg ca-certificates \
+    e2fsprogs erofs-utils squashfs-tools mtools dosfstools gdisk xorriso skopeo umoci gnupg cpio zstd \
+    openssl qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 \
+    qemu-utils=$(apt-cache madison qemu-system-common | awk 'NR==1 {print $3}') --allow-downgrades";
 
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
