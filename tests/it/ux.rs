@@ -125,7 +125,8 @@ fn habits_from_azldev_and_cargo() {
     w.upstream("alpha");
     w.upstream("beta");
     w.config(&format!(
-        "{}{}[component-groups.base]\ncomponents = [\"alpha\"]\n",
+        "{}{}[component-groups.base]\ncomponents = [\"alpha\"]\n\n\
+         [images.vm-small]\ndescription = \"a VM\"\n\n[images.container-min]\ndescription = \"a container\"\n",
         upstream_component("alpha"),
         upstream_component("beta")
     ));
@@ -155,6 +156,15 @@ fn habits_from_azldev_and_cargo() {
     assert_eq!(complete(&w, &["azldev", "render", ""], 2), ["alpha", "beta"]);
     assert_eq!(complete(&w, &["azldev", "comp", "show", "b"], 3), ["beta"]);
     assert_eq!(complete(&w, &["azldev", "render", "-g", ""], 3), ["base"]);
+    assert_eq!(
+        complete(&w, &["azldev", "image", "show", ""], 3),
+        ["container-min", "vm-small"]
+    );
+    assert_eq!(
+        complete(&w, &["azldev", "image", "build", "c"], 3),
+        ["container-min"]
+    );
+    assert_eq!(complete(&w, &["azldev", "image", "boot", "v"], 3), ["vm-small"]);
     let script = w.ok(&["completions", "bash"]);
     assert!(script.contains("COMPLETE=\"bash\""), "{script}");
 
@@ -499,6 +509,8 @@ fn component_add_follows_the_layout() {
     );
     w.write("local/zeta.spec", &azldev_e2e::spec("zeta", "1", "1"));
     w.write("local/new.spec", &azldev_e2e::spec("new", "1", "1"));
+    // The spec's Source1 (render refuses a spec whose files exist nowhere).
+    w.write("local/new.conf", "key = value\n");
     let distro = w.read("distro.toml");
 
     // One file per component here: beta gets comps/beta.comp.toml.

@@ -54,6 +54,7 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// The image.
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::complete::images))]
     pub name: String,
     /// Target architecture: x86_64, aarch64 or all (default: the host's).
     #[arg(long, value_name = "ARCH", value_parser = ["x86_64", "aarch64", "all"])]
@@ -66,6 +67,7 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct BuildArgs {
     /// The image.
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(crate::complete::images))]
     pub name: String,
     /// Target architecture: x86_64, aarch64 or all (default: the host's).
     #[arg(long, value_name = "ARCH", value_parser = ["x86_64", "aarch64", "all"])]

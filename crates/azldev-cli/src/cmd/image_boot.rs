@@ -16,7 +16,7 @@ use crate::settings::Settings;
 #[derive(Debug, Args)]
 pub struct BootArgs {
     /// The image (a name under `[images]`).
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", add = clap_complete::engine::ArgValueCandidates::new(crate::complete::images))]
     pub name: String,
     /// Architecture of the image.
     #[arg(long, default_value = "x86_64", value_parser = super::toolchain::parse_arch)]
