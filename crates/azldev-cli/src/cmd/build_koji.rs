@@ -24,7 +24,9 @@ use azldev_koji::{KojiExecutor, KojiOptions, Session, SourceMode};
 use azldev_source::{HttpTransport, SourceCache};
 
 use super::build::{BuildArgs, Distro, PlanFormat, plans};
-use super::build_run::{ArchReport, durations_file, record_durations, status_line, summary, units};
+use super::build_run::{
+    ArchReport, durations_file, record_durations, report_failures, status_line, summary, units,
+};
 use super::toolchain::ProjectDirs;
 use crate::output::Output;
 use crate::settings::Settings;
@@ -345,30 +347,7 @@ pub fn build(
             b.finish_and_clear();
         }
         record_durations(settings, &results);
-        for r in &results {
-            if let Outcome::Failed { failure, .. } = &r.outcome {
-                failed = true;
-                if text {
-                    eprintln!(
-                        "error: {arch}: {} failed ({:?}): {}{}",
-                        r.name,
-                        failure.kind,
-                        failure.message,
-                        failure
-                            .log
-                            .as_ref()
-                            .map(|l| format!("\n  log: {}", l.display()))
-                            .unwrap_or_default()
-                    );
-                    for l in failure.tail.lines() {
-                        eprintln!("  | {l}");
-                    }
-                }
-            }
-            if matches!(r.outcome, Outcome::Blocked { .. } | Outcome::Skipped) {
-                failed = true;
-            }
-        }
+        failed |= report_failures(arch, &results, text);
         reports.push(ArchReport {
             arch,
             repository: repo,

@@ -211,30 +211,7 @@ pub fn build(
         if let Some(b) = &bar {
             b.finish_and_clear();
         }
-        for r in &results {
-            if let Outcome::Failed { failure, .. } = &r.outcome {
-                failed = true;
-                if text {
-                    eprintln!(
-                        "error: {arch}: {} failed ({:?}): {}{}",
-                        r.name,
-                        failure.kind,
-                        failure.message,
-                        failure
-                            .log
-                            .as_ref()
-                            .map(|l| format!("\n  log: {}", l.display()))
-                            .unwrap_or_default()
-                    );
-                    for l in failure.tail.lines() {
-                        eprintln!("  | {l}");
-                    }
-                }
-            }
-            if matches!(r.outcome, Outcome::Blocked { .. } | Outcome::Skipped) {
-                failed = true;
-            }
-        }
+        failed |= report_failures(arch, &results, text);
         reports.push(ArchReport {
             arch,
             repository: repo,
@@ -490,4 +467,35 @@ pub(crate) fn record_durations(settings: &Settings, results: &[UnitResult]) {
         })
         .collect();
     let _ = azldev_build::simulate::Durations::record(&durations_file(settings), &entries);
+}
+
+/// Prints every failed build of `results` (message, log path and the log's
+/// tail) when `text`; whether anything failed, was blocked or skipped.
+pub(crate) fn report_failures(arch: Arch, results: &[UnitResult], text: bool) -> bool {
+    let mut failed = false;
+    for r in results {
+        if let Outcome::Failed { failure, .. } = &r.outcome {
+            failed = true;
+            if text {
+                eprintln!(
+                    "error: {arch}: {} failed ({:?}): {}{}",
+                    r.name,
+                    failure.kind,
+                    failure.message,
+                    failure
+                        .log
+                        .as_ref()
+                        .map(|l| format!("\n  log: {}", l.display()))
+                        .unwrap_or_default()
+                );
+                for l in failure.tail.lines() {
+                    eprintln!("  | {l}");
+                }
+            }
+        }
+        if matches!(r.outcome, Outcome::Blocked { .. } | Outcome::Skipped) {
+            failed = true;
+        }
+    }
+    failed
 }
