@@ -207,6 +207,21 @@ fn demo_builds_for_both_arches_installs_and_runs_and_then_is_cached() {
         "{all:?}"
     );
     assert_eq!(rpm_digests(&d.repo("x86_64")), x86_rpms);
+    // Builds nothing else waited for were indexed once, at the end: every
+    // published RPM is in the metadata and no repository is left marked.
+    for arch in ["x86_64", "aarch64"] {
+        let repo = d.repo(arch);
+        assert!(!repo.join(".azldev-unindexed").exists(), "{arch}");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("zcat repodata/*-primary.xml.gz | grep -o 'location href=\"[^\"]*\"' | sort")
+            .current_dir(&repo)
+            .output()
+            .expect("zcat runs");
+        let listed = String::from_utf8_lossy(&out.stdout).lines().count();
+        let files = rpm_digests(&repo).len();
+        assert_eq!(listed, files, "{arch}: metadata lists {listed} of {files} RPMs");
+    }
 }
 
 #[test]

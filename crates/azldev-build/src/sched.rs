@@ -156,8 +156,13 @@ impl Store {
     }
 
     /// Copies RPMs into the repository (noarch ones into every arch's) and
-    /// refreshes its metadata.
-    fn publish(&self, files: &[PathBuf]) -> Result<(), String> {
+    /// refreshes its metadata now when `index_now` (a build of this run
+    /// needs them), else leaves that to [`Store::index_pending`] at the end
+    /// of the run: independent builds finishing one after another then cost
+    /// one createrepo_c, not one each. A repository with packages not yet
+    /// indexed carries a marker, so a run killed before indexing is
+    /// finished by the next one.
+    fn publish(&self, files: &[PathBuf], index_now: bool) -> Result<(), String> {
         let _one = PUBLISH.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut touched: BTreeSet<PathBuf> = BTreeSet::new();
         for f in files {
@@ -175,6 +180,9 @@ impl Store {
                     continue;
                 }
                 fs::create_dir_all(repo.join("Packages")).map_err(|e| e.to_string())?;
+                if !touched.contains(&repo) {
+                    fs::write(repo.join(UNINDEXED), b"").map_err(|e| e.to_string())?;
+                }
                 let _ = fs::remove_file(&dst);
                 fs::hard_link(f, &dst)
                     .or_else(|_| fs::copy(f, &dst).map(|_| ()))
@@ -183,12 +191,31 @@ impl Store {
             }
         }
         drop(_one);
-        for repo in touched {
-            createrepo(&repo)?;
+        if index_now {
+            for repo in touched {
+                createrepo(&repo)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Indexes every repository of this store that has packages not yet
+    /// in its metadata (see [`Store::publish`]).
+    pub fn index_pending(&self) -> Result<(), String> {
+        let mut repos = vec![self.repo.clone()];
+        repos.extend(self.noarch_repos.iter().cloned());
+        for repo in repos {
+            if repo.join(UNINDEXED).exists() {
+                createrepo(&repo)?;
+            }
         }
         Ok(())
     }
 }
+
+/// The marker of a repository whose `Packages/` holds RPMs its metadata
+/// does not list yet.
+const UNINDEXED: &str = ".azldev-unindexed";
 
 /// One createrepo_c at a time: builds finishing together publish in turn.
 static PUBLISH: Mutex<()> = Mutex::new(());
@@ -212,10 +239,16 @@ pub fn createrepo(repo: &Path) -> Result<(), String> {
         cmd.arg("--update");
     }
     cmd.arg(repo);
-    azldev_buildroot::run::Runner::new()
+    // Whatever is linked from here on gets the marker again.
+    let _ = fs::remove_file(repo.join(UNINDEXED));
+    let res = azldev_buildroot::run::Runner::new()
         .run(&mut cmd)
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    if res.is_err() {
+        let _ = fs::write(repo.join(UNINDEXED), b"");
+    }
+    res
 }
 
 /// The key of a unit given its dependencies' output digests.
@@ -419,7 +452,7 @@ pub fn run(
                 let published = if opts.dry_run {
                     Ok(())
                 } else {
-                    store.publish(&files)
+                    store.publish(&files, dependents.contains_key(unit.job.name.as_str()))
                 };
                 match published {
                     Ok(()) => (Outcome::Cached, names(&files), digests, true, false),
@@ -479,7 +512,9 @@ pub fn run(
                                     .map_err(|e| e.to_string());
                                 let _ = fs::remove_dir_all(&out);
                                 match saved.and_then(|(files, digests)| {
-                                    store.publish(&files).map(|()| (files, digests))
+                                    store
+                                        .publish(&files, dependents.contains_key(unit.job.name.as_str()))
+                                        .map(|()| (files, digests))
                                 }) {
                                     Ok((files, digests)) => {
                                         break (
@@ -582,6 +617,24 @@ pub fn run(
         Err(_) => workers(),
     }
     let mut results = std::mem::take(&mut lock().results);
+    // The builds nothing in this run waited for are indexed once, now.
+    if !opts.dry_run
+        && let Err(e) = store.index_pending()
+    {
+        for r in &mut results {
+            if matches!(r.outcome, Outcome::Built { .. } | Outcome::Cached) {
+                r.outcome = Outcome::Failed {
+                    failure: BuildFailure {
+                        kind: FailureKind::Infrastructure,
+                        message: format!("indexing the repository: {e}"),
+                        log: None,
+                        tail: String::new(),
+                    },
+                    attempts: 1,
+                };
+            }
+        }
+    }
     let order: BTreeMap<&str, usize> = units
         .iter()
         .enumerate()
