@@ -193,7 +193,7 @@ mod fs;
 mod iso;
 mod oci;
 mod tar;
-mod util;
+pub(crate) mod util;
 
 pub use tar::{TarStats, write_tar};
 

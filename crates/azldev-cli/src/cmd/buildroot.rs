@@ -269,19 +269,9 @@ fn create(args: &CreateArgs, out: &Output, settings: &Settings) -> miette::Resul
 
 /// `YYYY-MM-DD HH:MM` (UTC) of a Unix time.
 fn utc(secs: u64) -> String {
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", rem / 3600, rem % 3600 / 60)
+    let full = azldev_image::artifacts::rfc3339(i64::try_from(secs).unwrap_or(i64::MAX));
+    // `YYYY-MM-DDTHH:MM:SSZ` → `YYYY-MM-DD HH:MM`.
+    full.get(..16).unwrap_or(&full).replacen('T', " ", 1)
 }
 
 fn now() -> u64 {
