@@ -6,7 +6,12 @@
 //!   the demo's `mock/` configurations and toolchain seed), built with
 //!   `build -a -j 2 --rebuild` against `build -a -j 1 --rebuild` (the same
 //!   builds one after another, in one invocation; run second so that its
-//!   logs are the ones (b) reads) — goal ≥ 1.8×;
+//!   logs are the ones (b) reads; the median of up to 3 alternating pairs,
+//!   as builds this short are noisy), and against the issue's own baseline, a
+//!   serial loop of `azldev build NAME --rebuild` — goal ≥ 1.8×; next to
+//!   them the machine's ceiling for this shape of work: the same specs
+//!   built by the host's plain `rpmbuild -bb`, one at a time and two at
+//!   once (no azldev, no isolation);
 //! - **(b) overhead**: from the `-j 1` run's JSON report, azldev's time
 //!   per build (layer, BuildRequires install, SRPM, payload check) next to
 //!   the `rpmbuild --rebuild` time itself, `(seconds − rpmbuild-seconds) /
@@ -264,6 +269,59 @@ fn phases(logs: &Path, b: &[Built]) -> Result<[f64; 4]> {
     Ok(total.map(|t| t / b.len().max(1) as f64))
 }
 
+/// The same specs built by the host's `rpmbuild -bb --nodeps` (no
+/// azldev, no buildroot, no isolation), one after another and then two at
+/// once: how far two builds at once can go on this machine for this shape
+/// of work (many short processes). The wall times, serial and parallel.
+fn host_ceiling(project: &Path, names: &[String], work: &Path) -> Result<(f64, f64)> {
+    let one = |name: &str, top: &Path| -> Result<()> {
+        let sources = top.join("SOURCES");
+        std::fs::create_dir_all(&sources)?;
+        let comp = project.join("components").join(name);
+        let c = format!("{name}.c");
+        std::fs::copy(comp.join(&c), sources.join(&c))?;
+        let out = Command::new("rpmbuild")
+            .args(["--quiet", "--nodeps", "-bb", "--define"])
+            .arg(format!("_topdir {}", top.display()))
+            .arg("--define")
+            .arg(format!("_dbpath {}", top.join("rpmdb").display()))
+            .arg(comp.join(format!("{name}.spec")))
+            .output()
+            .context("run rpmbuild")?;
+        if !out.status.success() {
+            bail!("host rpmbuild {name}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(())
+    };
+    let pass = |tag: &str, workers: usize| -> Result<f64> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let t = Instant::now();
+        std::thread::scope(|s| -> Result<()> {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    s.spawn(|| -> Result<()> {
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(n) = names.get(i) else {
+                                return Ok(());
+                            };
+                            one(n, &work.join(format!("host-{tag}-{n}")))?;
+                        }
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().map_err(|_| anyhow::anyhow!("worker panicked"))??;
+            }
+            Ok(())
+        })?;
+        Ok(t.elapsed().as_secs_f64())
+    };
+    // One warm-up pass (page cache), then the two measured ones.
+    pass("warm", 2)?;
+    Ok((pass("serial", 1)?, pass("parallel", 2)?))
+}
+
 fn sum(b: &[Built], f: impl Fn(&Built) -> f64) -> f64 {
     b.iter().map(f).sum()
 }
@@ -348,17 +406,47 @@ pub(crate) fn run(root: &Path, rest: &[&str]) -> Result<()> {
     eprintln!("(a) {count} generated components; warming the facts cache");
     az.run(&gen_dir, &["build", "-a", "--check"])?;
     // Parallel first: the serial run's logs are the ones left for (b).
-    eprintln!("(a) parallel (-j 2) then serial (-j 1), --rebuild");
-    let (parallel, parallel_t) = az.build(&gen_dir, &["-a", "-j", "2", "--rebuild"])?;
-    let parallel = built(&parallel, "x86_64")?;
-    let (serial, serial_t) = az.build(&gen_dir, &["-a", "-j", "1", "--rebuild"])?;
-    let serial = built(&serial, "x86_64")?;
+    eprintln!(
+        "(a) parallel (-j 2) then serial (-j 1), --rebuild, {} times",
+        runs.min(3)
+    );
+    // Builds this short make one run noisy: `--runs` pairs, alternating,
+    // and the median of each.
+    let (mut pts, mut sts) = (Vec::new(), Vec::new());
+    let (mut parallel, mut serial) = (Vec::new(), Vec::new());
+    for _ in 0..runs.min(3) {
+        let (p, pt) = az.build(&gen_dir, &["-a", "-j", "2", "--rebuild"])?;
+        parallel = built(&p, "x86_64")?;
+        pts.push(pt);
+        let (s, st) = az.build(&gen_dir, &["-a", "-j", "1", "--rebuild"])?;
+        serial = built(&s, "x86_64")?;
+        sts.push(st);
+    }
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let (parallel_t, serial_t) = (median(pts), median(sts));
     for (what, b) in [("-j 1", &serial), ("-j 2", &parallel)] {
         if b.len() != names.len() {
             bail!("{what} built {} components, not {}", b.len(), names.len());
         }
     }
     let speedup = serial_t.as_secs_f64() / parallel_t.as_secs_f64();
+    // The issue's own baseline: a serial loop of the same builds, one
+    // `azldev build NAME --rebuild` after another (what a mock user does).
+    eprintln!("(a) a serial loop: {count} × azldev build NAME --rebuild");
+    let t = Instant::now();
+    for n in &names {
+        az.run(&gen_dir, &["build", n, "--rebuild"])?;
+    }
+    let loop_t = t.elapsed();
+    let loop_speedup = loop_t.as_secs_f64() / parallel_t.as_secs_f64();
+    // The machine's own ceiling for this shape of work, without azldev:
+    // the same specs with the host's plain rpmbuild, one after another and
+    // two at once.
+    eprintln!("(a) machine ceiling: host rpmbuild -bb, 1 then 2 at once");
+    let ceiling = host_ceiling(&gen_dir, &names, work.path())?;
 
     // (b) from the serial run: nothing else was building at the time.
     let secs_total = sum(&serial, |b| b.seconds);
@@ -396,7 +484,7 @@ pub(crate) fn run(root: &Path, rest: &[&str]) -> Result<()> {
         let _ = writeln!(t, "  {what:<62} {result:>14}  {goal:>10}{mark}");
     };
     row(
-        format!("(a) {count} components, -j 1 (wall)"),
+        format!("(a) {count} components, -j 1 (wall, median of {})", runs.min(3)),
         format!("{:.1} s", serial_t.as_secs_f64()),
         "",
         None,
@@ -408,10 +496,37 @@ pub(crate) fn run(root: &Path, rest: &[&str]) -> Result<()> {
         None,
     );
     row(
-        "    speed-up -j 2 vs -j 1".into(),
+        format!("    a serial loop of {count} × `build NAME --rebuild` (wall)"),
+        format!("{:.1} s", loop_t.as_secs_f64()),
+        "",
+        None,
+    );
+    row(
+        "    speed-up -j 2 vs the serial loop (the issue's measure)".into(),
+        format!("{loop_speedup:.2}×"),
+        "≥ 1.8×",
+        Some(loop_speedup >= 1.8),
+    );
+    row(
+        "    speed-up -j 2 vs -j 1 (one invocation, stricter)".into(),
         format!("{speedup:.2}×"),
         "≥ 1.8×",
         Some(speedup >= 1.8),
+    );
+    row(
+        format!(
+            "    machine ceiling: host rpmbuild -bb, 1 at a time {:.1} s, 2 at once {:.1} s",
+            ceiling.0, ceiling.1
+        ),
+        format!("{:.2}×", ceiling.0 / ceiling.1),
+        "report",
+        None,
+    );
+    row(
+        "    azldev -j 2 vs -j 1, as a share of the machine's ceiling".into(),
+        pct(speedup / (ceiling.0 / ceiling.1)),
+        "report",
+        None,
     );
     row(
         "(b) per build (-j 1): azldev executor time, mean".into(),
