@@ -10,13 +10,11 @@
 //! hub could not fetch it.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use azldev_build::sched::{self, Event, Outcome, Store};
+use azldev_build::sched::{self, Event, Outcome};
 use azldev_build::simulate::{Durations, builds_of, simulate as replay, to_text};
 use azldev_build::{Arch, Plan};
 use azldev_koji::executor::nvr;
@@ -25,7 +23,8 @@ use azldev_source::{HttpTransport, SourceCache};
 
 use super::build::{BuildArgs, Distro, PlanFormat, plans};
 use super::build_run::{
-    ArchReport, durations_file, record_durations, report_failures, status_line, summary, units,
+    ArchReport, Progress, durations_file, record_durations, report_failures, status_line, store, summary,
+    units,
 };
 use super::toolchain::ProjectDirs;
 use crate::output::Output;
@@ -254,22 +253,14 @@ pub fn build(
             eprintln!("error: {arch}: {name}: {why}");
             failed = true;
         }
-        let store = Store {
-            // Koji's results are cached apart from local builds: a key
-            // found here was built by this hub and target.
-            cache: settings
-                .cache_root()
-                .join("builds-koji")
-                .join(sanitize(&format!("{hub}-{target}")))
-                .join(arch.rpm()),
-            repo: repo.clone(),
-            noarch_repos: repos
-                .iter()
-                .filter(|(a, _)| **a != arch)
-                .map(|(_, r)| r.clone())
-                .collect(),
-            logs: dirs.log_dir.join(arch.rpm()),
-        };
+        // Koji's results are cached apart from local builds: a key found
+        // here was built by this hub and target.
+        let koji_cache = settings
+            .cache_root()
+            .join("builds-koji")
+            .join(sanitize(&format!("{hub}-{target}")))
+            .join(arch.rpm());
+        let store = store(koji_cache, arch, &repos, &dirs);
         let sopts = sched::Options {
             jobs,
             fail_fast: args.fail_fast,
@@ -278,74 +269,34 @@ pub fn build(
         };
         // On a terminal: an overall bar plus one spinner line per build in
         // flight on the hub, as for local builds.
-        let multi = (text && out.verbosity >= 0 && std::io::stderr().is_terminal())
-            .then(indicatif::MultiProgress::new);
-        let bar = multi.as_ref().map(|m| {
-            let b = m.add(indicatif::ProgressBar::new(units.len() as u64));
-            b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} {prefix} [{bar:30}] {pos}/{len} {elapsed}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            b.set_prefix(format!("{arch} on koji"));
-            b.enable_steady_tick(Duration::from_millis(200));
-            b
-        });
-        let running: Mutex<BTreeMap<String, indicatif::ProgressBar>> = Mutex::new(BTreeMap::new());
-        let on_event = |e: Event<'_>| {
-            let mut r = running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            match e {
-                Event::Started { name, arch } => {
-                    if let Some(m) = &multi {
-                        let line = m.add(indicatif::ProgressBar::new_spinner());
-                        line.set_style(
-                            indicatif::ProgressStyle::with_template("  {spinner} {msg} {elapsed}")
-                                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-                        );
-                        line.set_message(format!("koji: building {name}"));
-                        line.enable_steady_tick(Duration::from_millis(200));
-                        r.insert(name.to_owned(), line);
-                    } else if text && out.verbosity > 0 {
-                        eprintln!("  submitting {name} ({arch})");
-                    }
+        let progress = Progress::new(text && out.verbosity >= 0, units.len(), format!("{arch} on koji"));
+        let on_event = |e: Event<'_>| match e {
+            Event::Started { name, arch } => {
+                if !progress.drawing() && text && out.verbosity > 0 {
+                    eprintln!("  submitting {name} ({arch})");
                 }
-                Event::Finished { result } => {
-                    if let Some(line) = r.remove(&result.name) {
-                        line.finish_and_clear();
-                        if let Some(m) = &multi {
-                            m.remove(&line);
-                        }
-                    }
-                    let show = text && (out.verbosity > 0 || !matches!(result.outcome, Outcome::Cached));
-                    let task = exec
-                        .records()
-                        .get(&result.name)
-                        .and_then(|r| {
-                            r.url
-                                .clone()
-                                .or_else(|| r.tasks.last().map(|t| format!("task {t}")))
-                        })
-                        .map(|u| format!(" {u}"))
-                        .unwrap_or_default();
-                    let line = format!("{}{task}", status_line(result));
-                    match &bar {
-                        Some(b) => {
-                            b.inc(1);
-                            if show {
-                                b.println(line);
-                            }
-                        }
-                        None if show => eprintln!("{line}"),
-                        None => {}
-                    }
-                }
+                progress.started(name, format!("koji: building {name}"));
+            }
+            Event::Finished { result } => {
+                let task = exec
+                    .records()
+                    .get(&result.name)
+                    .and_then(|r| {
+                        r.url
+                            .clone()
+                            .or_else(|| r.tasks.last().map(|t| format!("task {t}")))
+                    })
+                    .map(|u| format!(" {u}"))
+                    .unwrap_or_default();
+                progress.finished(
+                    result,
+                    format!("{}{task}", status_line(result)),
+                    text && (out.verbosity > 0 || !matches!(result.outcome, Outcome::Cached)),
+                );
             }
         };
         let results = sched::run(&units, &exec, &store, &sopts, &on_event);
-        if let Some(b) = &bar {
-            b.finish_and_clear();
-        }
+        progress.finish();
         record_durations(settings, &results);
         failed |= report_failures(arch, &results, text);
         reports.push(ArchReport {

@@ -134,16 +134,12 @@ pub fn build(
             eprintln!("error: {arch}: {name}: {why}");
             failed = true;
         }
-        let store = Store {
-            cache: settings.cache_root().join("builds").join(arch.rpm()),
-            repo: repo.clone(),
-            noarch_repos: repos
-                .iter()
-                .filter(|(a, _)| **a != arch)
-                .map(|(_, r)| r.clone())
-                .collect(),
-            logs: dirs.log_dir.join(arch.rpm()),
-        };
+        let store = store(
+            settings.cache_root().join("builds").join(arch.rpm()),
+            arch,
+            &repos,
+            &dirs,
+        );
         let opts = sched::Options {
             jobs,
             fail_fast: args.fail_fast,
@@ -151,66 +147,22 @@ pub fn build(
             dry_run: args.check,
         };
         // On a terminal: an overall bar plus one spinner line per running build.
-        let multi = (text && out.verbosity >= 0 && std::io::stderr().is_terminal() && !args.check)
-            .then(indicatif::MultiProgress::new);
-        let bar = multi.as_ref().map(|m| {
-            let b = m.add(indicatif::ProgressBar::new(units.len() as u64));
-            b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} {prefix} [{bar:30}] {pos}/{len} {elapsed}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            b.set_prefix(arch.to_string());
-            b.enable_steady_tick(Duration::from_millis(200));
-            b
-        });
-        let running: Mutex<BTreeMap<String, indicatif::ProgressBar>> = Mutex::new(BTreeMap::new());
-        let on_event = |e: Event<'_>| {
-            let mut r = running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            match e {
-                Event::Started { name, .. } => {
-                    if let Some(m) = &multi {
-                        let line = m.add(indicatif::ProgressBar::new_spinner());
-                        line.set_style(
-                            indicatif::ProgressStyle::with_template("  {spinner} {msg} {elapsed}")
-                                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-                        );
-                        line.set_message(format!("building {name}"));
-                        line.enable_steady_tick(Duration::from_millis(200));
-                        r.insert(name.to_owned(), line);
-                    }
-                }
-                Event::Finished { result } => {
-                    if let Some(line) = r.remove(&result.name) {
-                        line.finish_and_clear();
-                        if let Some(m) = &multi {
-                            m.remove(&line);
-                        }
-                    }
-                    let line = status_line(result);
-                    match &bar {
-                        Some(b) => {
-                            b.inc(1);
-                            if out.verbosity >= 0 && !matches!(result.outcome, Outcome::Cached)
-                                || out.verbosity > 0
-                            {
-                                b.println(line);
-                            }
-                        }
-                        None if text && (out.verbosity > 0 || !matches!(result.outcome, Outcome::Cached)) => {
-                            eprintln!("{line}");
-                        }
-                        None => {}
-                    }
-                }
-            }
+        let progress = Progress::new(
+            text && out.verbosity >= 0 && !args.check,
+            units.len(),
+            arch.to_string(),
+        );
+        let on_event = |e: Event<'_>| match e {
+            Event::Started { name, .. } => progress.started(name, format!("building {name}")),
+            Event::Finished { result } => progress.finished(
+                result,
+                status_line(result),
+                text && (out.verbosity > 0 || !matches!(result.outcome, Outcome::Cached)),
+            ),
         };
         let results = sched::run(&units, &exec, &store, &opts, &on_event);
         record_durations(settings, &results);
-        if let Some(b) = &bar {
-            b.finish_and_clear();
-        }
+        progress.finish();
         failed |= report_failures(arch, &results, text);
         reports.push(ArchReport {
             arch,
@@ -247,6 +199,114 @@ pub fn build(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The store of one arch's builds: results cached under `cache`, RPMs in
+/// the arch's repository (noarch ones in the others too), logs per arch.
+pub(crate) fn store(
+    cache: PathBuf,
+    arch: Arch,
+    repos: &BTreeMap<Arch, PathBuf>,
+    dirs: &ProjectDirs,
+) -> Store {
+    Store {
+        cache,
+        repo: repos[&arch].clone(),
+        noarch_repos: repos
+            .iter()
+            .filter(|(a, _)| **a != arch)
+            .map(|(_, r)| r.clone())
+            .collect(),
+        logs: dirs.log_dir.join(arch.rpm()),
+    }
+}
+
+/// Progress on a terminal while one arch builds: an overall bar plus one
+/// spinner line per build in flight; off the terminal, status lines on
+/// stderr. The same for the local and the Koji executors.
+pub(crate) struct Progress {
+    multi: Option<indicatif::MultiProgress>,
+    bar: Option<indicatif::ProgressBar>,
+    running: Mutex<BTreeMap<String, indicatif::ProgressBar>>,
+}
+
+impl Progress {
+    /// `show`: whether progress is wanted at all (text output, not quiet);
+    /// bars only when stderr is a terminal.
+    pub(crate) fn new(show: bool, total: usize, prefix: String) -> Progress {
+        let multi = (show && std::io::stderr().is_terminal()).then(indicatif::MultiProgress::new);
+        let bar = multi.as_ref().map(|m| {
+            let b = m.add(indicatif::ProgressBar::new(total as u64));
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {prefix} [{bar:30}] {pos}/{len} {elapsed}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            b.set_prefix(prefix);
+            b.enable_steady_tick(Duration::from_millis(200));
+            b
+        });
+        Progress {
+            multi,
+            bar,
+            running: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Whether bars are drawn (stderr is a terminal).
+    pub(crate) fn drawing(&self) -> bool {
+        self.multi.is_some()
+    }
+
+    /// A build started: its spinner line says `message`.
+    pub(crate) fn started(&self, name: &str, message: String) {
+        let Some(m) = &self.multi else { return };
+        let line = m.add(indicatif::ProgressBar::new_spinner());
+        line.set_style(
+            indicatif::ProgressStyle::with_template("  {spinner} {msg} {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        line.set_message(message);
+        line.enable_steady_tick(Duration::from_millis(200));
+        self.running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name.to_owned(), line);
+    }
+
+    /// A build finished: its spinner goes, the bar moves, and `line` is
+    /// printed when `show`.
+    pub(crate) fn finished(&self, result: &UnitResult, line: String, show: bool) {
+        let spinner = self
+            .running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&result.name);
+        if let Some(spinner) = spinner {
+            spinner.finish_and_clear();
+            if let Some(m) = &self.multi {
+                m.remove(&spinner);
+            }
+        }
+        match &self.bar {
+            Some(b) => {
+                b.inc(1);
+                if show {
+                    b.println(line);
+                }
+            }
+            None if show => eprintln!("{line}"),
+            None => {}
+        }
+    }
+
+    /// The arch is done: the bar goes.
+    pub(crate) fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
 }
 
 pub(crate) fn status_line(r: &UnitResult) -> String {
