@@ -256,6 +256,10 @@ fn demo_vm_boots_on_x86_64_and_failures_are_reported() {
         "{out}"
     );
     assert!(out.contains("out/images/demo-vm/aarch64/demo-vm.raw"), "{out}");
+    assert!(
+        out.contains("image build demo-vm --arch aarch64") && !out.contains("{}"),
+        "{out}"
+    );
 
     // A boot program that fails: init exits, the kernel panics; exit 1 with
     // the console's tail.

@@ -93,6 +93,21 @@ fn render_suggests_a_misspelt_component() {
         out.contains("no component named `tinypnig`; did you mean `tinyping`?"),
         "{out}"
     );
+    // `build` (and `build --plan`) name components the same way, before
+    // any buildroot is needed.
+    for args in [&["build", "tinypnig"][..], &["build", "--plan", "tinypnig"]] {
+        let o = w.azldev(args);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{args:?}: an unknown name is a usage error"
+        );
+        let out = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            out.contains("no component named `tinypnig`") && out.contains("did you mean `tinyping`?"),
+            "{args:?}: {out}"
+        );
+    }
 }
 
 /// Completion candidates for the word at `index` of `words` (the way the

@@ -300,16 +300,18 @@ impl Distro {
 pub(crate) fn selected(config: &Config, sel: &Selection) -> miette::Result<Vec<String>> {
     let mut names = sel.names.clone();
     for g in &sel.group {
-        let group = config
-            .merged
-            .component_groups
-            .get(g.as_str())
-            .ok_or_else(|| miette::miette!("no component group `{g}`"))?;
+        let groups = &config.merged.component_groups;
+        let group = groups.get(g.as_str()).ok_or_else(|| {
+            match azldev_config::suggest::closest(g, groups.keys().map(String::as_str)) {
+                Some(n) => miette::miette!(help = format!("did you mean `{n}`?"), "no component group `{g}`"),
+                None => miette::miette!("no component group `{g}`"),
+            }
+        })?;
         names.extend(group.value.components.iter().map(|c| c.value.clone()));
     }
     for n in &names {
         if !config.components.contains_key(n) {
-            return Err(miette::miette!("no component `{n}` in the configuration"));
+            return Err(super::component::unknown_component(config, n));
         }
     }
     names.sort();

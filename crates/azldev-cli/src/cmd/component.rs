@@ -173,7 +173,8 @@ fn list(args: &ListArgs, out: &Output) -> miette::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn unknown_component(config: &azldev_config::Config, name: &str) -> miette::Report {
+/// `no component named NAME`, with the nearest name as help.
+pub(crate) fn unknown_component(config: &azldev_config::Config, name: &str) -> miette::Report {
     let names = config.components.keys().map(String::as_str);
     match azldev_config::suggest::closest(name, names) {
         Some(n) => miette::miette!(

@@ -56,11 +56,17 @@ pub fn run(args: &BootArgs, out: &Output, _settings: &Settings) -> miette::Resul
     let images = &loaded.config.merged.images;
     if !images.is_empty() && !images.contains_key(&args.name) {
         let names: Vec<&str> = images.keys().map(String::as_str).collect();
-        return Err(miette::miette!(
+        let msg = format!(
             "no image `{}` in the configuration (images: {})",
             args.name,
             names.join(", ")
-        ));
+        );
+        return Err(
+            match azldev_config::suggest::closest(&args.name, names.iter().copied()) {
+                Some(n) => miette::miette!(help = format!("did you mean `{n}`?"), "{msg}"),
+                None => miette::miette!("{msg}"),
+            },
+        );
     }
     let dirs = super::toolchain::ProjectDirs::of(&loaded.config);
     let disk = match &args.disk {
@@ -69,8 +75,10 @@ pub fn run(args: &BootArgs, out: &Output, _settings: &Settings) -> miette::Resul
             let candidates = disk_candidates(&dirs.output_dir, &args.name, args.arch);
             candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
                 miette::miette!(
-                    help =
+                    help = format!(
                         "build it with `azldev image build {} --arch {} --image-format raw`, or pass --disk",
+                        args.name, args.arch
+                    ),
                     "no built disk of image `{}` for {} (looked for {})",
                     args.name,
                     args.arch,
