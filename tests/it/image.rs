@@ -67,6 +67,16 @@ fn azl4_images_list_and_show() {
             "vm-base"
         ]
     );
+    // The text table's columns line up (every description starts at the
+    // same column).
+    let text = ok(&dir, &["image", "list"]);
+    let at: Vec<Option<usize>> = text
+        .lines()
+        .map(|l| l.find(" Image").map(|i| l[..i].rfind("  ")))
+        .map(Option::flatten)
+        .collect();
+    assert_eq!(at.len(), 5, "{text}");
+    assert!(at.iter().all(|a| a.is_some() && *a == at[0]), "{text}");
     for name in &names {
         let v: Value =
             serde_json::from_str(&ok(&dir, &["image", "show", name, "--format", "json"])).expect("JSON");

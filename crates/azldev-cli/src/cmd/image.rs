@@ -245,19 +245,27 @@ fn list(args: &ListArgs, out: &Output) -> miette::Result<ExitCode> {
             if rows.is_empty() {
                 s.push_str("no images\n");
             }
-            for r in &rows {
-                let _ = writeln!(
-                    s,
-                    "{:32} {:5} {}{}  {}",
-                    r["name"].as_str().unwrap_or_default(),
-                    r["type"].as_str().unwrap_or_default(),
-                    r["definition"].as_str().unwrap_or_default(),
-                    r["profile"]
+            // Columns as wide as their widest cell.
+            let cells: Vec<[String; 4]> = rows
+                .iter()
+                .map(|r| {
+                    let str_of = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
+                    let profile = r["profile"]
                         .as_str()
                         .map(|p| format!(" (profile {p})"))
-                        .unwrap_or_default(),
-                    r["description"].as_str().unwrap_or_default()
-                );
+                        .unwrap_or_default();
+                    [
+                        str_of("name"),
+                        str_of("type"),
+                        format!("{}{profile}", str_of("definition")),
+                        str_of("description"),
+                    ]
+                })
+                .collect();
+            let width = |i: usize| cells.iter().map(|c| c[i].chars().count()).max().unwrap_or(0);
+            let (w0, w1, w2) = (width(0), width(1), width(2));
+            for [name, kind, def, desc] in &cells {
+                let _ = writeln!(s, "{name:w0$}  {kind:w1$}  {def:w2$}  {desc}");
             }
             emit(&s)?;
         }
