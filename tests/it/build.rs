@@ -305,7 +305,7 @@ fn a_failing_check_blocks_exactly_its_dependents() {
 }
 
 /// Processes whose command line mentions `needle` (zombies ignored).
-fn processes_with(needle: &str) -> Vec<String> {
+pub(crate) fn processes_with(needle: &str) -> Vec<String> {
     let mut found = Vec::new();
     for e in std::fs::read_dir("/proc").expect("/proc").filter_map(Result::ok) {
         let p = e.path();

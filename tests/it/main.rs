@@ -12,6 +12,7 @@ mod buildroot;
 mod diff;
 mod graph;
 mod image;
+mod image_kill;
 mod koji;
 mod release;
 mod safety;

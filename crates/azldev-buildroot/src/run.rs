@@ -132,6 +132,8 @@ impl Runner {
         if cancelled() {
             return Err(RunError::Cancelled { program });
         }
+        let mut wrapped = dying_with_parent(cmd);
+        let cmd = wrapped.as_mut().unwrap_or(cmd);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -279,6 +281,39 @@ pub(crate) fn kill_group(pgid: u32) {
 }
 
 /// `program arg arg…` for messages.
+/// `cmd` under `setpriv --pdeathsig KILL`, so that it is killed when this
+/// process dies, even by SIGKILL (Ctrl-C and timeouts kill its process
+/// group; nothing else would stop it writing on after azldev is gone).
+/// `None` when it already is, or when util-linux's `setpriv` is missing.
+fn dying_with_parent(cmd: &Command) -> Option<Command> {
+    static SETPRIV: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let setpriv = SETPRIV.get_or_init(|| {
+        ["/usr/bin/setpriv", "/bin/setpriv"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+    });
+    let setpriv = setpriv.as_ref()?;
+    let program = Path::new(cmd.get_program());
+    if program.file_name().is_some_and(|n| n == "setpriv") {
+        return None;
+    }
+    let mut w = Command::new(setpriv);
+    w.args(["--pdeathsig", "KILL", "--"])
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    if let Some(dir) = cmd.get_current_dir() {
+        w.current_dir(dir);
+    }
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => w.env(k, v),
+            None => w.env_remove(k),
+        };
+    }
+    Some(w)
+}
+
 pub fn describe(cmd: &Command) -> String {
     let mut s = cmd.get_program().to_string_lossy().into_owned();
     for a in cmd.get_args() {

@@ -233,6 +233,24 @@ fn cached(req: &BuildRequest<'_>, key_hex: &str) -> Option<ImageReport> {
 pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
     let start = Instant::now();
     let spec = req.spec;
+    // One build of an image and arch at a time; whoever holds the lock
+    // removes what killed runs left (their root trees, their staging
+    // directories): no live run owns them.
+    fs::create_dir_all(&req.work_dir).map_err(io_err(format!("create {}", req.work_dir.display())))?;
+    let lock_path = req.work_dir.join(format!("{}-{}.lock", spec.name, spec.arch));
+    let lock = fs::File::create(&lock_path).map_err(io_err(format!("create {}", lock_path.display())))?;
+    lock.lock()
+        .map_err(io_err(format!("lock {}", lock_path.display())))?;
+    let parent = req
+        .out_dir
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let out_name = req
+        .out_dir
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    remove_leftovers(&req.work_dir, &format!("{}-{}-", spec.name, spec.arch));
+    remove_leftovers(&parent, &format!(".tmp-{out_name}-"));
     let seed = key(req)?;
     let key_hex = hex(&seed);
     if !req.rebuild
@@ -268,18 +286,8 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
     artifacts::check_budget(spec, &info.packages, root_size)?;
 
     // Publish into a staging directory beside the destination, then swap.
-    let parent = req
-        .out_dir
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     fs::create_dir_all(&parent).map_err(io_err(format!("create {}", parent.display())))?;
-    let staging = parent.join(format!(
-        ".tmp-{}-{}",
-        req.out_dir
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-        std::process::id()
-    ));
+    let staging = parent.join(format!(".tmp-{out_name}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&staging);
     fs::create_dir_all(&staging).map_err(io_err(format!("create {}", staging.display())))?;
     let staging_guard = RemoveOnDrop(staging.clone());
@@ -398,17 +406,45 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
     )
     .map_err(io_err("write image.json"))?;
     if req.out_dir.exists() {
-        let old = parent.join(format!(".tmp-old-{tag}"));
-        fs::rename(&req.out_dir, &old).map_err(io_err(format!("replace {}", req.out_dir.display())))?;
-        let _ = fs::remove_dir_all(&old);
+        // One atomic swap: the destination is the old build or the new
+        // one at every instant, even if this process is killed here; the
+        // old one is then in the staging directory, which the guard removes.
+        rustix::fs::renameat_with(
+            rustix::fs::CWD,
+            &staging,
+            rustix::fs::CWD,
+            &req.out_dir,
+            rustix::fs::RenameFlags::EXCHANGE,
+        )
+        .map_err(|e| ImageError::Io {
+            what: format!("replace {}", req.out_dir.display()),
+            source: e.into(),
+        })?;
+        drop(staging_guard);
+    } else {
+        fs::rename(&staging, &req.out_dir).map_err(io_err(format!("publish {}", req.out_dir.display())))?;
+        std::mem::forget(staging_guard);
     }
-    fs::rename(&staging, &req.out_dir).map_err(io_err(format!("publish {}", req.out_dir.display())))?;
-    std::mem::forget(staging_guard);
     // The root goes now, inside the time reported.
     drop(cleanup);
     let mut report = report;
     report.seconds = start.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Removes the entries of `dir` named `<prefix><digits>` (a process id):
+/// what killed runs left behind.
+fn remove_leftovers(dir: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
+            continue;
+        };
+        if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 struct RemoveOnDrop(PathBuf);
