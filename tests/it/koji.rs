@@ -32,12 +32,17 @@ impl Drop for Hub {
 
 impl Hub {
     fn start(fail: &[(&str, &str)]) -> Hub {
+        Hub::start_with(fail, serde_json::json!({}))
+    }
+
+    /// A hub whose configuration also holds `extra`'s keys.
+    fn start_with(fail: &[(&str, &str)], extra: Json) -> Hub {
         let dir = tempfile::tempdir().expect("tempdir");
         let fail: serde_json::Map<String, Json> = fail
             .iter()
             .map(|(k, v)| ((*k).to_owned(), Json::from(*v)))
             .collect();
-        let cfg = serde_json::json!({
+        let mut cfg = serde_json::json!({
             "users": {"builder": "s3cret"},
             "targets": {"demo-target": {"build_tag": "demo-build", "dest_tag": "demo"}},
             "arches": ["x86_64", "aarch64"],
@@ -46,6 +51,9 @@ impl Hub {
             "fail": fail,
             "top": dir.path().join("top"),
         });
+        if let (Some(c), Some(e)) = (cfg.as_object_mut(), extra.as_object()) {
+            c.extend(e.clone());
+        }
         std::fs::write(dir.path().join("hub.json"), cfg.to_string()).expect("config");
         let mut child = Command::new("python3")
             .arg(azldev_e2e::demo::workspace_root().join("tests/fixtures/koji/fakehub.py"))
@@ -428,9 +436,19 @@ fn profile_errors_name_the_file_and_line() {
         "[fake]\nserver = http://127.0.0.1:9/kojihub\nauthtype = kerberos\n",
     )
     .expect("write");
-    let (_, err) = d.expect(2, &[KOJI, &["hello"][..]].concat(), Some(&hub));
+    let no_ticket = format!("FILE:{}", hub.dir.path().join("no-such-ccache").display());
+    let out = d
+        .cmd(&[KOJI, &["hello"][..]].concat(), Some(&hub))
+        .env("KRB5CCNAME", &no_ticket)
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("Kerberos/GSSAPI") && err.contains("does not implement"),
+        err.contains(&format!(
+            "profile `fake` ({}:3): Kerberos/GSSAPI login: no valid Kerberos ticket",
+            hub.conf().display()
+        )),
         "{err}"
     );
     let (_, err) = d.expect(
@@ -444,14 +462,152 @@ fn profile_errors_name_the_file_and_line() {
         .cmd(&["build", "--executor", "koji", "hello"], Some(&hub))
         .env("AZLDEV_KOJI_PROFILE", "fake")
         .env("AZLDEV_KOJI_TARGET", "demo-target")
+        .env("KRB5CCNAME", &no_ticket)
         .output()
         .expect("runs");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("profile `fake` logs in with Kerberos/GSSAPI"),
-        "{err}"
+    assert!(err.contains("profile `fake` ("), "{err}");
+    assert!(err.contains("Kerberos/GSSAPI login"), "{err}");
+}
+
+/// A throwaway MIT Kerberos realm (`tests/fixtures/koji/krbrealm.py`);
+/// the KDC stops when this is dropped.
+struct Realm {
+    child: Child,
+    stdin: Option<std::process::ChildStdin>,
+    _dir: tempfile::TempDir,
+    info: Json,
+}
+
+impl Drop for Realm {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+impl Realm {
+    fn start() -> Realm {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut child = Command::new("python3")
+            .arg(azldev_e2e::demo::workspace_root().join("tests/fixtures/koji/krbrealm.py"))
+            .arg(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let stdin = child.stdin.take();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the realm's settings");
+        let info: Json = serde_json::from_str(&line).unwrap_or_else(|e| {
+            panic!("krbrealm.py printed {line:?}: {e} (krb5-kdc, krb5-admin-server, krb5-user installed?)")
+        });
+        Realm {
+            child,
+            stdin,
+            _dir: dir,
+            info,
+        }
+    }
+
+    fn path(&self, key: &str) -> String {
+        self.info[key].as_str().unwrap_or_else(|| panic!("{key}")).to_owned()
+    }
+}
+
+#[test]
+fn the_demo_builds_on_koji_with_a_kerberos_login() {
+    let realm = Realm::start();
+    let hub = Hub::start_with(
+        &[],
+        serde_json::json!({"gssapi": {"keytab": realm.path("http_keytab"), "realm": "AZLDEV.TEST"}}),
     );
+    // The service principal is HTTP/localhost: the hub is named so.
+    let conf = hub.dir.path().join("krb.conf");
+    let profile = |auth: &str| {
+        std::fs::write(
+            &conf,
+            format!(
+                "[krb]\nserver = http://localhost:{0}/kojihub\nweburl = http://localhost:{0}/koji\ntopurl = http://localhost:{0}/kojifiles\n{auth}\n",
+                hub.port
+            ),
+        )
+        .expect("krb.conf");
+    };
+    profile(&format!(
+        "authtype = kerberos\nprincipal = {}\nkeytab = {}",
+        realm.path("principal"),
+        realm.path("user_keytab")
+    ));
+    let d = Demo::new();
+    let run = |ccache: &str| {
+        d.cmd(
+            &[
+                "build",
+                "--executor",
+                "koji",
+                "--koji-profile",
+                "krb",
+                "--target",
+                "demo-target",
+                "-a",
+                "--format",
+                "json",
+            ],
+            None,
+        )
+        .env("AZLDEV_KOJI_CONFIG", &conf)
+        .env("KRB5_CONFIG", realm.path("krb5_config"))
+        .env("KRB5CCNAME", ccache)
+        .output()
+        .expect("runs")
+    };
+    let users_cache = hub.dir.path().join("users-ccache");
+    let out = run(&format!("FILE:{}", users_cache.display()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: Json = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["ok"], true, "{stderr}");
+    let st = statuses(&report);
+    assert!(st.len() >= 10 && st.iter().all(|(_, s)| s == "built"), "{st:?}");
+    // Logged in as the keytab's principal; its ticket was kept in a
+    // private cache under azldev's cache directory, removed after.
+    let state = hub.state();
+    let sessions: Vec<&str> = state
+        .get("sessions")
+        .and_then(Value::as_array)
+        .expect("sessions")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(sessions, ["builder"]);
+    let builds = hub.builds();
+    assert!(builds.len() >= 10 && builds.iter().all(|(_, s)| *s == 2), "{builds:?}");
+    let private = d.cache.path().join("koji-krb5");
+    assert!(
+        std::fs::read_dir(&private).expect("credentials dir").next().is_none(),
+        "the private credential cache is removed"
+    );
+    assert!(!users_cache.exists(), "the user's credential cache is not touched");
+
+    // No keytab and no ticket: a clear error naming the profile file.
+    profile("authtype = kerberos\nprincipal = builder");
+    let out = run(&format!("FILE:{}", users_cache.display()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "profile `krb` ({}:5): Kerberos/GSSAPI login: no valid Kerberos ticket in FILE:{}",
+            conf.display(),
+            users_cache.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("run `kinit` first"), "{stderr}");
+    assert_eq!(hub.builds().len(), builds.len(), "nothing submitted");
 }
 
 #[test]

@@ -138,6 +138,10 @@ fn idempotent(method: &str) -> bool {
         "checkUpload",
         "echo",
         "hello",
+        "repo.checkRequest",
+        "repo.get",
+        "system.",
+        "tagLastChangeEvent",
     ]
     .iter()
     .any(|p| method.starts_with(p))
