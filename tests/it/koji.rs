@@ -250,6 +250,12 @@ fn the_demo_builds_on_koji_from_scm_then_is_cached_and_scratch_builds_upload_srp
         "{greeter}"
     );
     assert!(greeter["repo-wait-seconds"].as_f64().is_some(), "{greeter}");
+    // This hub predates repository requests: its repository is polled.
+    assert_eq!(report["koji"]["repo-requests"], false);
+    assert!(
+        greeter["repo-id"].as_i64().is_some() && greeter["repo-request"].is_null(),
+        "{greeter}"
+    );
     let packages = d.root.path().join("out/x86_64/Packages");
     let rpms: Vec<String> = std::fs::read_dir(&packages)
         .expect("Packages")
@@ -514,7 +520,10 @@ impl Realm {
     }
 
     fn path(&self, key: &str) -> String {
-        self.info[key].as_str().unwrap_or_else(|| panic!("{key}")).to_owned()
+        self.info[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("{key}"))
+            .to_owned()
     }
 }
 
@@ -523,7 +532,11 @@ fn the_demo_builds_on_koji_with_a_kerberos_login() {
     let realm = Realm::start();
     let hub = Hub::start_with(
         &[],
-        serde_json::json!({"gssapi": {"keytab": realm.path("http_keytab"), "realm": "AZLDEV.TEST"}}),
+        // A Koji >= 1.35 hub: build-tag repositories are made on request.
+        serde_json::json!({
+            "gssapi": {"keytab": realm.path("http_keytab"), "realm": "AZLDEV.TEST"},
+            "repo_requests": true,
+        }),
     );
     // The service principal is HTTP/localhost: the hub is named so.
     let conf = hub.dir.path().join("krb.conf");
@@ -573,6 +586,11 @@ fn the_demo_builds_on_koji_with_a_kerberos_login() {
     assert_eq!(report["ok"], true, "{stderr}");
     let st = statuses(&report);
     assert!(st.len() >= 10 && st.iter().all(|(_, s)| s == "built"), "{st:?}");
+    // greeter waited on a repository request for libgreet's NVR.
+    assert_eq!(report["koji"]["repo-requests"], true, "{}", report["koji"]);
+    let greeter = &report["koji"]["builds"]["greeter"];
+    assert!(greeter["repo-request"].as_i64().is_some(), "{greeter}");
+    assert!(greeter["repo-id"].as_i64().is_some(), "{greeter}");
     // Logged in as the keytab's principal; its ticket was kept in a
     // private cache under azldev's cache directory, removed after.
     let state = hub.state();
@@ -585,13 +603,30 @@ fn the_demo_builds_on_koji_with_a_kerberos_login() {
         .collect();
     assert_eq!(sessions, ["builder"]);
     let builds = hub.builds();
-    assert!(builds.len() >= 10 && builds.iter().all(|(_, s)| *s == 2), "{builds:?}");
+    assert!(
+        builds.len() >= 10 && builds.iter().all(|(_, s)| *s == 2),
+        "{builds:?}"
+    );
+    let calls: Vec<&str> = state
+        .get("calls")
+        .and_then(Value::as_array)
+        .expect("calls")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(calls.contains(&"repo.checkRequest") && !calls.contains(&"getRepo"));
     let private = d.cache.path().join("koji-krb5");
     assert!(
-        std::fs::read_dir(&private).expect("credentials dir").next().is_none(),
+        std::fs::read_dir(&private)
+            .expect("credentials dir")
+            .next()
+            .is_none(),
         "the private credential cache is removed"
     );
-    assert!(!users_cache.exists(), "the user's credential cache is not touched");
+    assert!(
+        !users_cache.exists(),
+        "the user's credential cache is not touched"
+    );
 
     // No keytab and no ticket: a clear error naming the profile file.
     profile("authtype = kerberos\nprincipal = builder");

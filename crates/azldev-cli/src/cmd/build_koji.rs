@@ -377,6 +377,7 @@ pub fn build(
                     "source": note,
                     "builds": exec.records(),
                     "cancelled-tasks": cancelled_tasks,
+                    "repo-requests": exec.uses_repo_requests(),
                 },
             });
             println!(
