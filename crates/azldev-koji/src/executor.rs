@@ -361,7 +361,6 @@ impl KojiExecutor {
 
     /// The repository-request way (Koji >= 1.35). `Err(Fallback)` when the
     /// hub turns out not to have the calls.
-    #[allow(clippy::type_complexity)]
     fn wait_repo_request(
         &self,
         want: &[(String, String)],
