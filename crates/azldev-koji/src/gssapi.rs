@@ -106,14 +106,7 @@ impl Login<'_> {
         cmd.arg("-V");
         let out = run::run(cmd, Duration::from_secs(30)).map_err(|e| self.tool("authtype", "curl", &e))?;
         let text = String::from_utf8_lossy(&out.stdout);
-        let features = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Features:"))
-            .unwrap_or_default();
-        if features
-            .split_whitespace()
-            .any(|f| f == "SPNEGO" || f == "GSS-API")
-        {
+        if curl_negotiates(&text) {
             Ok(())
         } else {
             let first = text.lines().next().unwrap_or_default();
@@ -242,7 +235,7 @@ impl Login<'_> {
         let out = run::run(cmd, self.timeout + Duration::from_secs(5)).map_err(|e| match e {
             RunError::Failed { tail, status, .. } => KojiError::Http {
                 url: url.clone(),
-                message: format!("curl --negotiate failed ({status}): {}", one_line(&tail)),
+                message: format!("curl --negotiate failed ({status}): {}", curl_error(&tail)),
             },
             other => self.tool("authtype", "curl", &other),
         })?;
@@ -284,6 +277,24 @@ impl Login<'_> {
     }
 }
 
+/// Whether `curl -V` lists SPNEGO (or GSS-API) among its features.
+fn curl_negotiates(version: &str) -> bool {
+    version
+        .lines()
+        .find_map(|l| l.strip_prefix("Features:"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .any(|f| f == "SPNEGO" || f == "GSS-API")
+}
+
+/// curl's own error line (`curl: (N) …`), else the last lines.
+fn curl_error(stderr: &str) -> String {
+    stderr
+        .lines()
+        .find(|l| l.starts_with("curl: ("))
+        .map_or_else(|| one_line(stderr), |l| l.trim().to_owned())
+}
+
 /// The last non-empty lines of `text`, joined (for one-line errors).
 fn one_line(text: &str) -> String {
     let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
@@ -293,6 +304,26 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn curl_features_decide() {
+        let debian = "curl 7.88.1 (x86_64-pc-linux-gnu) libcurl/7.88.1 OpenSSL/3.0.22\nProtocols: http https\nFeatures: alt-svc AsynchDNS brotli GSS-API HSTS HTTP2 HTTPS-proxy IDN IPv6 Kerberos Largefile libz NTLM SPNEGO SSL\n";
+        assert!(curl_negotiates(debian));
+        let tiny = "curl 8.5.0 (x86_64-alpine-linux-musl) libcurl/8.5.0 mbedTLS/3.5\nProtocols: http https\nFeatures: AsynchDNS HSTS IPv6 Largefile SSL threadsafe\n";
+        assert!(!curl_negotiates(tiny));
+        // "Kerberos" alone, or a mention outside the features, is not enough.
+        assert!(!curl_negotiates("curl x SPNEGO\nFeatures: Kerberos SSL\n"));
+    }
+
+    #[test]
+    fn curl_errors_keep_curls_line() {
+        let e = "curl: (60) SSL certificate problem: unable to get local issuer certificate\nMore details here: https://curl.se/docs/sslcerts.html\n\ncurl failed to verify the legitimacy\n";
+        assert_eq!(
+            curl_error(e),
+            "curl: (60) SSL certificate problem: unable to get local issuer certificate"
+        );
+        assert_eq!(curl_error("odd\nthing"), "odd thing");
+    }
 
     #[test]
     fn one_line_keeps_the_last_lines() {

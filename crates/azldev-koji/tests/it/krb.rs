@@ -293,3 +293,59 @@ fn a_hub_that_refuses_the_kerberos_login_says_why() {
         "the hub rejected the token itself: {refusals:?}"
     );
 }
+
+#[test]
+fn kerberos_login_over_verified_tls() {
+    let realm = Realm::start();
+    let certs = tempfile::tempdir().expect("tempdir");
+    crate::hub::certificates(certs.path());
+    let c = |f: &str| certs.path().join(f).display().to_string();
+    let hub = Hub::start_with(
+        &[],
+        serde_json::json!({
+            "gssapi": {"keytab": realm.path("http_keytab"), "realm": "AZLDEV.TEST"},
+            "tls": {"cert": c("server.crt"), "key": c("server.key"), "ca": c("ca.pem")},
+        }),
+    );
+    let auth = format!(
+        "authtype = gssapi\nprincipal = {}\nkeytab = {}",
+        realm.principal(),
+        realm.path("user_keytab").display()
+    );
+    let conf = hub.dir.path().join("tls.conf");
+    let load = |serverca: &str| {
+        std::fs::write(
+            &conf,
+            format!(
+                "[tls]\nserver = https://localhost:{}/kojihub\n{serverca}\n{auth}\n",
+                hub.port
+            ),
+        )
+        .expect("conf");
+        let mut s = Session::new(
+            profile::load("tls", std::slice::from_ref(&conf)).expect("profile"),
+            Duration::from_secs(30),
+        )
+        .expect("session");
+        s.credentials_dir = hub.dir.path().join("credentials");
+        s.krb5_env.insert(
+            "KRB5_CONFIG".into(),
+            realm.path("krb5_config").display().to_string(),
+        );
+        s
+    };
+    // curl verifies the hub with the profile's serverca, then the session
+    // goes on over rustls with the same CA.
+    let s = load(&format!("serverca = {}", c("ca.pem")));
+    s.login().expect("Kerberos login over https");
+    assert_eq!(user(&s).as_deref(), Some("builder"));
+    // Without serverca the hub is not trusted: curl's reason.
+    let s = load("");
+    let e = s.login().expect_err("untrusted");
+    let m = e.to_string();
+    assert!(matches!(e, KojiError::Http { .. }), "{m}");
+    assert!(
+        m.contains("curl --negotiate failed") && m.contains("SSL certificate problem"),
+        "{m}"
+    );
+}
