@@ -91,7 +91,10 @@ impl Login<'_> {
         match e {
             RunError::Spawn { .. } => self.err(
                 key,
-                format!("cannot run `{program}` ({e}); install Debian's krb5-user and curl"),
+                format!(
+                    "cannot run `{program}` ({e}); install Debian's {}",
+                    if program == "curl" { "curl" } else { "krb5-user" }
+                ),
             ),
             RunError::Timeout { .. } => self.err(key, e.to_string()),
             RunError::Failed { status, tail, .. } => {

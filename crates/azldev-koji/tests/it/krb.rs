@@ -251,6 +251,19 @@ fn kerberos_login_with_a_keytab_or_the_users_ticket() {
     );
     let e = s.login().expect_err("no principal");
     assert!(e.to_string().contains("needs the `principal`"), "{e}");
+    // A keytab that is not there.
+    let (s, conf) = session(
+        &hub,
+        &realm,
+        "authtype = kerberos\nprincipal = builder\nkeytab = /nonexistent/builder.keytab",
+        &[],
+    );
+    let e = s.login().expect_err("no keytab file");
+    let m = e.to_string();
+    assert!(
+        m.contains("keytab /nonexistent/builder.keytab:") && m.contains(&format!("{}:5", conf.display())),
+        "{m}"
+    );
 }
 
 #[test]
