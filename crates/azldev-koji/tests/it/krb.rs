@@ -152,7 +152,12 @@ fn kerberos_login_with_a_keytab_or_the_users_ticket() {
             format!("FILE:{}", hub.dir.path().join("unused-cc").display()),
         )],
     );
+    let started = std::time::Instant::now();
     s.login().expect("GSSAPI login with a keytab");
+    eprintln!(
+        "Kerberos login (curl -V, kinit -k, curl --negotiate): {:.0} ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
     assert!(s.logged_in());
     assert_eq!(user(&s).as_deref(), Some("builder"));
     let left: Vec<_> = std::fs::read_dir(&s.credentials_dir)
