@@ -4,9 +4,13 @@
 //! --simulate`. No root needed.
 //!
 //! A real hub: set `AZLDEV_KOJI_HUB` to a profile name the koji CLI
-//! configuration on this machine defines (and `AZLDEV_KOJI_TARGET` to a
-//! build target whose build tag has the demo's buildroot); then
-//! `real_hub_builds_the_demo` submits scratch builds of the demo there.
+//! configuration on this machine defines (`AZLDEV_KOJI_CONFIG` to read
+//! another file; a Kerberos profile needs a ticket or its `keytab`) and
+//! `AZLDEV_KOJI_TARGET` to a build target whose build tag has the demo's
+//! buildroot; then `real_hub_builds_the_demo` submits scratch builds of the
+//! demo components without in-distro build dependencies there, or, with
+//! `AZLDEV_KOJI_SCRATCH=0`, real (tagged) builds of the whole demo, SRPMs
+//! uploaded (use a throwaway target).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -32,12 +36,17 @@ impl Drop for Hub {
 
 impl Hub {
     fn start(fail: &[(&str, &str)]) -> Hub {
+        Hub::start_with(fail, serde_json::json!({}))
+    }
+
+    /// A hub whose configuration also holds `extra`'s keys.
+    fn start_with(fail: &[(&str, &str)], extra: Json) -> Hub {
         let dir = tempfile::tempdir().expect("tempdir");
         let fail: serde_json::Map<String, Json> = fail
             .iter()
             .map(|(k, v)| ((*k).to_owned(), Json::from(*v)))
             .collect();
-        let cfg = serde_json::json!({
+        let mut cfg = serde_json::json!({
             "users": {"builder": "s3cret"},
             "targets": {"demo-target": {"build_tag": "demo-build", "dest_tag": "demo"}},
             "arches": ["x86_64", "aarch64"],
@@ -46,6 +55,9 @@ impl Hub {
             "fail": fail,
             "top": dir.path().join("top"),
         });
+        if let (Some(c), Some(e)) = (cfg.as_object_mut(), extra.as_object()) {
+            c.extend(e.clone());
+        }
         std::fs::write(dir.path().join("hub.json"), cfg.to_string()).expect("config");
         let mut child = Command::new("python3")
             .arg(azldev_e2e::demo::workspace_root().join("tests/fixtures/koji/fakehub.py"))
@@ -242,6 +254,12 @@ fn the_demo_builds_on_koji_from_scm_then_is_cached_and_scratch_builds_upload_srp
         "{greeter}"
     );
     assert!(greeter["repo-wait-seconds"].as_f64().is_some(), "{greeter}");
+    // This hub predates repository requests: its repository is polled.
+    assert_eq!(report["koji"]["repo-requests"], false);
+    assert!(
+        greeter["repo-id"].as_i64().is_some() && greeter["repo-request"].is_null(),
+        "{greeter}"
+    );
     let packages = d.root.path().join("out/x86_64/Packages");
     let rpms: Vec<String> = std::fs::read_dir(&packages)
         .expect("Packages")
@@ -428,9 +446,19 @@ fn profile_errors_name_the_file_and_line() {
         "[fake]\nserver = http://127.0.0.1:9/kojihub\nauthtype = kerberos\n",
     )
     .expect("write");
-    let (_, err) = d.expect(2, &[KOJI, &["hello"][..]].concat(), Some(&hub));
+    let no_ticket = format!("FILE:{}", hub.dir.path().join("no-such-ccache").display());
+    let out = d
+        .cmd(&[KOJI, &["hello"][..]].concat(), Some(&hub))
+        .env("KRB5CCNAME", &no_ticket)
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("Kerberos/GSSAPI") && err.contains("does not implement"),
+        err.contains(&format!(
+            "profile `fake` ({}:3): Kerberos/GSSAPI login: no valid Kerberos ticket",
+            hub.conf().display()
+        )),
         "{err}"
     );
     let (_, err) = d.expect(
@@ -444,14 +472,181 @@ fn profile_errors_name_the_file_and_line() {
         .cmd(&["build", "--executor", "koji", "hello"], Some(&hub))
         .env("AZLDEV_KOJI_PROFILE", "fake")
         .env("AZLDEV_KOJI_TARGET", "demo-target")
+        .env("KRB5CCNAME", &no_ticket)
         .output()
         .expect("runs");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("profile `fake` logs in with Kerberos/GSSAPI"),
-        "{err}"
+    assert!(err.contains("profile `fake` ("), "{err}");
+    assert!(err.contains("Kerberos/GSSAPI login"), "{err}");
+}
+
+/// A throwaway MIT Kerberos realm (`tests/fixtures/koji/krbrealm.py`);
+/// the KDC stops when this is dropped.
+struct Realm {
+    child: Child,
+    stdin: Option<std::process::ChildStdin>,
+    _dir: tempfile::TempDir,
+    info: Json,
+}
+
+impl Drop for Realm {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+impl Realm {
+    fn start() -> Realm {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut child = Command::new("python3")
+            .arg(azldev_e2e::demo::workspace_root().join("tests/fixtures/koji/krbrealm.py"))
+            .arg(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let stdin = child.stdin.take();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the realm's settings");
+        let info: Json = serde_json::from_str(&line).unwrap_or_else(|e| {
+            panic!("krbrealm.py printed {line:?}: {e} (krb5-kdc, krb5-admin-server, krb5-user installed?)")
+        });
+        Realm {
+            child,
+            stdin,
+            _dir: dir,
+            info,
+        }
+    }
+
+    fn path(&self, key: &str) -> String {
+        self.info[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("{key}"))
+            .to_owned()
+    }
+}
+
+#[test]
+fn the_demo_builds_on_koji_with_a_kerberos_login() {
+    let realm = Realm::start();
+    let hub = Hub::start_with(
+        &[],
+        // A Koji >= 1.35 hub: build-tag repositories are made on request.
+        serde_json::json!({
+            "gssapi": {"keytab": realm.path("http_keytab"), "realm": "AZLDEV.TEST"},
+            "repo_requests": true,
+        }),
     );
+    // The service principal is HTTP/localhost: the hub is named so.
+    let conf = hub.dir.path().join("krb.conf");
+    let profile = |auth: &str| {
+        std::fs::write(
+            &conf,
+            format!(
+                "[krb]\nserver = http://localhost:{0}/kojihub\nweburl = http://localhost:{0}/koji\ntopurl = http://localhost:{0}/kojifiles\n{auth}\n",
+                hub.port
+            ),
+        )
+        .expect("krb.conf");
+    };
+    profile(&format!(
+        "authtype = kerberos\nprincipal = {}\nkeytab = {}",
+        realm.path("principal"),
+        realm.path("user_keytab")
+    ));
+    let d = Demo::new();
+    let run = |ccache: &str| {
+        d.cmd(
+            &[
+                "build",
+                "--executor",
+                "koji",
+                "--koji-profile",
+                "krb",
+                "--target",
+                "demo-target",
+                "-a",
+                "--format",
+                "json",
+            ],
+            None,
+        )
+        .env("AZLDEV_KOJI_CONFIG", &conf)
+        .env("KRB5_CONFIG", realm.path("krb5_config"))
+        .env("KRB5CCNAME", ccache)
+        .output()
+        .expect("runs")
+    };
+    let users_cache = hub.dir.path().join("users-ccache");
+    let out = run(&format!("FILE:{}", users_cache.display()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: Json = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["ok"], true, "{stderr}");
+    let st = statuses(&report);
+    assert!(st.len() >= 10 && st.iter().all(|(_, s)| s == "built"), "{st:?}");
+    // greeter waited on a repository request for libgreet's NVR.
+    assert_eq!(report["koji"]["repo-requests"], true, "{}", report["koji"]);
+    let greeter = &report["koji"]["builds"]["greeter"];
+    assert!(greeter["repo-request"].as_i64().is_some(), "{greeter}");
+    assert!(greeter["repo-id"].as_i64().is_some(), "{greeter}");
+    // Logged in as the keytab's principal; its ticket was kept in a
+    // private cache under azldev's cache directory, removed after.
+    let state = hub.state();
+    let sessions: Vec<&str> = state
+        .get("sessions")
+        .and_then(Value::as_array)
+        .expect("sessions")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(sessions, ["builder"]);
+    let builds = hub.builds();
+    assert!(
+        builds.len() >= 10 && builds.iter().all(|(_, s)| *s == 2),
+        "{builds:?}"
+    );
+    let calls: Vec<&str> = state
+        .get("calls")
+        .and_then(Value::as_array)
+        .expect("calls")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(calls.contains(&"repo.checkRequest") && !calls.contains(&"getRepo"));
+    let private = d.cache.path().join("koji-krb5");
+    assert!(
+        std::fs::read_dir(&private)
+            .expect("credentials dir")
+            .next()
+            .is_none(),
+        "the private credential cache is removed"
+    );
+    assert!(
+        !users_cache.exists(),
+        "the user's credential cache is not touched"
+    );
+
+    // No keytab and no ticket: a clear error naming the profile file.
+    profile("authtype = kerberos\nprincipal = builder");
+    let out = run(&format!("FILE:{}", users_cache.display()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "profile `krb` ({}:5): Kerberos/GSSAPI login: no valid Kerberos ticket in FILE:{}",
+            conf.display(),
+            users_cache.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("run `kinit` first"), "{stderr}");
+    assert_eq!(hub.builds().len(), builds.len(), "nothing submitted");
 }
 
 #[test]
@@ -517,28 +712,59 @@ fn real_hub_builds_the_demo() {
         );
         return;
     };
+    let scratch = std::env::var("AZLDEV_KOJI_SCRATCH").map_or(true, |v| v != "0");
     let d = Demo::new();
-    let out = assert_cmd::Command::cargo_bin("azldev")
-        .expect("azldev")
+    let mut args = vec![
+        "build".to_owned(),
+        "--executor".into(),
+        "koji".into(),
+        "--koji-profile".into(),
+        profile,
+        "--target".into(),
+        target,
+        "--format".into(),
+        "json".into(),
+    ];
+    if scratch {
+        // Scratch builds are not tagged, so a component that builds
+        // against another demo component could not find it: only the
+        // components without in-distro build dependencies.
+        let (plan, _) = d.expect(0, &["build", "--plan", "-a", "--format", "json"], None);
+        let plan: Json = serde_json::from_str(&plan).expect("plan JSON");
+        let leaves: Vec<String> = plan["components"]
+            .as_array()
+            .expect("components")
+            .iter()
+            .filter(|c| c["excluded"] != true && c["depends-on"].as_array().is_none_or(Vec::is_empty))
+            .filter_map(|c| c["name"].as_str().map(str::to_owned))
+            .collect();
+        assert!(!leaves.is_empty(), "{plan}");
+        args.push("--scratch".into());
+        args.extend(leaves);
+    } else {
+        // Real builds of the whole demo, tagged into the target's
+        // destination tag, each waiting for its dependencies' NVRs in the
+        // build tag's repository. The hub cannot fetch this test's local
+        // git remote: an uncommitted change makes azldev upload SRPMs.
+        let spec = d.root.path().join("specs/h/hello/hello.spec");
+        let mut text = std::fs::read_to_string(&spec).expect("spec");
+        text.push('\n');
+        std::fs::write(&spec, text).expect("write");
+        args.push("-a".into());
+    }
+    let out = Command::new(assert_cmd::cargo::cargo_bin("azldev"))
         .current_dir(d.root.path())
         .env("AZLDEV_CACHE_DIR", d.cache.path())
-        .args([
-            "build",
-            "--executor",
-            "koji",
-            "--koji-profile",
-            &profile,
-            "--target",
-            &target,
-            "--scratch",
-            "-a",
-            "--format",
-            "json",
-        ])
+        .args(&args)
         .output()
         .expect("runs");
-    let report: Json = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(report["ok"], true, "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report: Json =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("azldev {args:?}: {e}\n{stderr}"));
+    for (name, b) in report["koji"]["builds"].as_object().into_iter().flatten() {
+        eprintln!("{name}: {} {}", b["state"], b["url"]);
+    }
+    assert_eq!(report["ok"], true, "{stderr}");
 }
 
 /// The capacity planner against a real local run of the demo: durations

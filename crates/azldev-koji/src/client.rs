@@ -1,13 +1,14 @@
 //! A Koji hub session over XML-RPC (ureq, rustls): calls with positional
 //! and keyword arguments (Koji's `__starstar` convention), login by
-//! password (`login`) or client certificate (`sslLogin`), the session's
+//! password (`login`), client certificate (`sslLogin`) or Kerberos/GSSAPI
+//! (`sslLogin` through SPNEGO, [`crate::gssapi`]), the session's
 //! `session-id`/`session-key`/`callnum` query arguments, chunked uploads
 //! (`uploadFile`) and downloads of task output (`downloadTaskOutput`) and
 //! of files under `topurl`.
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -38,11 +39,14 @@ pub enum KojiError {
     },
     #[error("login: {0}")]
     Auth(String),
-    /// Kerberos/GSSAPI login: no GSSAPI library is available to azldev.
-    #[error(
-        "profile `{0}` logs in with Kerberos/GSSAPI, which azldev does not implement (no GSSAPI library is available to it); use authtype = ssl (a client certificate) or password, or submit with the koji CLI"
-    )]
-    GssapiUnsupported(String),
+    /// Kerberos/GSSAPI login failed: no ticket, a curl without GSS-API,
+    /// the hub refused it… `origin` is the profile's `file:line`.
+    #[error("profile `{profile}` ({origin}): Kerberos/GSSAPI login: {message}")]
+    Gssapi {
+        profile: String,
+        origin: String,
+        message: String,
+    },
     #[error("{path}: {message}")]
     File { path: String, message: String },
     #[error("{0}")]
@@ -62,6 +66,13 @@ pub struct Session {
     serial: Mutex<()>,
     /// Retries of a read-only call after a transport failure.
     pub retries: u32,
+    /// Where a Kerberos login made from a keytab keeps its private
+    /// credential cache (a directory created and removed by the login).
+    pub credentials_dir: PathBuf,
+    /// Environment given to the Kerberos tools (`curl`, `kinit`, `klist`)
+    /// on top of the process's, e.g. `KRB5_CONFIG` or `KRB5CCNAME`.
+    pub krb5_env: BTreeMap<String, String>,
+    timeout: Duration,
 }
 
 fn tls_config(profile: &Profile) -> Result<ureq::tls::TlsConfig, KojiError> {
@@ -127,6 +138,10 @@ fn idempotent(method: &str) -> bool {
         "checkUpload",
         "echo",
         "hello",
+        "repo.checkRequest",
+        "repo.get",
+        "system.",
+        "tagLastChangeEvent",
     ]
     .iter()
     .any(|p| method.starts_with(p))
@@ -152,6 +167,9 @@ impl Session {
             callnum: AtomicU64::new(0),
             serial: Mutex::new(()),
             retries: 3,
+            credentials_dir: std::env::temp_dir().join("azldev-koji"),
+            krb5_env: BTreeMap::new(),
+            timeout,
         })
     }
 
@@ -278,11 +296,20 @@ impl Session {
     /// Logs in as the profile says (nothing for `noauth`).
     ///
     /// # Errors
-    /// Refused credentials, or GSSAPI (not implemented).
+    /// Refused credentials; for Kerberos/GSSAPI also no ticket, a curl
+    /// without GSS-API support (see [`crate::gssapi`]).
     pub fn login(&self) -> Result<(), KojiError> {
         let info = match &self.profile.auth {
             Auth::None => return Ok(()),
-            Auth::Gssapi { .. } => return Err(KojiError::GssapiUnsupported(self.profile.name.clone())),
+            Auth::Gssapi { principal, keytab } => crate::gssapi::Login {
+                profile: &self.profile,
+                principal: principal.as_deref(),
+                keytab: keytab.as_deref(),
+                dir: &self.credentials_dir,
+                env: &self.krb5_env,
+                timeout: self.timeout,
+            }
+            .run(),
             Auth::Password { user, password } => {
                 if user.is_empty() {
                     return Err(KojiError::Auth(format!(

@@ -6,10 +6,18 @@
 //!    again; its RPMs are fetched from `topurl` (same cache semantics as
 //!    locally);
 //! 2. it waits until every in-distro dependency's NVR is in the build tag's
-//!    current repository (`getRepo` of the build tag, then `listTagged` at
-//!    the repository's `create_event` — the koji CLI's `wait-repo --build`
-//!    check — polled with backoff), so a build never runs against a stale
-//!    repository;
+//!    repository, so a build never runs against a stale one. On a hub with
+//!    repository requests (Koji ≥ 1.35: `repo.request` and
+//!    `repo.checkRequest` in `system.listMethods`), as the koji CLI's
+//!    `wait-repo --request` does: wait until the NVRs are tagged (inherited)
+//!    into the build tag, then request a repository at least as new as
+//!    the event that tagged the last of them (`min_event`) and follow the
+//!    request until it names its repository, which is checked (its
+//!    `create_event`, and `listTagged` at that event holds the NVRs).
+//!    On older hubs (no such calls, or "Invalid method"): `getRepo` of the
+//!    build tag, then `listTagged` at the repository's `create_event` (the
+//!    `wait-repo --build` check), polled with backoff while kojira
+//!    regenerates the repository by itself;
 //! 3. it submits `build(src, target, opts)`: an SCM URL of the rendered
 //!    tree at a pushed commit (`git+<url>?<dir>#<commit>`), or an SRPM made
 //!    here with `rpmbuild -bs` and uploaded in chunks (`uploadFile`);
@@ -103,6 +111,10 @@ pub struct TaskRecord {
     pub repo_wait_seconds: f64,
     /// Final task state name.
     pub state: Option<String>,
+    /// The repository request waited on (hubs with `repo.request`).
+    pub repo_request: Option<i64>,
+    /// The build tag's repository the dependencies were found in.
+    pub repo_id: Option<i64>,
 }
 
 /// Submits builds to a Koji hub.
@@ -119,6 +131,9 @@ pub struct KojiExecutor {
     built: Mutex<BTreeMap<String, String>>,
     /// Tasks this run submitted that have not ended.
     open: Mutex<Vec<i64>>,
+    /// Whether the hub takes repository requests (`repo.request`); turned
+    /// off if a call says the method does not exist.
+    repo_requests: std::sync::atomic::AtomicBool,
     records: Mutex<BTreeMap<String, TaskRecord>>,
 }
 
@@ -160,6 +175,18 @@ fn kw<const N: usize>(pairs: [(&str, Value); N]) -> BTreeMap<String, Value> {
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
+/// The repository a build's dependencies were found in.
+#[derive(Debug, Default)]
+struct RepoFound {
+    repo: Option<i64>,
+    /// The repository request fulfilled by it, if one was made.
+    request: Option<i64>,
+}
+
+/// The hub has no repository requests: wait the older way.
+#[derive(Debug)]
+struct Fallback;
+
 /// Exponential backoff between polls.
 #[derive(Debug)]
 struct Backoff {
@@ -190,6 +217,15 @@ impl KojiExecutor {
         deps: BTreeMap<String, Vec<String>>,
     ) -> Result<KojiExecutor, KojiError> {
         session.login()?;
+        // Koji >= 1.35 makes repositories on request.
+        let repo_requests = session
+            .call("system.listMethods", &[])
+            .ok()
+            .and_then(|v| {
+                let names: Vec<&str> = v.as_array()?.iter().filter_map(Value::as_str).collect();
+                Some(names.contains(&"repo.request") && names.contains(&"repo.checkRequest"))
+            })
+            .unwrap_or(false);
         let t = session.call("getBuildTarget", &[Value::str(opts.target.clone())])?;
         if t.is_nil() {
             return Err(KojiError::Other(format!(
@@ -216,8 +252,16 @@ impl KojiExecutor {
             deps,
             built: Mutex::new(BTreeMap::new()),
             open: Mutex::new(Vec::new()),
+            repo_requests: std::sync::atomic::AtomicBool::new(repo_requests),
             records: Mutex::new(BTreeMap::new()),
         })
+    }
+
+    /// Whether dependencies are waited for with repository requests
+    /// (else by polling the build tag's latest repository).
+    #[must_use]
+    pub fn uses_repo_requests(&self) -> bool {
+        self.repo_requests.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// What was done per component.
@@ -278,12 +322,192 @@ impl KojiExecutor {
             .cloned())
     }
 
-    /// Waits until every NVR of `want` (package → NVR) is in the build
-    /// tag's current repository.
-    fn wait_repo(&self, want: &[(String, String)]) -> Result<(), BuildFailure> {
-        if want.is_empty() {
-            return Ok(());
+    /// `listTagged` of `pkg` in the build tag (inherited), at `event`
+    /// (else now): the entry for `nvr`, if tagged.
+    fn in_build_tag(&self, pkg: &str, nvr: &str, event: Option<i64>) -> Result<Option<Value>, BuildFailure> {
+        let mut k = kw([("inherit", Value::Bool(true)), ("package", Value::str(pkg))]);
+        if let Some(e) = event {
+            k.insert("event".into(), Value::Int(e));
         }
+        let list = self
+            .session
+            .call_kw("listTagged", &[Value::str(self.target.build_tag.clone())], k)
+            .map_err(|e| koji_failure(&e))?;
+        Ok(list
+            .as_array()
+            .unwrap_or_default()
+            .iter()
+            .find(|b| b.get("nvr").and_then(Value::as_str) == Some(nvr))
+            .cloned())
+    }
+
+    /// Waits until every NVR of `want` (package → NVR) is in the build
+    /// tag's repository; the repository's id.
+    fn wait_repo(&self, want: &[(String, String)]) -> Result<RepoFound, BuildFailure> {
+        if want.is_empty() {
+            return Ok(RepoFound::default());
+        }
+        if self.uses_repo_requests() {
+            match self.wait_repo_request(want) {
+                Err(Fallback) => {
+                    self.repo_requests
+                        .store(false, std::sync::atomic::Ordering::SeqCst);
+                }
+                Ok(r) => return r,
+            }
+        }
+        self.wait_repo_polling(want)
+    }
+
+    /// The repository-request way (Koji >= 1.35). `Err(Fallback)` when the
+    /// hub turns out not to have the calls.
+    fn wait_repo_request(
+        &self,
+        want: &[(String, String)],
+    ) -> Result<Result<RepoFound, BuildFailure>, Fallback> {
+        let start = Instant::now();
+        let mut backoff = Backoff {
+            next: self.opts.poll,
+            max: self.opts.max_poll,
+        };
+        let tag = &self.target.build_tag;
+        let timeout = |what: &str| {
+            infra(format!(
+                "{what} after {}s (build tag {tag})",
+                self.opts.repo_timeout.as_secs()
+            ))
+        };
+        macro_rules! tri {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(f) => return Ok(Err(f)),
+                }
+            };
+        }
+        'fresh: loop {
+            // 1. The NVRs tagged (inherited) into the build tag: the event
+            // that tagged the last of them is the repository's minimum.
+            let min_event = loop {
+                if azldev_buildroot::run::cancelled() {
+                    return Ok(Err(infra(
+                        "interrupted while waiting for the build tag's repository",
+                    )));
+                }
+                let mut events = Vec::new();
+                let mut missing = Vec::new();
+                for (pkg, nvr) in want {
+                    match tri!(self.in_build_tag(pkg, nvr, None)) {
+                        Some(b) => events.push(b.get("create_event").and_then(Value::as_i64)),
+                        None => missing.push(nvr.clone()),
+                    }
+                }
+                if missing.is_empty() {
+                    match events.iter().copied().collect::<Option<Vec<i64>>>() {
+                        Some(ev) => break ev.into_iter().max().unwrap_or_default(),
+                        // No tagging events in the answer: the tag's last change.
+                        None => {
+                            let v = tri!(
+                                self.session
+                                    .call("tagLastChangeEvent", &[Value::str(tag.clone())])
+                                    .map_err(|e| koji_failure(&e))
+                            );
+                            match v.as_i64() {
+                                Some(e) => break e,
+                                None => return Err(Fallback),
+                            }
+                        }
+                    }
+                }
+                if start.elapsed() > self.opts.repo_timeout {
+                    return Ok(Err(timeout(&format!("{} not tagged", missing.join(", ")))));
+                }
+                backoff.sleep();
+            };
+            // 2. A repository at least that new, or a request for one.
+            let check = match self.session.call_kw(
+                "repo.request",
+                &[Value::str(tag.clone())],
+                kw([("min_event", Value::Int(min_event))]),
+            ) {
+                Ok(v) => v,
+                Err(KojiError::Fault { message, .. }) if message.contains("Invalid method") => {
+                    return Err(Fallback);
+                }
+                Err(e) => return Ok(Err(koji_failure(&e))),
+            };
+            let mut repo = check.get("repo").filter(|r| !r.is_nil()).cloned();
+            let request = check
+                .get("request")
+                .and_then(|r| r.get("id"))
+                .and_then(Value::as_i64);
+            // 3. Follow the request until it names its repository.
+            while repo.is_none() {
+                let Some(id) = request else {
+                    return Ok(Err(infra(format!(
+                        "repo.request for {tag} returned neither a repository nor a request"
+                    ))));
+                };
+                if azldev_buildroot::run::cancelled() {
+                    return Ok(Err(infra(
+                        "interrupted while waiting for the build tag's repository",
+                    )));
+                }
+                if start.elapsed() > self.opts.repo_timeout {
+                    return Ok(Err(timeout(&format!("repository request {id} not fulfilled"))));
+                }
+                backoff.sleep();
+                let c = tri!(
+                    self.session
+                        .call("repo.checkRequest", &[Value::Int(id)])
+                        .map_err(|e| koji_failure(&e))
+                );
+                repo = c.get("repo").filter(|r| !r.is_nil()).cloned();
+                let req = c.get("request");
+                let active = req.and_then(|r| r.get("active")).and_then(Value::as_bool);
+                if repo.is_none() && active == Some(false) {
+                    let task = req
+                        .and_then(|r| r.get("task_id"))
+                        .and_then(Value::as_i64)
+                        .map(|t| {
+                            let state = req
+                                .and_then(|r| r.get("task_state"))
+                                .and_then(Value::as_i64)
+                                .map_or("", state_name);
+                            format!(" (newRepo task {t} {state})")
+                        })
+                        .unwrap_or_default();
+                    return Ok(Err(infra(format!(
+                        "repository request {id} for {tag} is no longer active and made no repository{task}"
+                    ))));
+                }
+            }
+            // 4. Check the repository: new enough, and holding the NVRs.
+            let repo = repo.unwrap_or(Value::Nil);
+            let event = repo.get("create_event").and_then(Value::as_i64).unwrap_or(-1);
+            if event >= min_event {
+                let mut all = true;
+                for (pkg, nvr) in want {
+                    all &= tri!(self.in_build_tag(pkg, nvr, Some(event))).is_some();
+                }
+                if all {
+                    return Ok(Ok(RepoFound {
+                        repo: repo.get("id").and_then(Value::as_i64),
+                        request,
+                    }));
+                }
+            }
+            // Untagged meanwhile, or a repository that does not fit: again.
+            if start.elapsed() > self.opts.repo_timeout {
+                return Ok(Err(timeout("no repository holds the dependencies")));
+            }
+            backoff.sleep();
+            continue 'fresh;
+        }
+    }
+
+    /// The polling way (hubs before repository requests).
+    fn wait_repo_polling(&self, want: &[(String, String)]) -> Result<RepoFound, BuildFailure> {
         let start = Instant::now();
         let mut backoff = Backoff {
             next: self.opts.poll,
@@ -298,6 +522,7 @@ impl KojiExecutor {
                 .call("getRepo", &[Value::str(self.target.build_tag.clone())])
                 .map_err(|e| koji_failure(&e))?;
             let mut missing = Vec::new();
+            let repo_id = repo.get("id").and_then(Value::as_i64);
             if let Some(event) = repo.get("create_event").and_then(Value::as_i64) {
                 for (pkg, nvr) in want {
                     let list = self
@@ -325,7 +550,10 @@ impl KojiExecutor {
                 missing.extend(want.iter().map(|(_, n)| n.clone()));
             }
             if missing.is_empty() {
-                return Ok(());
+                return Ok(RepoFound {
+                    repo: repo_id,
+                    request: None,
+                });
             }
             if start.elapsed() > self.opts.repo_timeout {
                 return Err(infra(format!(
@@ -685,9 +913,11 @@ impl Executor for KojiExecutor {
                     .collect()
             };
             let waited = Instant::now();
-            self.wait_repo(&want)?;
+            let found = self.wait_repo(&want)?;
             self.record(&job.name, |r| {
-                r.repo_wait_seconds = waited.elapsed().as_secs_f64()
+                r.repo_wait_seconds = waited.elapsed().as_secs_f64();
+                r.repo_id = found.repo;
+                r.repo_request = found.request;
             });
         }
         // 3. Submit.

@@ -4,8 +4,10 @@
 //!   `nil` and `i8` extensions).
 //! - [`profile`]: koji CLI profiles (`~/.koji/config`, `/etc/koji.conf.d/`).
 //! - [`client`]: a hub session: calls, login (password, SSL client
-//!   certificate; Kerberos/GSSAPI refused with a clear error), uploads and
-//!   downloads.
+//!   certificate, Kerberos/GSSAPI), uploads and downloads.
+//! - [`gssapi`]: the Kerberos/GSSAPI login, a SPNEGO exchange made by
+//!   `curl --negotiate` (no C library linked), with a keytab's ticket in a
+//!   private credential cache or the user's own.
 //! - [`executor`]: [`KojiExecutor`], an [`azldev_build::exec::Executor`]
 //!   that submits each build of the plan as a Koji `build` task.
 //!
@@ -13,6 +15,7 @@
 
 pub mod client;
 pub mod executor;
+pub mod gssapi;
 pub mod profile;
 pub mod xmlrpc;
 

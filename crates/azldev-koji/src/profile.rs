@@ -30,8 +30,15 @@ pub enum Auth {
     /// `sslLogin()` over TLS with a client certificate (a PEM file holding
     /// the certificate chain and its key, as the koji CLI's `cert`).
     Ssl { cert: PathBuf },
-    /// Kerberos/GSSAPI: no implementation here (see [`crate::KojiError`]).
-    Gssapi { principal: Option<String> },
+    /// Kerberos/GSSAPI (SPNEGO on `<server>/ssllogin`, see
+    /// [`crate::gssapi`]): with `keytab` (and `principal`), a ticket is
+    /// obtained into a private credential cache; without, the user's
+    /// credential cache (`KRB5CCNAME`) is used, and `principal`, when
+    /// given, must be its default principal.
+    Gssapi {
+        principal: Option<String>,
+        keytab: Option<PathBuf>,
+    },
 }
 
 /// One profile, resolved.
@@ -51,6 +58,19 @@ pub struct Profile {
     pub raw: BTreeMap<String, String>,
     /// Where each key came from (`file:line`).
     pub origin: BTreeMap<String, String>,
+}
+
+impl Profile {
+    /// Where `key` was set (`file:line`), else where the profile's
+    /// `server` was, for errors that name the profile file.
+    #[must_use]
+    pub fn origin_of(&self, key: &str) -> String {
+        self.origin
+            .get(key)
+            .or_else(|| self.origin.get("server"))
+            .cloned()
+            .unwrap_or_else(|| format!("profile [{}]", self.name))
+    }
 }
 
 /// The configuration files in the koji CLI's order (later overrides).
@@ -237,6 +257,7 @@ pub fn load(profile: &str, files: &[PathBuf]) -> Result<Profile, ProfileError> {
         },
         Some("kerberos" | "gssapi") => Auth::Gssapi {
             principal: get("principal"),
+            keytab: get("keytab").map(|k| tilde(&k)),
         },
         Some(other) => {
             let (file, line) = at("authtype");
@@ -248,10 +269,22 @@ pub fn load(profile: &str, files: &[PathBuf]) -> Result<Profile, ProfileError> {
             });
         }
         // The koji CLI's choice when authtype is not set: a certificate
-        // that exists, else a user and password, else GSSAPI.
-        None => match (cert, get("user"), get("password")) {
-            (Some(cert), _, _) if cert.is_file() => Auth::Ssl { cert },
-            (_, Some(user), Some(password)) => Auth::Password { user, password },
+        // that exists, else a user and password, else GSSAPI with a
+        // keytab and principal. (The koji CLI also tries GSSAPI when the
+        // user has a ticket; azldev stays anonymous then.)
+        None => match (
+            cert,
+            get("user"),
+            get("password"),
+            get("keytab"),
+            get("principal"),
+        ) {
+            (Some(cert), ..) if cert.is_file() => Auth::Ssl { cert },
+            (_, Some(user), Some(password), ..) => Auth::Password { user, password },
+            (_, _, _, Some(keytab), Some(principal)) => Auth::Gssapi {
+                principal: Some(principal),
+                keytab: Some(tilde(&keytab)),
+            },
             _ => Auth::None,
         },
     };
@@ -337,12 +370,34 @@ mod tests {
         let s = load("s", std::slice::from_ref(&a)).expect("loads");
         assert_eq!(s.auth, Auth::Ssl { cert });
         assert_eq!(s.serverca, Some(PathBuf::from("/ca.pem")));
-        let k = load("k", &[a]).expect("loads");
+        let k = load("k", std::slice::from_ref(&a)).expect("loads");
         assert_eq!(
             k.auth,
             Auth::Gssapi {
-                principal: Some("me@EX".into())
+                principal: Some("me@EX".into()),
+                keytab: None,
             }
+        );
+        // No authtype, a keytab and a principal: Kerberos (as the koji CLI).
+        let b = write(
+            d.path(),
+            "b.conf",
+            "[kt]\nserver = https://h/kojihub\nprincipal = svc@EX\nkeytab = ~/svc.keytab\n",
+        );
+        let kt = load("kt", &[b]).expect("loads");
+        let Auth::Gssapi { principal, keytab } = &kt.auth else {
+            panic!("{:?}", kt.auth)
+        };
+        assert_eq!(principal.as_deref(), Some("svc@EX"));
+        assert!(
+            keytab
+                .as_ref()
+                .is_some_and(|k| k.ends_with("svc.keytab") && !k.starts_with("~"))
+        );
+        assert!(
+            kt.origin_of("keytab").ends_with("b.conf:4"),
+            "{}",
+            kt.origin_of("keytab")
         );
     }
 }

@@ -204,7 +204,9 @@ pub fn build(
         );
     }
     let hub = profile.server.clone();
-    let session = Session::new(profile, Duration::from_secs(300)).map_err(|e| miette::miette!("{e}"))?;
+    let mut session = Session::new(profile, Duration::from_secs(300)).map_err(|e| miette::miette!("{e}"))?;
+    // A Kerberos login from a keytab keeps its ticket in a private cache here.
+    session.credentials_dir = settings.cache_root().join("koji-krb5");
     let secs = |var: &str, default: u64| {
         std::env::var(var)
             .ok()
@@ -326,6 +328,7 @@ pub fn build(
                     "source": note,
                     "builds": exec.records(),
                     "cancelled-tasks": cancelled_tasks,
+                    "repo-requests": exec.uses_repo_requests(),
                 },
             });
             println!(
