@@ -25,6 +25,13 @@ pub struct Unit {
     pub job: BuildJob,
     /// In-plan components whose RPMs it builds against.
     pub deps: Vec<String>,
+    /// The members of `deps` that only its dynamic BuildRequires
+    /// (`%generate_buildrequires`, as its last build resolved them) bring
+    /// in. They are not hashed into the key (the first build, which
+    /// discovered them, had no such edges); instead a cached build is used
+    /// only when the exact RPMs of theirs it was built against are still
+    /// what they produce (see [`DynamicRecord`]).
+    pub dynamic_deps: Vec<String>,
     /// What determines the output besides the dependencies' RPMs (rendered
     /// tree, sources, base root, options), hashed into the key.
     pub inputs: String,
@@ -80,6 +87,10 @@ pub struct UnitResult {
     /// RPM file names it produced (or its cached build holds).
     pub rpms: Vec<String>,
     pub logs: PathBuf,
+    /// The dynamic BuildRequires (`%generate_buildrequires`) the build
+    /// resolved (built or cached; absent for other builds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic_buildrequires: Option<Vec<String>>,
 }
 
 /// Progress events for a front end.
@@ -107,6 +118,74 @@ struct CacheRecord {
     name: String,
     rpms: Vec<String>,
     digests: Vec<String>,
+    /// For a build with `%generate_buildrequires`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dynamic: Option<DynamicRecord>,
+}
+
+/// What a build with `%generate_buildrequires` resolved: kept in the
+/// build's `result.json` and, per component, as the latest in
+/// `<cache>/builds/<arch>/dynamic/<name>.json`, which later plans read
+/// ([`dynamic_records`]) to order the component after the providers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct DynamicRecord {
+    pub name: String,
+    /// The key of the build that resolved them.
+    pub key: String,
+    /// The dynamic BuildRequires (beyond the static ones), sorted.
+    pub buildrequires: Vec<String>,
+    /// `rpmbuild -br` rounds.
+    pub rounds: u32,
+    /// `<file> <sha256>` of every RPM of the local repository installed
+    /// in the build's layer: the exact in-distro RPMs it was built against.
+    pub rpms: Vec<String>,
+}
+
+/// The latest dynamic BuildRequires each component's builds resolved, from
+/// `<cache>/builds/<arch>` (the store's `cache`). Unreadable records are
+/// skipped (they are only a cache of what a build found).
+#[must_use]
+pub fn dynamic_records(cache: &Path) -> BTreeMap<String, DynamicRecord> {
+    let mut out = BTreeMap::new();
+    let Ok(entries) = fs::read_dir(cache.join("dynamic")) else {
+        return out;
+    };
+    for e in entries.filter_map(Result::ok) {
+        let p = e.path();
+        if p.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        if let Some(r) = fs::read(&p)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<DynamicRecord>(&b).ok())
+        {
+            out.insert(r.name.clone(), r);
+        }
+    }
+    out
+}
+
+/// Whether a cached build's dynamic closure is still current: each
+/// dynamic-only dependency still produces one of the exact RPMs (file and
+/// digest) the build was made against, and no RPM it was built against
+/// now has another digest.
+fn dynamic_current(rec: Option<&DynamicRecord>, unit: &Unit, dep_digests: &BTreeMap<String, Vec<String>>) -> bool {
+    if unit.dynamic_deps.is_empty() {
+        return true;
+    }
+    let Some(rec) = rec else { return false };
+    let recorded: BTreeMap<&str, &str> = rec.rpms.iter().filter_map(|l| l.split_once(' ')).collect();
+    unit.dynamic_deps.iter().all(|d| {
+        let now: Vec<(&str, &str)> = dep_digests
+            .get(d)
+            .map(|v| v.iter().filter_map(|l| l.split_once(' ')).collect())
+            .unwrap_or_default();
+        now.iter().any(|(f, sha)| recorded.get(f) == Some(sha))
+            && now
+                .iter()
+                .all(|(f, sha)| recorded.get(f).is_none_or(|r| r == sha))
+    })
 }
 
 fn sha256_file(p: &Path) -> String {
@@ -118,14 +197,63 @@ fn sha256_file(p: &Path) -> String {
 }
 
 impl Store {
-    fn lookup(&self, key: &str) -> Option<(Vec<PathBuf>, Vec<String>)> {
+    fn lookup(
+        &self,
+        key: &str,
+        unit: &Unit,
+        dep_digests: &BTreeMap<String, Vec<String>>,
+    ) -> Option<(Vec<PathBuf>, Vec<String>, Option<DynamicRecord>)> {
         let dir = self.cache.join(key);
         let rec: CacheRecord = serde_json::from_slice(&fs::read(dir.join("result.json")).ok()?).ok()?;
+        if !dynamic_current(rec.dynamic.as_ref(), unit, dep_digests) {
+            return None;
+        }
         let files: Vec<PathBuf> = rec.rpms.iter().map(|r| dir.join(r)).collect();
-        files.iter().all(|f| f.is_file()).then_some((files, rec.digests))
+        files
+            .iter()
+            .all(|f| f.is_file())
+            .then_some((files, rec.digests, rec.dynamic))
     }
 
-    fn save(&self, key: &str, name: &str, files: &[PathBuf]) -> std::io::Result<(Vec<PathBuf>, Vec<String>)> {
+    /// The record of a dynamic build: the local repository's RPMs among
+    /// those installed in its layer, with their digests.
+    fn dynamic_record(&self, key: &str, name: &str, d: &crate::exec::DynamicDeps) -> DynamicRecord {
+        let rpms = d
+            .installed
+            .iter()
+            .filter_map(|f| {
+                let p = self.repo.join("Packages").join(f);
+                p.is_file().then(|| format!("{f} {}", sha256_file(&p)))
+            })
+            .collect();
+        DynamicRecord {
+            name: name.to_owned(),
+            key: key.to_owned(),
+            buildrequires: d.buildrequires.clone(),
+            rounds: d.rounds,
+            rpms,
+        }
+    }
+
+    /// Keeps `rec` as the component's latest dynamic BuildRequires
+    /// (written beside and renamed in).
+    fn save_dynamic(&self, rec: &DynamicRecord) -> std::io::Result<()> {
+        let dir = self.cache.join("dynamic");
+        fs::create_dir_all(&dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+        std::io::Write::write_all(&mut tmp, &serde_json::to_vec_pretty(rec).unwrap_or_default())?;
+        tmp.persist(dir.join(format!("{}.json", rec.name)))
+            .map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    fn save(
+        &self,
+        key: &str,
+        name: &str,
+        files: &[PathBuf],
+        dynamic: Option<&DynamicRecord>,
+    ) -> std::io::Result<(Vec<PathBuf>, Vec<String>)> {
         let dir = self.cache.join(key);
         let staging = self.cache.join(format!(".tmp-{key}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&staging);
@@ -145,6 +273,7 @@ impl Store {
             name: name.to_owned(),
             rpms: names.clone(),
             digests: digests.clone(),
+            dynamic: dynamic.cloned(),
         };
         fs::write(
             staging.join("result.json"),
@@ -260,7 +389,12 @@ fn key_of(unit: &Unit, dep_digests: &BTreeMap<String, Vec<String>>) -> String {
     h.update(unit.inputs.as_bytes());
     h.update([0]);
     h.update(if unit.job.check { "check" } else { "nocheck" });
-    let mut deps = unit.deps.clone();
+    let mut deps: Vec<String> = unit
+        .deps
+        .iter()
+        .filter(|d| !unit.dynamic_deps.contains(d))
+        .cloned()
+        .collect();
     deps.sort();
     for d in deps {
         h.update(d.as_bytes());
@@ -392,6 +526,7 @@ pub fn run(
                         outcome: Outcome::Blocked { by },
                         rpms: Vec::new(),
                         logs: store.logs.join(&name),
+                        dynamic_buildrequires: None,
                     };
                     on_event(Event::Finished { result: &r });
                     g.results.push(r);
@@ -432,6 +567,7 @@ pub fn run(
                             outcome: Outcome::Skipped,
                             rpms: Vec::new(),
                             logs: store.logs.join(&name),
+                            dynamic_buildrequires: None,
                         };
                         g.results.push(r);
                     }
@@ -446,9 +582,15 @@ pub fn run(
     let work = |unit: &Unit, dep_digests: BTreeMap<String, Vec<String>>, dep_rebuilt: bool| {
         let key = key_of(unit, &dep_digests);
         let logs = store.logs.join(&unit.job.name);
-        let cached = if opts.rebuild { None } else { store.lookup(&key) };
+        let cached = if opts.rebuild {
+            None
+        } else {
+            store.lookup(&key, unit, &dep_digests)
+        };
+        let mut dynamic_brs: Option<Vec<String>> = None;
         let (outcome, rpms, digests, ok, rebuilt) = match cached {
-            Some((files, digests)) => {
+            Some((files, digests, dynamic)) => {
+                dynamic_brs = dynamic.map(|d| d.buildrequires);
                 let published = if opts.dry_run {
                     Ok(())
                 } else {
@@ -507,9 +649,20 @@ pub fn run(
                             Ok(o) => {
                                 let mut files = o.rpms.clone();
                                 files.push(o.srpm.clone());
+                                let dynamic = o
+                                    .dynamic
+                                    .as_ref()
+                                    .map(|d| store.dynamic_record(&key, &unit.job.name, d));
                                 let saved = store
-                                    .save(&key, &unit.job.name, &files)
+                                    .save(&key, &unit.job.name, &files, dynamic.as_ref())
+                                    .and_then(|r| {
+                                        if let Some(d) = &dynamic {
+                                            store.save_dynamic(d)?;
+                                        }
+                                        Ok(r)
+                                    })
                                     .map_err(|e| e.to_string());
+                                dynamic_brs = dynamic.map(|d| d.buildrequires);
                                 let _ = fs::remove_dir_all(&out);
                                 match saved.and_then(|(files, digests)| {
                                     store
@@ -580,6 +733,7 @@ pub fn run(
             outcome,
             rpms,
             logs,
+            dynamic_buildrequires: dynamic_brs,
         };
         on_event(Event::Finished { result: &result });
         let mut g = lock();
@@ -683,6 +837,7 @@ mod tests {
             },
             rpms: Vec::new(),
             logs: PathBuf::from("logs"),
+            dynamic_buildrequires: None,
         };
         let v = serde_json::to_value(&r).expect("serializes");
         assert_eq!(v["status"], "built");

@@ -146,6 +146,9 @@ pub(crate) struct Distro {
     /// evaluator goes in front of it with `azldev_build::Fallback`).
     pub source: Box<dyn FactsSource>,
     pub opts: GraphOptions,
+    /// `<cache>/builds`: per arch, the dynamic BuildRequires builds
+    /// recorded (`azldev_build::sched::dynamic_records`).
+    pub builds_dir: PathBuf,
     /// `bootstrap-prebuilt` entries: (component, entry, where written).
     bootstrap_decls: Vec<(String, String, String)>,
 }
@@ -252,7 +255,12 @@ pub(crate) fn distro_from(
             .with_shell(azldev_build::eval_source::root_shell(std::path::Path::new("/")))
             .with_cache(Some(settings.facts_cache())),
         ),
-        opts: GraphOptions { buildroot, bootstrap },
+        opts: GraphOptions {
+            buildroot,
+            bootstrap,
+            dynamic: BTreeMap::new(),
+        },
+        builds_dir: settings.cache_root().join("builds"),
         bootstrap_decls,
     })
 }
@@ -268,7 +276,14 @@ impl Distro {
             if let Err(e) = self.source.flush() {
                 eprintln!("warning: cannot write the spec facts cache: {e}");
             }
-            (Graph::build(arch, ok, &self.opts), failed)
+            // Dynamic BuildRequires (`%generate_buildrequires`) as the
+            // components' last builds on this arch resolved them.
+            let mut opts = self.opts.clone();
+            opts.dynamic = azldev_build::sched::dynamic_records(&self.builds_dir.join(arch.rpm()))
+                .into_iter()
+                .map(|(n, r)| (n, r.buildrequires))
+                .collect();
+            (Graph::build(arch, ok, &opts), failed)
         };
         match jobs.and_then(|j| rayon::ThreadPoolBuilder::new().num_threads(j).build().ok()) {
             Some(pool) => pool.install(run),

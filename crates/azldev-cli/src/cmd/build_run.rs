@@ -390,6 +390,7 @@ pub(crate) fn units(
                 key: String::new(),
             },
             deps: c.depends_on.clone(),
+            dynamic_deps: c.dynamic_depends_on.clone(),
             inputs: inputs_key,
         });
     }
