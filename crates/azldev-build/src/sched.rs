@@ -590,6 +590,14 @@ pub fn run(
         let mut dynamic_brs: Option<Vec<String>> = None;
         let (outcome, rpms, digests, ok, rebuilt) = match cached {
             Some((files, digests, dynamic)) => {
+                // The component's latest record is this build's (a record
+                // only informs later plans: failing to write it is not a
+                // failure of the build).
+                if let Some(d) = &dynamic
+                    && !opts.dry_run
+                {
+                    let _ = store.save_dynamic(d);
+                }
                 dynamic_brs = dynamic.map(|d| d.buildrequires);
                 let published = if opts.dry_run {
                     Ok(())

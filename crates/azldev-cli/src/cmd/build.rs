@@ -149,6 +149,8 @@ pub(crate) struct Distro {
     /// `<cache>/builds`: per arch, the dynamic BuildRequires builds
     /// recorded (`azldev_build::sched::dynamic_records`).
     pub builds_dir: PathBuf,
+    /// The rpmspec fallback (a clone sharing its counters).
+    pub rpmspec: RpmspecSource,
     /// `bootstrap-prebuilt` entries: (component, entry, where written).
     bootstrap_decls: Vec<(String, String, String)>,
 }
@@ -237,8 +239,20 @@ pub(crate) fn distro_from(
             }
         }
     }
-    let source = RpmspecSource::host(Some(settings.facts_cache()), MacroInputs::default())
+    // rpmspec, for what the evaluator cannot evaluate, runs in the base
+    // roots that exist (isolated, read-only; never made here), else on
+    // the host (noted in the plan).
+    let roots: Vec<azldev_buildroot::base::BaseRoot> = if azldev_buildroot::base::is_root() {
+        Arch::ALL
+            .iter()
+            .filter_map(|a| existing_base(config, *a, settings))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let source = RpmspecSource::in_roots(roots, Some(settings.facts_cache()), MacroInputs::default())
         .map_err(|e| miette::miette!("rpmspec is needed to evaluate specs: {e}"))?;
+    let rpmspec = source.clone();
     Ok(Distro {
         inputs,
         render_failures,
@@ -261,11 +275,35 @@ pub(crate) fn distro_from(
             dynamic: BTreeMap::new(),
         },
         builds_dir: settings.cache_root().join("builds"),
+        rpmspec,
         bootstrap_decls,
     })
 }
 
+/// The base root of the distro's definition for `arch`, if it has been
+/// made (`azldev buildroot create` or a build); never makes one.
+fn existing_base(config: &Config, arch: Arch, settings: &Settings) -> Option<azldev_buildroot::base::BaseRoot> {
+    let def = super::buildroot::load_definition(config, arch, None, None).ok()?;
+    let spec = super::buildroot::base_spec(&def, config).ok()?;
+    let dirs = super::toolchain::ProjectDirs::of(config);
+    azldev_buildroot::base::BaseRoots::new(&settings.cache_root(), &dirs.log_dir)
+        .find(&spec)
+        .ok()
+        .flatten()
+}
+
 impl Distro {
+    /// What a plan of `arch` should say about the rpmspec fallback, when
+    /// `asked` specs went to it.
+    pub fn rpmspec_note(&self, arch: Arch, asked: usize) -> Option<String> {
+        (asked > 0).then(|| {
+            format!(
+                "{asked} spec(s) the macro evaluator cannot evaluate were asked of rpmspec, {}",
+                self.rpmspec.describe(arch)
+            )
+        })
+    }
+
     /// The graph of `arch` over every rendered component, and the
     /// components whose facts failed.
     pub fn graph(&self, arch: Arch, jobs: Option<usize>) -> (Graph, Vec<FactsError>) {
@@ -384,7 +422,18 @@ pub(crate) fn plans(
         .collect();
     let mut plans: Vec<Plan> = Vec::new();
     for arch in args.graph.arch.arches() {
+        let asked = distro.rpmspec.asked();
+        let ran = distro.rpmspec.runs();
         let (graph, failed) = distro.graph(arch, args.graph.jobs.or(settings.jobs));
+        let note = distro.rpmspec_note(arch, distro.rpmspec.asked() - asked);
+        if out.verbosity > 0 {
+            eprintln!(
+                "{arch}: rpmspec asked for {} spec(s), run for {} (the rest from its cache), {}",
+                distro.rpmspec.asked() - asked,
+                distro.rpmspec.runs() - ran,
+                distro.rpmspec.describe(arch)
+            );
+        }
         if out.verbosity >= 0 {
             distro.check_bootstrap(&graph);
         }
@@ -415,6 +464,7 @@ pub(crate) fn plans(
             .plan(&known, &|n| hashes.get(n).cloned())
             .map_err(|e| miette::miette!("{e}"))?;
         plan.errors = errors;
+        plan.notes.extend(note);
         plans.push(plan);
     }
     share_noarch(&mut plans);
