@@ -104,7 +104,11 @@ fn generate_buildrequires_loop_records_and_feeds_later_plans() {
     let r = d.json(0, &["build", "dyngreet", "--rebuild", "--format", "json"]);
     let u = unit(&r, "dyngreet");
     assert_eq!(u["status"], "built", "{u}");
-    assert_eq!(strings(&u["dynamic-buildrequires"]), ["libgreet-devel >= 1.0"], "{u}");
+    assert_eq!(
+        strings(&u["dynamic-buildrequires"]),
+        ["libgreet-devel >= 1.0"],
+        "{u}"
+    );
     let logs = std::path::PathBuf::from(u["logs"].as_str().expect("logs"));
     let deps = std::fs::read_to_string(logs.join("deps.log")).expect("deps.log");
     assert!(deps.contains("round 1: rpmbuild -br"), "{deps}");
@@ -123,7 +127,8 @@ fn generate_buildrequires_loop_records_and_feeds_later_plans() {
     assert_eq!(strings(&rec["buildrequires"]), ["libgreet-devel >= 1.0"]);
     let rpms = strings(&rec["rpms"]);
     assert!(
-        rpms.iter().any(|l| l.starts_with("libgreet-devel-1.0-2.demo1.x86_64.rpm ")),
+        rpms.iter()
+            .any(|l| l.starts_with("libgreet-devel-1.0-2.demo1.x86_64.rpm ")),
         "{rpms:?}"
     );
     assert_eq!(rec["key"], u["key"]);
@@ -138,8 +143,18 @@ fn generate_buildrequires_loop_records_and_feeds_later_plans() {
         ["libgreet-devel >= 1.0"]
     );
     assert!(strings(&c["buildrequires"]).is_empty(), "static only: {c}");
-    let order: Vec<Vec<String>> = plan["order"].as_array().expect("order").iter().map(strings).collect();
-    let wave = |n: &str| order.iter().position(|w| w.iter().any(|x| x == n)).expect("in order");
+    let order: Vec<Vec<String>> = plan["order"]
+        .as_array()
+        .expect("order")
+        .iter()
+        .map(strings)
+        .collect();
+    let wave = |n: &str| {
+        order
+            .iter()
+            .position(|w| w.iter().any(|x| x == n))
+            .expect("in order")
+    };
     assert!(wave("libgreet") < wave("dyngreet"), "{order:?}");
     let text = d.expect(0, &["build", "--plan", "dyngreet"]);
     assert!(
@@ -154,7 +169,10 @@ fn generate_buildrequires_loop_records_and_feeds_later_plans() {
     assert_eq!(dynamic[0]["resolution"], "in-distro");
     assert_eq!(dynamic[0]["providers"][0]["component"], "libgreet", "{q}");
     let text = d.expect(0, &["query", "requires", "dyngreet"]);
-    assert!(text.contains("libgreet-devel >= 1.0 [dynamic, from its last build]"), "{text}");
+    assert!(
+        text.contains("libgreet-devel >= 1.0 [dynamic, from its last build]"),
+        "{text}"
+    );
 
     // The next build: libgreet's RPMs are the ones it was built against,
     // so it is cached (the edge discovered by the build does not make it
@@ -179,7 +197,12 @@ fn generate_buildrequires_loop_records_and_feeds_later_plans() {
             .is_some_and(|m| m.contains("installing dynamic BuildRequires")),
         "{u}"
     );
-    assert!(u["failure"]["tail"].as_str().is_some_and(|t| t.contains("no-such-capability-azldev")), "{u}");
+    assert!(
+        u["failure"]["tail"]
+            .as_str()
+            .is_some_and(|t| t.contains("no-such-capability-azldev")),
+        "{u}"
+    );
 }
 
 const SHELLFACTS: &str = "Name:           shellfacts
@@ -216,7 +239,14 @@ fn rpmspec_fallback_runs_in_the_base_root_and_is_cached() {
     add_component(&d, "shellfacts", &SHELLFACTS.replace("TOKEN", &token));
     let plan = |expect_runs: &dyn Fn(usize) -> bool| -> Value {
         let out = d.run(&[
-            "build", "--plan", "--arch", "all", "--format", "json", "-v", "shellfacts",
+            "build",
+            "--plan",
+            "--arch",
+            "all",
+            "--format",
+            "json",
+            "-v",
+            "shellfacts",
         ]);
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -250,7 +280,10 @@ fn rpmspec_fallback_runs_in_the_base_root_and_is_cached() {
         );
         // `%dist` is defined by the base root's macro files
         // (/etc/rpm/macros.zz-azldev-buildroot), not the host's.
-        assert!(provides.iter().any(|p| p == "shellfacts = 1.0-1.demo1"), "{arch}: {provides:?}");
+        assert!(
+            provides.iter().any(|p| p == "shellfacts = 1.0-1.demo1"),
+            "{arch}: {provides:?}"
+        );
         assert_eq!(c["evr"], "1.0-1.demo1");
         let notes = strings(&p["notes"]);
         assert!(

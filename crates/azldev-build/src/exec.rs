@@ -294,15 +294,7 @@ impl Executor for LocalExecutor {
             .get(&spec_file)
             .is_some_and(|s| has_generate_buildrequires(s))
         {
-            Some(self.dynamic_loop(
-                &layer,
-                job,
-                &defines,
-                &spec_file,
-                &opts,
-                out,
-                &deps_log,
-            )?)
+            Some(self.dynamic_loop(&layer, job, &defines, &spec_file, &opts, out, &deps_log)?)
         } else {
             None
         };
@@ -456,7 +448,9 @@ impl LocalExecutor {
         for round in 1..=DYNAMIC_ROUNDS {
             let dir = format!("dynbr-{round}");
             let _ = fs::remove_dir_all(out.join(&dir));
-            note(&format!("# %generate_buildrequires, round {round}: rpmbuild -br\n"));
+            note(&format!(
+                "# %generate_buildrequires, round {round}: rpmbuild -br\n"
+            ));
             let mut argv: Vec<String> = vec!["rpmbuild".into(), "-br".into()];
             argv.extend(defines.iter().cloned());
             argv.extend([
@@ -501,7 +495,14 @@ impl LocalExecutor {
             ];
             let reqs = layer
                 .run(&q, &opts)
-                .map_err(|e| failed(FailureKind::Infrastructure, "reading rpmbuild -br's requirements", deps_log, &e))?
+                .map_err(|e| {
+                    failed(
+                        FailureKind::Infrastructure,
+                        "reading rpmbuild -br's requirements",
+                        deps_log,
+                        &e,
+                    )
+                })?
                 .stdout_str();
             let _ = fs::remove_dir_all(out.join(&dir));
             let mut reqs: Vec<String> = reqs
@@ -519,7 +520,11 @@ impl LocalExecutor {
                     .collect();
                 note(&format!(
                     "# %generate_buildrequires satisfied after {round} round(s); dynamic BuildRequires: {}\n",
-                    if dynamic.is_empty() { "none".to_owned() } else { dynamic.join(", ") }
+                    if dynamic.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        dynamic.join(", ")
+                    }
                 ));
                 let q = vec![
                     "rpm".to_owned(),
@@ -529,7 +534,14 @@ impl LocalExecutor {
                 ];
                 let mut installed: Vec<String> = layer
                     .run(&q, &opts)
-                    .map_err(|e| failed(FailureKind::Infrastructure, "listing the layer's packages", deps_log, &e))?
+                    .map_err(|e| {
+                        failed(
+                            FailureKind::Infrastructure,
+                            "listing the layer's packages",
+                            deps_log,
+                            &e,
+                        )
+                    })?
                     .stdout_str()
                     .lines()
                     .filter(|l| !l.is_empty())
@@ -601,4 +613,19 @@ pub fn list(dir: &Path, suffix: &str) -> Vec<PathBuf> {
     }
     found.sort();
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_generate_buildrequires() {
+        assert!(has_generate_buildrequires(
+            b"Name: x\n%description\nx\n%generate_buildrequires\necho foo\n%build\n"
+        ));
+        assert!(!has_generate_buildrequires(
+            b"Name: x\n%description\n%%generate_buildrequires is prose here\n%build\n"
+        ));
+    }
 }

@@ -330,7 +330,11 @@ pub fn to_text(p: &Plan) -> String {
             c.excluded_why.as_deref().unwrap_or("")
         );
     }
-    for c in p.components.iter().filter(|c| !c.resolved_dynamic_buildrequires.is_empty()) {
+    for c in p
+        .components
+        .iter()
+        .filter(|c| !c.resolved_dynamic_buildrequires.is_empty())
+    {
         let _ = writeln!(
             s,
             "  dynamic BuildRequires of {} (its last build): {}",

@@ -170,7 +170,11 @@ pub fn dynamic_records(cache: &Path) -> BTreeMap<String, DynamicRecord> {
 /// dynamic-only dependency still produces one of the exact RPMs (file and
 /// digest) the build was made against, and no RPM it was built against
 /// now has another digest.
-fn dynamic_current(rec: Option<&DynamicRecord>, unit: &Unit, dep_digests: &BTreeMap<String, Vec<String>>) -> bool {
+fn dynamic_current(
+    rec: Option<&DynamicRecord>,
+    unit: &Unit,
+    dep_digests: &BTreeMap<String, Vec<String>>,
+) -> bool {
     if unit.dynamic_deps.is_empty() {
         return true;
     }
@@ -830,6 +834,70 @@ pub fn elapsed_since(start: Instant) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn unit(dynamic_deps: &[&str]) -> Unit {
+        Unit {
+            job: BuildJob {
+                name: "app".into(),
+                arch: Arch::X86_64,
+                build_arch: "x86_64".into(),
+                files: BTreeMap::new(),
+                sources: Vec::new(),
+                buildrequires: Vec::new(),
+                check: true,
+                ncpus: 1,
+                key: String::new(),
+            },
+            deps: vec!["libfoo".into(), "libgreet".into()],
+            dynamic_deps: dynamic_deps.iter().map(|d| (*d).to_owned()).collect(),
+            inputs: "inputs".into(),
+        }
+    }
+
+    #[test]
+    fn dynamic_only_dependencies_are_checked_by_their_exact_rpms_not_keyed() {
+        let digests = |greet: &str| {
+            BTreeMap::from([
+                ("libfoo".to_owned(), vec!["libfoo-1-1.x86_64.rpm aa".to_owned()]),
+                (
+                    "libgreet".to_owned(),
+                    vec![
+                        format!("libgreet-devel-1.0-1.x86_64.rpm {greet}"),
+                        "libgreet-1.0-1.src.rpm ff".to_owned(),
+                    ],
+                ),
+            ])
+        };
+        // The key ignores the dynamic-only dependency's digests, keeps the
+        // static one's.
+        let u = unit(&["libgreet"]);
+        assert_eq!(key_of(&u, &digests("11")), key_of(&u, &digests("22")));
+        let mut other_foo = digests("11");
+        other_foo.insert("libfoo".into(), vec!["libfoo-1-1.x86_64.rpm bb".into()]);
+        assert_ne!(key_of(&u, &digests("11")), key_of(&u, &other_foo));
+        assert_ne!(key_of(&u, &digests("11")), key_of(&unit(&[]), &digests("11")));
+        // The record decides: same RPM, same digest → current.
+        let rec = DynamicRecord {
+            name: "app".into(),
+            key: "k".into(),
+            buildrequires: vec!["libgreet-devel".into()],
+            rounds: 2,
+            rpms: vec!["libgreet-devel-1.0-1.x86_64.rpm 11".into()],
+        };
+        assert!(dynamic_current(Some(&rec), &u, &digests("11")));
+        assert!(
+            !dynamic_current(Some(&rec), &u, &digests("22")),
+            "rebuilt differently"
+        );
+        let mut bumped = digests("11");
+        bumped.insert(
+            "libgreet".into(),
+            vec!["libgreet-devel-1.1-1.x86_64.rpm 11".into()],
+        );
+        assert!(!dynamic_current(Some(&rec), &u, &bumped), "a new version");
+        assert!(!dynamic_current(None, &u, &digests("11")), "no record");
+        assert!(dynamic_current(None, &unit(&[]), &digests("11")), "not dynamic");
+    }
 
     #[test]
     fn reports_name_fields_in_kebab_case() {

@@ -368,7 +368,12 @@ impl RpmspecSource {
         match self.root_for(arch) {
             None => "on the host (no base root exists yet)".to_owned(),
             Some(r) if r.arch == arch => format!("in the {} base root {}", r.arch, r.key),
-            Some(r) => format!("in the {} base root {} with --target {}", r.arch, r.key, arch.rpm()),
+            Some(r) => format!(
+                "in the {} base root {} with --target {}",
+                r.arch,
+                r.key,
+                arch.rpm()
+            ),
         }
     }
 
@@ -594,7 +599,9 @@ impl RpmspecSource {
         let spec_path = input.spec_path();
         self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let src = self.run_query(tmp.path(), &spec_path, arch, true).map_err(fail)?;
-        let bin = self.run_query(tmp.path(), &spec_path, arch, false).map_err(fail)?;
+        let bin = self
+            .run_query(tmp.path(), &spec_path, arch, false)
+            .map_err(fail)?;
         let mut facts = parse_output(&src, &bin, arch);
         if facts.name.is_empty() && facts.packages.is_empty() {
             return Err(FactsError::Empty {

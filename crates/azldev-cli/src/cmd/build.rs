@@ -282,7 +282,11 @@ pub(crate) fn distro_from(
 
 /// The base root of the distro's definition for `arch`, if it has been
 /// made (`azldev buildroot create` or a build); never makes one.
-fn existing_base(config: &Config, arch: Arch, settings: &Settings) -> Option<azldev_buildroot::base::BaseRoot> {
+fn existing_base(
+    config: &Config,
+    arch: Arch,
+    settings: &Settings,
+) -> Option<azldev_buildroot::base::BaseRoot> {
     let def = super::buildroot::load_definition(config, arch, None, None).ok()?;
     let spec = super::buildroot::base_spec(&def, config).ok()?;
     let dirs = super::toolchain::ProjectDirs::of(config);

@@ -301,7 +301,9 @@ fn requires(g: &Graph, name: &str) -> miette::Result<Answer> {
             show_requirement(&mut text, r);
         }
         if n.facts.dynamic_buildrequires && n.dynamic.is_empty() {
-            text.push_str("    (and dynamic BuildRequires from %generate_buildrequires, known after a build)\n");
+            text.push_str(
+                "    (and dynamic BuildRequires from %generate_buildrequires, known after a build)\n",
+            );
         }
         for p in &packages {
             text.push_str(&format!("  {} Requires:\n", p.name));
