@@ -475,8 +475,14 @@ impl LocalExecutor {
             };
             let written = list(&out.join(&dir), ".rpm");
             let Some(pkg) = written.first() else {
+                // Exit code 11 before the generator ran: static
+                // BuildRequires are missing.
                 return Err(BuildFailure {
-                    kind: FailureKind::Build,
+                    kind: if missing {
+                        FailureKind::Dependencies
+                    } else {
+                        FailureKind::Build
+                    },
                     message: "rpmbuild -br wrote no package".into(),
                     log: Some(deps_log.to_owned()),
                     tail: read_tail(deps_log),

@@ -79,7 +79,11 @@ pub struct BuildArgs {
     pub select: Selection,
     /// Print the build plan (what is built, for which arch, in which order)
     /// and build nothing. Exit 1 when it reports cycles, unresolved
-    /// BuildRequires or components that could not be evaluated.
+    /// BuildRequires or components that could not be evaluated. A spec with
+    /// %generate_buildrequires also depends on what its last build's
+    /// dynamic BuildRequires resolved to; specs the macro evaluator cannot
+    /// evaluate are asked of rpmspec in the base root (on the host until
+    /// one exists; the plan's notes say which).
     #[arg(long)]
     pub plan: bool,
     #[command(flatten)]
