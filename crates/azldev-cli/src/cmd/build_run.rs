@@ -78,6 +78,11 @@ pub fn build(
             eprintln!("error: {}: {}", e.component, e.message);
             failed = true;
         }
+        if out.verbosity > 0 {
+            for n in &plan.notes {
+                eprintln!("note: {arch}: {n}");
+            }
+        }
         for c in &plan.cycles {
             eprintln!("error: {arch}: build-dependency cycle: {}", c.join(" → "));
             failed = true;
