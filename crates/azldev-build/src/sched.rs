@@ -447,6 +447,39 @@ pub fn run(
             }
         }
     }
+    // A component with `%generate_buildrequires` whose dynamic
+    // BuildRequires no build has recorded yet has no edges to what they
+    // will ask for: it starts after every other unit of the run that does
+    // not depend on it, so whatever in-distro package its generator asks
+    // for and this run builds is in the local repository by then.
+    let unknown_dynamic: BTreeSet<&str> = units
+        .iter()
+        .filter(|u| {
+            u.job.files.iter().any(|(p, b)| {
+                p.ends_with(".spec") && !p.contains('/') && crate::exec::has_generate_buildrequires(b)
+            }) && !store
+                .cache
+                .join("dynamic")
+                .join(format!("{}.json", u.job.name))
+                .is_file()
+        })
+        .map(|u| u.job.name.as_str())
+        .collect();
+    let below: BTreeMap<&str, BTreeSet<&str>> = unknown_dynamic
+        .iter()
+        .map(|n| {
+            let mut seen: BTreeSet<&str> = BTreeSet::new();
+            let mut stack: Vec<&str> = vec![n];
+            while let Some(x) = stack.pop() {
+                for d in dependents.get(x).map(Vec::as_slice).unwrap_or_default() {
+                    if seen.insert(d) {
+                        stack.push(d);
+                    }
+                }
+            }
+            (*n, seen)
+        })
+        .collect();
     let mut depth: BTreeMap<&str, usize> = BTreeMap::new();
     fn chain<'a>(
         n: &'a str,
@@ -508,6 +541,15 @@ pub fn run(
                                 }
                                 _ => ready = false,
                             }
+                        }
+                        let name = u.job.name.as_str();
+                        if ready && let Some(under) = below.get(name) {
+                            ready = g.states.iter().all(|(n, s)| {
+                                n == name
+                                    || under.contains(n.as_str())
+                                    || unknown_dynamic.contains(n.as_str())
+                                    || matches!(s, State::Done { .. } | State::Failed)
+                            });
                         }
                         if ready
                             && !g.stop
@@ -852,6 +894,87 @@ mod tests {
             dynamic_deps: dynamic_deps.iter().map(|d| (*d).to_owned()).collect(),
             inputs: "inputs".into(),
         }
+    }
+
+    /// Records the order builds start in; every build fails (nothing
+    /// is stored or published).
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl Executor for Recorder {
+        fn build(
+            &self,
+            job: &BuildJob,
+            _out: &Path,
+            _logs: &Path,
+        ) -> Result<crate::exec::BuildOutput, BuildFailure> {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(job.name.clone());
+            Err(BuildFailure {
+                kind: FailureKind::Build,
+                message: "recorded".into(),
+                log: None,
+                tail: String::new(),
+            })
+        }
+    }
+
+    #[test]
+    fn a_dynamic_component_without_a_record_starts_after_the_rest_of_the_run() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store {
+            cache: dir.path().join("builds"),
+            repo: dir.path().join("repo"),
+            noarch_repos: Vec::new(),
+            logs: dir.path().join("logs"),
+        };
+        let spec = |name: &str, dynamic: bool| {
+            let body = format!(
+                "Name: {name}\n%description\nx\n{}%build\n",
+                if dynamic {
+                    "%generate_buildrequires\necho lib-devel\n"
+                } else {
+                    ""
+                }
+            );
+            BTreeMap::from([(format!("{name}.spec"), body.into_bytes())])
+        };
+        let mk = |name: &str, deps: &[&str], dynamic: bool| {
+            let mut u = unit(&[]);
+            u.job.name = name.into();
+            u.job.files = spec(name, dynamic);
+            u.deps = deps.iter().map(|d| (*d).to_owned()).collect();
+            u
+        };
+        // `app` has the longest chain (`tool` needs it), so it would go
+        // first; without a record it waits for `lib` (and `zlib`).
+        let units = vec![
+            mk("app", &[], true),
+            mk("lib", &[], false),
+            mk("tool", &["app"], false),
+            mk("zlib", &[], false),
+        ];
+        let opts = Options {
+            jobs: 1,
+            fail_fast: false,
+            rebuild: false,
+            dry_run: false,
+        };
+        let order = |store: &Store| {
+            let rec = Recorder(Mutex::new(Vec::new()));
+            let results = run(&units, &rec, store, &opts, &|_| {});
+            assert_eq!(results.len(), 4);
+            rec.0
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        assert_eq!(order(&store), ["lib", "zlib", "app"], "tool is blocked by app");
+        // Once a build recorded what it asks for, the plan has the edges:
+        // the usual order, longest chain first.
+        std::fs::create_dir_all(store.cache.join("dynamic")).expect("mkdir");
+        std::fs::write(store.cache.join("dynamic/app.json"), "{}").expect("write");
+        assert_eq!(order(&store), ["app", "lib", "zlib"]);
     }
 
     #[test]

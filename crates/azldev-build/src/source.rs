@@ -895,6 +895,62 @@ mod tests {
         assert!(f.dynamic_buildrequires);
     }
 
+    fn root(arch: Arch, key: &str) -> BaseRoot {
+        let spec = azldev_buildroot::base::BaseSpec {
+            arch,
+            releasever: "1.0".into(),
+            packages: vec!["rpm-build".into()],
+            repos: Vec::new(),
+            macros: BTreeMap::new(),
+            dnf_main: BTreeMap::new(),
+        };
+        BaseRoot {
+            key: key.into(),
+            arch,
+            dir: PathBuf::from(format!("/nonexistent/{arch}-{key}")),
+            meta: azldev_buildroot::base::BaseMeta {
+                key: key.into(),
+                arch,
+                spec,
+                installed: Vec::new(),
+                size_bytes: 0,
+                created: 0,
+                create_seconds: 0.0,
+            },
+        }
+    }
+
+    #[test]
+    fn base_roots_are_chosen_per_arch_and_keyed() {
+        let input = SpecInput::new(
+            "x",
+            BTreeMap::from([("x.spec".to_owned(), b"Name: x\n".to_vec())]),
+        );
+        let both = RpmspecSource::in_roots(
+            vec![root(Arch::X86_64, "aaa"), root(Arch::Aarch64, "bbb")],
+            None,
+            MacroInputs::default(),
+        )
+        .expect("no program is run");
+        assert_eq!(both.root_for(Arch::Aarch64).map(|r| r.key.as_str()), Some("bbb"));
+        assert_eq!(both.describe(Arch::Aarch64), "in the aarch64 base root bbb");
+        let x86 = RpmspecSource::in_roots(vec![root(Arch::X86_64, "aaa")], None, MacroInputs::default())
+            .expect("no program is run");
+        // Only another arch's root: that one, with --target.
+        assert_eq!(
+            x86.describe(Arch::Aarch64),
+            "in the x86_64 base root aaa with --target aarch64"
+        );
+        let other = RpmspecSource::in_roots(vec![root(Arch::X86_64, "ccc")], None, MacroInputs::default())
+            .expect("no program is run");
+        // The key covers the root's identity and the arch.
+        assert_eq!(both.key(&input, Arch::X86_64), x86.key(&input, Arch::X86_64));
+        assert_ne!(x86.key(&input, Arch::X86_64), other.key(&input, Arch::X86_64));
+        assert_ne!(both.key(&input, Arch::Aarch64), x86.key(&input, Arch::Aarch64));
+        assert_ne!(x86.key(&input, Arch::X86_64), x86.key(&input, Arch::Aarch64));
+        assert_eq!(x86.runs(), 0);
+    }
+
     #[test]
     fn parse_time_files() {
         let spec =
