@@ -691,6 +691,11 @@ pub fn run(
                         name: &unit.job.name,
                         arch: unit.job.arch,
                     });
+                    // It starts last for what the run published to be
+                    // installable: index what was left for the end.
+                    if unknown_dynamic.contains(unit.job.name.as_str()) {
+                        let _ = store.index_pending();
+                    }
                     let mut job = unit.job.clone();
                     job.key = key.clone();
                     let mut attempts = 0;
