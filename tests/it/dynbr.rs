@@ -115,6 +115,13 @@ fn generate_buildrequires_loop_records_and_feeds_later_plans() {
     );
     assert_eq!(unit(&r, "libgreet")["status"], "built", "{r}");
     let u = unit(&r, "dyngreet");
+    eprintln!(
+        "measured: libgreet built in {}s (rpmbuild {}s); dyngreet, with two rpmbuild -br rounds and a dnf install, in {}s (rpmbuild {}s)",
+        unit(&r, "libgreet")["seconds"],
+        unit(&r, "libgreet")["rpmbuild-seconds"],
+        u["seconds"],
+        u["rpmbuild-seconds"]
+    );
     assert_eq!(u["status"], "built", "{u}");
     assert_eq!(
         strings(&u["dynamic-buildrequires"]),
