@@ -86,8 +86,17 @@ fn generate_buildrequires_loop_records_and_feeds_later_plans() {
         &DYN.replace("dyngreet", "dynmissing")
             .replace("libgreet-devel >= 1.0", "no-such-capability-azldev"),
     );
-    // The build cache outlives test runs: start without a record.
-    let _ = std::fs::remove_file(cache().join("builds/x86_64/dynamic/dyngreet.json"));
+    // Records are per project (local repository): this copy has none.
+    // (The project's directories are as azldev sees them: symlinks resolved.)
+    let repo = d
+        .root
+        .path()
+        .canonicalize()
+        .expect("canonical")
+        .join("out/x86_64");
+    let record =
+        azldev_build::sched::dynamic_dir(&cache().join("builds/x86_64"), &repo).join("dyngreet.json");
+    assert!(!record.exists());
 
     // Before any build: dynamic, nothing known about what it asks.
     let plan = d.json(0, &["build", "--plan", "--format", "json", "dyngreet"]);
@@ -139,10 +148,7 @@ fn generate_buildrequires_loop_records_and_feeds_later_plans() {
     let build = std::fs::read_to_string(logs.join("build.log")).expect("build.log");
     assert!(build.contains("built against libgreet-devel-1.0"), "{build}");
     // The record, in the build store, with the exact in-distro RPMs.
-    let rec: Value = serde_json::from_slice(
-        &std::fs::read(cache().join("builds/x86_64/dynamic/dyngreet.json")).expect("record"),
-    )
-    .expect("JSON");
+    let rec: Value = serde_json::from_slice(&std::fs::read(&record).expect("record")).expect("JSON");
     assert_eq!(strings(&rec["buildrequires"]), ["libgreet-devel >= 1.0"]);
     let rpms = strings(&rec["rpms"]);
     assert!(

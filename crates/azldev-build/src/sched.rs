@@ -125,8 +125,10 @@ struct CacheRecord {
 
 /// What a build with `%generate_buildrequires` resolved: kept in the
 /// build's `result.json` and, per component, as the latest in
-/// `<cache>/builds/<arch>/dynamic/<name>.json`, which later plans read
-/// ([`dynamic_records`]) to order the component after the providers.
+/// `<cache>/builds/<arch>/dynamic/<project>/<name>.json` ([`dynamic_dir`]:
+/// per local repository, as it is what they were resolved against), which
+/// later plans of that project read ([`dynamic_records`]) to order the
+/// component after the providers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct DynamicRecord {
@@ -142,13 +144,24 @@ pub struct DynamicRecord {
     pub rpms: Vec<String>,
 }
 
-/// The latest dynamic BuildRequires each component's builds resolved, from
-/// `<cache>/builds/<arch>` (the store's `cache`). Unreadable records are
-/// skipped (they are only a cache of what a build found).
+/// Where the latest dynamic records of builds published into `repo` (a
+/// project's local repository) are kept under `cache` (`<cache>/builds/<arch>`):
+/// two checkouts with a component of the same name do not share them.
 #[must_use]
-pub fn dynamic_records(cache: &Path) -> BTreeMap<String, DynamicRecord> {
+pub fn dynamic_dir(cache: &Path, repo: &Path) -> PathBuf {
+    let digest = Sha256::digest(repo.as_os_str().as_encoded_bytes());
+    let id: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    cache.join("dynamic").join(id)
+}
+
+/// The latest dynamic BuildRequires each component's builds resolved, from
+/// `<cache>/builds/<arch>` (the store's `cache`) for the local repository
+/// `repo` ([`dynamic_dir`]). Unreadable records are skipped (they are only
+/// a cache of what a build found).
+#[must_use]
+pub fn dynamic_records(cache: &Path, repo: &Path) -> BTreeMap<String, DynamicRecord> {
     let mut out = BTreeMap::new();
-    let Ok(entries) = fs::read_dir(cache.join("dynamic")) else {
+    let Ok(entries) = fs::read_dir(dynamic_dir(cache, repo)) else {
         return out;
     };
     for e in entries.filter_map(Result::ok) {
@@ -242,7 +255,7 @@ impl Store {
     /// Keeps `rec` as the component's latest dynamic BuildRequires
     /// (written beside and renamed in).
     fn save_dynamic(&self, rec: &DynamicRecord) -> std::io::Result<()> {
-        let dir = self.cache.join("dynamic");
+        let dir = dynamic_dir(&self.cache, &self.repo);
         fs::create_dir_all(&dir)?;
         let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
         std::io::Write::write_all(&mut tmp, &serde_json::to_vec_pretty(rec).unwrap_or_default())?;
@@ -457,9 +470,7 @@ pub fn run(
         .filter(|u| {
             u.job.files.iter().any(|(p, b)| {
                 p.ends_with(".spec") && !p.contains('/') && crate::exec::has_generate_buildrequires(b)
-            }) && !store
-                .cache
-                .join("dynamic")
+            }) && !dynamic_dir(&store.cache, &store.repo)
                 .join(format!("{}.json", u.job.name))
                 .is_file()
         })
@@ -977,8 +988,9 @@ mod tests {
         assert_eq!(order(&store), ["lib", "zlib", "app"], "tool is blocked by app");
         // Once a build recorded what it asks for, the plan has the edges:
         // the usual order, longest chain first.
-        std::fs::create_dir_all(store.cache.join("dynamic")).expect("mkdir");
-        std::fs::write(store.cache.join("dynamic/app.json"), "{}").expect("write");
+        let records = dynamic_dir(&store.cache, &store.repo);
+        std::fs::create_dir_all(&records).expect("mkdir");
+        std::fs::write(records.join("app.json"), "{}").expect("write");
         assert_eq!(order(&store), ["app", "lib", "zlib"]);
     }
 

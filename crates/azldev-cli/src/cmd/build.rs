@@ -153,6 +153,8 @@ pub(crate) struct Distro {
     /// `<cache>/builds`: per arch, the dynamic BuildRequires builds
     /// recorded (`azldev_build::sched::dynamic_records`).
     pub builds_dir: PathBuf,
+    /// The project's `output-dir` (its local repositories, per arch).
+    pub output_dir: PathBuf,
     /// The rpmspec fallback (a clone sharing its counters).
     pub rpmspec: RpmspecSource,
     /// `bootstrap-prebuilt` entries: (component, entry, where written).
@@ -279,6 +281,7 @@ pub(crate) fn distro_from(
             dynamic: BTreeMap::new(),
         },
         builds_dir: settings.cache_root().join("builds"),
+        output_dir: super::toolchain::ProjectDirs::of(config).output_dir,
         rpmspec,
         bootstrap_decls,
     })
@@ -325,10 +328,13 @@ impl Distro {
             // Dynamic BuildRequires (`%generate_buildrequires`) as the
             // components' last builds on this arch resolved them.
             let mut opts = self.opts.clone();
-            opts.dynamic = azldev_build::sched::dynamic_records(&self.builds_dir.join(arch.rpm()))
-                .into_iter()
-                .map(|(n, r)| (n, r.buildrequires))
-                .collect();
+            opts.dynamic = azldev_build::sched::dynamic_records(
+                &self.builds_dir.join(arch.rpm()),
+                &self.output_dir.join(arch.rpm()),
+            )
+            .into_iter()
+            .map(|(n, r)| (n, r.buildrequires))
+            .collect();
             (Graph::build(arch, ok, &opts), failed)
         };
         match jobs.and_then(|j| rayon::ThreadPoolBuilder::new().num_threads(j).build().ok()) {
