@@ -10,6 +10,7 @@ mod boot;
 mod build;
 mod buildroot;
 mod diff;
+mod dynbr;
 mod graph;
 mod image;
 mod image_kill;

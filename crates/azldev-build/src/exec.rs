@@ -72,6 +72,39 @@ pub struct BuildOutput {
     /// Seconds spent in rpmbuild itself, making the SRPM and rebuilding it
     /// (the rest is azldev's overhead).
     pub rpmbuild_seconds: f64,
+    /// For a spec with `%generate_buildrequires`: what the loop resolved
+    /// (`None` otherwise, and from executors that leave the loop to their
+    /// builder, as Koji's mock does).
+    pub dynamic: Option<DynamicDeps>,
+}
+
+/// The dynamic BuildRequires of one build (`%generate_buildrequires`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct DynamicDeps {
+    /// What `%generate_buildrequires` asked for beyond the static
+    /// BuildRequires, as rpm prints them (sorted).
+    pub buildrequires: Vec<String>,
+    /// `rpmbuild -br` runs it took (the last one found nothing missing).
+    pub rounds: u32,
+    /// Every package installed in the layer when the build ran, as RPM
+    /// file names (`name-version-release.arch.rpm`): the scheduler picks
+    /// out those of in-distro builds to record the exact RPMs the build
+    /// was made against.
+    pub installed: Vec<String>,
+}
+
+/// At most this many `rpmbuild -br` rounds (mock's default loop is
+/// unbounded; a generator that keeps asking for more is a bug).
+pub const DYNAMIC_ROUNDS: u32 = 10;
+
+/// Whether a spec has a `%generate_buildrequires` section.
+#[must_use]
+pub fn has_generate_buildrequires(spec: &[u8]) -> bool {
+    azldev_spec::Spec::parse(spec)
+        .sections()
+        .iter()
+        .any(|s| s.kind == azldev_spec::SectionKind::GenerateBuildrequires)
 }
 
 /// Runs one build.
@@ -255,6 +288,17 @@ impl Executor for LocalExecutor {
                 )
             })?;
 
+        // Dynamic BuildRequires: `rpmbuild -br` until nothing is missing.
+        let dynamic = if job
+            .files
+            .get(&spec_file)
+            .is_some_and(|s| has_generate_buildrequires(s))
+        {
+            Some(self.dynamic_loop(&layer, job, &defines, &spec_file, &opts, out, &deps_log)?)
+        } else {
+            None
+        };
+
         // Build (and %check).
         let build_log = logs.join("build.log");
         let _ = fs::remove_file(&build_log);
@@ -364,6 +408,187 @@ impl Executor for LocalExecutor {
             srpm,
             seconds: start.elapsed().as_secs_f64(),
             rpmbuild_seconds,
+            dynamic,
+        })
+    }
+}
+
+impl LocalExecutor {
+    /// The `%generate_buildrequires` loop, in the layer: `rpmbuild -br`
+    /// (runs `%prep` and the generator; exit code 11 and a
+    /// `*.buildreqs.nosrc.rpm` while BuildRequires are missing), its
+    /// requirements read with `rpm -qp` and installed with dnf from the
+    /// same repositories, until it succeeds (its `.src.rpm` then lists
+    /// every BuildRequires) — at most [`DYNAMIC_ROUNDS`] rounds. Logged
+    /// into the `deps` phase's log.
+    #[allow(clippy::too_many_arguments)]
+    fn dynamic_loop(
+        &self,
+        layer: &Layer,
+        job: &BuildJob,
+        defines: &[String],
+        spec_file: &str,
+        opts: &RunOptions,
+        out: &Path,
+        deps_log: &Path,
+    ) -> Result<DynamicDeps, BuildFailure> {
+        let note = |text: &str| {
+            if let Ok(mut f) = fs::File::options().create(true).append(true).open(deps_log) {
+                let _ = std::io::Write::write_all(&mut f, text.as_bytes());
+            }
+        };
+        let opts = RunOptions {
+            log: Some(deps_log.to_owned()),
+            ..opts.clone()
+        };
+        // What is installed already: the static BuildRequires, and plain
+        // names the base root has.
+        let mut asked: Vec<String> = job.buildrequires.clone();
+        asked.extend(self.base.installed_names().into_iter().map(str::to_owned));
+        for round in 1..=DYNAMIC_ROUNDS {
+            let dir = format!("dynbr-{round}");
+            let _ = fs::remove_dir_all(out.join(&dir));
+            note(&format!(
+                "# %generate_buildrequires, round {round}: rpmbuild -br\n"
+            ));
+            let mut argv: Vec<String> = vec!["rpmbuild".into(), "-br".into()];
+            argv.extend(defines.iter().cloned());
+            argv.extend([
+                "--define".into(),
+                "_sourcedir /builddir/src".into(),
+                "--define".into(),
+                format!("_srcrpmdir /builddir/out/{dir}"),
+                format!("/builddir/src/{spec_file}"),
+            ]);
+            let res = layer.run(&argv, &opts);
+            let missing = match &res {
+                Ok(_) => false,
+                Err(BuildrootError::Run(r)) if r.code() == Some(11) => true,
+                Err(e) => {
+                    return Err(failed(
+                        FailureKind::Build,
+                        "%generate_buildrequires (rpmbuild -br)",
+                        deps_log,
+                        e,
+                    ));
+                }
+            };
+            let written = list(&out.join(&dir), ".rpm");
+            let Some(pkg) = written.first() else {
+                // Exit code 11 before the generator ran: static
+                // BuildRequires are missing.
+                return Err(BuildFailure {
+                    kind: if missing {
+                        FailureKind::Dependencies
+                    } else {
+                        FailureKind::Build
+                    },
+                    message: "rpmbuild -br wrote no package".into(),
+                    log: Some(deps_log.to_owned()),
+                    tail: read_tail(deps_log),
+                });
+            };
+            let file = pkg
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let q = vec![
+                "rpm".to_owned(),
+                "-qp".into(),
+                "--qf".into(),
+                "[%{REQUIRENEVRS}\n]".into(),
+                format!("/builddir/out/{dir}/{file}"),
+            ];
+            let reqs = layer
+                .run(&q, &opts)
+                .map_err(|e| {
+                    failed(
+                        FailureKind::Infrastructure,
+                        "reading rpmbuild -br's requirements",
+                        deps_log,
+                        &e,
+                    )
+                })?
+                .stdout_str();
+            let _ = fs::remove_dir_all(out.join(&dir));
+            let mut reqs: Vec<String> = reqs
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("rpmlib("))
+                .map(str::to_owned)
+                .collect();
+            reqs.sort();
+            reqs.dedup();
+            if !missing {
+                let dynamic: Vec<String> = reqs
+                    .into_iter()
+                    .filter(|r| !job.buildrequires.contains(r))
+                    .collect();
+                note(&format!(
+                    "# %generate_buildrequires satisfied after {round} round(s); dynamic BuildRequires: {}\n",
+                    if dynamic.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        dynamic.join(", ")
+                    }
+                ));
+                let q = vec![
+                    "rpm".to_owned(),
+                    "-qa".into(),
+                    "--qf".into(),
+                    "%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}.rpm\n".into(),
+                ];
+                let mut installed: Vec<String> = layer
+                    .run(&q, &opts)
+                    .map_err(|e| {
+                        failed(
+                            FailureKind::Infrastructure,
+                            "listing the layer's packages",
+                            deps_log,
+                            &e,
+                        )
+                    })?
+                    .stdout_str()
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                installed.sort();
+                return Ok(DynamicDeps {
+                    buildrequires: dynamic,
+                    rounds: round,
+                    installed,
+                });
+            }
+            let new: Vec<String> = reqs.into_iter().filter(|r| !asked.contains(r)).collect();
+            if new.is_empty() {
+                return Err(BuildFailure {
+                    kind: FailureKind::Dependencies,
+                    message: "%generate_buildrequires: rpmbuild -br still reports missing BuildRequires after every one it named was installed (see the log for which)".to_owned(),
+                    log: Some(deps_log.to_owned()),
+                    tail: read_tail(deps_log),
+                });
+            }
+            note(&format!("# installing: {}\n", new.join(", ")));
+            layer
+                .install(&self.spec, &self.repos, &new, deps_log)
+                .map_err(|e| {
+                    failed(
+                        FailureKind::Dependencies,
+                        "installing dynamic BuildRequires",
+                        deps_log,
+                        &e,
+                    )
+                })?;
+            asked.extend(new);
+        }
+        Err(BuildFailure {
+            kind: FailureKind::Dependencies,
+            message: format!(
+                "%generate_buildrequires: still missing BuildRequires after {DYNAMIC_ROUNDS} rounds of rpmbuild -br"
+            ),
+            log: Some(deps_log.to_owned()),
+            tail: read_tail(deps_log),
         })
     }
 }
@@ -394,4 +619,19 @@ pub fn list(dir: &Path, suffix: &str) -> Vec<PathBuf> {
     }
     found.sort();
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_generate_buildrequires() {
+        assert!(has_generate_buildrequires(
+            b"Name: x\n%description\nx\n%generate_buildrequires\necho foo\n%build\n"
+        ));
+        assert!(!has_generate_buildrequires(
+            b"Name: x\n%description\n%%generate_buildrequires is prose here\n%build\n"
+        ));
+    }
 }

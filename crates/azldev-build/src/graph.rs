@@ -76,6 +76,11 @@ pub struct GraphOptions {
     /// Per component: requirement names taken prebuilt from the buildroot
     /// (`build.bootstrap-prebuilt`).
     pub bootstrap: BTreeMap<String, Vec<String>>,
+    /// Per component: the dynamic BuildRequires (`%generate_buildrequires`)
+    /// its last build resolved (the build store's record). Used only for
+    /// components whose spec has `%generate_buildrequires`; they are
+    /// resolved after the static ones, marked dynamic.
+    pub dynamic: BTreeMap<String, Vec<String>>,
 }
 
 /// A package of a component: `(node, package index)`.
@@ -96,8 +101,14 @@ pub struct Node {
     pub deps: BTreeSet<usize>,
     /// It needs one of its own packages to build.
     pub self_dep: bool,
-    /// Each BuildRequires, resolved (in spec order).
+    /// Each BuildRequires, resolved (in spec order), then the recorded
+    /// dynamic ones (`dynamic: true`).
     pub requirements: Vec<Resolved>,
+    /// The dynamic BuildRequires a build recorded (also the tail of
+    /// `facts.buildrequires`).
+    pub dynamic: Vec<String>,
+    /// Members of `deps` reached only through dynamic BuildRequires.
+    pub dynamic_deps: BTreeSet<usize>,
 }
 
 /// How one requirement was resolved.
@@ -124,6 +135,8 @@ pub struct Resolved {
     pub resolution: Resolution,
     /// Chosen in-distro packages.
     pub packages: Vec<PkgRef>,
+    /// From `%generate_buildrequires`, as a build resolved it.
+    pub dynamic: bool,
 }
 
 /// A BuildRequires nothing provides.
@@ -262,6 +275,7 @@ impl Closures {
 #[derive(Default)]
 struct NodeResult {
     deps: BTreeSet<usize>,
+    dynamic_deps: BTreeSet<usize>,
     self_dep: bool,
     resolved: Vec<Resolved>,
     /// `(to, why)` of each edge (the self edge included).
@@ -300,13 +314,31 @@ impl Graph {
         components.dedup_by(|a, b| a.0 == b.0);
         let nodes: Vec<Node> = components
             .into_iter()
-            .map(|(name, facts)| Node {
-                excluded: exclusion(&facts, arch),
-                name,
-                facts,
-                deps: BTreeSet::new(),
-                self_dep: false,
-                requirements: Vec::new(),
+            .map(|(name, mut facts)| {
+                let dynamic: Vec<String> = match opts.dynamic.get(&name) {
+                    Some(d) if facts.dynamic_buildrequires => d
+                        .iter()
+                        .filter(|t| !facts.buildrequires.iter().any(|b| &b.text == *t))
+                        .cloned()
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                facts
+                    .buildrequires
+                    .extend(dynamic.iter().map(|t| azldev_spec::facts::Dep {
+                        text: t.clone(),
+                        line: None,
+                    }));
+                Node {
+                    excluded: exclusion(&facts, arch),
+                    name,
+                    facts,
+                    deps: BTreeSet::new(),
+                    self_dep: false,
+                    requirements: Vec::new(),
+                    dynamic,
+                    dynamic_deps: BTreeSet::new(),
+                }
             })
             .collect();
         let index = nodes
@@ -390,6 +422,7 @@ impl Graph {
             }
             let n = &mut self.nodes[ni];
             n.deps = r.deps;
+            n.dynamic_deps = r.dynamic_deps;
             n.self_dep = r.self_dep;
             n.requirements = r.resolved;
         }
@@ -418,7 +451,10 @@ impl Graph {
             .collect();
         // (package, index of the requirement that brought it in)
         let mut direct: Vec<(PkgRef, usize)> = Vec::new();
-        for d in &self.nodes[ni].facts.buildrequires {
+        let node = &self.nodes[ni];
+        let first_dynamic = node.facts.buildrequires.len() - node.dynamic.len();
+        for (di, d) in node.facts.buildrequires.iter().enumerate() {
+            let dynamic = di >= first_dynamic;
             let unresolved = || Unresolved {
                 component: name.clone(),
                 requirement: d.text.clone(),
@@ -429,6 +465,7 @@ impl Graph {
                 line: d.line,
                 resolution,
                 packages,
+                dynamic,
             };
             let Ok(req) = Req::parse(&d.text) else {
                 out.unresolved.push(unresolved());
@@ -486,7 +523,10 @@ impl Graph {
         // the first requirement (in spec order) reaching one names the edge.
         let mut reached = vec![0u64; closure.words];
         let mut self_dep = false;
+        // Static requirements come first: a component first reached by a
+        // dynamic one is a dynamic-only dependency.
         for (p, idx) in direct {
+            let dynamic = out.resolved[idx].dynamic;
             let bits = closure.of(offsets[p.node] + p.pkg);
             for (w, (have, add)) in reached.iter_mut().zip(bits).enumerate() {
                 let mut new = add & !*have;
@@ -500,6 +540,9 @@ impl Graph {
                         continue;
                     }
                     out.deps.insert(c);
+                    if dynamic {
+                        out.dynamic_deps.insert(c);
+                    }
                     let text = &out.resolved[idx].text;
                     let why = if c == p.node {
                         text.clone()

@@ -7,7 +7,10 @@
 //! "requires"}], "depends-on"}], "cycles", "unresolved": [{"component",
 //! "requirement", "line"}], "order"}`, plus keys of its own that consumers
 //! of the keys can ignore: per component `excluded-why`, `evr`,
-//! `build-arch` (`noarch` or the arch), `dynamic-buildrequires`,
+//! `build-arch` (`noarch` or the arch), `dynamic-buildrequires` (the spec
+//! has `%generate_buildrequires`), `resolved-dynamic-buildrequires` (what
+//! its last build resolved them to; their providers are in `depends-on`,
+//! and those only they bring in also in `dynamic-depends-on`),
 //! `input-hash` (SHA-256 of the rendered tree the facts came from) and
 //! `built-for` (for a noarch component in a multi-arch plan: the arch
 //! whose plan builds it; it is not built again); at the top level
@@ -45,9 +48,17 @@ pub struct PlanComponent {
     /// BuildRequires as rpmspec prints them.
     pub buildrequires: Vec<String>,
     pub dynamic_buildrequires: bool,
+    /// The dynamic BuildRequires the component's last build resolved
+    /// (`%generate_buildrequires`; from the build store's record).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolved_dynamic_buildrequires: Vec<String>,
     pub packages: Vec<PlanPackage>,
-    /// In-distro components to build first (sorted).
+    /// In-distro components to build first (sorted), dynamic BuildRequires'
+    /// providers included.
     pub depends_on: Vec<String>,
+    /// The members of `depends_on` only a dynamic BuildRequires brings in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dynamic_depends_on: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_hash: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -77,6 +88,10 @@ pub struct Plan {
     pub providers: Vec<Choice>,
     pub prebuilt: Vec<Prebuilt>,
     pub errors: Vec<PlanError>,
+    /// How the facts were made, when the reader should know (e.g. rpmspec
+    /// ran on the host because no base root exists yet).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Plan {
@@ -138,8 +153,12 @@ impl Graph {
                         .buildarch
                         .clone()
                         .unwrap_or_else(|| self.arch.rpm().to_owned()),
-                    buildrequires: n.facts.buildrequires.iter().map(|d| d.text.clone()).collect(),
+                    buildrequires: n.facts.buildrequires[..n.facts.buildrequires.len() - n.dynamic.len()]
+                        .iter()
+                        .map(|d| d.text.clone())
+                        .collect(),
                     dynamic_buildrequires: n.facts.dynamic_buildrequires,
+                    resolved_dynamic_buildrequires: n.dynamic.clone(),
                     packages: n
                         .facts
                         .packages
@@ -151,6 +170,11 @@ impl Graph {
                         })
                         .collect(),
                     depends_on: n.deps.iter().map(|d| self.nodes[*d].name.clone()).collect(),
+                    dynamic_depends_on: n
+                        .dynamic_deps
+                        .iter()
+                        .map(|d| self.nodes[*d].name.clone())
+                        .collect(),
                     input_hash: hash(&n.name),
                     built_for: None,
                 }
@@ -187,6 +211,7 @@ impl Graph {
                 .cloned()
                 .collect(),
             errors: Vec::new(),
+            notes: Vec::new(),
         })
     }
 }
@@ -305,6 +330,18 @@ pub fn to_text(p: &Plan) -> String {
             c.excluded_why.as_deref().unwrap_or("")
         );
     }
+    for c in p
+        .components
+        .iter()
+        .filter(|c| !c.resolved_dynamic_buildrequires.is_empty())
+    {
+        let _ = writeln!(
+            s,
+            "  dynamic BuildRequires of {} (its last build): {}",
+            c.name,
+            c.resolved_dynamic_buildrequires.join(", ")
+        );
+    }
     for (c, e) in p.cycles.iter().zip(&p.cycle_edges) {
         let _ = writeln!(
             s,
@@ -338,6 +375,9 @@ pub fn to_text(p: &Plan) -> String {
     }
     for e in &p.errors {
         let _ = writeln!(s, "  error: {}: {}", e.component, e.message);
+    }
+    for n in &p.notes {
+        let _ = writeln!(s, "  note: {n}");
     }
     s
 }

@@ -25,6 +25,13 @@ pub struct Unit {
     pub job: BuildJob,
     /// In-plan components whose RPMs it builds against.
     pub deps: Vec<String>,
+    /// The members of `deps` that only its dynamic BuildRequires
+    /// (`%generate_buildrequires`, as its last build resolved them) bring
+    /// in. They are not hashed into the key (the first build, which
+    /// discovered them, had no such edges); instead a cached build is used
+    /// only when the exact RPMs of theirs it was built against are still
+    /// what they produce (see [`DynamicRecord`]).
+    pub dynamic_deps: Vec<String>,
     /// What determines the output besides the dependencies' RPMs (rendered
     /// tree, sources, base root, options), hashed into the key.
     pub inputs: String,
@@ -80,6 +87,10 @@ pub struct UnitResult {
     /// RPM file names it produced (or its cached build holds).
     pub rpms: Vec<String>,
     pub logs: PathBuf,
+    /// The dynamic BuildRequires (`%generate_buildrequires`) the build
+    /// resolved (built or cached; absent for other builds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic_buildrequires: Option<Vec<String>>,
 }
 
 /// Progress events for a front end.
@@ -107,6 +118,91 @@ struct CacheRecord {
     name: String,
     rpms: Vec<String>,
     digests: Vec<String>,
+    /// For a build with `%generate_buildrequires`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dynamic: Option<DynamicRecord>,
+}
+
+/// What a build with `%generate_buildrequires` resolved: kept in the
+/// build's `result.json` and, per component, as the latest in
+/// `<cache>/builds/<arch>/dynamic/<project>/<name>.json` ([`dynamic_dir`]:
+/// per local repository, as it is what they were resolved against), which
+/// later plans of that project read ([`dynamic_records`]) to order the
+/// component after the providers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct DynamicRecord {
+    pub name: String,
+    /// The key of the build that resolved them.
+    pub key: String,
+    /// The dynamic BuildRequires (beyond the static ones), sorted.
+    pub buildrequires: Vec<String>,
+    /// `rpmbuild -br` rounds.
+    pub rounds: u32,
+    /// `<file> <sha256>` of every RPM of the local repository installed
+    /// in the build's layer: the exact in-distro RPMs it was built against.
+    pub rpms: Vec<String>,
+}
+
+/// Where the latest dynamic records of builds published into `repo` (a
+/// project's local repository) are kept under `cache` (`<cache>/builds/<arch>`):
+/// two checkouts with a component of the same name do not share them.
+#[must_use]
+pub fn dynamic_dir(cache: &Path, repo: &Path) -> PathBuf {
+    let digest = Sha256::digest(repo.as_os_str().as_encoded_bytes());
+    let id: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    cache.join("dynamic").join(id)
+}
+
+/// The latest dynamic BuildRequires each component's builds resolved, from
+/// `<cache>/builds/<arch>` (the store's `cache`) for the local repository
+/// `repo` ([`dynamic_dir`]). Unreadable records are skipped (they are only
+/// a cache of what a build found).
+#[must_use]
+pub fn dynamic_records(cache: &Path, repo: &Path) -> BTreeMap<String, DynamicRecord> {
+    let mut out = BTreeMap::new();
+    let Ok(entries) = fs::read_dir(dynamic_dir(cache, repo)) else {
+        return out;
+    };
+    for e in entries.filter_map(Result::ok) {
+        let p = e.path();
+        if p.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        if let Some(r) = fs::read(&p)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<DynamicRecord>(&b).ok())
+        {
+            out.insert(r.name.clone(), r);
+        }
+    }
+    out
+}
+
+/// Whether a cached build's dynamic closure is still current: each
+/// dynamic-only dependency still produces one of the exact RPMs (file and
+/// digest) the build was made against, and no RPM it was built against
+/// now has another digest.
+fn dynamic_current(
+    rec: Option<&DynamicRecord>,
+    unit: &Unit,
+    dep_digests: &BTreeMap<String, Vec<String>>,
+) -> bool {
+    if unit.dynamic_deps.is_empty() {
+        return true;
+    }
+    let Some(rec) = rec else { return false };
+    let recorded: BTreeMap<&str, &str> = rec.rpms.iter().filter_map(|l| l.split_once(' ')).collect();
+    unit.dynamic_deps.iter().all(|d| {
+        let now: Vec<(&str, &str)> = dep_digests
+            .get(d)
+            .map(|v| v.iter().filter_map(|l| l.split_once(' ')).collect())
+            .unwrap_or_default();
+        now.iter().any(|(f, sha)| recorded.get(f) == Some(sha))
+            && now
+                .iter()
+                .all(|(f, sha)| recorded.get(f).is_none_or(|r| r == sha))
+    })
 }
 
 fn sha256_file(p: &Path) -> String {
@@ -118,14 +214,63 @@ fn sha256_file(p: &Path) -> String {
 }
 
 impl Store {
-    fn lookup(&self, key: &str) -> Option<(Vec<PathBuf>, Vec<String>)> {
+    fn lookup(
+        &self,
+        key: &str,
+        unit: &Unit,
+        dep_digests: &BTreeMap<String, Vec<String>>,
+    ) -> Option<(Vec<PathBuf>, Vec<String>, Option<DynamicRecord>)> {
         let dir = self.cache.join(key);
         let rec: CacheRecord = serde_json::from_slice(&fs::read(dir.join("result.json")).ok()?).ok()?;
+        if !dynamic_current(rec.dynamic.as_ref(), unit, dep_digests) {
+            return None;
+        }
         let files: Vec<PathBuf> = rec.rpms.iter().map(|r| dir.join(r)).collect();
-        files.iter().all(|f| f.is_file()).then_some((files, rec.digests))
+        files
+            .iter()
+            .all(|f| f.is_file())
+            .then_some((files, rec.digests, rec.dynamic))
     }
 
-    fn save(&self, key: &str, name: &str, files: &[PathBuf]) -> std::io::Result<(Vec<PathBuf>, Vec<String>)> {
+    /// The record of a dynamic build: the local repository's RPMs among
+    /// those installed in its layer, with their digests.
+    fn dynamic_record(&self, key: &str, name: &str, d: &crate::exec::DynamicDeps) -> DynamicRecord {
+        let rpms = d
+            .installed
+            .iter()
+            .filter_map(|f| {
+                let p = self.repo.join("Packages").join(f);
+                p.is_file().then(|| format!("{f} {}", sha256_file(&p)))
+            })
+            .collect();
+        DynamicRecord {
+            name: name.to_owned(),
+            key: key.to_owned(),
+            buildrequires: d.buildrequires.clone(),
+            rounds: d.rounds,
+            rpms,
+        }
+    }
+
+    /// Keeps `rec` as the component's latest dynamic BuildRequires
+    /// (written beside and renamed in).
+    fn save_dynamic(&self, rec: &DynamicRecord) -> std::io::Result<()> {
+        let dir = dynamic_dir(&self.cache, &self.repo);
+        fs::create_dir_all(&dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+        std::io::Write::write_all(&mut tmp, &serde_json::to_vec_pretty(rec).unwrap_or_default())?;
+        tmp.persist(dir.join(format!("{}.json", rec.name)))
+            .map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    fn save(
+        &self,
+        key: &str,
+        name: &str,
+        files: &[PathBuf],
+        dynamic: Option<&DynamicRecord>,
+    ) -> std::io::Result<(Vec<PathBuf>, Vec<String>)> {
         let dir = self.cache.join(key);
         let staging = self.cache.join(format!(".tmp-{key}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&staging);
@@ -145,6 +290,7 @@ impl Store {
             name: name.to_owned(),
             rpms: names.clone(),
             digests: digests.clone(),
+            dynamic: dynamic.cloned(),
         };
         fs::write(
             staging.join("result.json"),
@@ -260,7 +406,12 @@ fn key_of(unit: &Unit, dep_digests: &BTreeMap<String, Vec<String>>) -> String {
     h.update(unit.inputs.as_bytes());
     h.update([0]);
     h.update(if unit.job.check { "check" } else { "nocheck" });
-    let mut deps = unit.deps.clone();
+    let mut deps: Vec<String> = unit
+        .deps
+        .iter()
+        .filter(|d| !unit.dynamic_deps.contains(d))
+        .cloned()
+        .collect();
     deps.sort();
     for d in deps {
         h.update(d.as_bytes());
@@ -309,6 +460,37 @@ pub fn run(
             }
         }
     }
+    // A component with `%generate_buildrequires` whose dynamic
+    // BuildRequires no build has recorded yet has no edges to what they
+    // will ask for: it starts after every other unit of the run that does
+    // not depend on it, so whatever in-distro package its generator asks
+    // for and this run builds is in the local repository by then.
+    let unknown_dynamic: BTreeSet<&str> = units
+        .iter()
+        .filter(|u| {
+            u.job.files.iter().any(|(p, b)| {
+                p.ends_with(".spec") && !p.contains('/') && crate::exec::has_generate_buildrequires(b)
+            }) && !dynamic_dir(&store.cache, &store.repo)
+                .join(format!("{}.json", u.job.name))
+                .is_file()
+        })
+        .map(|u| u.job.name.as_str())
+        .collect();
+    let below: BTreeMap<&str, BTreeSet<&str>> = unknown_dynamic
+        .iter()
+        .map(|n| {
+            let mut seen: BTreeSet<&str> = BTreeSet::new();
+            let mut stack: Vec<&str> = vec![n];
+            while let Some(x) = stack.pop() {
+                for d in dependents.get(x).map(Vec::as_slice).unwrap_or_default() {
+                    if seen.insert(d) {
+                        stack.push(d);
+                    }
+                }
+            }
+            (*n, seen)
+        })
+        .collect();
     let mut depth: BTreeMap<&str, usize> = BTreeMap::new();
     fn chain<'a>(
         n: &'a str,
@@ -371,6 +553,15 @@ pub fn run(
                                 _ => ready = false,
                             }
                         }
+                        let name = u.job.name.as_str();
+                        if ready && let Some(under) = below.get(name) {
+                            ready = g.states.iter().all(|(n, s)| {
+                                n == name
+                                    || under.contains(n.as_str())
+                                    || unknown_dynamic.contains(n.as_str())
+                                    || matches!(s, State::Done { .. } | State::Failed)
+                            });
+                        }
                         if ready
                             && !g.stop
                             && best.is_none_or(|b| depth[b.job.name.as_str()] < depth[u.job.name.as_str()])
@@ -392,6 +583,7 @@ pub fn run(
                         outcome: Outcome::Blocked { by },
                         rpms: Vec::new(),
                         logs: store.logs.join(&name),
+                        dynamic_buildrequires: None,
                     };
                     on_event(Event::Finished { result: &r });
                     g.results.push(r);
@@ -432,6 +624,7 @@ pub fn run(
                             outcome: Outcome::Skipped,
                             rpms: Vec::new(),
                             logs: store.logs.join(&name),
+                            dynamic_buildrequires: None,
                         };
                         g.results.push(r);
                     }
@@ -446,9 +639,23 @@ pub fn run(
     let work = |unit: &Unit, dep_digests: BTreeMap<String, Vec<String>>, dep_rebuilt: bool| {
         let key = key_of(unit, &dep_digests);
         let logs = store.logs.join(&unit.job.name);
-        let cached = if opts.rebuild { None } else { store.lookup(&key) };
+        let cached = if opts.rebuild {
+            None
+        } else {
+            store.lookup(&key, unit, &dep_digests)
+        };
+        let mut dynamic_brs: Option<Vec<String>> = None;
         let (outcome, rpms, digests, ok, rebuilt) = match cached {
-            Some((files, digests)) => {
+            Some((files, digests, dynamic)) => {
+                // The component's latest record is this build's (a record
+                // only informs later plans: failing to write it is not a
+                // failure of the build).
+                if let Some(d) = &dynamic
+                    && !opts.dry_run
+                {
+                    let _ = store.save_dynamic(d);
+                }
+                dynamic_brs = dynamic.map(|d| d.buildrequires);
                 let published = if opts.dry_run {
                     Ok(())
                 } else {
@@ -495,6 +702,11 @@ pub fn run(
                         name: &unit.job.name,
                         arch: unit.job.arch,
                     });
+                    // It starts last for what the run published to be
+                    // installable: index what was left for the end.
+                    if unknown_dynamic.contains(unit.job.name.as_str()) {
+                        let _ = store.index_pending();
+                    }
                     let mut job = unit.job.clone();
                     job.key = key.clone();
                     let mut attempts = 0;
@@ -507,9 +719,20 @@ pub fn run(
                             Ok(o) => {
                                 let mut files = o.rpms.clone();
                                 files.push(o.srpm.clone());
+                                let dynamic = o
+                                    .dynamic
+                                    .as_ref()
+                                    .map(|d| store.dynamic_record(&key, &unit.job.name, d));
                                 let saved = store
-                                    .save(&key, &unit.job.name, &files)
+                                    .save(&key, &unit.job.name, &files, dynamic.as_ref())
+                                    .and_then(|r| {
+                                        if let Some(d) = &dynamic {
+                                            store.save_dynamic(d)?;
+                                        }
+                                        Ok(r)
+                                    })
                                     .map_err(|e| e.to_string());
+                                dynamic_brs = dynamic.map(|d| d.buildrequires);
                                 let _ = fs::remove_dir_all(&out);
                                 match saved.and_then(|(files, digests)| {
                                     store
@@ -580,6 +803,7 @@ pub fn run(
             outcome,
             rpms,
             logs,
+            dynamic_buildrequires: dynamic_brs,
         };
         on_event(Event::Finished { result: &result });
         let mut g = lock();
@@ -669,6 +893,152 @@ pub fn elapsed_since(start: Instant) -> f64 {
 mod tests {
     use super::*;
 
+    fn unit(dynamic_deps: &[&str]) -> Unit {
+        Unit {
+            job: BuildJob {
+                name: "app".into(),
+                arch: Arch::X86_64,
+                build_arch: "x86_64".into(),
+                files: BTreeMap::new(),
+                sources: Vec::new(),
+                buildrequires: Vec::new(),
+                check: true,
+                ncpus: 1,
+                key: String::new(),
+            },
+            deps: vec!["libfoo".into(), "libgreet".into()],
+            dynamic_deps: dynamic_deps.iter().map(|d| (*d).to_owned()).collect(),
+            inputs: "inputs".into(),
+        }
+    }
+
+    /// Records the order builds start in; every build fails (nothing
+    /// is stored or published).
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl Executor for Recorder {
+        fn build(
+            &self,
+            job: &BuildJob,
+            _out: &Path,
+            _logs: &Path,
+        ) -> Result<crate::exec::BuildOutput, BuildFailure> {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(job.name.clone());
+            Err(BuildFailure {
+                kind: FailureKind::Build,
+                message: "recorded".into(),
+                log: None,
+                tail: String::new(),
+            })
+        }
+    }
+
+    #[test]
+    fn a_dynamic_component_without_a_record_starts_after_the_rest_of_the_run() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store {
+            cache: dir.path().join("builds"),
+            repo: dir.path().join("repo"),
+            noarch_repos: Vec::new(),
+            logs: dir.path().join("logs"),
+        };
+        let spec = |name: &str, dynamic: bool| {
+            let body = format!(
+                "Name: {name}\n%description\nx\n{}%build\n",
+                if dynamic {
+                    "%generate_buildrequires\necho lib-devel\n"
+                } else {
+                    ""
+                }
+            );
+            BTreeMap::from([(format!("{name}.spec"), body.into_bytes())])
+        };
+        let mk = |name: &str, deps: &[&str], dynamic: bool| {
+            let mut u = unit(&[]);
+            u.job.name = name.into();
+            u.job.files = spec(name, dynamic);
+            u.deps = deps.iter().map(|d| (*d).to_owned()).collect();
+            u
+        };
+        // `app` has the longest chain (`tool` needs it), so it would go
+        // first; without a record it waits for `lib` (and `zlib`).
+        let units = vec![
+            mk("app", &[], true),
+            mk("lib", &[], false),
+            mk("tool", &["app"], false),
+            mk("zlib", &[], false),
+        ];
+        let opts = Options {
+            jobs: 1,
+            fail_fast: false,
+            rebuild: false,
+            dry_run: false,
+        };
+        let order = |store: &Store| {
+            let rec = Recorder(Mutex::new(Vec::new()));
+            let results = run(&units, &rec, store, &opts, &|_| {});
+            assert_eq!(results.len(), 4);
+            rec.0
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        assert_eq!(order(&store), ["lib", "zlib", "app"], "tool is blocked by app");
+        // Once a build recorded what it asks for, the plan has the edges:
+        // the usual order, longest chain first.
+        let records = dynamic_dir(&store.cache, &store.repo);
+        std::fs::create_dir_all(&records).expect("mkdir");
+        std::fs::write(records.join("app.json"), "{}").expect("write");
+        assert_eq!(order(&store), ["app", "lib", "zlib"]);
+    }
+
+    #[test]
+    fn dynamic_only_dependencies_are_checked_by_their_exact_rpms_not_keyed() {
+        let digests = |greet: &str| {
+            BTreeMap::from([
+                ("libfoo".to_owned(), vec!["libfoo-1-1.x86_64.rpm aa".to_owned()]),
+                (
+                    "libgreet".to_owned(),
+                    vec![
+                        format!("libgreet-devel-1.0-1.x86_64.rpm {greet}"),
+                        "libgreet-1.0-1.src.rpm ff".to_owned(),
+                    ],
+                ),
+            ])
+        };
+        // The key ignores the dynamic-only dependency's digests, keeps the
+        // static one's.
+        let u = unit(&["libgreet"]);
+        assert_eq!(key_of(&u, &digests("11")), key_of(&u, &digests("22")));
+        let mut other_foo = digests("11");
+        other_foo.insert("libfoo".into(), vec!["libfoo-1-1.x86_64.rpm bb".into()]);
+        assert_ne!(key_of(&u, &digests("11")), key_of(&u, &other_foo));
+        assert_ne!(key_of(&u, &digests("11")), key_of(&unit(&[]), &digests("11")));
+        // The record decides: same RPM, same digest → current.
+        let rec = DynamicRecord {
+            name: "app".into(),
+            key: "k".into(),
+            buildrequires: vec!["libgreet-devel".into()],
+            rounds: 2,
+            rpms: vec!["libgreet-devel-1.0-1.x86_64.rpm 11".into()],
+        };
+        assert!(dynamic_current(Some(&rec), &u, &digests("11")));
+        assert!(
+            !dynamic_current(Some(&rec), &u, &digests("22")),
+            "rebuilt differently"
+        );
+        let mut bumped = digests("11");
+        bumped.insert(
+            "libgreet".into(),
+            vec!["libgreet-devel-1.1-1.x86_64.rpm 11".into()],
+        );
+        assert!(!dynamic_current(Some(&rec), &u, &bumped), "a new version");
+        assert!(!dynamic_current(None, &u, &digests("11")), "no record");
+        assert!(dynamic_current(None, &unit(&[]), &digests("11")), "not dynamic");
+    }
+
     #[test]
     fn reports_name_fields_in_kebab_case() {
         let r = UnitResult {
@@ -683,6 +1053,7 @@ mod tests {
             },
             rpms: Vec::new(),
             logs: PathBuf::from("logs"),
+            dynamic_buildrequires: None,
         };
         let v = serde_json::to_value(&r).expect("serializes");
         assert_eq!(v["status"], "built");

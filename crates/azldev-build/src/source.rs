@@ -20,6 +20,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use azldev_buildroot::arch::Arch;
+use azldev_buildroot::base::{BaseRoot, BuildrootError};
 use azldev_spec::facts::{Dep, PackageFacts, SpecFacts};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -231,19 +232,42 @@ pub struct MacroInputs {
     pub defines: Vec<(String, String)>,
 }
 
+/// Where rpmspec runs.
+#[derive(Debug, Clone)]
+pub enum RpmspecPlace {
+    /// On the host, through a program (`["rpmspec"]`): what is used when
+    /// no base root exists yet.
+    Host(Vec<OsString>),
+    /// In the base roots (read-only, isolated: see
+    /// `azldev_buildroot::layer::run_in_base`): the root of the arch asked
+    /// for (a foreign arch under qemu-user), else the first one with
+    /// `--target` — with each root's own rpm and macro files.
+    Roots(Vec<BaseRoot>),
+}
+
 /// The `rpmspec` producer.
 #[derive(Debug, Clone)]
 pub struct RpmspecSource {
-    /// The command that runs rpmspec: `["rpmspec"]` on the host; later a
-    /// prefix that enters the base root (`[<enter root…>, "rpmspec"]`).
+    /// The command that runs rpmspec on the host (`["rpmspec"]`); unused
+    /// when it runs in base roots.
     pub program: Vec<OsString>,
+    /// Where it runs (part of the cache key: the base root's key).
+    pub place: RpmspecPlace,
     pub macros: MacroInputs,
     /// Where results are cached (`None`: no cache).
     pub cache_dir: Option<PathBuf>,
     pub timeout: Duration,
     /// `rpmspec --version`, part of the cache key.
     version: String,
+    /// Specs asked (from the cache or not) and rpmspec runs (pairs of
+    /// queries) made, for reports; shared by clones.
+    asked: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    runs: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
+
+/// Where a spec's facts are asked inside the bubblewrap of a base root:
+/// the scratch directory is bound under the root's fresh `/tmp`.
+const IN_ROOT: &str = "/tmp/azldev-facts";
 
 /// The cache format version; bump when the stored form or the queries change.
 const CACHE_FORMAT: &str = "azldev-build facts 2";
@@ -274,17 +298,83 @@ impl RpmspecSource {
         macros: MacroInputs,
     ) -> Result<Self, RunError> {
         let mut s = RpmspecSource {
+            place: RpmspecPlace::Host(program.clone()),
             program,
             macros,
             cache_dir,
             timeout: Duration::from_secs(120),
             version: String::new(),
+            asked: std::sync::Arc::default(),
+            runs: std::sync::Arc::default(),
         };
         let mut cmd = s.base_command();
         cmd.arg("--version");
         let out = run(cmd, s.timeout)?;
         s.version = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         Ok(s)
+    }
+
+    /// rpmspec inside base roots (see [`RpmspecPlace::Roots`]); with no
+    /// root, on the host as [`RpmspecSource::host`]. A root's identity (its
+    /// key: repositories' metadata, packages, macros) stands for its
+    /// rpmspec version in the cache key.
+    ///
+    /// # Errors
+    /// No root, and the host's `rpmspec --version` cannot be run.
+    pub fn in_roots(
+        roots: Vec<BaseRoot>,
+        cache_dir: Option<PathBuf>,
+        macros: MacroInputs,
+    ) -> Result<Self, RunError> {
+        if roots.is_empty() {
+            return Self::host(cache_dir, macros);
+        }
+        Ok(RpmspecSource {
+            program: vec!["rpmspec".into()],
+            place: RpmspecPlace::Roots(roots),
+            macros,
+            cache_dir,
+            timeout: Duration::from_secs(300),
+            version: String::new(),
+            asked: std::sync::Arc::default(),
+            runs: std::sync::Arc::default(),
+        })
+    }
+
+    /// How many specs rpmspec was run for (not answered from the cache).
+    #[must_use]
+    pub fn runs(&self) -> usize {
+        self.runs.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many specs were asked (answered from the cache or by a run).
+    #[must_use]
+    pub fn asked(&self) -> usize {
+        self.asked.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The base root rpmspec runs in for `arch`, if any.
+    #[must_use]
+    pub fn root_for(&self, arch: Arch) -> Option<&BaseRoot> {
+        match &self.place {
+            RpmspecPlace::Host(_) => None,
+            RpmspecPlace::Roots(roots) => roots.iter().find(|r| r.arch == arch).or_else(|| roots.first()),
+        }
+    }
+
+    /// Where rpmspec runs for `arch`, in words (for plan notes).
+    #[must_use]
+    pub fn describe(&self, arch: Arch) -> String {
+        match self.root_for(arch) {
+            None => "on the host (no base root exists yet)".to_owned(),
+            Some(r) if r.arch == arch => format!("in the {} base root {}", r.arch, r.key),
+            Some(r) => format!(
+                "in the {} base root {} with --target {}",
+                r.arch,
+                r.key,
+                arch.rpm()
+            ),
+        }
     }
 
     fn base_command(&self) -> Command {
@@ -300,35 +390,90 @@ impl RpmspecSource {
         cmd
     }
 
-    /// The one place an rpmspec query command is built: `dir` holds the
-    /// rendered files (it is `_sourcedir`/`_specdir`), `work` is scratch
-    /// space (`_topdir`, `_dbpath`, macro files).
-    fn command(&self, dir: &Path, work: &Path, spec: &str, arch: Arch, srpm: bool) -> Command {
-        let mut cmd = self.base_command();
-        let def = |cmd: &mut Command, name: &str, value: &Path| {
+    /// The one place an rpmspec query is built (its arguments): `dir`
+    /// holds the rendered files (it is `_sourcedir`/`_specdir`), `work` is
+    /// scratch space (`_topdir`, `_dbpath`, macro files) — paths as rpmspec
+    /// sees them.
+    fn query_args(&self, dir: &Path, work: &Path, spec: &str, arch: Arch, srpm: bool) -> Vec<OsString> {
+        let mut args: Vec<OsString> = Vec::new();
+        let mut def = |name: &str, value: &Path| {
             let mut d = OsString::from(format!("{name} "));
             d.push(value.as_os_str());
-            cmd.arg("--define").arg(d);
+            args.push("--define".into());
+            args.push(d);
         };
-        def(&mut cmd, "_topdir", work);
-        def(&mut cmd, "_dbpath", &work.join("rpmdb"));
-        def(&mut cmd, "_sourcedir", dir);
-        def(&mut cmd, "_specdir", dir);
-        cmd.arg("--target").arg(arch.rpm());
+        def("_topdir", work);
+        def("_dbpath", &work.join("rpmdb"));
+        def("_sourcedir", dir);
+        def("_specdir", dir);
+        args.push("--target".into());
+        args.push(arch.rpm().into());
         for (i, _) in self.macros.files.iter().enumerate() {
-            cmd.arg("--load").arg(work.join(format!("macros.{i}")));
+            args.push("--load".into());
+            args.push(work.join(format!("macros.{i}")).into());
         }
         for (k, v) in &self.macros.defines {
-            cmd.arg("--define").arg(format!("{k} {v}"));
+            args.push("--define".into());
+            args.push(format!("{k} {v}").into());
         }
-        cmd.arg("-q");
+        args.push("-q".into());
         if srpm {
-            cmd.arg("--srpm").arg("--qf").arg(SRPM_QF);
+            args.extend(["--srpm".into(), "--qf".into(), SRPM_QF.into()]);
         } else {
-            cmd.arg("--qf").arg(RPM_QF);
+            args.extend(["--qf".into(), RPM_QF.into()]);
         }
-        cmd.arg(dir.join(spec));
-        cmd
+        args.push(dir.join(spec).into());
+        args
+    }
+
+    /// Runs one query: on the host, or in the base root for `arch` with
+    /// `scratch` (holding `src/` and `work/`) bound at [`IN_ROOT`].
+    fn run_query(&self, scratch: &Path, spec: &str, arch: Arch, srpm: bool) -> Result<Vec<u8>, RunError> {
+        let Some(root) = self.root_for(arch) else {
+            let mut cmd = self.base_command();
+            cmd.args(self.query_args(&scratch.join("src"), &scratch.join("work"), spec, arch, srpm));
+            return run(cmd, self.timeout).map(|o| o.stdout);
+        };
+        let inside = Path::new(IN_ROOT);
+        let mut argv = vec!["rpmspec".to_owned()];
+        argv.extend(
+            self.query_args(&inside.join("src"), &inside.join("work"), spec, arch, srpm)
+                .into_iter()
+                .map(|a| a.to_string_lossy().into_owned()),
+        );
+        let opts = azldev_buildroot::layer::RunOptions {
+            binds: vec![azldev_buildroot::layer::Bind {
+                host: scratch.to_owned(),
+                inside: IN_ROOT.to_owned(),
+                writable: true,
+            }],
+            env: vec![("LC_ALL".into(), "C.UTF-8".into())],
+            timeout: Some(self.timeout),
+            ..Default::default()
+        };
+        azldev_buildroot::layer::run_in_base(root, &argv, &opts)
+            .map(|o| o.stdout)
+            .map_err(|e| match e {
+                BuildrootError::Run(r) => match *r {
+                    azldev_buildroot::run::RunError::Failed { status, tail, .. } => RunError::Failed {
+                        program: "rpmspec".into(),
+                        status: format!("{status}, in the {} base root {}", root.arch, root.key),
+                        tail,
+                    },
+                    azldev_buildroot::run::RunError::Timeout { timeout, .. } => RunError::Timeout {
+                        program: "rpmspec".into(),
+                        seconds: timeout.as_secs(),
+                    },
+                    other => RunError::Spawn {
+                        program: "rpmspec".into(),
+                        message: other.to_string(),
+                    },
+                },
+                other => RunError::Spawn {
+                    program: "rpmspec".into(),
+                    message: format!("in the {} base root {}: {other}", root.arch, root.key),
+                },
+            })
     }
 
     /// The cache key of `input` for `arch`.
@@ -341,6 +486,11 @@ impl RpmspecSource {
         };
         field(CACHE_FORMAT.as_bytes());
         field(self.version.as_bytes());
+        // Where it runs: the base root's identity (its key covers the
+        // repositories' metadata, so rpm's version and macro files).
+        if let Some(r) = self.root_for(arch) {
+            field(format!("base root {} {}", r.arch, r.key).as_bytes());
+        }
         for (n, b) in &self.macros.files {
             field(n.as_bytes());
             field(b);
@@ -447,9 +597,12 @@ impl RpmspecSource {
             source,
         };
         let spec_path = input.spec_path();
-        let src = run(self.command(&dir, &work, &spec_path, arch, true), self.timeout).map_err(fail)?;
-        let bin = run(self.command(&dir, &work, &spec_path, arch, false), self.timeout).map_err(fail)?;
-        let mut facts = parse_output(&src.stdout, &bin.stdout, arch);
+        self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let src = self.run_query(tmp.path(), &spec_path, arch, true).map_err(fail)?;
+        let bin = self
+            .run_query(tmp.path(), &spec_path, arch, false)
+            .map_err(fail)?;
+        let mut facts = parse_output(&src, &bin, arch);
         if facts.name.is_empty() && facts.packages.is_empty() {
             return Err(FactsError::Empty {
                 component: input.name.clone(),
@@ -463,6 +616,7 @@ impl RpmspecSource {
 
 impl FactsSource for RpmspecSource {
     fn facts(&self, input: &SpecInput, arch: Arch) -> Result<SpecFacts, FactsError> {
+        self.asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let key = self.key(input, arch);
         if let Some(answer) = self.lookup(&key, input, arch) {
             return answer;
@@ -739,6 +893,62 @@ mod tests {
         let lines: Vec<Option<u32>> = f.buildrequires.iter().map(|d| d.line).collect();
         assert_eq!(lines, [Some(4), Some(4), Some(5), Some(4), None]);
         assert!(f.dynamic_buildrequires);
+    }
+
+    fn root(arch: Arch, key: &str) -> BaseRoot {
+        let spec = azldev_buildroot::base::BaseSpec {
+            arch,
+            releasever: "1.0".into(),
+            packages: vec!["rpm-build".into()],
+            repos: Vec::new(),
+            macros: BTreeMap::new(),
+            dnf_main: BTreeMap::new(),
+        };
+        BaseRoot {
+            key: key.into(),
+            arch,
+            dir: PathBuf::from(format!("/nonexistent/{arch}-{key}")),
+            meta: azldev_buildroot::base::BaseMeta {
+                key: key.into(),
+                arch,
+                spec,
+                installed: Vec::new(),
+                size_bytes: 0,
+                created: 0,
+                create_seconds: 0.0,
+            },
+        }
+    }
+
+    #[test]
+    fn base_roots_are_chosen_per_arch_and_keyed() {
+        let input = SpecInput::new(
+            "x",
+            BTreeMap::from([("x.spec".to_owned(), b"Name: x\n".to_vec())]),
+        );
+        let both = RpmspecSource::in_roots(
+            vec![root(Arch::X86_64, "aaa"), root(Arch::Aarch64, "bbb")],
+            None,
+            MacroInputs::default(),
+        )
+        .expect("no program is run");
+        assert_eq!(both.root_for(Arch::Aarch64).map(|r| r.key.as_str()), Some("bbb"));
+        assert_eq!(both.describe(Arch::Aarch64), "in the aarch64 base root bbb");
+        let x86 = RpmspecSource::in_roots(vec![root(Arch::X86_64, "aaa")], None, MacroInputs::default())
+            .expect("no program is run");
+        // Only another arch's root: that one, with --target.
+        assert_eq!(
+            x86.describe(Arch::Aarch64),
+            "in the x86_64 base root aaa with --target aarch64"
+        );
+        let other = RpmspecSource::in_roots(vec![root(Arch::X86_64, "ccc")], None, MacroInputs::default())
+            .expect("no program is run");
+        // The key covers the root's identity and the arch.
+        assert_eq!(both.key(&input, Arch::X86_64), x86.key(&input, Arch::X86_64));
+        assert_ne!(x86.key(&input, Arch::X86_64), other.key(&input, Arch::X86_64));
+        assert_ne!(both.key(&input, Arch::Aarch64), x86.key(&input, Arch::Aarch64));
+        assert_ne!(x86.key(&input, Arch::X86_64), x86.key(&input, Arch::Aarch64));
+        assert_eq!(x86.runs(), 0);
     }
 
     #[test]

@@ -284,6 +284,12 @@ impl BaseRoots {
         })
     }
 
+    /// The base root of `spec` if it exists (never creates one).
+    pub fn find(&self, spec: &BaseSpec) -> Result<Option<BaseRoot>, BuildrootError> {
+        let key = self.key(spec)?;
+        Ok(self.open(&self.base_dir().join(format!("{}-{key}", spec.arch))))
+    }
+
     fn open(&self, dir: &Path) -> Option<BaseRoot> {
         let meta: BaseMeta = serde_json::from_slice(&fs::read(dir.join("meta.json")).ok()?).ok()?;
         if !dir.join("root").is_dir() {

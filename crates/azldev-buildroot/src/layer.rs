@@ -232,77 +232,8 @@ impl Layer {
 
     /// Runs `argv` inside the layer.
     pub fn run(&self, argv: &[String], opts: &RunOptions) -> Result<Output, BuildrootError> {
-        let mut cmd = self.enter();
-        cmd.arg("bwrap")
-            .arg("--bind")
-            .arg(self.merged())
-            .arg("/")
-            .args(["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/dev/shm"])
-            .args([
-                "--unshare-pid",
-                "--unshare-ipc",
-                "--unshare-uts",
-                "--unshare-cgroup-try",
-            ])
-            .args(["--hostname", "azldev", "--die-with-parent", "--clearenv"])
-            .args([
-                "--setenv",
-                "PATH",
-                PATH,
-                "--setenv",
-                "HOME",
-                "/builddir",
-                "--setenv",
-                "LANG",
-                "C.UTF-8",
-            ])
-            .args([
-                "--setenv",
-                "TERM",
-                &std::env::var("TERM").unwrap_or_else(|_| "dumb".into()),
-            ]);
-        if !opts.network {
-            cmd.arg("--unshare-net");
-        }
-        if !opts.interactive {
-            cmd.arg("--new-session");
-        }
-        for (k, v) in &opts.env {
-            cmd.args(["--setenv", k, v]);
-        }
-        for b in &opts.binds {
-            cmd.arg(if b.writable { "--bind" } else { "--ro-bind" })
-                .arg(&b.host)
-                .arg(&b.inside);
-        }
-        cmd.args(["--chdir", opts.cwd.as_deref().unwrap_or("/")])
-            .arg("--")
-            .args(argv);
-        if opts.interactive {
-            let status = cmd.status().map_err(|e| {
-                BuildrootError::from(RunError::Spawn {
-                    program: "bwrap".into(),
-                    source: e,
-                })
-            })?;
-            if status.success() {
-                return Ok(Output {
-                    stdout: Vec::new(),
-                    stderr: Vec::new(),
-                });
-            }
-            return Err(BuildrootError::from(RunError::Failed {
-                program: argv.join(" "),
-                status: status.to_string(),
-                code: status.code(),
-                tail: String::new(),
-                log: None,
-            }));
-        }
-        let mut runner = Runner::new().capture_stdout();
-        runner.log = opts.log.clone();
-        runner.timeout = opts.timeout;
-        Ok(runner.run(&mut cmd)?)
+        let cmd = bwrap(self.enter(), RootBind::Writable(&self.merged()), argv, opts);
+        run_bwrap(cmd, argv, opts)
     }
 
     /// Tears the layer down now (also done on drop).
@@ -330,6 +261,132 @@ impl Drop for Layer {
             let _ = fs::remove_file(parent.join(format!("{}.lock", self.id)));
         }
     }
+}
+
+/// How the root is made `/` inside bubblewrap.
+enum RootBind<'a> {
+    /// A layer's merged root.
+    Writable(&'a Path),
+    /// A base root, read-only, with fresh `/tmp` and `/var/tmp` (tmpfs).
+    ReadOnly(&'a Path),
+}
+
+/// The one bubblewrap invocation (layers and read-only base roots): own
+/// pid, ipc, uts, cgroup (and, unless asked, network) namespaces, a
+/// minimal /dev and /proc, a cleared environment, only the given binds.
+/// `prefix` is what runs bwrap (`nsenter` into a layer's namespace, or
+/// `setpriv` alone).
+fn bwrap(mut cmd: Command, root: RootBind<'_>, argv: &[String], opts: &RunOptions) -> Command {
+    cmd.arg("bwrap");
+    match root {
+        RootBind::Writable(p) => {
+            cmd.arg("--bind").arg(p).arg("/");
+        }
+        RootBind::ReadOnly(p) => {
+            cmd.arg("--ro-bind")
+                .arg(p)
+                .arg("/")
+                .args(["--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]);
+        }
+    }
+    cmd.args(["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/dev/shm"])
+        .args([
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+        ])
+        .args(["--hostname", "azldev", "--die-with-parent", "--clearenv"])
+        .args([
+            "--setenv",
+            "PATH",
+            PATH,
+            "--setenv",
+            "HOME",
+            "/builddir",
+            "--setenv",
+            "LANG",
+            "C.UTF-8",
+        ])
+        .args([
+            "--setenv",
+            "TERM",
+            &std::env::var("TERM").unwrap_or_else(|_| "dumb".into()),
+        ]);
+    if !opts.network {
+        cmd.arg("--unshare-net");
+    }
+    if !opts.interactive {
+        cmd.arg("--new-session");
+    }
+    for (k, v) in &opts.env {
+        cmd.args(["--setenv", k, v]);
+    }
+    for b in &opts.binds {
+        cmd.arg(if b.writable { "--bind" } else { "--ro-bind" })
+            .arg(&b.host)
+            .arg(&b.inside);
+    }
+    cmd.args(["--chdir", opts.cwd.as_deref().unwrap_or("/")])
+        .arg("--")
+        .args(argv);
+    cmd
+}
+
+/// Runs a [`bwrap`] command through the crate's runner (or on the
+/// terminal, when interactive).
+fn run_bwrap(mut cmd: Command, argv: &[String], opts: &RunOptions) -> Result<Output, BuildrootError> {
+    if opts.interactive {
+        let status = cmd.status().map_err(|e| {
+            BuildrootError::from(RunError::Spawn {
+                program: "bwrap".into(),
+                source: e,
+            })
+        })?;
+        if status.success() {
+            return Ok(Output {
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+            });
+        }
+        return Err(BuildrootError::from(RunError::Failed {
+            program: argv.join(" "),
+            status: status.to_string(),
+            code: status.code(),
+            tail: String::new(),
+            log: None,
+        }));
+    }
+    let mut runner = Runner::new().capture_stdout();
+    runner.log = opts.log.clone();
+    runner.timeout = opts.timeout;
+    Ok(runner.run(&mut cmd)?)
+}
+
+/// Runs `argv` in a base root itself, read-only — no layer, nothing
+/// installed, nothing written to the root (fresh `/tmp` and `/var/tmp`;
+/// writable places only through `opts.binds`, which may go under `/tmp`)
+/// — in the same isolation as a layer's commands. For queries that need
+/// the root's own programs and configuration, such as `rpmspec` with the
+/// root's rpm macro files (a foreign arch runs under qemu-user). Holds
+/// the root's lock shared meanwhile, so `clean` cannot remove it.
+pub fn run_in_base(base: &BaseRoot, argv: &[String], opts: &RunOptions) -> Result<Output, BuildrootError> {
+    check_tools()?;
+    ensure_emulation(base.arch)?;
+    let lock = File::options()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(base.lock_path())
+        .map_err(io_err("open the base root lock"))?;
+    lock.lock_shared().map_err(io_err("lock the base root"))?;
+    let mut prefix = Command::new("setpriv");
+    prefix.args(["--pdeathsig", "KILL", "--"]);
+    let root = base.root();
+    let cmd = bwrap(prefix, RootBind::ReadOnly(&root), argv, opts);
+    let res = run_bwrap(cmd, argv, opts);
+    drop(lock);
+    res
 }
 
 /// Removes layer directories whose owner is gone (their lock is free).

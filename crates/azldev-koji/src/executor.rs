@@ -890,6 +890,7 @@ impl Executor for KojiExecutor {
                 srpm,
                 seconds: start.elapsed().as_secs_f64(),
                 rpmbuild_seconds: 0.0,
+                dynamic: None,
             });
         }
         // 2. Dependencies visible in the build tag's repository.
@@ -994,6 +995,8 @@ impl Executor for KojiExecutor {
                 _ => start.elapsed().as_secs_f64(),
             },
             rpmbuild_seconds: build_seconds,
+            // mock runs the %generate_buildrequires loop on the builder.
+            dynamic: None,
         })
     }
 }

@@ -49,6 +49,7 @@ fn known(names: &[&str]) -> GraphOptions {
         // Every fixture library BuildRequires gcc.
         buildroot: Buildroot::Known(names.iter().chain(&["gcc"]).map(|s| (*s).to_owned()).collect()),
         bootstrap: BTreeMap::new(),
+        dynamic: BTreeMap::new(),
     }
 }
 
@@ -456,4 +457,75 @@ fn fallback_asks_the_next_producer_for_what_the_first_cannot_evaluate() {
     // Other errors are answers, not reasons to ask again.
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].component(), "broken");
+}
+
+#[test]
+fn recorded_dynamic_buildrequires_add_edges_marked_dynamic() {
+    // `app` has %generate_buildrequires; its last build asked for
+    // libgreet-devel (new edge) and libfoo-devel (already a static edge).
+    let mut app = comp("app", "1-1", &["gcc", "libfoo-devel"], &[("app", &[], &[])]);
+    app.1.dynamic_buildrequires = true;
+    // `other` records something but has no generator any more: ignored.
+    let other = comp("other", "1-1", &["gcc"], &[("other", &[], &[])]);
+    let mut opts = known(&["gcc"]);
+    opts.dynamic.insert(
+        "app".into(),
+        vec![
+            "libgreet-devel >= 1.0".into(),
+            "libfoo-devel".into(),
+            "gcc".into(),
+        ],
+    );
+    opts.dynamic.insert("other".into(), vec!["libgreet-devel".into()]);
+    let g = Graph::build(
+        Arch::X86_64,
+        vec![lib("libgreet", "1.0-1"), lib("libfoo", "1.0-1"), app, other],
+        &opts,
+    );
+    assert_eq!(deps(&g, "app"), ["libfoo", "libgreet"]);
+    assert!(deps(&g, "other").is_empty());
+    let i = g.node("app").expect("app");
+    let n = &g.nodes[i];
+    // What the static BuildRequires already ask is not repeated.
+    assert_eq!(n.dynamic, ["libgreet-devel >= 1.0"]);
+    let marked: Vec<(&str, bool)> = n
+        .requirements
+        .iter()
+        .map(|r| (r.text.as_str(), r.dynamic))
+        .collect();
+    assert_eq!(
+        marked,
+        [
+            ("gcc", false),
+            ("libfoo-devel", false),
+            ("libgreet-devel >= 1.0", true)
+        ]
+    );
+    assert_eq!(n.requirements[2].resolution, Resolution::InDistro);
+    let p = plan_all(&g);
+    let c = p.component("app").expect("app");
+    assert_eq!(c.buildrequires, ["gcc", "libfoo-devel"], "static only");
+    assert_eq!(c.resolved_dynamic_buildrequires, ["libgreet-devel >= 1.0"]);
+    assert_eq!(c.depends_on, ["libfoo", "libgreet"]);
+    assert_eq!(c.dynamic_depends_on, ["libgreet"], "libfoo is a static edge");
+    let waves: Vec<usize> = ["libgreet", "app"]
+        .iter()
+        .map(|n| {
+            p.order
+                .iter()
+                .position(|w| w.iter().any(|x| x == n))
+                .expect("ordered")
+        })
+        .collect();
+    assert!(waves[0] < waves[1], "{:?}", p.order);
+    let json = serde_json::to_value(c).expect("serialises");
+    assert_eq!(json["dynamic-depends-on"], serde_json::json!(["libgreet"]));
+    assert_eq!(
+        json["resolved-dynamic-buildrequires"],
+        serde_json::json!(["libgreet-devel >= 1.0"])
+    );
+    assert!(
+        azldev_build::plan::to_text(&p)
+            .contains("dynamic BuildRequires of app (its last build): libgreet-devel >= 1.0")
+    );
 }

@@ -93,6 +93,7 @@ fn the_azl4_plan_replays_within_its_bounds() {
         &GraphOptions {
             buildroot: Buildroot::Unknown,
             bootstrap: BTreeMap::new(),
+            dynamic: BTreeMap::new(),
         },
     );
     let plan = graph.plan(&[], &|_| None).expect("plans everything");

@@ -276,3 +276,44 @@ fn a_pinned_version_the_archive_no_longer_serves_is_a_clear_error() {
     assert!(text.contains("--update"), "{text}");
     assert!(!tmp.path().join("repo").exists(), "nothing published");
 }
+
+#[test]
+fn commands_run_in_a_base_root_read_only_with_its_own_programs_and_macros() {
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        let base = base_root(arch);
+        let scratch = tempfile::tempdir().expect("tempdir");
+        let out = azldev_buildroot::layer::run_in_base(
+            &base,
+            &[
+                "sh".into(),
+                "-c".into(),
+                "uname -m; rpm --eval '%{dist}'; echo x > /tmp/t && cat /tmp/t; \
+                 echo y > /tmp/io/result; ! touch /etc/nope 2>/dev/null && echo ro; \
+                 ls /work 2>&1 || true"
+                    .into(),
+            ],
+            &RunOptions {
+                binds: vec![Bind {
+                    host: scratch.path().to_owned(),
+                    inside: "/tmp/io".into(),
+                    writable: true,
+                }],
+                ..RunOptions::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{arch}: runs in the base root: {e}"));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let lines: Vec<&str> = text.lines().collect();
+        // The root's own programs (an aarch64 root's under qemu-user) and
+        // its macro files; a fresh /tmp; the root itself read-only; the
+        // host invisible but for binds.
+        assert_eq!(lines[..4], [arch.rpm(), ".demo1", "x", "ro"], "{arch}: {text}");
+        assert!(lines[4].contains("No such file"), "{arch}: {text}");
+        assert_eq!(
+            std::fs::read_to_string(scratch.path().join("result")).expect("written through the bind"),
+            "y\n"
+        );
+        assert!(!base.root().join("etc/nope").exists());
+        assert!(!base.root().join("tmp/t").exists());
+    }
+}

@@ -79,7 +79,11 @@ pub struct BuildArgs {
     pub select: Selection,
     /// Print the build plan (what is built, for which arch, in which order)
     /// and build nothing. Exit 1 when it reports cycles, unresolved
-    /// BuildRequires or components that could not be evaluated.
+    /// BuildRequires or components that could not be evaluated. A spec with
+    /// %generate_buildrequires also depends on what its last build's
+    /// dynamic BuildRequires resolved to; specs the macro evaluator cannot
+    /// evaluate are asked of rpmspec in the base root (on the host until
+    /// one exists; the plan's notes say which).
     #[arg(long)]
     pub plan: bool,
     #[command(flatten)]
@@ -146,6 +150,13 @@ pub(crate) struct Distro {
     /// evaluator goes in front of it with `azldev_build::Fallback`).
     pub source: Box<dyn FactsSource>,
     pub opts: GraphOptions,
+    /// `<cache>/builds`: per arch, the dynamic BuildRequires builds
+    /// recorded (`azldev_build::sched::dynamic_records`).
+    pub builds_dir: PathBuf,
+    /// The project's `output-dir` (its local repositories, per arch).
+    pub output_dir: PathBuf,
+    /// The rpmspec fallback (a clone sharing its counters).
+    pub rpmspec: RpmspecSource,
     /// `bootstrap-prebuilt` entries: (component, entry, where written).
     bootstrap_decls: Vec<(String, String, String)>,
 }
@@ -234,8 +245,20 @@ pub(crate) fn distro_from(
             }
         }
     }
-    let source = RpmspecSource::host(Some(settings.facts_cache()), MacroInputs::default())
+    // rpmspec, for what the evaluator cannot evaluate, runs in the base
+    // roots that exist (isolated, read-only; never made here), else on
+    // the host (noted in the plan).
+    let roots: Vec<azldev_buildroot::base::BaseRoot> = if azldev_buildroot::base::is_root() {
+        Arch::ALL
+            .iter()
+            .filter_map(|a| existing_base(config, *a, settings))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let source = RpmspecSource::in_roots(roots, Some(settings.facts_cache()), MacroInputs::default())
         .map_err(|e| miette::miette!("rpmspec is needed to evaluate specs: {e}"))?;
+    let rpmspec = source.clone();
     Ok(Distro {
         inputs,
         render_failures,
@@ -252,12 +275,46 @@ pub(crate) fn distro_from(
             .with_shell(azldev_build::eval_source::root_shell(std::path::Path::new("/")))
             .with_cache(Some(settings.facts_cache())),
         ),
-        opts: GraphOptions { buildroot, bootstrap },
+        opts: GraphOptions {
+            buildroot,
+            bootstrap,
+            dynamic: BTreeMap::new(),
+        },
+        builds_dir: settings.cache_root().join("builds"),
+        output_dir: super::toolchain::ProjectDirs::of(config).output_dir,
+        rpmspec,
         bootstrap_decls,
     })
 }
 
+/// The base root of the distro's definition for `arch`, if it has been
+/// made (`azldev buildroot create` or a build); never makes one.
+fn existing_base(
+    config: &Config,
+    arch: Arch,
+    settings: &Settings,
+) -> Option<azldev_buildroot::base::BaseRoot> {
+    let def = super::buildroot::load_definition(config, arch, None, None).ok()?;
+    let spec = super::buildroot::base_spec(&def, config).ok()?;
+    let dirs = super::toolchain::ProjectDirs::of(config);
+    azldev_buildroot::base::BaseRoots::new(&settings.cache_root(), &dirs.log_dir)
+        .find(&spec)
+        .ok()
+        .flatten()
+}
+
 impl Distro {
+    /// What a plan of `arch` should say about the rpmspec fallback, when
+    /// `asked` specs went to it.
+    pub fn rpmspec_note(&self, arch: Arch, asked: usize) -> Option<String> {
+        (asked > 0).then(|| {
+            format!(
+                "{asked} spec(s) the macro evaluator cannot evaluate were asked of rpmspec, {}",
+                self.rpmspec.describe(arch)
+            )
+        })
+    }
+
     /// The graph of `arch` over every rendered component, and the
     /// components whose facts failed.
     pub fn graph(&self, arch: Arch, jobs: Option<usize>) -> (Graph, Vec<FactsError>) {
@@ -268,7 +325,17 @@ impl Distro {
             if let Err(e) = self.source.flush() {
                 eprintln!("warning: cannot write the spec facts cache: {e}");
             }
-            (Graph::build(arch, ok, &self.opts), failed)
+            // Dynamic BuildRequires (`%generate_buildrequires`) as the
+            // components' last builds on this arch resolved them.
+            let mut opts = self.opts.clone();
+            opts.dynamic = azldev_build::sched::dynamic_records(
+                &self.builds_dir.join(arch.rpm()),
+                &self.output_dir.join(arch.rpm()),
+            )
+            .into_iter()
+            .map(|(n, r)| (n, r.buildrequires))
+            .collect();
+            (Graph::build(arch, ok, &opts), failed)
         };
         match jobs.and_then(|j| rayon::ThreadPoolBuilder::new().num_threads(j).build().ok()) {
             Some(pool) => pool.install(run),
@@ -371,7 +438,18 @@ pub(crate) fn plans(
         .collect();
     let mut plans: Vec<Plan> = Vec::new();
     for arch in args.graph.arch.arches() {
+        let asked = distro.rpmspec.asked();
+        let ran = distro.rpmspec.runs();
         let (graph, failed) = distro.graph(arch, args.graph.jobs.or(settings.jobs));
+        let note = distro.rpmspec_note(arch, distro.rpmspec.asked() - asked);
+        if out.verbosity > 0 {
+            eprintln!(
+                "{arch}: rpmspec asked for {} spec(s), run for {} (the rest from its cache), {}",
+                distro.rpmspec.asked() - asked,
+                distro.rpmspec.runs() - ran,
+                distro.rpmspec.describe(arch)
+            );
+        }
         if out.verbosity >= 0 {
             distro.check_bootstrap(&graph);
         }
@@ -402,6 +480,7 @@ pub(crate) fn plans(
             .plan(&known, &|n| hashes.get(n).cloned())
             .map_err(|e| miette::miette!("{e}"))?;
         plan.errors = errors;
+        plan.notes.extend(note);
         plans.push(plan);
     }
     share_noarch(&mut plans);

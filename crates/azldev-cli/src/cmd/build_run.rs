@@ -78,6 +78,11 @@ pub fn build(
             eprintln!("error: {}: {}", e.component, e.message);
             failed = true;
         }
+        if out.verbosity > 0 {
+            for n in &plan.notes {
+                eprintln!("note: {arch}: {n}");
+            }
+        }
         for c in &plan.cycles {
             eprintln!("error: {arch}: build-dependency cycle: {}", c.join(" → "));
             failed = true;
@@ -450,6 +455,7 @@ pub(crate) fn units(
                 key: String::new(),
             },
             deps: c.depends_on.clone(),
+            dynamic_deps: c.dynamic_depends_on.clone(),
             inputs: inputs_key,
         });
     }

@@ -78,6 +78,10 @@ struct Requirement {
     line: Option<u32>,
     resolution: Resolution,
     providers: Vec<Provider>,
+    /// From `%generate_buildrequires`, as the component's last build
+    /// resolved it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dynamic: bool,
 }
 
 #[derive(Serialize)]
@@ -231,7 +235,10 @@ fn show_requirement(text: &mut String, r: &Requirement) {
         .iter()
         .map(|p| format!("{} ({})", p.package, p.component))
         .collect();
-    let line = r.line.map(|l| format!(" [line {l}]")).unwrap_or_default();
+    let mut line = r.line.map(|l| format!(" [line {l}]")).unwrap_or_default();
+    if r.dynamic {
+        line.push_str(" [dynamic, from its last build]");
+    }
     text.push_str(&format!(
         "    {}{line}: {}{}\n",
         r.requirement,
@@ -261,6 +268,7 @@ fn package_requires(g: &Graph, r: PkgRef) -> PackageRequires {
                     Resolution::Unresolved
                 },
                 providers: pkgs.into_iter().map(|p| provider(g, p, None)).collect(),
+                dynamic: false,
             })
             .collect(),
     }
@@ -278,6 +286,7 @@ fn requires(g: &Graph, name: &str) -> miette::Result<Answer> {
                 line: r.line,
                 resolution: r.resolution.clone(),
                 providers: r.packages.iter().map(|p| provider(g, *p, None)).collect(),
+                dynamic: r.dynamic,
             })
             .collect();
         let packages: Vec<PackageRequires> = (0..n.facts.packages.len())
@@ -291,8 +300,10 @@ fn requires(g: &Graph, name: &str) -> miette::Result<Answer> {
         for r in &buildrequires {
             show_requirement(&mut text, r);
         }
-        if n.facts.dynamic_buildrequires {
-            text.push_str("    (and dynamic BuildRequires from %generate_buildrequires)\n");
+        if n.facts.dynamic_buildrequires && n.dynamic.is_empty() {
+            text.push_str(
+                "    (and dynamic BuildRequires from %generate_buildrequires, known after a build)\n",
+            );
         }
         for p in &packages {
             text.push_str(&format!("  {} Requires:\n", p.name));
