@@ -15,6 +15,7 @@ mod image;
 mod koji;
 mod release;
 mod safety;
+mod section_macros;
 mod sources;
 mod toolchain;
 mod ux;

@@ -169,6 +169,11 @@ pub struct Options {
     /// In-memory renders also store what archive overlays produce in the
     /// source cache (`build` needs it there; `diff` does not).
     pub store_produced: bool,
+    /// Section-generating macros known from the project's macro files
+    /// (the distro version's buildroot macros, a base root's macro
+    /// files), besides rpm's and Fedora's common ones: overlays never
+    /// remove or swallow a line calling one. `None`: the table only.
+    pub section_macros: Option<std::sync::Arc<azldev_spec::SectionMacros>>,
 }
 
 /// Which history of the distro repository (the git repository holding the
@@ -212,6 +217,7 @@ impl Options {
             release_history: ReleaseHistory::Head,
             sources: SourceStore::local(),
             store_produced: false,
+            section_macros: None,
         }
     }
 
@@ -275,6 +281,7 @@ fn fingerprint(
     c: &ResolvedComponent,
     plan: &SourcePlan,
     commit: Option<&str>,
+    section_macros: Option<&azldev_spec::SectionMacros>,
 ) -> String {
     let mut h = Sha256::new();
     let mut field = |k: &str, v: &[u8]| {
@@ -303,6 +310,14 @@ fn fingerprint(
                 Err(e) => field("input-error", e.to_string().as_bytes()),
             }
         }
+    }
+    // Where overlays edit sections, the macros that end them (only when
+    // the macro files define some: no other fingerprint changes).
+    if let Some(m) = section_macros.filter(|m| !c.overlays.is_empty() && !m.is_empty()) {
+        field(
+            "section-macros",
+            m.names().collect::<Vec<_>>().join(" ").as_bytes(),
+        );
     }
     match plan {
         SourcePlan::Upstream {
@@ -550,6 +565,7 @@ fn render_inner(
                     c,
                     &w.plan,
                     w.pinned.map(|p| p.to_string()).as_deref(),
+                    opts.section_macros.as_deref(),
                 );
                 // The shortcut trusts the output itself: the directory's
                 // marker records the fingerprint it was rendered from, and
@@ -846,7 +862,7 @@ fn render_tree(
                 upstream_commit: None,
                 upstream_url: None,
                 resolved_from: ResolvedFrom::Local,
-                fingerprint: fingerprint(fs, config, c, &w.plan, None),
+                fingerprint: fingerprint(fs, config, c, &w.plan, None, opts.section_macros.as_deref()),
                 content: String::new(),
                 release_base: String::new(),
             };
@@ -903,7 +919,14 @@ fn render_tree(
                 upstream_commit: Some(commit_hex.clone()),
                 upstream_url: Some(url.clone()),
                 resolved_from: desired.clone(),
-                fingerprint: fingerprint(fs, config, c, &w.plan, Some(&commit_hex)),
+                fingerprint: fingerprint(
+                    fs,
+                    config,
+                    c,
+                    &w.plan,
+                    Some(&commit_hex),
+                    opts.section_macros.as_deref(),
+                ),
                 content: String::new(),
                 release_base: String::new(),
             };
@@ -946,12 +969,14 @@ fn render_tree(
     }
     let loaded = archives::load(&mut tree, config, c, &opts.sources, opts.offline)?;
     let reader = |ro: &ResolvedOverlay| read_input(fs, config, ro);
-    azldev_overlay::process_component(&mut tree, c, &reader).map_err(|e| match &e {
-        azldev_overlay::Error::Overlay(f) => RenderError::Overlays {
-            problems: f.all().map(|f| overlay_problem(config, f)).collect(),
+    azldev_overlay::process_component_with(&mut tree, c, &reader, opts.section_macros.as_ref()).map_err(
+        |e| match &e {
+            azldev_overlay::Error::Overlay(f) => RenderError::Overlays {
+                problems: f.all().map(|f| overlay_problem(config, f)).collect(),
+            },
+            other => RenderError::Overlay(other.to_string(), None),
         },
-        other => RenderError::Overlay(other.to_string(), None),
-    })?;
+    )?;
     check_publishable(&tree)?;
     check_referenced_files(&tree, c, source_spec.as_ref(), &spec_origin, &opts.out_dir)?;
     archives::store_produced(&mut tree, loaded, &opts.sources, keep_produced)?;
@@ -1357,7 +1382,14 @@ pub fn prepare<'a>(
         )),
         (SourcePlan::Local { .. }, None) => None,
     };
-    let fingerprint = fingerprint(fs, config, c, &work.plan, commit.as_deref());
+    let fingerprint = fingerprint(
+        fs,
+        config,
+        c,
+        &work.plan,
+        commit.as_deref(),
+        opts.section_macros.as_deref(),
+    );
     Ok(Prepared {
         work,
         fingerprint,

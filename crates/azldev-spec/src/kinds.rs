@@ -470,7 +470,7 @@ fn body_line(line: &str) -> BodyLine<'_> {
     let word_end = rest
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(rest.len());
-    if word_end > 0 && SectionKind::from_keyword(rest[..word_end].as_bytes()).is_some() {
+    if word_end > 0 && SectionKind::from_keyword(&rest.as_bytes()[..word_end]).is_some() {
         return BodyLine::Header;
     }
     for _ in 0..opened {
