@@ -13,6 +13,7 @@ mod diff;
 mod graph;
 mod image;
 mod koji;
+mod local_autorelease;
 mod release;
 mod safety;
 mod section_macros;

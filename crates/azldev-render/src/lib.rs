@@ -993,6 +993,8 @@ fn render_tree(
     };
     if let Some((repo, commit, dir, spec_name)) = history_at {
         expand_autospec(&mut tree, repo, commit, &dir, &spec_name, &bump)?;
+    } else if let SourcePlan::Local { spec_file, .. } = &w.plan {
+        expand_local_autospec(&mut tree, c, distro, &lock, spec_file)?;
     }
     Ok((tree, selection.notes, lock))
 }
@@ -1195,6 +1197,11 @@ fn release_bumped(
     let Some(lock) = lock else {
         return true;
     };
+    // A local `%autorelease`/`%autochangelog` spec's changelog comes from
+    // the history: rendered (cheaply) and compared every time.
+    if matches!(plan, SourcePlan::Local { .. }) {
+        return true;
+    }
     let now = Lock {
         upstream_commit: match plan {
             SourcePlan::Upstream { .. } => pinned.map(|p| p.to_string()),
@@ -1311,6 +1318,90 @@ fn expand_autospec(
         &changelog.join("\n\n"),
     );
     file.data = release::insert_entries(&file.data, &own);
+    Ok(())
+}
+
+/// Expand `%autorelease` and `%autochangelog` of a local spec as
+/// rpmautospec does for a dist-git repository, with the distro repository
+/// as the dist-git (see [`release::LocalAuto`]): the release counts the
+/// commits that changed the component's package (its lock's `content`),
+/// restarting at 1 where its Epoch or Version changed, and the changelog
+/// has one entry per such commit — except the newest, whose date, author
+/// and message do not exist when it is rendered (one commit per change).
+/// Without a distro repository: release 1, no entries.
+fn expand_local_autospec(
+    tree: &mut ComponentTree,
+    c: &ResolvedComponent,
+    distro: Option<&release::DistroRepo>,
+    lock: &Lock,
+    spec_file: &Path,
+) -> Result<(), RenderError> {
+    let spec_path = tree.spec_path();
+    let Some(file) = tree.files.get_mut(&spec_path) else {
+        return Ok(());
+    };
+    let mentions = |m: &[u8]| memchr::memmem::find(&file.data, m).is_some();
+    if !mentions(b"autorelease") && !mentions(b"autochangelog") {
+        return Ok(());
+    }
+    let features = azldev_autospec::features(&file.data);
+    if !features.processing_necessary() {
+        return Ok(());
+    }
+    let err = |message: String| RenderError::Release {
+        component: c.name.clone(),
+        message,
+    };
+    let (start, series) = match distro {
+        Some(d) => d.series(&c.name).map_err(err)?,
+        None => (None, Vec::new()),
+    };
+    let auto = release::LocalAuto::compute(&series, start.as_ref(), lock);
+    let opts = azldev_autospec::Options::default();
+    // Each entry names the EVR its commit introduced: the local spec's
+    // Epoch, Version and `%autorelease` options at that commit.
+    let spec_rel = distro.and_then(|d| d.relative(spec_file));
+    let fallback = azldev_autospec::specinfo::evaluate(&file.data, &opts.macros)
+        .flags
+        .ok();
+    let changelog: Vec<String> = if features.needs_autochangelog() {
+        auto.entries
+            .iter()
+            .rev()
+            .filter(|(ch, _)| !azldev_autospec::parse_magic(&ch.message).skip_changelog)
+            .map(|(ch, n)| {
+                let flags = match (distro, ch.commit, spec_rel.as_deref()) {
+                    (Some(d), Some(id), Some(rel)) => d
+                        .file_at(id, rel)
+                        .and_then(|b| azldev_autospec::specinfo::evaluate(&b, &opts.macros).flags.ok()),
+                    _ => None,
+                }
+                .or_else(|| fallback.clone());
+                azldev_autospec::Entry {
+                    commit: ch.commit.unwrap_or_else(|| ObjectId::null(gix::hash::Kind::Sha1)),
+                    time: ch.time,
+                    author: ch.author.clone(),
+                    epoch_version: flags.as_ref().map(|f| f.epoch_version.clone()),
+                    release: flags
+                        .as_ref()
+                        .map_or_else(|| n.to_string(), |f| f.release_string(*n)),
+                    body: azldev_autospec::EntryBody::Commit {
+                        message: ch.message.clone(),
+                    },
+                }
+                .format()
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    file.data = azldev_autospec::rewrite(
+        &file.data,
+        &features,
+        &opts.rpmautospec_version,
+        auto.release_number,
+        &changelog.join("\n\n"),
+    );
     Ok(())
 }
 
