@@ -46,6 +46,12 @@
 //! old pin are no longer generated: upstream's new changelog replaces them
 //! (the commits stay in the distro repository's history and in the RPMs
 //! built before). Without a git repository k = 0.
+//!
+//! A local spec using `%autorelease`/`%autochangelog` has the distro
+//! repository as its dist-git ([`DistroRepo::series`], [`LocalAuto`]): the
+//! same walk, going on across base moves, numbers the content changes
+//! (1 for the commit that added the component or moved its Epoch/Version)
+//! and gives their entries, with the same rule for the newest one.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
