@@ -1189,6 +1189,16 @@ fn release_bumped(
     let Some(distro) = distro else {
         return false;
     };
+    // A local `%autorelease`/`%autochangelog` spec's release and changelog
+    // come from the history: rendered (cheaply) and compared every time.
+    if let SourcePlan::Local { spec_file, .. } = plan
+        && std::fs::read(spec_file).is_ok_and(|b| {
+            memchr::memmem::find(&b, b"autorelease").is_some()
+                || memchr::memmem::find(&b, b"autochangelog").is_some()
+        })
+    {
+        return true;
+    }
     if !release_auto(c) {
         return false;
     }
@@ -1197,11 +1207,6 @@ fn release_bumped(
     let Some(lock) = lock else {
         return true;
     };
-    // A local `%autorelease`/`%autochangelog` spec's changelog comes from
-    // the history: rendered (cheaply) and compared every time.
-    if matches!(plan, SourcePlan::Local { .. }) {
-        return true;
-    }
     let now = Lock {
         upstream_commit: match plan {
             SourcePlan::Upstream { .. } => pinned.map(|p| p.to_string()),

@@ -764,6 +764,28 @@ fn section_generating_macros_known_from_macro_files_end_a_section() {
     }
 }
 
+/// rpm's own macro file: `%debug_package` generates `%package debuginfo`
+/// (through `%_debuginfo_template`); macros used inside scriptlets or as
+/// values do not count.
+#[test]
+fn section_macros_of_rpms_macro_file() {
+    let bytes = std::fs::read("/usr/lib/rpm/macros").expect("rpm's macro file (apt-get install rpm)");
+    let m = azldev_spec::SectionMacros::from_macro_files([("/usr/lib/rpm/macros", &bytes[..])]);
+    let names: Vec<&str> = m.names().collect();
+    assert!(m.contains("debug_package"), "{names:?}");
+    assert!(m.contains("_debuginfo_template"), "{names:?}");
+    for not in [
+        "ldconfig",
+        "_prefix",
+        "configure",
+        "make_install",
+        "__spec_install_pre",
+        "setup",
+    ] {
+        assert!(!m.contains(not), "{not}: {names:?}");
+    }
+}
+
 #[test]
 fn remove_section_takes_its_introducing_comment_and_keeps_the_next_ones() {
     let src = "Name: foo\n\n# run the tests\n%check\nmake test\n\n# main files\n%files\n/a\n";
