@@ -73,6 +73,7 @@ fn local_autorelease_counts_distro_commits() {
     commit_and_check(&w, &distro, "Add gamma", "2024-02-01T10:00:00Z");
     assert_eq!(release(&w), "1.up1");
     assert_eq!(changelog(&w), "");
+    distro.git(&["tag", "added"], "2024-02-01T10:00:00Z");
 
     // A change of the local spec: 2 at once; the commit that added gamma
     // has its entry now, this one gets its entry with the next change.
@@ -88,6 +89,16 @@ fn local_autorelease_counts_distro_commits() {
         "2024-02-02T10:00:00Z",
     );
     assert_eq!(release(&w), "2.up1");
+    // `diff` sees the release move with the content: no NVR warning.
+    let out = w.azldev(&["diff", "added", "HEAD", "--format", "stat"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("gamma"), "{text}");
+    assert!(!text.contains("NVR did not"), "{text}");
+    let unified = String::from_utf8_lossy(&w.azldev(&["diff", "added", "HEAD"]).stdout).into_owned();
+    assert!(
+        unified.contains("-    release_number = 1;\n+    release_number = 2;\n"),
+        "{unified}"
+    );
 
     // A commit that does not touch gamma renders the same bytes.
     distro.commit(
