@@ -437,7 +437,12 @@ enum BodyLine<'a> {
 }
 
 fn body_line(line: &str) -> BodyLine<'_> {
-    let mut l = line.trim_matches([' ', '\t', '\r']);
+    // A body as written (a buildroot definition's value) may still have
+    // its backslash continuations.
+    let mut l = line
+        .trim_matches([' ', '\t', '\r'])
+        .trim_end_matches('\\')
+        .trim_end_matches([' ', '\t']);
     // Braces the peeled prefixes opened: closed at the end of the line.
     let mut opened = 0;
     // Peel `%{expand:`, `%{?name:` and `%{!?name:` prefixes (bounded).
@@ -575,8 +580,11 @@ mod tests {
             m.names().collect::<Vec<_>>(),
             ["my_ld", "my_outer", "my_pkg", "my_scriptlets", "my_wrapper"]
         );
-        let d = SectionMacros::from_definitions([("%fromdef", "%files -n x\n/x")]);
-        assert!(d.contains("fromdef"));
+        let d = SectionMacros::from_definitions([
+            ("%fromdef", "%files -n x\n/x"),
+            ("%continued", "%{?x:\\\n%fromdef \\\n}"),
+        ]);
+        assert!(d.contains("fromdef") && d.contains("continued"));
     }
 
     #[test]
