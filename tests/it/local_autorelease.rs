@@ -147,3 +147,34 @@ fn local_autorelease_counts_distro_commits() {
         ]
     );
 }
+
+/// `%autorelease` with a hand-written `%changelog`: the release is
+/// computed, the author's changelog stays as written.
+#[test]
+fn local_autorelease_with_a_hand_written_changelog() {
+    let w = World::new();
+    let own = |build: &str| {
+        spec("gamma", "1.0", "1")
+            .replace("Release:        1%{?dist}", "Release:        %autorelease")
+            .replace("%build\nmake\n", &format!("%build\n{build}\n"))
+    };
+    w.write(SPEC, &own("make"));
+    w.write("components/gamma/gamma.conf", "g\n");
+    w.config("[components.gamma]\nspec = { type = \"local\", path = \"components/gamma/gamma.spec\" }\n");
+    let distro = Repo::init(w.distro(), "main");
+    w.ok(&["render"]);
+    commit_and_check(&w, &distro, "Add gamma", "2024-02-01T10:00:00Z");
+    w.write(SPEC, &own("make V=1"));
+    w.ok(&["render"]);
+    assert_eq!(release(&w), "2.up1");
+    let text = w.read(RENDERED);
+    assert!(text.contains("## RPMAUTOSPEC: autorelease\n"), "{text}");
+    assert!(
+        text.ends_with(
+            "%changelog\n* Mon Jan 01 2024 Fixture Author <fixture@example.org> - 1.0-1\n- Initial\n"
+        ),
+        "{text}"
+    );
+    commit_and_check(&w, &distro, "Build verbosely", "2024-02-02T10:00:00Z");
+    assert_eq!(release(&w), "2.up1");
+}
