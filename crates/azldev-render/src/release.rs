@@ -104,6 +104,9 @@ impl LocalAuto {
         let mut n = 0i64;
         for item in series {
             n = if item.reset { 1 } else { n.saturating_add(1) };
+            // `[bump release: N]` on a line of its own raises it to N.
+            let bump = azldev_autospec::parse_magic(&item.change.message).bump_release;
+            n = n.max(i64::try_from(bump).unwrap_or(i64::MAX));
             numbered.push((item.change.clone(), n));
         }
         match start {
@@ -709,6 +712,21 @@ mod tests {
         // A new version being made: 1 again, the old entries stay.
         let a = LocalAuto::compute(&series, Some(&start), &local(":1.1-%autorelease", "c3"));
         assert_eq!((a.release_number, a.entries.len()), (1, 2));
+        // `[bump release: 7]` raises the number; counting goes on from it.
+        let mut bumped = item(2, "Fix", false);
+        bumped.change.message = "Fix\n\n[bump release: 7]\n".into();
+        let a = LocalAuto::compute(
+            &[item(1, "Add", true), bumped],
+            Some(&start),
+            &local(":1.0-%autorelease", "c3"),
+        );
+        assert_eq!(
+            (
+                a.release_number,
+                a.entries.iter().map(|(_, n)| *n).collect::<Vec<_>>()
+            ),
+            (8, vec![1, 7])
+        );
         // Committed after the version change.
         let series = [item(1, "Add", true), item(2, "Fix", false), item(3, "1.1", true)];
         let a = LocalAuto::compute(
