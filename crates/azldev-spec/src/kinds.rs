@@ -508,7 +508,9 @@ impl SectionMacros {
         let mut direct = std::collections::BTreeSet::new();
         let mut calls: Vec<(&str, Vec<&str>)> = Vec::new();
         for (name, body) in defs {
+            // `%name(opts)` as a buildroot definition may spell it.
             let name = name.trim_start_matches('%');
+            let name = name.split_once('(').map_or(name, |(n, _)| n).trim();
             let mut called = Vec::new();
             for line in body.lines() {
                 match body_line(line) {
@@ -583,8 +585,9 @@ mod tests {
         let d = SectionMacros::from_definitions([
             ("%fromdef", "%files -n x\n/x"),
             ("%continued", "%{?x:\\\n%fromdef \\\n}"),
+            ("%param(n:)", "%package -n %{-n*}"),
         ]);
-        assert!(d.contains("fromdef") && d.contains("continued"));
+        assert!(d.contains("fromdef") && d.contains("continued") && d.contains("param"));
     }
 
     #[test]
