@@ -177,6 +177,9 @@ pub struct DiffOptions {
     /// Source archives for archive overlays (read, fetched; nothing
     /// produced is stored).
     pub sources: azldev_render::SourceStore,
+    /// Section-generating macros known from the project's macro files
+    /// (see `azldev_render::Options::section_macros`).
+    pub section_macros: Option<std::sync::Arc<azldev_spec::SectionMacros>>,
 }
 
 impl Default for DiffOptions {
@@ -187,6 +190,7 @@ impl Default for DiffOptions {
             locked: false,
             jobs: None,
             sources: azldev_render::SourceStore::local(),
+            section_macros: None,
         }
     }
 }
@@ -379,6 +383,7 @@ fn render_options(side: &Side, opts: &DiffOptions) -> Options {
     o.locked = opts.locked;
     o.jobs = opts.jobs;
     o.sources = opts.sources.clone();
+    o.section_macros = opts.section_macros.clone();
     // Release bumps read the history of the side's own commit; the working
     // tree reads HEAD's plus its uncommitted changes.
     if let Some(commit) = &side.commit {

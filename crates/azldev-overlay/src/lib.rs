@@ -94,6 +94,19 @@ pub fn apply_overlays(
     overlays: &[ResolvedOverlay],
     read_input: &InputReader<'_>,
 ) -> Result<(), Error> {
+    apply_overlays_with(tree, overlays, read_input, None)
+}
+
+/// [`apply_overlays`], with section-generating macros known from the
+/// project's macro files besides rpm's and Fedora's common ones (see
+/// [`azldev_spec::SectionMacros`]): a line calling one ends the section
+/// before it, so no edit removes or swallows it.
+pub fn apply_overlays_with(
+    tree: &mut ComponentTree,
+    overlays: &[ResolvedOverlay],
+    read_input: &InputReader<'_>,
+    section_macros: Option<&std::sync::Arc<azldev_spec::SectionMacros>>,
+) -> Result<(), Error> {
     let spec_path = tree.spec_path();
     if !tree.files.contains_key(&spec_path) {
         return Err(Error::NoSpec(spec_path));
@@ -107,7 +120,7 @@ pub fn apply_overlays(
         .get(&spec_path)
         .map(|f| f.data.clone())
         .ok_or_else(|| Error::NoSpec(spec_path.clone()))?;
-    let mut spec = Spec::parse(bytes);
+    let mut spec = Spec::parse(bytes).with_section_macros(section_macros.cloned());
     // Archives edited so far, with the last overlay that edited each.
     let mut edited: Vec<(&str, usize)> = Vec::new();
     // Every failure, in order. After the first one the result is an error
@@ -228,6 +241,17 @@ pub fn process_component(
     component: &ResolvedComponent,
     read_input: &InputReader<'_>,
 ) -> Result<(), Error> {
+    process_component_with(tree, component, read_input, None)
+}
+
+/// [`process_component`] with section-generating macros known from macro
+/// files (see [`apply_overlays_with`]).
+pub fn process_component_with(
+    tree: &mut ComponentTree,
+    component: &ResolvedComponent,
+    read_input: &InputReader<'_>,
+    section_macros: Option<&std::sync::Arc<azldev_spec::SectionMacros>>,
+) -> Result<(), Error> {
     let settings = BuildSettings::of(component);
     if component.overlays.is_empty() {
         // Both steps leave the tree untouched on failure; with no overlays
@@ -235,7 +259,7 @@ pub fn process_component(
         return apply_build_config(tree, &settings);
     }
     let mut work = tree.clone();
-    apply_overlays(&mut work, &component.overlays, read_input)?;
+    apply_overlays_with(&mut work, &component.overlays, read_input, section_macros)?;
     apply_build_config(&mut work, &settings)?;
     *tree = work;
     Ok(())

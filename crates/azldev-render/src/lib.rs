@@ -169,6 +169,11 @@ pub struct Options {
     /// In-memory renders also store what archive overlays produce in the
     /// source cache (`build` needs it there; `diff` does not).
     pub store_produced: bool,
+    /// Section-generating macros known from the project's macro files
+    /// (the distro version's buildroot macros, a base root's macro
+    /// files), besides rpm's and Fedora's common ones: overlays never
+    /// remove or swallow a line calling one. `None`: the table only.
+    pub section_macros: Option<std::sync::Arc<azldev_spec::SectionMacros>>,
 }
 
 /// Which history of the distro repository (the git repository holding the
@@ -212,6 +217,7 @@ impl Options {
             release_history: ReleaseHistory::Head,
             sources: SourceStore::local(),
             store_produced: false,
+            section_macros: None,
         }
     }
 
@@ -275,6 +281,7 @@ fn fingerprint(
     c: &ResolvedComponent,
     plan: &SourcePlan,
     commit: Option<&str>,
+    section_macros: Option<&azldev_spec::SectionMacros>,
 ) -> String {
     let mut h = Sha256::new();
     let mut field = |k: &str, v: &[u8]| {
@@ -303,6 +310,14 @@ fn fingerprint(
                 Err(e) => field("input-error", e.to_string().as_bytes()),
             }
         }
+    }
+    // Where overlays edit sections, the macros that end them (only when
+    // the macro files define some: no other fingerprint changes).
+    if let Some(m) = section_macros.filter(|m| !c.overlays.is_empty() && !m.is_empty()) {
+        field(
+            "section-macros",
+            m.names().collect::<Vec<_>>().join(" ").as_bytes(),
+        );
     }
     match plan {
         SourcePlan::Upstream {
@@ -550,6 +565,7 @@ fn render_inner(
                     c,
                     &w.plan,
                     w.pinned.map(|p| p.to_string()).as_deref(),
+                    opts.section_macros.as_deref(),
                 );
                 // The shortcut trusts the output itself: the directory's
                 // marker records the fingerprint it was rendered from, and
@@ -846,7 +862,7 @@ fn render_tree(
                 upstream_commit: None,
                 upstream_url: None,
                 resolved_from: ResolvedFrom::Local,
-                fingerprint: fingerprint(fs, config, c, &w.plan, None),
+                fingerprint: fingerprint(fs, config, c, &w.plan, None, opts.section_macros.as_deref()),
                 content: String::new(),
                 release_base: String::new(),
             };
@@ -903,7 +919,14 @@ fn render_tree(
                 upstream_commit: Some(commit_hex.clone()),
                 upstream_url: Some(url.clone()),
                 resolved_from: desired.clone(),
-                fingerprint: fingerprint(fs, config, c, &w.plan, Some(&commit_hex)),
+                fingerprint: fingerprint(
+                    fs,
+                    config,
+                    c,
+                    &w.plan,
+                    Some(&commit_hex),
+                    opts.section_macros.as_deref(),
+                ),
                 content: String::new(),
                 release_base: String::new(),
             };
@@ -946,12 +969,14 @@ fn render_tree(
     }
     let loaded = archives::load(&mut tree, config, c, &opts.sources, opts.offline)?;
     let reader = |ro: &ResolvedOverlay| read_input(fs, config, ro);
-    azldev_overlay::process_component(&mut tree, c, &reader).map_err(|e| match &e {
-        azldev_overlay::Error::Overlay(f) => RenderError::Overlays {
-            problems: f.all().map(|f| overlay_problem(config, f)).collect(),
+    azldev_overlay::process_component_with(&mut tree, c, &reader, opts.section_macros.as_ref()).map_err(
+        |e| match &e {
+            azldev_overlay::Error::Overlay(f) => RenderError::Overlays {
+                problems: f.all().map(|f| overlay_problem(config, f)).collect(),
+            },
+            other => RenderError::Overlay(other.to_string(), None),
         },
-        other => RenderError::Overlay(other.to_string(), None),
-    })?;
+    )?;
     check_publishable(&tree)?;
     check_referenced_files(&tree, c, source_spec.as_ref(), &spec_origin, &opts.out_dir)?;
     archives::store_produced(&mut tree, loaded, &opts.sources, keep_produced)?;
@@ -968,6 +993,8 @@ fn render_tree(
     };
     if let Some((repo, commit, dir, spec_name)) = history_at {
         expand_autospec(&mut tree, repo, commit, &dir, &spec_name, &bump)?;
+    } else if let SourcePlan::Local { spec_file, .. } = &w.plan {
+        expand_local_autospec(&mut tree, c, distro, &lock, spec_file)?;
     }
     Ok((tree, selection.notes, lock))
 }
@@ -1162,6 +1189,16 @@ fn release_bumped(
     let Some(distro) = distro else {
         return false;
     };
+    // A local `%autorelease`/`%autochangelog` spec's release and changelog
+    // come from the history: rendered (cheaply) and compared every time.
+    if let SourcePlan::Local { spec_file, .. } = plan
+        && std::fs::read(spec_file).is_ok_and(|b| {
+            memchr::memmem::find(&b, b"autorelease").is_some()
+                || memchr::memmem::find(&b, b"autochangelog").is_some()
+        })
+    {
+        return true;
+    }
     if !release_auto(c) {
         return false;
     }
@@ -1289,6 +1326,90 @@ fn expand_autospec(
     Ok(())
 }
 
+/// Expand `%autorelease` and `%autochangelog` of a local spec as
+/// rpmautospec does for a dist-git repository, with the distro repository
+/// as the dist-git (see [`release::LocalAuto`]): the release counts the
+/// commits that changed the component's package (its lock's `content`),
+/// restarting at 1 where its Epoch or Version changed, and the changelog
+/// has one entry per such commit — except the newest, whose date, author
+/// and message do not exist when it is rendered (one commit per change).
+/// Without a distro repository: release 1, no entries.
+fn expand_local_autospec(
+    tree: &mut ComponentTree,
+    c: &ResolvedComponent,
+    distro: Option<&release::DistroRepo>,
+    lock: &Lock,
+    spec_file: &Path,
+) -> Result<(), RenderError> {
+    let spec_path = tree.spec_path();
+    let Some(file) = tree.files.get_mut(&spec_path) else {
+        return Ok(());
+    };
+    let mentions = |m: &[u8]| memchr::memmem::find(&file.data, m).is_some();
+    if !mentions(b"autorelease") && !mentions(b"autochangelog") {
+        return Ok(());
+    }
+    let features = azldev_autospec::features(&file.data);
+    if !features.processing_necessary() {
+        return Ok(());
+    }
+    let err = |message: String| RenderError::Release {
+        component: c.name.clone(),
+        message,
+    };
+    let (start, series) = match distro {
+        Some(d) => d.series(&c.name).map_err(err)?,
+        None => (None, Vec::new()),
+    };
+    let auto = release::LocalAuto::compute(&series, start.as_ref(), lock);
+    let opts = azldev_autospec::Options::default();
+    // Each entry names the EVR its commit introduced: the local spec's
+    // Epoch, Version and `%autorelease` options at that commit.
+    let spec_rel = distro.and_then(|d| d.relative(spec_file));
+    let fallback = azldev_autospec::specinfo::evaluate(&file.data, &opts.macros)
+        .flags
+        .ok();
+    let changelog: Vec<String> = if features.needs_autochangelog() {
+        auto.entries
+            .iter()
+            .rev()
+            .filter(|(ch, _)| !azldev_autospec::parse_magic(&ch.message).skip_changelog)
+            .map(|(ch, n)| {
+                let flags = match (distro, ch.commit, spec_rel.as_deref()) {
+                    (Some(d), Some(id), Some(rel)) => d
+                        .file_at(id, rel)
+                        .and_then(|b| azldev_autospec::specinfo::evaluate(&b, &opts.macros).flags.ok()),
+                    _ => None,
+                }
+                .or_else(|| fallback.clone());
+                azldev_autospec::Entry {
+                    commit: ch.commit.unwrap_or_else(|| ObjectId::null(gix::hash::Kind::Sha1)),
+                    time: ch.time,
+                    author: ch.author.clone(),
+                    epoch_version: flags.as_ref().map(|f| f.epoch_version.clone()),
+                    release: flags
+                        .as_ref()
+                        .map_or_else(|| n.to_string(), |f| f.release_string(*n)),
+                    body: azldev_autospec::EntryBody::Commit {
+                        message: ch.message.clone(),
+                    },
+                }
+                .format()
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    file.data = azldev_autospec::rewrite(
+        &file.data,
+        &features,
+        &opts.rpmautospec_version,
+        auto.release_number,
+        &changelog.join("\n\n"),
+    );
+    Ok(())
+}
+
 /// A component's inputs on one side, read without rendering anything: its
 /// source plan, its lock file and — when the pin is known — the fingerprint
 /// of everything that determines its output. Two components with the same
@@ -1357,7 +1478,14 @@ pub fn prepare<'a>(
         )),
         (SourcePlan::Local { .. }, None) => None,
     };
-    let fingerprint = fingerprint(fs, config, c, &work.plan, commit.as_deref());
+    let fingerprint = fingerprint(
+        fs,
+        config,
+        c,
+        &work.plan,
+        commit.as_deref(),
+        opts.section_macros.as_deref(),
+    );
     Ok(Prepared {
         work,
         fingerprint,

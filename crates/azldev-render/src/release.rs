@@ -46,6 +46,12 @@
 //! old pin are no longer generated: upstream's new changelog replaces them
 //! (the commits stay in the distro repository's history and in the RPMs
 //! built before). Without a git repository k = 0.
+//!
+//! A local spec using `%autorelease`/`%autochangelog` has the distro
+//! repository as its dist-git ([`DistroRepo::series`], [`LocalAuto`]): the
+//! same walk, going on across base moves, numbers the content changes
+//! (1 for the commit that added the component or moved its Epoch/Version)
+//! and gives their entries, with the same rule for the newest one.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -61,6 +67,71 @@ pub(crate) struct Change {
     /// `Name <email>` of the author.
     pub author: String,
     pub subject: String,
+    /// The whole message (rpmautospec's entries take its `-` items).
+    pub message: String,
+    /// The commit.
+    pub commit: Option<gix::ObjectId>,
+}
+
+/// One change of a local component's package in the distro repository's
+/// first-parent history: a commit whose lock changed `content` or
+/// `release-base`, or introduced the lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SeriesItem {
+    pub change: Change,
+    /// The commit moved the base (Epoch/Version/Release as the spec writes
+    /// them) or introduced the component: the count restarts at 1.
+    pub reset: bool,
+}
+
+/// The release and changelog of a local `%autorelease`/`%autochangelog`
+/// spec, rpmautospec's way with the distro repository as the dist-git.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct LocalAuto {
+    /// The raw release number (1 for the commit that introduced the
+    /// component or changed its version).
+    pub release_number: i64,
+    /// Entries, oldest first, each with the release number it introduced:
+    /// every counted commit but the newest (see the module's notes).
+    pub entries: Vec<(Change, i64)>,
+}
+
+impl LocalAuto {
+    /// From the committed series (oldest first), the lock at the starting
+    /// commit and the lock being rendered.
+    pub(crate) fn compute(series: &[SeriesItem], start: Option<&Lock>, now: &Lock) -> Self {
+        let mut numbered: Vec<(Change, i64)> = Vec::with_capacity(series.len());
+        let mut n = 0i64;
+        for item in series {
+            n = if item.reset { 1 } else { n.saturating_add(1) };
+            // `[bump release: N]` on a line of its own raises it to N.
+            let bump = azldev_autospec::parse_magic(&item.change.message).bump_release;
+            n = n.max(i64::try_from(bump).unwrap_or(i64::MAX));
+            numbered.push((item.change.clone(), n));
+        }
+        match start {
+            // Not committed yet (or not in a repository): a new component.
+            None => Self {
+                release_number: 1,
+                entries: numbered,
+            },
+            Some(start) if base(start) != base(now) => Self {
+                release_number: 1,
+                entries: numbered,
+            },
+            Some(start) if content_changed(now, start) => Self {
+                release_number: n.saturating_add(1),
+                entries: numbered,
+            },
+            Some(_) => {
+                numbered.pop();
+                Self {
+                    release_number: n.max(1),
+                    entries: numbered,
+                }
+            }
+        }
+    }
 }
 
 /// What the history says about one component's lock file.
@@ -293,29 +364,127 @@ impl DistroRepo {
         }
         let changes = changed
             .into_iter()
-            .map(|id| {
-                let c = repo.find_commit(id).map_err(|e| git_error("read a commit", &e))?;
-                let d = c.decode().map_err(|e| git_error("decode a commit", &e))?;
-                let a = d.author();
-                let time = a.time().map_err(|e| git_error("read a commit date", &e))?.seconds;
-                let message = String::from_utf8_lossy(d.message);
-                let subject = message
-                    .lines()
-                    .map(str::trim)
-                    .find(|l| !l.is_empty())
-                    .unwrap_or("");
-                Ok(Change {
-                    time,
-                    author: format!("{} <{}>", a.name, a.email),
-                    subject: subject.to_owned(),
-                })
-            })
+            .map(|id| self.change(id))
             .collect::<Result<Vec<_>, String>>()?;
         Ok(LockHistory {
             start: Some(start),
             changes,
             pending_pin_move,
         })
+    }
+
+    /// A commit as a changelog entry's source.
+    fn change(&self, id: gix::ObjectId) -> Result<Change, String> {
+        let repo = self.repo.to_thread_local();
+        let c = repo.find_commit(id).map_err(|e| git_error("read a commit", &e))?;
+        let d = c.decode().map_err(|e| git_error("decode a commit", &e))?;
+        let a = d.author();
+        let time = a.time().map_err(|e| git_error("read a commit date", &e))?.seconds;
+        let message = String::from_utf8_lossy(d.message).into_owned();
+        let subject = message
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("")
+            .to_owned();
+        Ok(Change {
+            time,
+            author: format!("{} <{}>", a.name, a.email),
+            subject,
+            message,
+            commit: Some(id),
+        })
+    }
+
+    /// The lock at the starting commit and every change of a local
+    /// component's package along the first-parent history, oldest first:
+    /// commits whose lock changed `content` or `release-base` (a reset),
+    /// and the one that introduced the lock (a reset). Unlike
+    /// [`Self::history`] the walk goes on across base moves, as
+    /// rpmautospec's changelog does across versions; it stops where the
+    /// lock file did not exist.
+    ///
+    /// # Errors
+    /// A commit, tree or lock file of the history cannot be read.
+    pub(crate) fn series(&self, name: &str) -> Result<(Option<Lock>, Vec<SeriesItem>), String> {
+        let index = self.index()?;
+        let file = format!("{name}.lock");
+        let display = if self.lock_rel.is_empty() {
+            file.clone()
+        } else {
+            format!("{}/{file}", self.lock_rel)
+        };
+        let Some(blobs) = index.blobs.get(&file) else {
+            return Ok((None, Vec::new()));
+        };
+        let Some(&(0, Some(first))) = blobs.first() else {
+            return Ok((None, Vec::new()));
+        };
+        let repo = self.repo.to_thread_local();
+        let parse = |blob: gix::ObjectId| -> Result<Lock, String> {
+            let data = repo
+                .find_blob(blob)
+                .map_err(|e| git_error("read a lock file", &e))?;
+            let text = String::from_utf8_lossy(&data.data).into_owned();
+            Lock::parse(&text, Path::new(&display)).map_err(|e| e.to_string())
+        };
+        let start = parse(first)?;
+        // (commit, reset), newest first.
+        let mut items: Vec<(gix::ObjectId, bool)> = Vec::new();
+        let mut lock = start.clone();
+        let mut introduced_by = index.commits.last().copied();
+        for &(j, blob) in &blobs[1..] {
+            let Some(child) = j.checked_sub(1).and_then(|c| index.commits.get(c)) else {
+                break;
+            };
+            let Some(parent_lock) = blob.map(parse).transpose()? else {
+                introduced_by = Some(*child);
+                break;
+            };
+            if base(&parent_lock) != base(&lock) {
+                items.push((*child, true));
+            } else if content_changed(&lock, &parent_lock) {
+                items.push((*child, false));
+            }
+            lock = parent_lock;
+        }
+        if let Some(id) = introduced_by {
+            items.push((id, true));
+        }
+        items.reverse();
+        let series = items
+            .into_iter()
+            .map(|(id, reset)| {
+                Ok(SeriesItem {
+                    change: self.change(id)?,
+                    reset,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok((Some(start), series))
+    }
+
+    /// A file of the repository at a commit (`rel`: `/`-separated, from
+    /// the work tree's root); `None` when it is not there.
+    pub(crate) fn file_at(&self, commit: gix::ObjectId, rel: &str) -> Option<Vec<u8>> {
+        let repo = self.repo.to_thread_local();
+        let tree = repo.find_commit(commit).ok()?.tree().ok()?;
+        let entry = tree.lookup_entry_by_path(rel).ok()??;
+        Some(repo.find_blob(entry.object_id()).ok()?.data.clone())
+    }
+
+    /// `path` relative to the work tree, `/`-separated.
+    pub(crate) fn relative(&self, path: &Path) -> Option<String> {
+        let repo = self.repo.to_thread_local();
+        let work = repo.workdir()?.canonicalize().ok()?;
+        let dir = path.parent()?.canonicalize().ok()?;
+        let rel = dir.strip_prefix(&work).ok()?;
+        let mut parts: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        parts.push(path.file_name()?.to_string_lossy().into_owned());
+        Some(parts.join("/"))
     }
 }
 
@@ -503,7 +672,75 @@ mod tests {
             time,
             author: "Ann Example <ann@example.org>".into(),
             subject: subject.into(),
+            message: format!("{subject}\n"),
+            commit: None,
         }
+    }
+
+    #[test]
+    fn local_autorelease_numbers() {
+        let local = |base: &str, content: &str| Lock {
+            upstream_commit: None,
+            upstream_url: None,
+            resolved_from: azldev_source::ResolvedFrom::Local,
+            fingerprint: String::new(),
+            content: content.into(),
+            release_base: base.into(),
+        };
+        let item = |t: i64, s: &str, reset: bool| SeriesItem {
+            change: change(t, s),
+            reset,
+        };
+        let now = local(":1.0-%autorelease", "c2");
+        // Nothing committed: 1, no entries.
+        assert_eq!(LocalAuto::compute(&[], None, &now).release_number, 1);
+        let series = [item(1, "Add", true), item(2, "Fix", false)];
+        let start = local(":1.0-%autorelease", "c2");
+        // Committed: the newest change has no entry yet.
+        let a = LocalAuto::compute(&series, Some(&start), &now);
+        assert_eq!(a.release_number, 2);
+        assert_eq!(
+            a.entries
+                .iter()
+                .map(|(c, n)| (c.subject.as_str(), *n))
+                .collect::<Vec<_>>(),
+            [("Add", 1)]
+        );
+        // The change being made: 3, every commit has its entry.
+        let a = LocalAuto::compute(&series, Some(&start), &local(":1.0-%autorelease", "c3"));
+        assert_eq!((a.release_number, a.entries.len()), (3, 2));
+        // A new version being made: 1 again, the old entries stay.
+        let a = LocalAuto::compute(&series, Some(&start), &local(":1.1-%autorelease", "c3"));
+        assert_eq!((a.release_number, a.entries.len()), (1, 2));
+        // `[bump release: 7]` raises the number; counting goes on from it.
+        let mut bumped = item(2, "Fix", false);
+        bumped.change.message = "Fix\n\n[bump release: 7]\n".into();
+        let a = LocalAuto::compute(
+            &[item(1, "Add", true), bumped],
+            Some(&start),
+            &local(":1.0-%autorelease", "c3"),
+        );
+        assert_eq!(
+            (
+                a.release_number,
+                a.entries.iter().map(|(_, n)| *n).collect::<Vec<_>>()
+            ),
+            (8, vec![1, 7])
+        );
+        // Committed after the version change.
+        let series = [item(1, "Add", true), item(2, "Fix", false), item(3, "1.1", true)];
+        let a = LocalAuto::compute(
+            &series,
+            Some(&local(":1.1-%autorelease", "c3")),
+            &local(":1.1-%autorelease", "c3"),
+        );
+        assert_eq!(
+            (
+                a.release_number,
+                a.entries.iter().map(|(_, n)| *n).collect::<Vec<_>>()
+            ),
+            (1, vec![1, 2])
+        );
     }
 
     #[test]

@@ -250,7 +250,8 @@ impl Spec {
 
     /// Replace `self` with `new` unless `new` has a structural error `self`
     /// does not have.
-    fn accept(&mut self, new: Spec) -> Result<(), EditError> {
+    fn accept(&mut self, mut new: Spec) -> Result<(), EditError> {
+        new.section_macros = self.section_macros.clone();
         let count = |spec: &Spec| {
             let mut m: HashMap<&'static str, usize> = HashMap::new();
             for d in spec.diagnostics.iter().filter(|d| d.is_error()) {

@@ -378,6 +378,12 @@ pub fn is_section_macro(name: &str) -> bool {
 /// section-generating macro at column 1 (`%name args…`, `%{name}`,
 /// `%{?name}`, `%{?name:…}`); see [`is_section_macro`].
 pub fn section_macro_call(line: &[u8]) -> Option<&str> {
+    macro_call_name(line).filter(|name| is_section_macro(name))
+}
+
+/// The macro a line calls when the whole line is one macro call at column
+/// 1 (`%name args…`, `%{name}`, `%{?name}`, `%{?name:…}`).
+pub fn macro_call_name(line: &[u8]) -> Option<&str> {
     let rest = line.strip_prefix(b"%")?;
     let (name, after): (&[u8], &[u8]) = if let Some(inner) = rest.strip_prefix(b"{") {
         let inner = inner.strip_prefix(b"?").unwrap_or(inner);
@@ -407,12 +413,182 @@ pub fn section_macro_call(line: &[u8]) -> Option<&str> {
         return None;
     }
     let name = std::str::from_utf8(name).ok()?;
-    is_section_macro(name).then_some(name)
+    (!name.is_empty()).then_some(name)
+}
+
+/// Section-generating macros known from macro files: a macro whose body
+/// has a line that is a section header (`%post -p /sbin/ldconfig`,
+/// `%package -n …`, `%files …`), or a line calling such a macro (through
+/// `%{?cond:…}`, `%{!?cond:…}` and `%{expand:…}` prefixes), however deep
+/// the calls go — a fixed point over the definitions, so bounded by their
+/// number. Built from bytes the caller reads (this crate does no I/O);
+/// used with the table of rpm's and Fedora's common ones
+/// ([`is_section_macro`]), see [`crate::Spec::set_section_macros`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SectionMacros {
+    names: std::collections::BTreeSet<String>,
+}
+
+/// What one body line of a macro definition does.
+enum BodyLine<'a> {
+    Header,
+    Calls(&'a str),
+    Other,
+}
+
+fn body_line(line: &str) -> BodyLine<'_> {
+    // A body as written (a buildroot definition's value) may still have
+    // its backslash continuations.
+    let mut l = line
+        .trim_matches([' ', '\t', '\r'])
+        .trim_end_matches('\\')
+        .trim_end_matches([' ', '\t']);
+    // Braces the peeled prefixes opened: closed at the end of the line.
+    let mut opened = 0;
+    // Peel `%{expand:`, `%{?name:` and `%{!?name:` prefixes (bounded).
+    for _ in 0..8 {
+        // `%%post` in an `%{expand:…}` becomes `%post`.
+        if l.starts_with("%%") {
+            l = &l[1..];
+        }
+        if let Some(r) = l.strip_prefix("%{expand:") {
+            l = r;
+            opened += 1;
+            continue;
+        }
+        let cond = l.strip_prefix("%{!?").or_else(|| l.strip_prefix("%{?"));
+        if let Some(r) = cond {
+            let end = r
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(r.len());
+            if end > 0 && r[end..].starts_with(':') {
+                l = &r[end + 1..];
+                opened += 1;
+                continue;
+            }
+        }
+        break;
+    }
+    let Some(rest) = l.strip_prefix('%') else {
+        return BodyLine::Other;
+    };
+    let word_end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    if word_end > 0 && SectionKind::from_keyword(&rest.as_bytes()[..word_end]).is_some() {
+        return BodyLine::Header;
+    }
+    for _ in 0..opened {
+        l = l.strip_suffix('}').unwrap_or(l);
+    }
+    match macro_call_name(l.trim_end().as_bytes()) {
+        Some(name) => BodyLine::Calls(name),
+        None => BodyLine::Other,
+    }
+}
+
+impl SectionMacros {
+    /// From rpm macro files (name for diagnostics, bytes), in load order:
+    /// the newest definition of a name counts.
+    pub fn from_macro_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Self {
+        let mut ctx = crate::eval::MacroContext::new();
+        for (name, bytes) in files {
+            ctx.load_file(name, bytes);
+        }
+        Self::from_definitions(
+            ctx.table
+                .iter()
+                .filter_map(|(n, defs)| defs.last().map(|d| (n.as_str(), &*d.body))),
+        )
+    }
+
+    /// From `(name, body)` definitions (a buildroot definition's macros;
+    /// a leading `%` of the name is ignored).
+    pub fn from_definitions<'a>(defs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut direct = std::collections::BTreeSet::new();
+        let mut calls: Vec<(&str, Vec<&str>)> = Vec::new();
+        for (name, body) in defs {
+            // `%name(opts)` as a buildroot definition may spell it.
+            let name = name.trim_start_matches('%');
+            let name = name.split_once('(').map_or(name, |(n, _)| n).trim();
+            let mut called = Vec::new();
+            for line in body.lines() {
+                match body_line(line) {
+                    BodyLine::Header => {
+                        direct.insert(name.to_owned());
+                    }
+                    BodyLine::Calls(c) => called.push(c),
+                    BodyLine::Other => {}
+                }
+            }
+            if !called.is_empty() {
+                calls.push((name, called));
+            }
+        }
+        let mut names = direct;
+        // Callers of generating macros generate too: a fixed point, at most
+        // one round per definition.
+        loop {
+            let before = names.len();
+            for (name, called) in &calls {
+                if !names.contains(*name) && called.iter().any(|c| names.contains(*c) || is_section_macro(c))
+                {
+                    names.insert((*name).to_owned());
+                }
+            }
+            if names.len() == before {
+                break;
+            }
+        }
+        Self { names }
+    }
+
+    /// Whether `name` (without `%`) generates sections.
+    pub fn contains(&self, name: &str) -> bool {
+        self.names.contains(name)
+    }
+
+    /// The names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Add the names of `other`.
+    pub fn extend(&mut self, other: &SectionMacros) {
+        self.names.extend(other.names.iter().cloned());
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn section_macros_from_macro_files() {
+        let file =
+            b"%my_scriptlets %{?ldconfig:\\\n%post -p /sbin/ldconfig\\\n%postun -p /sbin/ldconfig\\\n}\n\
+%my_wrapper(n:) \\\n%{?with_x:%my_scriptlets}\\\n%{nil}\n\
+%my_outer %{expand:%%my_wrapper -n foo}\n\
+%my_pkg %{expand:\\\n%%package -n foo\\\nSummary: x\\\n}\n\
+%my_shell \\\nif [ $1 -eq 1 ]; then\\\n  %post_hook\\\nfi\n\
+%my_postfix %{?postfix}\n\
+%my_ld %{?ldconfig_scriptlets}\n";
+        let m = SectionMacros::from_macro_files([("macros.mine", &file[..])]);
+        assert_eq!(
+            m.names().collect::<Vec<_>>(),
+            ["my_ld", "my_outer", "my_pkg", "my_scriptlets", "my_wrapper"]
+        );
+        let d = SectionMacros::from_definitions([
+            ("%fromdef", "%files -n x\n/x"),
+            ("%continued", "%{?x:\\\n%fromdef \\\n}"),
+            ("%param(n:)", "%package -n %{-n*}"),
+        ]);
+        assert!(d.contains("fromdef") && d.contains("continued") && d.contains("param"));
+    }
 
     #[test]
     fn section_generating_macro_lines() {

@@ -36,7 +36,9 @@ mod tree;
 
 pub use diag::{Diagnostic, Severity};
 pub use edit::{EditError, Occurrence, SectionSel, TagSel};
-pub use kinds::{CondKind, SectionKind, is_known_tag, is_section_macro, section_macro_call};
+pub use kinds::{
+    CondKind, SectionKind, SectionMacros, is_known_tag, is_section_macro, macro_call_name, section_macro_call,
+};
 pub use tree::{
     Branch, ChangelogEntry, Cond, CtxId, CtxNode, Line, LineId, LineKind, MacroDef, MacroDefKind, Package,
     PackageId, Section, SectionId, SourceEntry, SourceKind, SourceOrigin, Spec, Tag, TagFamily, TagId,

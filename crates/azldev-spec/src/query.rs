@@ -265,15 +265,39 @@ impl Spec {
     }
 
     /// Whether a line is a call of a macro that expands to section headers
-    /// (`%{?ldconfig_scriptlets}`, see [`crate::is_section_macro`]): it
-    /// ends the section before it, like a header, so edits of that section
-    /// never take it along.
+    /// (`%{?ldconfig_scriptlets}`, see [`crate::is_section_macro`], or one
+    /// the macro files define, see [`Spec::set_section_macros`]): it ends
+    /// the section before it, like a header, so edits of that section never
+    /// take it along.
     pub fn generates_sections(&self, lid: LineId) -> bool {
         let Some(l) = self.lines.get(lid) else {
             return false;
         };
-        matches!(l.kind, LineKind::Text | LineKind::MacroCall)
-            && crate::kinds::section_macro_call(&self.src[l.start..l.content_end]).is_some()
+        if !matches!(l.kind, LineKind::Text | LineKind::MacroCall) {
+            return false;
+        }
+        crate::kinds::macro_call_name(&self.src[l.start..l.content_end]).is_some_and(|name| {
+            crate::kinds::is_section_macro(name)
+                || self.section_macros.as_ref().is_some_and(|m| m.contains(name))
+        })
+    }
+
+    /// Also treat the macros of `macros` (known from macro files) as
+    /// section-generating; kept by every edit of this spec.
+    pub fn set_section_macros(&mut self, macros: std::sync::Arc<crate::kinds::SectionMacros>) {
+        self.section_macros = (!macros.is_empty()).then_some(macros);
+    }
+
+    /// [`Spec::set_section_macros`], builder style.
+    #[must_use]
+    pub fn with_section_macros(
+        mut self,
+        macros: Option<std::sync::Arc<crate::kinds::SectionMacros>>,
+    ) -> Self {
+        if let Some(m) = macros {
+            self.set_section_macros(m);
+        }
+        self
     }
 
     /// Where a comment block that introduces the structure at `stop` starts

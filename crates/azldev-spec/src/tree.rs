@@ -269,6 +269,9 @@ pub struct Spec {
     pub(crate) diagnostics: Vec<Diagnostic>,
     pub(crate) macros: Macros,
     pub(crate) index: LineIndex,
+    /// Section-generating macros known from macro files, besides the
+    /// table (see [`Spec::set_section_macros`]); kept across edits.
+    pub(crate) section_macros: Option<std::sync::Arc<crate::kinds::SectionMacros>>,
 }
 
 fn is_space(b: u8) -> bool {
@@ -362,6 +365,7 @@ impl Spec {
             diagnostics: Vec::new(),
             macros: Macros::default(),
             index,
+            section_macros: None,
         };
         let mut b = Builder {
             src: &src,

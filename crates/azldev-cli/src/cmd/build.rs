@@ -186,7 +186,7 @@ pub(crate) fn load_distro(
             )
         }
     };
-    let mut ropts = azldev_render::Options::for_project(&config);
+    let mut ropts = crate::cmd::render::project_options(&config);
     ropts.offline = args.offline || settings.offline;
     ropts.jobs = args.jobs.or(settings.jobs);
     let distro = distro_from(&config, &RealFs, settings, ropts, buildroot)?;
@@ -515,7 +515,7 @@ pub(crate) fn removed_provides_warnings(
         return Vec::new();
     }
     let config = head.config();
-    let mut ropts = azldev_render::Options::for_project(config);
+    let mut ropts = crate::cmd::render::project_options(config);
     ropts.offline = offline || settings.offline;
     ropts.jobs = jobs.or(settings.jobs);
     if let Some(c) = &head.commit {
@@ -629,7 +629,7 @@ pub(crate) fn render_removed_warnings(
     if removed.is_empty() {
         return Vec::new();
     }
-    let mut ropts = azldev_render::Options::for_project(config);
+    let mut ropts = crate::cmd::render::project_options(config);
     ropts.offline = offline || settings.offline;
     ropts.jobs = jobs.or(settings.jobs);
     let distro = match distro_from(config, &RealFs, settings, ropts, Buildroot::Unknown) {

@@ -140,6 +140,7 @@ pub fn run(args: &DiffArgs, out: &Output, settings: &Settings) -> miette::Result
         locked: args.locked,
         jobs: args.jobs.or(settings.jobs),
         sources: settings.source_store(),
+        section_macros: crate::cmd::render::project_options(head.config()).section_macros,
     };
     let report = azldev_diff::diff(&base, &head, &opts);
     if out.verbosity >= 0 {

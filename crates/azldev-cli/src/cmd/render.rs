@@ -134,10 +134,56 @@ struct JsonComponent<'a> {
     patch: &'a str,
 }
 
+/// The project's render options: [`Options::for_project`] plus the
+/// section-generating macros the distro versions' buildroot definitions
+/// (`config_opts['macros']` of their mock configs) define. Every command
+/// that renders uses these, so `render`, `render --check`, `diff` and
+/// `build` agree. A base root's macro files are not read: the rendered
+/// tree is a function of committed files only.
+pub(crate) fn project_options(config: &Config) -> Options {
+    let mut opts = Options::for_project(config);
+    opts.section_macros = project_section_macros(config);
+    opts
+}
+
+/// Section-generating macros of every distro version's mock configs
+/// (both arches); `None` when they define none. A mock config that does
+/// not load adds nothing here (`buildroot show` reports why).
+fn project_section_macros(config: &Config) -> Option<std::sync::Arc<azldev_spec::SectionMacros>> {
+    let load = azldev_buildroot::mock::LoadOptions {
+        confine_to: Some(config.root_dir.clone()),
+        vars: std::collections::BTreeMap::from([(
+            "project_dir".to_owned(),
+            serde_json::Value::String(config.root_dir.display().to_string()),
+        )]),
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut all = azldev_spec::SectionMacros::default();
+    for (distro, d) in &config.merged.distros {
+        for version in d.versions.keys() {
+            for arch in ["x86_64", "aarch64"] {
+                let Some(m) = config.mock_config(distro, version, arch) else {
+                    continue;
+                };
+                if !seen.insert(m.path.clone()) {
+                    continue;
+                }
+                let Ok(mc) = azldev_buildroot::mock::load(&m.path, &load) else {
+                    continue;
+                };
+                all.extend(&azldev_spec::SectionMacros::from_definitions(
+                    mc.macros.iter().map(|(k, v)| (k.as_str(), v.value.as_str())),
+                ));
+            }
+        }
+    }
+    (!all.is_empty()).then(|| std::sync::Arc::new(all))
+}
+
 pub fn render(args: &RenderArgs, out: &Output, settings: &Settings) -> miette::Result<ExitCode> {
     let config = loaded_config(out)?;
     let selected = names(&config, &args.select)?;
-    let mut opts = Options::for_project(&config);
+    let mut opts = project_options(&config);
     opts.cache = azldev_source::GitCache::new(settings.git_cache());
     opts.sources = settings.source_store();
     if let Some(o) = &args.output {
@@ -371,7 +417,7 @@ pub fn lock_update(
 ) -> miette::Result<ExitCode> {
     let config = loaded_config(out)?;
     let selected = names(&config, &args.select)?;
-    let mut opts = Options::for_project(&config);
+    let mut opts = project_options(&config);
     opts.cache = azldev_source::GitCache::new(settings.git_cache());
     opts.sources = settings.source_store();
     opts.jobs = settings.jobs;

@@ -390,6 +390,40 @@ fn remove_section_of_subpackage() {
     );
 }
 
+/// A section-generating macro the project's macro files define (and no
+/// table lists) ends `%check`: removing `%check` and appending to it leave
+/// the line in place; without the macro files it is `%check`'s last line.
+#[test]
+fn section_macros_from_macro_files_end_sections_for_overlays() {
+    let spec = "Name: foo\nVersion: 1\nRelease: 1\nSummary: s\nLicense: MIT\n\n%description\nd\n\n\
+                %check\nmake check\n\n%my_scriptlets\n\n%files\n/a\n";
+    let p = project(
+        "foo",
+        "[[components.foo.overlays]]\ntype = \"spec-append-lines\"\nsection = \"%check\"\nlines = [\"exit 0\"]\n\
+         [[components.foo.overlays]]\ntype = \"spec-remove-section\"\nsection = \"%check\"\n",
+    );
+    let overlays = &p.component("foo").overlays;
+    let macros = std::sync::Arc::new(azldev_spec::SectionMacros::from_macro_files([(
+        "macros.distro",
+        &b"%my_scriptlets %{?ldconfig:\\\n%post -p %ldconfig\\\n%postun -p %ldconfig\\\n}\n"[..],
+    )]));
+    let mut tree = spec_tree("foo", spec);
+    azldev_overlay::apply_overlays_with(&mut tree, overlays, &crate::util::read_input, Some(&macros))
+        .expect("applies");
+    assert!(
+        spec_text(&tree).ends_with("%description\nd\n\n%my_scriptlets\n\n%files\n/a\n"),
+        "{}",
+        spec_text(&tree)
+    );
+    let mut tree = spec_tree("foo", spec);
+    apply(&mut tree, &p).expect("applies");
+    assert!(
+        spec_text(&tree).ends_with("%description\nd\n\n%files\n/a\n"),
+        "{}",
+        spec_text(&tree)
+    );
+}
+
 #[test]
 fn remove_subpackage_with_both_naming_forms_and_conditionals() {
     let (_, after) = run(

@@ -730,6 +730,63 @@ fn section_generating_macro_lines_end_a_section() {
 }
 
 #[test]
+fn section_generating_macros_known_from_macro_files_end_a_section() {
+    // `%my_scriptlets` is in no table; a macro file defines it (through a
+    // second macro) to expand to `%post`/`%postun`.
+    let file: &[u8] = b"%my_ldconfig_pair %{?ldconfig:\\\n%post -p %ldconfig\\\n%postun -p %ldconfig\\\n}\n\
+%my_scriptlets() %{expand:%%my_ldconfig_pair}\n\
+%my_shell_bit /sbin/ldconfig\n";
+    let macros = std::sync::Arc::new(azldev_spec::SectionMacros::from_macro_files([(
+        "macros.distro",
+        file,
+    )]));
+    assert!(macros.contains("my_scriptlets") && macros.contains("my_ldconfig_pair"));
+    assert!(!macros.contains("my_shell_bit"));
+    for line in ["%my_scriptlets", "%{?my_scriptlets}"] {
+        let src = format!("Name: foo\n\n%check\nmake check\n\n{line}\n\n%files\n/a\n");
+        // Without the macro files the line is part of `%check`.
+        let out = edited(&src, |s| {
+            s.remove_section(&sec(SectionKind::Check), Occurrence::One)
+        });
+        assert_eq!(out, "Name: foo\n\n%files\n/a\n");
+        // With them it stays, through every edit (the set survives
+        // re-parsing), and appended lines go before it.
+        let mut spec = parse(&src).with_section_macros(Some(macros.clone()));
+        spec.append_lines(&sec(SectionKind::Check), "exit 0", Occurrence::One)
+            .expect("append");
+        assert_eq!(
+            text(&spec),
+            format!("Name: foo\n\n%check\nmake check\nexit 0\n\n{line}\n\n%files\n/a\n")
+        );
+        spec.remove_section(&sec(SectionKind::Check), Occurrence::One)
+            .expect("remove");
+        assert_eq!(text(&spec), format!("Name: foo\n\n{line}\n\n%files\n/a\n"));
+    }
+}
+
+/// rpm's own macro file: `%debug_package` generates `%package debuginfo`
+/// (through `%_debuginfo_template`); macros used inside scriptlets or as
+/// values do not count.
+#[test]
+fn section_macros_of_rpms_macro_file() {
+    let bytes = std::fs::read("/usr/lib/rpm/macros").expect("rpm's macro file (apt-get install rpm)");
+    let m = azldev_spec::SectionMacros::from_macro_files([("/usr/lib/rpm/macros", &bytes[..])]);
+    let names: Vec<&str> = m.names().collect();
+    assert!(m.contains("debug_package"), "{names:?}");
+    assert!(m.contains("_debuginfo_template"), "{names:?}");
+    for not in [
+        "ldconfig",
+        "_prefix",
+        "configure",
+        "make_install",
+        "__spec_install_pre",
+        "setup",
+    ] {
+        assert!(!m.contains(not), "{not}: {names:?}");
+    }
+}
+
+#[test]
 fn remove_section_takes_its_introducing_comment_and_keeps_the_next_ones() {
     let src = "Name: foo\n\n# run the tests\n%check\nmake test\n\n# main files\n%files\n/a\n";
     let out = edited(src, |s| {
