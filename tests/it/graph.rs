@@ -21,7 +21,7 @@ impl Demo {
         let root = tempfile::tempdir().expect("tempdir");
         let src = azldev_e2e::demo::workspace_root();
         std::fs::copy(src.join("distro.toml"), root.path().join("distro.toml")).expect("distro.toml");
-        for dir in ["components", "overlays", "locks"] {
+        for dir in ["components", "overlays", "locks", "mock"] {
             copy_tree(&src.join(dir), &root.path().join(dir));
         }
         azldev_e2e::demo::generate(
@@ -315,7 +315,7 @@ fn queries() {
     );
     assert_eq!(
         wp["providers"],
-        serde_json::json!([{"component": "libgreet", "package": "libgreet-devel", "provide": "libgreet-devel = 1.0-2"}])
+        serde_json::json!([{"component": "libgreet", "package": "libgreet-devel", "provide": "libgreet-devel = 1.0-2.demo1"}])
     );
     let none = d.json(
         1,
@@ -358,7 +358,10 @@ fn queries() {
         ],
     );
     assert_eq!(pkg["component"], "libgreet");
-    assert_eq!(pkg["requires"][0]["requirement"], "libgreet(aarch-64) = 1.0-2");
+    assert_eq!(
+        pkg["requires"][0]["requirement"],
+        "libgreet(aarch-64) = 1.0-2.demo1"
+    );
     assert_eq!(pkg["requires"][0]["providers"][0]["package"], "libgreet");
 
     let rd = d.json(0, &["query", "rdeps", "libgreet-devel", "--format", "json"]);
@@ -384,7 +387,7 @@ fn unknown_names_are_errors() {
     let d = Demo::new();
     let out = d.run(&["build", "--plan", "nope"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no component `nope`"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no component named `nope`"));
 }
 
 #[test]

@@ -587,16 +587,25 @@ pub fn run_dnf(cmd: &mut Command, root: &Path, repos: &[RepoSpec], log: &Path) -
     }
 }
 
-fn write_macros(root: &Path, macros: &BTreeMap<String, String>) -> Result<(), BuildrootError> {
-    let dir = root.join("etc/rpm");
-    fs::create_dir_all(&dir).map_err(io_err(format!("create {}", dir.display())))?;
+/// Where a base root holds its definition's macros.
+pub const MACROS_FILE: &str = "etc/rpm/macros.zz-azldev-buildroot";
+
+/// The rpm macro file of a definition's macros, as a base root holds it
+/// (also what the spec evaluator loads when it plans for that root).
+pub fn macros_file(macros: &BTreeMap<String, String>) -> String {
     let mut s =
         String::from("# The buildroot definition's macros (written by azldev).\n%_dbpath /var/lib/rpm\n");
     for (k, v) in macros {
         let name = k.trim_start_matches('%');
         s.push_str(&format!("%{name} {}\n", v.replace('\n', "\\\n")));
     }
-    fs::write(dir.join("macros.zz-azldev-buildroot"), s).map_err(io_err("write the buildroot macros"))
+    s
+}
+
+fn write_macros(root: &Path, macros: &BTreeMap<String, String>) -> Result<(), BuildrootError> {
+    let dir = root.join("etc/rpm");
+    fs::create_dir_all(&dir).map_err(io_err(format!("create {}", dir.display())))?;
+    fs::write(root.join(MACROS_FILE), macros_file(macros)).map_err(io_err("write the buildroot macros"))
 }
 
 /// Removes what an install leaves that is not part of the root: caches,

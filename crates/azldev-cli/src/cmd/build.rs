@@ -256,7 +256,32 @@ pub(crate) fn distro_from(
     } else {
         Vec::new()
     };
-    let source = RpmspecSource::in_roots(roots, Some(settings.facts_cache()), MacroInputs::default())
+    // The buildroot definition's macros (`%dist`, `%vendor`…), per arch,
+    // as the base root holds them: the evaluator loads them after the
+    // host's macro files (the seed's rpm is the host's), so a plan says
+    // what a build will make whether or not a base root exists yet.
+    let definition_macros: BTreeMap<Arch, Vec<u8>> = Arch::ALL
+        .iter()
+        .filter_map(|a| {
+            let def = super::buildroot::load_definition(config, *a, None, None).ok()?;
+            let spec = super::buildroot::base_spec(&def, config).ok()?;
+            Some((*a, azldev_buildroot::base::macros_file(&spec.macros).into_bytes()))
+        })
+        .collect();
+    let macros_path = format!("/{}", azldev_buildroot::base::MACROS_FILE);
+    // rpmspec on the host (no base root yet) loads them too, when they are
+    // the same for both arches (its inputs are not per arch).
+    let host_inputs = {
+        let mut v = definition_macros.values();
+        match (v.next(), v.next()) {
+            (Some(a), b) if b.is_none_or(|b| b == a) => MacroInputs {
+                files: vec![(macros_path.clone(), a.clone())],
+                defines: Vec::new(),
+            },
+            _ => MacroInputs::default(),
+        }
+    };
+    let source = RpmspecSource::in_roots(roots, Some(settings.facts_cache()), host_inputs)
         .map_err(|e| miette::miette!("rpmspec is needed to evaluate specs: {e}"))?;
     let rpmspec = source.clone();
     Ok(Distro {
@@ -266,7 +291,13 @@ pub(crate) fn distro_from(
         // Debian's, the host's too); rpmspec for what it cannot evaluate.
         source: Box::new(
             azldev_build::eval_source::EvalSource::new(
-                |a| azldev_build::eval_source::macro_files(std::path::Path::new("/"), a),
+                move |a| {
+                    let mut files = azldev_build::eval_source::macro_files(std::path::Path::new("/"), a);
+                    if let Some(m) = definition_macros.get(&a) {
+                        files.push((macros_path.clone(), m.clone()));
+                    }
+                    files
+                },
                 source,
             )
             .with_probe(std::sync::Arc::new(azldev_build::eval_source::DirProbe {
