@@ -48,7 +48,8 @@ impl Hub {
             .collect();
         let mut cfg = serde_json::json!({
             "users": {"builder": "s3cret"},
-            "targets": {"demo-target": {"build_tag": "demo-build", "dest_tag": "demo"}},
+            // The build tag configured like the demo's buildroot.
+            "targets": {"demo-target": {"build_tag": "demo-build", "dest_tag": "demo", "macros": {"dist": ".demo1"}}},
             "arches": ["x86_64", "aarch64"],
             "repo_delay": 0.2,
             "task_delay": 0.05,
