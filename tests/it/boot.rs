@@ -28,7 +28,7 @@ fn lock(name: &str) -> File {
     f
 }
 
-/// Where the image's boot program runs from (`rdinit=`).
+/// Where the image's boot program runs from (`init=`, on the disk's root).
 const INIT: &str = "/usr/lib/demo-vm/boot";
 
 struct Vm {
@@ -181,6 +181,7 @@ fn boots_and_shows_the_marker(arch: Arch) -> Vm {
     let vm = Vm::new(arch);
     seed_kernel_is_usable(&vm);
     let disk = vm.build_disk("demo-vm");
+    let initrd = minimal_initrd(&vm, &disk);
     let out = boot(&vm, "demo-vm", 0, "400");
     let marker = format!("AZLDEV-BOOT-OK demo-vm {arch}");
     assert!(
@@ -197,13 +198,151 @@ fn boots_and_shows_the_marker(arch: Arch) -> Vm {
     let at = lines.iter().position(|l| *l == marker).expect("the marker line");
     // The demo program built by `azldev build` ran just before.
     assert!(lines[..at].contains(&"Hello, world!"), "{console}");
+    // The kernel ran azldev's init from the initramfs; it mounted the disk's
+    // root partition (by its PARTUUID, read only) and switched to the boot
+    // program, which runs from the disk: / is the virtio disk's ext4
+    // partition, and neither the boot program nor `hello` is in the initramfs.
+    assert!(console.contains("Run /init as init process"), "{console}");
+    let mounted = lines
+        .iter()
+        .find(|l| l.starts_with("azldev-initrd: root /dev/vda2 (PARTUUID="))
+        .unwrap_or_else(|| panic!("the initramfs mounted the root partition: {console}"));
     assert!(
-        console.contains(&format!("Run {INIT} as init process")),
+        mounted.ends_with(&format!("ro) mounted; switching to {INIT}")),
+        "{mounted}"
+    );
+    assert!(
+        lines[..at]
+            .iter()
+            .any(|l| l.starts_with("demo-vm: / is /dev/vda2 ext4 ro")),
         "{console}"
+    );
+    assert!(
+        !initrd.iter().any(|p| p.ends_with("/hello") || p == &INIT[1..]),
+        "{initrd:?}"
     );
     assert!(console.contains(esp_console(arch)), "{console}");
     assert!(machines_using(&disk).is_empty(), "qemu is gone");
     vm
+}
+
+/// The image's `image.json`.
+fn image_json(vm: &Vm) -> serde_json::Value {
+    let p = vm.path(&format!("out/images/demo-vm/{}/image.json", vm.arch));
+    serde_json::from_slice(&std::fs::read(p).expect("image.json")).expect("JSON")
+}
+
+/// The initramfs on the disk's ESP (read with mtools, no mount): azldev's
+/// init, the programs it runs with their libraries, the modules that reach
+/// the ext4 root in load order; a few MB, reported in the build's report and
+/// size report; the same bytes when the image is built again. Its listing.
+fn minimal_initrd(vm: &Vm, disk: &Path) -> Vec<String> {
+    let report = image_json(vm);
+    let size = report["initrd-size"].as_u64().expect("initrd-size in image.json");
+    assert!(size < 24 << 20, "a minimal initramfs: {size} bytes");
+    let sizes =
+        std::fs::read_to_string(vm.path(&format!("out/images/demo-vm/{}/demo-vm.sizes.txt", vm.arch)))
+            .expect("size report");
+    assert!(
+        sizes.contains(&format!("({size} bytes)")) && sizes.contains("# initramfs "),
+        "{sizes}"
+    );
+    let extract = |to: &Path| {
+        let entry = Command::new("mtype")
+            .args([
+                "-i",
+                &format!("{}@@1M", disk.display()),
+                "::loader/entries/demo-vm.conf",
+            ])
+            .output()
+            .expect("mtype runs");
+        assert!(
+            entry.status.success(),
+            "{}",
+            String::from_utf8_lossy(&entry.stderr)
+        );
+        let entry = String::from_utf8_lossy(&entry.stdout).into_owned();
+        let path = entry
+            .lines()
+            .find_map(|l| l.strip_prefix("initrd /"))
+            .expect("an initrd line")
+            .to_owned();
+        sh(Command::new("mcopy").args([
+            "-o",
+            "-i",
+            &format!("{}@@1M", disk.display()),
+            &format!("::{path}"),
+            &to.display().to_string(),
+        ]));
+        entry
+    };
+    let dir = tempfile::tempdir_in(cache()).expect("tempdir");
+    let entry = extract(&dir.path().join("a"));
+    let bytes = std::fs::read(dir.path().join("a")).expect("initrd");
+    assert_eq!(bytes.len() as u64, size);
+    assert!(
+        entry.contains(" root=PARTUUID=") && entry.contains(&format!(" init={INIT}")),
+        "{entry}"
+    );
+    assert!(entry.contains(" rootfstype=ext4"), "{entry}");
+    // Built again from scratch: the same archive, byte for byte.
+    vm.expect(
+        0,
+        &[
+            "image",
+            "build",
+            "demo-vm",
+            "--arch",
+            vm.arch.rpm(),
+            "--image-format",
+            "raw",
+            "--rebuild",
+        ],
+    );
+    extract(&dir.path().join("b"));
+    assert!(
+        bytes == std::fs::read(dir.path().join("b")).expect("initrd"),
+        "the initramfs changed"
+    );
+    let listing = Command::new("cpio")
+        .args(["-it", "--quiet"])
+        .stdin(File::open(dir.path().join("a")).expect("open"))
+        .output()
+        .expect("cpio runs");
+    assert!(listing.status.success());
+    let names: Vec<String> = String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    for want in [
+        "init",
+        "etc/initrd-modules",
+        "usr/sbin/switch_root",
+        "usr/sbin/blkid",
+        "usr/bin/mount",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
+    }
+    for module in [
+        "virtio_blk.ko",
+        "ext4.ko",
+        "jbd2.ko",
+        "mbcache.ko",
+        "crc32c_generic.ko",
+    ] {
+        assert!(
+            names.iter().any(|n| n.ends_with(&format!("/{module}"))),
+            "{module} in {names:?}"
+        );
+    }
+    assert!(names.iter().any(|n| n.contains("/libc.so")), "{names:?}");
+    assert!(names.len() < 400, "{} entries", names.len());
+    eprintln!(
+        "demo-vm {}: initramfs {size} bytes, {} entries",
+        vm.arch,
+        names.len()
+    );
+    names
 }
 
 /// The seed's converted kernel: /boot and the modules moved under /usr,

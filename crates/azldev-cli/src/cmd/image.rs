@@ -479,23 +479,40 @@ fn write_format(
 }
 
 /// The ESP tree of disk formats: systemd-boot, the root's kernel and an
-/// initramfs whose init is the description's `init` (`boot::esp`).
-fn make_esp(root: &Path, spec: &ImageSpec, sde: i64, scratch: &Path) -> Result<PathBuf, BoxError> {
+/// initramfs (`boot::esp`): azldev's minimal one mounting the root partition
+/// (`root=PARTUUID=…` from the seed) and switching to the description's
+/// `init`, or the root itself with `[initrd] kind = "root"`.
+fn make_esp(
+    root: &Path,
+    spec: &ImageSpec,
+    sde: i64,
+    seed: &[u8; 32],
+    scratch: &Path,
+) -> Result<azldev_image::pipeline::EspTree, BoxError> {
     let out = scratch.join("esp");
-    azldev_image::boot::esp::write(
+    let ids = azldev_image::format::disk_ids(seed);
+    let root_device = format!("PARTUUID={}", ids.root_partuuid);
+    let initrd = spec.initrd.as_ref().map(|i| i.value.clone()).unwrap_or_default();
+    let rep = azldev_image::boot::esp::write(
         &azldev_image::boot::esp::EspInput {
             root,
             name: &spec.name,
             arch: spec.arch,
             cmdline: spec.kernel_cmdline.as_ref().map_or("", |c| c.value.as_str()),
             init: spec.init.as_ref().map_or("/sbin/init", |i| i.value.as_str()),
+            initrd: &initrd,
+            root_fs: spec.root_filesystem.as_ref().map(|r| r.value).unwrap_or_default(),
+            root_device: &root_device,
             extra: BTreeMap::new(),
             source_date_epoch: sde,
         },
         &out,
     )
     .map_err(|e| Box::new(e) as BoxError)?;
-    Ok(out)
+    Ok(azldev_image::pipeline::EspTree {
+        dir: out,
+        initrd_size: Some(rep.initrd_bytes),
+    })
 }
 
 fn build(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Result<ExitCode> {
@@ -613,6 +630,12 @@ fn build(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Result<
                     .map(|b| format!(" (budget {})", azldev_image::artifacts::human(b)))
                     .unwrap_or_default()
             );
+            if let Some(n) = r.initrd_size {
+                s.insert_str(
+                    s.len() - 1,
+                    &format!(", initramfs {}", azldev_image::artifacts::human(n)),
+                );
+            }
             for a in &r.artifacts {
                 let _ = writeln!(
                     s,

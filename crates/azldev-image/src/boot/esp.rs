@@ -11,12 +11,13 @@
 //! <image>/<kernel version>/initrd         see `initrd`
 //! ```
 //!
-//! The initramfs is the image root itself (minus `/boot`, kernel modules,
-//! firmware and documentation) with the image's boot program as init
-//! (`rdinit=`): the simplest design that boots reliably, since it needs no
-//! kernel module (the serial consoles and the initramfs are built into
-//! Debian's kernels), no block driver and no switch of root. Its cost is
-//! size: it suits the small images a boot check is for.
+//! The initramfs is azldev's minimal one by default ([`super::initramfs`]):
+//! its init loads the modules that reach the root partition, mounts
+//! `root=PARTUUID=<root partition>` (fixed by the disk writer's seed) and
+//! switches to the image's init (`init=`). With `[initrd] kind = "root"` it
+//! is the image root itself (minus `/boot`, kernel modules, firmware and
+//! documentation) with the image's init as `rdinit=`: no module, no block
+//! driver and no switch of root, at the cost of size.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -25,7 +26,10 @@ use std::path::{Path, PathBuf};
 use azldev_buildroot::arch::Arch;
 
 use super::BootError;
+use super::initramfs::{self, MinimalInput};
 use super::initrd::{self, Extra, InitrdInput};
+use crate::desc::{InitrdConfig, InitrdKind};
+use crate::format::RootFs;
 
 /// Subtrees of the root the initramfs leaves out.
 pub const INITRD_EXCLUDE: &[&str] = &[
@@ -49,10 +53,17 @@ pub struct EspInput<'a> {
     pub name: &'a str,
     pub arch: Arch,
     /// The description's kernel command line (may be empty); the serial
-    /// console, `panic=-1` and `rdinit=` are added when it does not set them.
+    /// console, `panic=-1` and `root=`, `rootfstype=`, `init=` (or `rdinit=`)
+    /// are added when it does not set them.
     pub cmdline: &'a str,
-    /// The program the kernel runs first, as a path inside the root.
+    /// The image's init, as a path inside the root.
     pub init: &'a str,
+    /// The description's `[initrd]`.
+    pub initrd: &'a InitrdConfig,
+    /// The root partition's filesystem.
+    pub root_fs: RootFs,
+    /// The root partition as `root=` names it (`PARTUUID=…`).
+    pub root_device: &'a str,
     /// Files added to the initramfs (relative paths), e.g. the boot program
     /// when the root does not hold it.
     pub extra: BTreeMap<String, Extra>,
@@ -70,7 +81,23 @@ pub struct EspReport {
     pub initrd: PathBuf,
     pub initrd_bytes: u64,
     pub initrd_entries: usize,
+    pub initrd_kind: InitrdKind,
+    /// Kernel modules in the initramfs, in load order.
+    pub initrd_modules: Vec<String>,
     pub options: String,
+}
+
+/// How the kernel reaches the image's init.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boot<'a> {
+    /// The initramfs is the root: `rdinit=<init>`.
+    Rdinit(&'a str),
+    /// The minimal initramfs mounts `root=` (of type `rootfstype=`) and runs `init=`.
+    Root {
+        device: &'a str,
+        fstype: &'a str,
+        init: &'a str,
+    },
 }
 
 /// The serial console of the architecture's qemu machine (and of most VMs).
@@ -90,7 +117,7 @@ pub fn boot_loader(arch: Arch) -> (&'static str, &'static str) {
 }
 
 /// The kernel command line of the entry.
-pub fn options(arch: Arch, cmdline: &str, init: &str) -> String {
+pub fn options(arch: Arch, cmdline: &str, boot: Boot<'_>) -> String {
     let mut words: Vec<String> = cmdline.split_whitespace().map(str::to_owned).collect();
     let has = |words: &[String], key: &str| words.iter().any(|w| w.split('=').next() == Some(key));
     if !has(&words, "console") {
@@ -100,8 +127,23 @@ pub fn options(arch: Arch, cmdline: &str, init: &str) -> String {
         // A panic reboots at once; the boot check runs qemu with -no-reboot.
         words.push("panic=-1".to_owned());
     }
-    if !has(&words, "rdinit") {
-        words.push(format!("rdinit={init}"));
+    match boot {
+        Boot::Rdinit(init) => {
+            if !has(&words, "rdinit") {
+                words.push(format!("rdinit={init}"));
+            }
+        }
+        Boot::Root { device, fstype, init } => {
+            if !has(&words, "root") {
+                words.push(format!("root={device}"));
+                if !has(&words, "rootfstype") {
+                    words.push(format!("rootfstype={fstype}"));
+                }
+            }
+            if !has(&words, "init") {
+                words.push(format!("init={init}"));
+            }
+        }
     }
     words.join(" ")
 }
@@ -195,17 +237,46 @@ pub fn write(input: &EspInput<'_>, out: &Path) -> Result<EspReport, BootError> {
     let dir = format!("{}/{kver}", input.name);
     copy(&kernel_src, &staging.join(&dir).join("linux"))?;
     let mut extra = initrd::base_extras();
+    let (tree, exclude, modules, opts) = match input.initrd.kind {
+        InitrdKind::Root => (
+            Some(input.root),
+            INITRD_EXCLUDE.iter().map(|s| (*s).to_owned()).collect(),
+            Vec::new(),
+            options(input.arch, input.cmdline, Boot::Rdinit(input.init)),
+        ),
+        InitrdKind::Minimal => {
+            let m = initramfs::plan(&MinimalInput {
+                root: input.root,
+                arch: input.arch,
+                image: input.name,
+                kernel_version: &kver,
+                root_fs: input.root_fs,
+                config: input.initrd,
+            })?;
+            extra.extend(m.entries);
+            let boot = Boot::Root {
+                device: input.root_device,
+                fstype: initramfs::fs_type(input.root_fs),
+                init: input.init,
+            };
+            (
+                None,
+                Vec::new(),
+                m.modules,
+                options(input.arch, input.cmdline, boot),
+            )
+        }
+    };
     extra.extend(input.extra.clone());
     let rep = initrd::write(
         &InitrdInput {
-            root: input.root,
-            exclude: INITRD_EXCLUDE.iter().map(|s| (*s).to_owned()).collect(),
+            root: tree,
+            exclude,
             extra,
             mtime: input.source_date_epoch,
         },
         &staging.join(&dir).join("initrd"),
     )?;
-    let opts = options(input.arch, input.cmdline, input.init);
     write_file(
         &staging.join("loader/loader.conf"),
         &format!(
@@ -233,6 +304,8 @@ pub fn write(input: &EspInput<'_>, out: &Path) -> Result<EspReport, BootError> {
         initrd: PathBuf::from(format!("{dir}/initrd")),
         initrd_bytes: rep.bytes,
         initrd_entries: rep.entries,
+        initrd_kind: input.initrd.kind,
+        initrd_modules: modules,
         options: opts,
     })
 }
@@ -265,15 +338,40 @@ fn clamp_times(dir: &Path, epoch: i64) -> Result<(), BootError> {
 mod tests {
     use super::*;
 
+    static ROOT_KIND: InitrdConfig = InitrdConfig {
+        kind: InitrdKind::Root,
+        modules: Vec::new(),
+        programs: Vec::new(),
+        init: None,
+    };
+
     #[test]
     fn options_add_console_panic_and_init_once() {
         assert_eq!(
-            options(Arch::X86_64, "quiet", "/init"),
+            options(Arch::X86_64, "quiet", Boot::Rdinit("/init")),
             "quiet console=ttyS0,115200 panic=-1 rdinit=/init"
         );
         assert_eq!(
-            options(Arch::Aarch64, "console=ttyAMA0 panic=5", "/usr/lib/x"),
+            options(
+                Arch::Aarch64,
+                "console=ttyAMA0 panic=5",
+                Boot::Rdinit("/usr/lib/x")
+            ),
             "console=ttyAMA0 panic=5 rdinit=/usr/lib/x"
+        );
+        let boot = Boot::Root {
+            device: "PARTUUID=0a",
+            fstype: "ext4",
+            init: "/sbin/init",
+        };
+        assert_eq!(
+            options(Arch::X86_64, "rw", boot),
+            "rw console=ttyS0,115200 panic=-1 root=PARTUUID=0a rootfstype=ext4 init=/sbin/init"
+        );
+        // The description's own root= and init= win (and no rootfstype= is guessed).
+        assert_eq!(
+            options(Arch::X86_64, "root=/dev/sda2 init=/bin/sh", boot),
+            "root=/dev/sda2 init=/bin/sh console=ttyS0,115200 panic=-1"
         );
     }
 
@@ -304,6 +402,9 @@ mod tests {
             arch: Arch::X86_64,
             cmdline: "",
             init: "/usr/bin/boot-check",
+            initrd: &ROOT_KIND,
+            root_fs: RootFs::Ext4,
+            root_device: "PARTUUID=0a",
             extra: BTreeMap::new(),
             source_date_epoch: 1_700_000_000,
         };
@@ -350,6 +451,9 @@ mod tests {
             arch: Arch::Aarch64,
             cmdline: "",
             init: "/usr/bin/boot-check",
+            initrd: &ROOT_KIND,
+            root_fs: RootFs::Ext4,
+            root_device: "PARTUUID=0a",
             extra: BTreeMap::new(),
             source_date_epoch: 0,
         };

@@ -15,17 +15,33 @@ use super::BootError;
 /// An entry added to (or replacing one of) the tree's entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Extra {
-    Dir { mode: u32 },
-    File { mode: u32, data: Vec<u8> },
-    Symlink { target: String },
-    CharDev { mode: u32, major: u32, minor: u32 },
+    Dir {
+        mode: u32,
+    },
+    File {
+        mode: u32,
+        data: Vec<u8>,
+    },
+    Symlink {
+        target: String,
+    },
+    CharDev {
+        mode: u32,
+        major: u32,
+        minor: u32,
+    },
+    /// A file or symbolic link of the host (the image root), with its mode
+    /// and owner.
+    Host {
+        path: PathBuf,
+    },
 }
 
 /// What goes into an initramfs.
 #[derive(Debug, Clone)]
 pub struct InitrdInput<'a> {
-    /// The tree to archive (read only).
-    pub root: &'a Path,
+    /// The tree to archive (read only); `None`: only the extra entries.
+    pub root: Option<&'a Path>,
     /// Subtrees left out, relative to `root` (`usr/lib/modules`): the
     /// directory itself is kept, empty.
     pub exclude: Vec<String>,
@@ -74,7 +90,11 @@ fn io(what: String) -> impl FnOnce(std::io::Error) -> BootError {
 /// before its children).
 fn collect(input: &InitrdInput<'_>) -> Result<BTreeMap<String, Source>, BootError> {
     let mut out = BTreeMap::new();
-    let mut stack = vec![(input.root.to_owned(), String::new())];
+    let mut stack: Vec<(PathBuf, String)> = input
+        .root
+        .map(|r| (r.to_owned(), String::new()))
+        .into_iter()
+        .collect();
     while let Some((dir, rel)) = stack.pop() {
         let rd = fs::read_dir(&dir).map_err(io(format!("read {}", dir.display())))?;
         for e in rd {
@@ -107,7 +127,14 @@ fn collect(input: &InitrdInput<'_>) -> Result<BTreeMap<String, Source>, BootErro
                 .or_insert(Source::Extra(Extra::Dir { mode: 0o755 }));
             parent = Path::new(p).parent();
         }
-        out.insert(path, Source::Extra(extra.clone()));
+        let src = match extra {
+            Extra::Host { path: host } => {
+                let meta = fs::symlink_metadata(host).map_err(io(format!("stat {}", host.display())))?;
+                Source::Tree(host.clone(), meta)
+            }
+            other => Source::Extra(other.clone()),
+        };
+        out.insert(path, src);
     }
     Ok(out)
 }
@@ -173,6 +200,12 @@ pub fn write(input: &InitrdInput<'_>, out: &Path) -> Result<InitrdReport, BootEr
             }
             Source::Extra(Extra::CharDev { mode, major, minor }) => {
                 (S_IFCHR | mode, 0, 0, 1, (*major, *minor), Vec::new())
+            }
+            // `collect` turns host entries into tree entries.
+            Source::Extra(Extra::Host { path }) => {
+                return Err(BootError::Unsupported {
+                    what: format!("an unread host entry {}", path.display()),
+                });
             }
             Source::Tree(p, meta) => {
                 let ft = meta.file_type();
@@ -287,7 +320,7 @@ mod tests {
             },
         );
         let input = InitrdInput {
-            root: t.path(),
+            root: Some(t.path()),
             exclude: vec!["usr/lib/modules".into()],
             extra,
             mtime: 1_700_000_000,
@@ -358,7 +391,7 @@ mod tests {
         let a = out.path().join("a.cpio");
         write(
             &InitrdInput {
-                root: t.path(),
+                root: Some(t.path()),
                 exclude: vec![],
                 extra: BTreeMap::new(),
                 mtime: 0,
