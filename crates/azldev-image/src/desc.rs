@@ -605,6 +605,48 @@ mod tests {
     }
 
     #[test]
+    fn native_initrd_settings_and_their_errors() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let e = entry(
+            t.path(),
+            "toml",
+            "t.image.toml",
+            "packages = [\"hello\"]\nformats = [\"raw\"]\n[initrd]\nmodules = [\"virtio_scsi\", \"crc32c\"]\n\
+             programs = [\"/usr/bin/cat\"]\n",
+        );
+        let d = Description::load(&e).expect("loads");
+        let spec = d.resolve(Arch::X86_64);
+        let i = spec.initrd.as_ref().expect("initrd");
+        assert_eq!(i.value.kind, InitrdKind::Minimal);
+        assert_eq!(i.value.modules, ["virtio_scsi", "crc32c"]);
+        assert_eq!(i.value.programs, ["/usr/bin/cat"]);
+        assert_eq!(i.from, format!("{}:3:1", "t.image.toml"));
+        let e = entry(
+            t.path(),
+            "toml",
+            "t.image.toml",
+            "packages = [\"hello\"]\nformats = [\"raw\"]\n[initrd]\nkind = \"dracut\"\n\
+             modules = [\"fs/ext4.ko\"]\ninit = \"init\"\n",
+        );
+        match Description::load(&e) {
+            Err(DescError::Invalid { problems, .. }) => {
+                let got: Vec<(usize, usize, &str)> = problems
+                    .iter()
+                    .map(|p| (p.line, p.column, p.message.as_str()))
+                    .collect();
+                assert_eq!(got.len(), 3, "{got:?}");
+                assert_eq!((got[0].0, got[0].1), (4, 8));
+                assert!(got[0].2.contains("`dracut` is not supported"), "{got:?}");
+                assert_eq!((got[1].0, got[1].1), (5, 12));
+                assert!(got[1].2.contains("no path, no `.ko`"), "{got:?}");
+                assert_eq!((got[2].0, got[2].1), (6, 8));
+                assert!(got[2].2.contains("absolute path"), "{got:?}");
+            }
+            other => panic!("expected problems, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn line_columns() {
         let s = SourceText::new("f".into(), "ab\ncdé\nx".into());
         assert_eq!(s.line_col(0), (1, 1));

@@ -72,8 +72,9 @@ impl<'r> Closure<'r> {
     }
 
     /// The real path (relative, no leading `/`) of `path` in the root and the
-    /// links on the way, or `None` when it does not exist.
-    fn resolve(&self, path: &str) -> Result<Option<(String, Links)>, BootError> {
+    /// links on the way, or `None` when it does not exist (links are followed
+    /// inside the root, never on the host).
+    pub fn resolve(&self, path: &str) -> Result<Option<(String, Links)>, BootError> {
         let mut todo: Vec<String> = path.split('/').rev().map(str::to_owned).collect();
         let mut cur: Vec<String> = Vec::new();
         let mut links = Vec::new();
@@ -370,6 +371,8 @@ mod tests {
             fixture::program(62, Some(ld), &["libkmod.so.2", "libc.so.6"], None),
         );
         symlink("../bin/kmod", r.join("usr/sbin/insmod")).expect("symlink");
+        // Debian's links are absolute: followed inside the root, not on the host.
+        symlink("/bin/kmod", r.join("usr/sbin/modprobe")).expect("symlink");
         w(
             "opt/app/lib/libapp.so",
             fixture::program(62, None, &["libc.so.6"], None),
@@ -427,6 +430,12 @@ mod tests {
         c.add_program("/opt/app/run", "init").expect("closure");
         assert!(c.items.contains_key("opt/app/lib/libapp.so"), "{:?}", listing(&c));
         c.add_program("/opt/app/script", "init").expect("closure");
+        c.add_program("/sbin/modprobe", "init").expect("closure");
+        assert_eq!(
+            c.items.get("usr/sbin/modprobe"),
+            Some(&Item::Symlink("/bin/kmod".into()))
+        );
+        assert_eq!(c.items.get("usr/bin/kmod"), Some(&Item::File));
         assert_eq!(c.items.get("bin"), Some(&Item::Symlink("usr/bin".into())));
         assert_eq!(c.items.get("usr/bin/sh"), Some(&Item::Symlink("dash".into())));
         assert_eq!(c.items.get("usr/bin/dash"), Some(&Item::File));

@@ -171,6 +171,9 @@ const DT_STRSZ: u64 = 10;
 const DT_RPATH: u64 = 15;
 const DT_RUNPATH: u64 = 29;
 
+/// Reads one dynamic entry's tag and value.
+type DynEntry = fn(&[u8]) -> (u64, u64);
+
 fn cstr(b: &[u8], at: u64) -> Result<String, String> {
     let at = usize::try_from(at).map_err(|_| "string offset out of range".to_owned())?;
     let rest = b
@@ -197,7 +200,7 @@ pub fn dynamic(src: &(impl Bytes + ?Sized)) -> Result<Dynamic, String> {
         return Ok(out);
     };
     let table = src.at(dynseg.offset, dynseg.filesz)?;
-    let (step, tag_val): (usize, fn(&[u8]) -> (u64, u64)) = if h.class == 2 {
+    let (step, tag_val): (usize, DynEntry) = if h.class == 2 {
         (16, |e| (u64le(e, 0), u64le(e, 8)))
     } else {
         (8, |e| (u64::from(u32le(e, 0)), u64::from(u32le(e, 4))))

@@ -99,11 +99,18 @@ pub struct Minimal {
     pub modules: Vec<String>,
 }
 
-fn program_path(root: &Path, name: &str) -> Option<String> {
-    BIN_DIRS
-        .iter()
-        .map(|d| format!("{d}/{name}"))
-        .find(|p| std::fs::metadata(root.join(p.trim_start_matches('/'))).is_ok_and(|m| m.is_file()))
+/// The first of `BIN_DIRS` holding `name` (links resolved inside the root:
+/// Debian's `/sbin/insmod` points at `/bin/kmod`).
+fn program_path(closure: &Closure<'_>, root: &Path, name: &str) -> Result<Option<String>, BootError> {
+    for d in BIN_DIRS {
+        let p = format!("{d}/{name}");
+        if let Some((real, _)) = closure.resolve(&p)?
+            && root.join(real).is_file()
+        {
+            return Ok(Some(p));
+        }
+    }
+    Ok(None)
 }
 
 /// The init script of an image.
@@ -174,7 +181,7 @@ pub fn plan(input: &MinimalInput<'_>) -> Result<Minimal, BootError> {
     match &cfg.init {
         None => {
             for (name, package) in PROGRAMS {
-                let Some(p) = program_path(root, name) else {
+                let Some(p) = program_path(&closure, root, name)? else {
                     return Err(BootError::NotInRoot {
                         path: format!("{name} (package {package})"),
                         needed_by: "azldev's initramfs init".to_owned(),
