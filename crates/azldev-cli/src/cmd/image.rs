@@ -398,6 +398,23 @@ fn show_text(s: &ImageSpec) -> String {
             d.from.as_str(),
         ));
     }
+    if let Some(i) = &s.initrd {
+        let v = &i.value;
+        let mut desc = serde_json::to_value(v.kind)
+            .ok()
+            .and_then(|k| k.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        if !v.modules.is_empty() {
+            let _ = write!(desc, ", modules {}", v.modules.join(" "));
+        }
+        if !v.programs.is_empty() {
+            let _ = write!(desc, ", programs {}", v.programs.join(" "));
+        }
+        if let Some(init) = &v.init {
+            let _ = write!(desc, ", init {init}");
+        }
+        single.push(("initrd".to_owned(), desc, i.from.as_str()));
+    }
     if let Some(b) = &s.size_budget {
         single.push((
             "size budget".to_owned(),
