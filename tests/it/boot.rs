@@ -195,6 +195,12 @@ fn boots_and_shows_the_marker(arch: Arch) -> Vm {
     assert!(out.contains("powered off"), "{out}");
     let console = vm.console("demo-vm");
     let lines: Vec<&str> = console.lines().map(str::trim).collect();
+    for l in lines
+        .iter()
+        .filter(|l| l.starts_with("azldev-initrd:") || l.starts_with("insmod:") || l.starts_with("demo-vm:"))
+    {
+        eprintln!("{arch} console: {l}");
+    }
     let at = lines.iter().position(|l| *l == marker).expect("the marker line");
     // The demo program built by `azldev build` ran just before.
     assert!(lines[..at].contains(&"Hello, world!"), "{console}");

@@ -647,6 +647,57 @@ mod tests {
         assert!(e.to_string().contains("`nvme_tcp`"), "{e}");
     }
 
+    #[test]
+    fn a_custom_init_replaces_azldevs() {
+        let r = minimal_root();
+        fs::write(
+            r.path().join("usr/bin/my-init"),
+            b"#!/bin/sh\nexec /usr/bin/sleep 1\n",
+        )
+        .expect("write");
+        // azldev's programs are not needed by a custom init: only its own closure.
+        fs::remove_file(r.path().join("usr/sbin/switch_root")).expect("rm");
+        let out = tempfile::tempdir().expect("tempdir");
+        let cfg = InitrdConfig {
+            init: Some("/usr/bin/my-init".into()),
+            programs: vec!["/usr/sbin/blkid".into()],
+            ..InitrdConfig::default()
+        };
+        let input = EspInput {
+            root: r.path(),
+            name: "vm",
+            arch: Arch::X86_64,
+            cmdline: "",
+            init: "/usr/bin/boot-check",
+            initrd: &cfg,
+            root_fs: RootFs::Ext4,
+            root_device: "PARTUUID=0a",
+            extra: BTreeMap::new(),
+            source_date_epoch: 0,
+        };
+        write(&input, &out.path().join("esp")).expect("written");
+        let bytes = fs::read(out.path().join("esp/vm/6.1.0-9-amd64/initrd")).expect("initrd");
+        let mut archive = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes.as_slice()), &mut archive)
+            .expect("gunzip");
+        let text = String::from_utf8_lossy(&archive);
+        assert!(
+            text.contains("#!/bin/sh\nexec /usr/bin/sleep 1\n"),
+            "the custom init"
+        );
+        for name in [
+            "init\0",
+            "usr/sbin/blkid\0",
+            "usr/bin/dash\0",
+            "etc/initrd-modules\0",
+            "ext4.ko\0",
+        ] {
+            assert!(text.contains(name), "{name}");
+        }
+        assert!(!text.contains("usr/sbin/switch_root\0"));
+        assert!(!text.contains("azldev-initrd:"), "not azldev's init");
+    }
+
     fn w_back(r: &Path) {
         fs::write(
             r.join("usr/sbin/switch_root"),
