@@ -420,6 +420,32 @@ fn demo_vm_boots_on_x86_64_and_failures_are_reported() {
     assert!(out.contains("demo-vm: giving up"), "{out}");
     assert!(machines_using(&disk).is_empty(), "qemu is gone");
 
+    // An erofs root partition: the initramfs loads erofs (not ext4) and
+    // mounts it read only.
+    let boot_sh = std::fs::read_to_string(vm.path("images/demo-vm/boot.sh")).expect("boot.sh");
+    vm.variant(
+        "vm-erofs",
+        &boot_sh.replace("AZLDEV-BOOT-OK demo-vm", "AZLDEV-BOOT-OK vm-erofs"),
+    );
+    let toml = vm.path("images/vm-erofs.image.toml");
+    let text = std::fs::read_to_string(&toml).expect("variant");
+    std::fs::write(
+        &toml,
+        text.replace("[disk]\n", "[disk]\nroot-filesystem = \"erofs\"\n"),
+    )
+    .expect("write");
+    let disk = vm.build_disk("vm-erofs");
+    boot(&vm, "vm-erofs", 0, "400");
+    let console = vm.console("vm-erofs");
+    assert!(
+        console
+            .lines()
+            .any(|l| l.trim().starts_with("demo-vm: / is /dev/vda2 erofs ro")),
+        "{console}"
+    );
+    assert!(console.contains("AZLDEV-BOOT-OK vm-erofs x86_64"), "{console}");
+    assert!(machines_using(&disk).is_empty(), "qemu is gone");
+
     // One that never prints the marker: the timeout stops the machine.
     vm.variant("vm-hangs", "#!/bin/sh\nwhile :; do sleep 1; done\n");
     let disk = vm.build_disk("vm-hangs");
