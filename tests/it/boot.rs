@@ -397,6 +397,33 @@ fn esp_console(arch: Arch) -> &'static str {
 fn demo_vm_boots_on_x86_64_and_failures_are_reported() {
     let vm = boots_and_shows_the_marker(Arch::X86_64);
 
+    // The ISO has no root partition: its ESP gets its own initramfs, the
+    // root itself with the boot program as rdinit= (the FAT holds the entry
+    // in clear inside the ISO).
+    vm.expect(
+        0,
+        &[
+            "image",
+            "build",
+            "demo-vm",
+            "--arch",
+            "x86_64",
+            "--image-format",
+            "iso",
+            "--image-format",
+            "raw",
+        ],
+    );
+    let iso = std::fs::read(vm.path("out/images/demo-vm/x86_64/demo-vm.iso")).expect("the ISO");
+    let has = |needle: &str| iso.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(has(&format!(
+        "\noptions console=ttyS0,115200 panic=-1 rdinit={INIT}\n"
+    )));
+    assert!(
+        !has("rootfstype=ext4 init="),
+        "the ISO's entry names no root partition"
+    );
+
     // What cannot be booted is an error (exit 2) naming what is missing.
     let out = vm.expect(2, &["image", "boot", "nosuch"]);
     assert!(out.contains("no image `nosuch`"), "{out}");

@@ -498,18 +498,25 @@ fn write_format(
 /// The ESP tree of disk formats: systemd-boot, the root's kernel and an
 /// initramfs (`boot::esp`): azldev's minimal one mounting the root partition
 /// (`root=PARTUUID=…` from the seed) and switching to the description's
-/// `init`, or the root itself with `[initrd] kind = "root"`.
+/// `init`, or the root itself with `[initrd] kind = "root"` (and always
+/// for an ISO).
 fn make_esp(
     root: &Path,
     spec: &ImageSpec,
     sde: i64,
     seed: &[u8; 32],
+    format: Format,
     scratch: &Path,
 ) -> Result<azldev_image::pipeline::EspTree, BoxError> {
     let out = scratch.join("esp");
     let ids = azldev_image::format::disk_ids(seed);
     let root_device = format!("PARTUUID={}", ids.root_partuuid);
-    let initrd = spec.initrd.as_ref().map(|i| i.value.clone()).unwrap_or_default();
+    let mut initrd = spec.initrd.as_ref().map(|i| i.value.clone()).unwrap_or_default();
+    if format == Format::Iso {
+        // The ISO has no root partition (its root is /LiveOS/squashfs.img):
+        // its initramfs is the root itself.
+        initrd.kind = azldev_image::desc::InitrdKind::Root;
+    }
     let rep = azldev_image::boot::esp::write(
         &azldev_image::boot::esp::EspInput {
             root,
