@@ -2,7 +2,10 @@
 //! written in Rust. Entries are sorted by path (parents first), every mtime
 //! is the image's `SOURCE_DATE_EPOCH`, owners are the tree's numeric ids,
 //! inode numbers are assigned in order and hard links are stored as separate
-//! files, so the same tree always gives the same bytes.
+//! files, so the same tree always gives the same bytes. The archive is a
+//! tree (the `root` initramfs kind), extra entries (the minimal kind: files
+//! of the image root named one by one), or both; optionally gzip-compressed
+//! with fixed header fields.
 
 use std::collections::BTreeMap;
 use std::fs;
