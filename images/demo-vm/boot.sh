@@ -1,11 +1,17 @@
 #!/bin/sh
-# The boot program of Demo Linux's demo-vm image: the first process the
-# kernel starts (rdinit=). It runs a demo program built by `azldev build`,
-# prints the boot check's marker on the console and powers the machine off.
+# The boot program of Demo Linux's demo-vm image: the init (init=) the
+# initramfs switches to once the disk's root partition is mounted. It shows
+# where / comes from, runs a demo program built by `azldev build`, prints
+# the boot check's marker on the console and powers the machine off.
 export PATH=/usr/sbin:/usr/bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
+# The initramfs moved /proc, /sys and /dev here; mount them when it did not.
+[ -r /proc/mounts ] || mount -t proc proc /proc
+[ -d /sys/kernel ] || mount -t sysfs sysfs /sys
 echo "demo-vm: Linux $(uname -r) on $(uname -m)"
+while read -r src dir fstype opts rest; do
+    [ "$dir" = / ] && root="$src $fstype $opts"
+done < /proc/mounts
+echo "demo-vm: / is $root"
 if hello; then
     echo "AZLDEV-BOOT-OK demo-vm $(uname -m)"
 else

@@ -28,7 +28,7 @@ fn lock(name: &str) -> File {
     f
 }
 
-/// Where the image's boot program runs from (`rdinit=`).
+/// Where the image's boot program runs from (`init=`, on the disk's root).
 const INIT: &str = "/usr/lib/demo-vm/boot";
 
 struct Vm {
@@ -181,6 +181,7 @@ fn boots_and_shows_the_marker(arch: Arch) -> Vm {
     let vm = Vm::new(arch);
     seed_kernel_is_usable(&vm);
     let disk = vm.build_disk("demo-vm");
+    let initrd = minimal_initrd(&vm, &disk);
     let out = boot(&vm, "demo-vm", 0, "400");
     let marker = format!("AZLDEV-BOOT-OK demo-vm {arch}");
     assert!(
@@ -194,16 +195,165 @@ fn boots_and_shows_the_marker(arch: Arch) -> Vm {
     assert!(out.contains("powered off"), "{out}");
     let console = vm.console("demo-vm");
     let lines: Vec<&str> = console.lines().map(str::trim).collect();
+    for l in lines
+        .iter()
+        .filter(|l| l.starts_with("azldev-initrd:") || l.starts_with("insmod:") || l.starts_with("demo-vm:"))
+    {
+        eprintln!("{arch} console: {l}");
+    }
     let at = lines.iter().position(|l| *l == marker).expect("the marker line");
     // The demo program built by `azldev build` ran just before.
     assert!(lines[..at].contains(&"Hello, world!"), "{console}");
+    // The kernel ran azldev's init from the initramfs; it mounted the disk's
+    // root partition (by its PARTUUID, read only) and switched to the boot
+    // program, which runs from the disk: / is the virtio disk's ext4
+    // partition, and neither the boot program nor `hello` is in the initramfs.
+    assert!(console.contains("Run /init as init process"), "{console}");
+    let mounted = lines
+        .iter()
+        .find(|l| l.starts_with("azldev-initrd: root /dev/vda2 (PARTUUID="))
+        .unwrap_or_else(|| panic!("the initramfs mounted the root partition: {console}"));
     assert!(
-        console.contains(&format!("Run {INIT} as init process")),
+        mounted.ends_with(&format!("ro) mounted; switching to {INIT}")),
+        "{mounted}"
+    );
+    assert!(
+        lines[..at]
+            .iter()
+            .any(|l| l.starts_with("demo-vm: / is /dev/vda2 ext4 ro")),
         "{console}"
+    );
+    assert!(
+        !initrd.iter().any(|p| p.ends_with("/hello") || p == &INIT[1..]),
+        "{initrd:?}"
     );
     assert!(console.contains(esp_console(arch)), "{console}");
     assert!(machines_using(&disk).is_empty(), "qemu is gone");
     vm
+}
+
+/// The image's `image.json`.
+fn image_json(vm: &Vm) -> serde_json::Value {
+    let p = vm.path(&format!("out/images/demo-vm/{}/image.json", vm.arch));
+    serde_json::from_slice(&std::fs::read(p).expect("image.json")).expect("JSON")
+}
+
+/// The initramfs on the disk's ESP (read with mtools, no mount): azldev's
+/// init, the programs it runs with their libraries, the modules that reach
+/// the ext4 root in load order; a few MB, reported in the build's report and
+/// size report; the same bytes when the image is built again. Its listing.
+fn minimal_initrd(vm: &Vm, disk: &Path) -> Vec<String> {
+    let report = image_json(vm);
+    let size = report["initrd-size"].as_u64().expect("initrd-size in image.json");
+    assert!(size < 8 << 20, "a minimal initramfs: {size} bytes");
+    let sizes =
+        std::fs::read_to_string(vm.path(&format!("out/images/demo-vm/{}/demo-vm.sizes.txt", vm.arch)))
+            .expect("size report");
+    assert!(
+        sizes.contains(&format!("({size} bytes)")) && sizes.contains("# initramfs "),
+        "{sizes}"
+    );
+    let extract = |to: &Path| {
+        let entry = Command::new("mtype")
+            .args([
+                "-i",
+                &format!("{}@@1M", disk.display()),
+                "::loader/entries/demo-vm.conf",
+            ])
+            .output()
+            .expect("mtype runs");
+        assert!(
+            entry.status.success(),
+            "{}",
+            String::from_utf8_lossy(&entry.stderr)
+        );
+        let entry = String::from_utf8_lossy(&entry.stdout).into_owned();
+        let path = entry
+            .lines()
+            .find_map(|l| l.strip_prefix("initrd /"))
+            .expect("an initrd line")
+            .to_owned();
+        sh(Command::new("mcopy").args([
+            "-o",
+            "-i",
+            &format!("{}@@1M", disk.display()),
+            &format!("::{path}"),
+            &to.display().to_string(),
+        ]));
+        entry
+    };
+    let dir = tempfile::tempdir_in(cache()).expect("tempdir");
+    let entry = extract(&dir.path().join("a"));
+    let bytes = std::fs::read(dir.path().join("a")).expect("initrd");
+    assert_eq!(bytes.len() as u64, size);
+    assert!(
+        entry.contains(" root=PARTUUID=") && entry.contains(&format!(" init={INIT}")),
+        "{entry}"
+    );
+    assert!(entry.contains(" rootfstype=ext4"), "{entry}");
+    // Built again from scratch: the same archive, byte for byte.
+    vm.expect(
+        0,
+        &[
+            "image",
+            "build",
+            "demo-vm",
+            "--arch",
+            vm.arch.rpm(),
+            "--image-format",
+            "raw",
+            "--rebuild",
+        ],
+    );
+    extract(&dir.path().join("b"));
+    assert!(
+        bytes == std::fs::read(dir.path().join("b")).expect("initrd"),
+        "the initramfs changed"
+    );
+    // gzip-compressed newc.
+    assert_eq!(&bytes[..2], &[0x1f, 0x8b]);
+    let listing = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "gzip -dc < '{}' | cpio -it --quiet",
+            dir.path().join("a").display()
+        ))
+        .output()
+        .expect("cpio runs");
+    assert!(listing.status.success());
+    let names: Vec<String> = String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    for want in [
+        "init",
+        "etc/initrd-modules",
+        "usr/sbin/switch_root",
+        "usr/sbin/blkid",
+        "usr/bin/mount",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
+    }
+    for module in [
+        "virtio_blk.ko",
+        "ext4.ko",
+        "jbd2.ko",
+        "mbcache.ko",
+        "crc32c_generic.ko",
+    ] {
+        assert!(
+            names.iter().any(|n| n.ends_with(&format!("/{module}"))),
+            "{module} in {names:?}"
+        );
+    }
+    assert!(names.iter().any(|n| n.contains("/libc.so")), "{names:?}");
+    assert!(names.len() < 400, "{} entries", names.len());
+    eprintln!(
+        "demo-vm {}: initramfs {size} bytes, {} entries",
+        vm.arch,
+        names.len()
+    );
+    names
 }
 
 /// The seed's converted kernel: /boot and the modules moved under /usr,
@@ -247,6 +397,33 @@ fn esp_console(arch: Arch) -> &'static str {
 fn demo_vm_boots_on_x86_64_and_failures_are_reported() {
     let vm = boots_and_shows_the_marker(Arch::X86_64);
 
+    // The ISO has no root partition: its ESP gets its own initramfs, the
+    // root itself with the boot program as rdinit= (the FAT holds the entry
+    // in clear inside the ISO).
+    vm.expect(
+        0,
+        &[
+            "image",
+            "build",
+            "demo-vm",
+            "--arch",
+            "x86_64",
+            "--image-format",
+            "iso",
+            "--image-format",
+            "raw",
+        ],
+    );
+    let iso = std::fs::read(vm.path("out/images/demo-vm/x86_64/demo-vm.iso")).expect("the ISO");
+    let has = |needle: &str| iso.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(has(&format!(
+        "\noptions console=ttyS0,115200 panic=-1 rdinit={INIT}\n"
+    )));
+    assert!(
+        !has("rootfstype=ext4 init="),
+        "the ISO's entry names no root partition"
+    );
+
     // What cannot be booted is an error (exit 2) naming what is missing.
     let out = vm.expect(2, &["image", "boot", "nosuch"]);
     assert!(out.contains("no image `nosuch`"), "{out}");
@@ -272,6 +449,32 @@ fn demo_vm_boots_on_x86_64_and_failures_are_reported() {
     );
     assert!(out.contains("Attempted to kill init"), "{out}");
     assert!(out.contains("demo-vm: giving up"), "{out}");
+    assert!(machines_using(&disk).is_empty(), "qemu is gone");
+
+    // An erofs root partition: the initramfs loads erofs (not ext4) and
+    // mounts it read only.
+    let boot_sh = std::fs::read_to_string(vm.path("images/demo-vm/boot.sh")).expect("boot.sh");
+    vm.variant(
+        "vm-erofs",
+        &boot_sh.replace("AZLDEV-BOOT-OK demo-vm", "AZLDEV-BOOT-OK vm-erofs"),
+    );
+    let toml = vm.path("images/vm-erofs.image.toml");
+    let text = std::fs::read_to_string(&toml).expect("variant");
+    std::fs::write(
+        &toml,
+        text.replace("[disk]\n", "[disk]\nroot-filesystem = \"erofs\"\n"),
+    )
+    .expect("write");
+    let disk = vm.build_disk("vm-erofs");
+    boot(&vm, "vm-erofs", 0, "400");
+    let console = vm.console("vm-erofs");
+    assert!(
+        console
+            .lines()
+            .any(|l| l.trim().starts_with("demo-vm: / is /dev/vda2 erofs ro")),
+        "{console}"
+    );
+    assert!(console.contains("AZLDEV-BOOT-OK vm-erofs x86_64"), "{console}");
     assert!(machines_using(&disk).is_empty(), "qemu is gone");
 
     // One that never prints the marker: the timeout stops the machine.

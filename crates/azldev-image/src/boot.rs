@@ -4,12 +4,20 @@
 //! - [`esp`] writes the ESP tree a disk writer puts into the FAT partition
 //!   (`FormatInput::esp`): systemd-boot from the root, a loader entry, the
 //!   root's kernel and an initramfs;
+//! - [`initramfs`] plans the minimal initramfs: azldev's init, the programs
+//!   it runs with their ELF closure ([`closure`], [`elf`]) and the kernel
+//!   modules that reach the root partition ([`kmod`], dependencies from each
+//!   module's `.modinfo`, no depmod);
 //! - [`initrd`] writes that initramfs, a deterministic newc cpio archive;
 //! - [`qemu`] boots a disk under qemu-system (TCG) with OVMF or AAVMF and
 //!   watches the serial console for a marker.
 
+pub mod closure;
+pub mod elf;
 pub mod esp;
+pub mod initramfs;
 pub mod initrd;
+pub mod kmod;
 pub mod qemu;
 
 use std::path::PathBuf;
@@ -32,6 +40,16 @@ pub enum BootError {
     NoKernel { root: PathBuf },
     #[error("no boot loader for {arch} in the image root: {} is missing; add systemd-boot-efi to the image", .path.display())]
     NoBootLoader { path: PathBuf, arch: Arch },
+    #[error("{path} is needed by {needed_by} but is not in the image root {}; add the package that has it to the image", .root.display())]
+    NotInRoot {
+        path: String,
+        needed_by: String,
+        root: PathBuf,
+    },
+    #[error("{path}: bad ELF file: {message}")]
+    Elf { path: String, message: String },
+    #[error("{message}")]
+    Module { message: String },
     #[error("the boot program {init} is neither in the image root {} nor added to the initramfs", .root.display())]
     NoInit { init: String, root: PathBuf },
     #[error(

@@ -108,6 +108,33 @@ pub struct DescRepo {
     pub source: String,
 }
 
+/// What the initramfs of a disk image holds (`[initrd]` of a native description).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct InitrdConfig {
+    pub kind: InitrdKind,
+    /// Kernel modules (names or aliases) added to the defaults.
+    pub modules: Vec<String>,
+    /// Programs of the root added with their libraries (for a custom `init`).
+    pub programs: Vec<String>,
+    /// A program of the root that becomes the initramfs's `/init` instead
+    /// of azldev's (it finds the modules' load order in `/etc/initrd-modules`).
+    pub init: Option<String>,
+}
+
+/// The kind of initramfs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitrdKind {
+    /// azldev's init, the programs it runs and the modules that reach the
+    /// root partition; it mounts `root=` and switches to `init=`.
+    #[default]
+    Minimal,
+    /// The whole image root as the initramfs, the image's init as `rdinit=`
+    /// (no root partition is mounted).
+    Root,
+}
+
 /// An image description resolved for one architecture.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -134,6 +161,9 @@ pub struct ImageSpec {
     pub kernel_cmdline: Option<Sourced<String>>,
     /// The first program of a disk image's boot (`rdinit=`); `/sbin/init` when unset.
     pub init: Option<Sourced<String>>,
+    /// The initramfs of disk images (`[initrd]`); the defaults when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initrd: Option<Sourced<InitrdConfig>>,
     pub container: Option<Sourced<ContainerConfig>>,
     pub users: Vec<Sourced<User>>,
     pub files: Vec<Sourced<FileEntry>>,
@@ -284,6 +314,7 @@ pub struct Description {
     pub(crate) esp_size: Option<Sourced<u64>>,
     pub(crate) kernel_cmdline: Vec<ArchScoped<String>>,
     pub(crate) init: Option<Sourced<String>>,
+    pub(crate) initrd: Option<Sourced<InitrdConfig>>,
     pub(crate) container: Option<Sourced<ContainerConfig>>,
     pub(crate) users: Vec<Sourced<User>>,
     pub(crate) files: Vec<Sourced<FileEntry>>,
@@ -394,6 +425,7 @@ impl Description {
             esp_size: self.esp_size.clone(),
             kernel_cmdline,
             init: self.init.clone(),
+            initrd: self.initrd.clone(),
             container: self.container.clone(),
             users: self.users.clone(),
             files: self.files.clone(),
@@ -569,6 +601,48 @@ mod tests {
                 assert_eq!((problems[0].line, problems[0].column), (2, 3));
             }
             other => panic!("expected a problem, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn native_initrd_settings_and_their_errors() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let e = entry(
+            t.path(),
+            "toml",
+            "t.image.toml",
+            "packages = [\"hello\"]\nformats = [\"raw\"]\n[initrd]\nmodules = [\"virtio_scsi\", \"crc32c\"]\n\
+             programs = [\"/usr/bin/cat\"]\n",
+        );
+        let d = Description::load(&e).expect("loads");
+        let spec = d.resolve(Arch::X86_64);
+        let i = spec.initrd.as_ref().expect("initrd");
+        assert_eq!(i.value.kind, InitrdKind::Minimal);
+        assert_eq!(i.value.modules, ["virtio_scsi", "crc32c"]);
+        assert_eq!(i.value.programs, ["/usr/bin/cat"]);
+        assert_eq!(i.from, format!("{}:3:1", "t.image.toml"));
+        let e = entry(
+            t.path(),
+            "toml",
+            "t.image.toml",
+            "packages = [\"hello\"]\nformats = [\"raw\"]\n[initrd]\nkind = \"dracut\"\n\
+             modules = [\"fs/ext4.ko\"]\ninit = \"init\"\n",
+        );
+        match Description::load(&e) {
+            Err(DescError::Invalid { problems, .. }) => {
+                let got: Vec<(usize, usize, &str)> = problems
+                    .iter()
+                    .map(|p| (p.line, p.column, p.message.as_str()))
+                    .collect();
+                assert_eq!(got.len(), 3, "{got:?}");
+                assert_eq!((got[0].0, got[0].1), (4, 8));
+                assert!(got[0].2.contains("`dracut` is not supported"), "{got:?}");
+                assert_eq!((got[1].0, got[1].1), (5, 12));
+                assert!(got[1].2.contains("no path, no `.ko`"), "{got:?}");
+                assert_eq!((got[2].0, got[2].1), (6, 8));
+                assert!(got[2].2.contains("absolute path"), "{got:?}");
+            }
+            other => panic!("expected problems, got {other:?}"),
         }
     }
 

@@ -30,9 +30,20 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type Writer<'w> = &'w (dyn Fn(Format, &FormatInput<'_>, &Path) -> Result<Artifact, BoxError> + Sync);
 
 /// Makes the EFI system partition's tree for disk formats: given the root,
-/// the description, `SOURCE_DATE_EPOCH` and a scratch directory, returns the
-/// ESP directory.
-pub type EspMaker<'w> = &'w (dyn Fn(&Path, &ImageSpec, i64, &Path) -> Result<PathBuf, BoxError> + Sync);
+/// the description, `SOURCE_DATE_EPOCH`, the image's seed (the disk's
+/// identifiers, [`crate::format::disk_ids`]), the format it is for (the
+/// disks share one; [`Format::Iso`] gets its own) and a scratch directory,
+/// returns the ESP directory and the initramfs's size.
+pub type EspMaker<'w> =
+    &'w (dyn Fn(&Path, &ImageSpec, i64, &[u8; 32], Format, &Path) -> Result<EspTree, BoxError> + Sync);
+
+/// What an [`EspMaker`] made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EspTree {
+    pub dir: PathBuf,
+    /// Bytes of the initramfs in it.
+    pub initrd_size: Option<u64>,
+}
 
 /// Failures of building an image.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -136,6 +147,9 @@ pub struct ImageReport {
     pub packages: usize,
     pub root_size: u64,
     pub size_budget: Option<u64>,
+    /// Bytes of the disk formats' initramfs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initrd_size: Option<u64>,
     pub artifacts: Vec<Artifact>,
     pub release_files: Vec<ReleaseFile>,
     pub seconds: f64,
@@ -292,22 +306,31 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
     fs::create_dir_all(&staging).map_err(io_err(format!("create {}", staging.display())))?;
     let staging_guard = RemoveOnDrop(staging.clone());
 
-    let esp = match (req.formats.iter().find(|f| f.is_disk()), req.esp) {
-        (Some(f), Some(make)) => {
-            let esp_scratch = work.join("esp-scratch");
-            fs::create_dir_all(&esp_scratch).map_err(io_err("create the ESP scratch directory"))?;
-            Some(
-                make(&root_dir, spec, info.source_date_epoch, &esp_scratch).map_err(|source| {
-                    ImageError::Esp {
-                        image: spec.name.clone(),
-                        arch: spec.arch.to_string(),
-                        format: *f,
-                        source,
-                    }
-                })?,
-            )
-        }
-        _ => None,
+    // One ESP for the disks, one for the ISO (its initramfs cannot mount a
+    // root partition: the maker knows which it writes).
+    let make_esp = |f: Format| -> Result<Option<EspTree>, ImageError> {
+        let Some(make) = req.esp else {
+            return Ok(None);
+        };
+        let esp_scratch = work.join(format!("esp-scratch-{f}"));
+        fs::create_dir_all(&esp_scratch).map_err(io_err("create the ESP scratch directory"))?;
+        make(&root_dir, spec, info.source_date_epoch, &seed, f, &esp_scratch)
+            .map(Some)
+            .map_err(|source| ImageError::Esp {
+                image: spec.name.clone(),
+                arch: spec.arch.to_string(),
+                format: f,
+                source,
+            })
+    };
+    let esp = match req.formats.iter().find(|f| f.is_disk() && **f != Format::Iso) {
+        Some(f) => make_esp(*f)?,
+        None => None,
+    };
+    let esp_iso = if req.formats.contains(&Format::Iso) {
+        make_esp(Format::Iso)?
+    } else {
+        None
     };
     let container = spec
         .container
@@ -327,7 +350,9 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
                 arch: spec.arch,
                 source_date_epoch: info.source_date_epoch,
                 seed,
-                esp: esp.as_deref(),
+                esp: if f == Format::Iso { &esp_iso } else { &esp }
+                    .as_ref()
+                    .map(|e| e.dir.as_path()),
                 root_fs: spec
                     .root_filesystem
                     .as_ref()
@@ -374,11 +399,16 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
                 info.source_date_epoch,
             ),
         ),
-        (
-            "sizes",
-            format!("{}.sizes.txt", spec.name),
-            artifacts::size_report(spec, &info.packages, root_size),
-        ),
+        ("sizes", format!("{}.sizes.txt", spec.name), {
+            let mut s = artifacts::size_report(spec, &info.packages, root_size);
+            if let Some(n) = esp.as_ref().and_then(|e| e.initrd_size) {
+                s.insert_str(
+                    s.find('\n').map_or(0, |i| i + 1),
+                    &format!("# initramfs {} ({n} bytes)\n", artifacts::human(n)),
+                );
+            }
+            s
+        }),
     ] {
         fs::write(staging.join(&name), &text).map_err(io_err(format!("write {name}")))?;
         release_files.push(ReleaseFile {
@@ -396,6 +426,7 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
         packages: info.packages.len(),
         root_size,
         size_budget: spec.size_budget.as_ref().map(|b| b.value),
+        initrd_size: esp.as_ref().or(esp_iso.as_ref()).and_then(|e| e.initrd_size),
         artifacts: arts,
         release_files,
         seconds: 0.0,

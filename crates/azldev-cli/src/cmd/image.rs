@@ -406,6 +406,23 @@ fn show_text(s: &ImageSpec) -> String {
             d.from.as_str(),
         ));
     }
+    if let Some(i) = &s.initrd {
+        let v = &i.value;
+        let mut desc = serde_json::to_value(v.kind)
+            .ok()
+            .and_then(|k| k.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        if !v.modules.is_empty() {
+            let _ = write!(desc, ", modules {}", v.modules.join(" "));
+        }
+        if !v.programs.is_empty() {
+            let _ = write!(desc, ", programs {}", v.programs.join(" "));
+        }
+        if let Some(init) = &v.init {
+            let _ = write!(desc, ", init {init}");
+        }
+        single.push(("initrd".to_owned(), desc, i.from.as_str()));
+    }
     if let Some(b) = &s.size_budget {
         single.push((
             "size budget".to_owned(),
@@ -487,23 +504,47 @@ fn write_format(
 }
 
 /// The ESP tree of disk formats: systemd-boot, the root's kernel and an
-/// initramfs whose init is the description's `init` (`boot::esp`).
-fn make_esp(root: &Path, spec: &ImageSpec, sde: i64, scratch: &Path) -> Result<PathBuf, BoxError> {
+/// initramfs (`boot::esp`): azldev's minimal one mounting the root partition
+/// (`root=PARTUUID=…` from the seed) and switching to the description's
+/// `init`, or the root itself with `[initrd] kind = "root"` (and always
+/// for an ISO).
+fn make_esp(
+    root: &Path,
+    spec: &ImageSpec,
+    sde: i64,
+    seed: &[u8; 32],
+    format: Format,
+    scratch: &Path,
+) -> Result<azldev_image::pipeline::EspTree, BoxError> {
     let out = scratch.join("esp");
-    azldev_image::boot::esp::write(
+    let ids = azldev_image::format::disk_ids(seed);
+    let root_device = format!("PARTUUID={}", ids.root_partuuid);
+    let mut initrd = spec.initrd.as_ref().map(|i| i.value.clone()).unwrap_or_default();
+    if format == Format::Iso {
+        // The ISO has no root partition (its root is /LiveOS/squashfs.img):
+        // its initramfs is the root itself.
+        initrd.kind = azldev_image::desc::InitrdKind::Root;
+    }
+    let rep = azldev_image::boot::esp::write(
         &azldev_image::boot::esp::EspInput {
             root,
             name: &spec.name,
             arch: spec.arch,
             cmdline: spec.kernel_cmdline.as_ref().map_or("", |c| c.value.as_str()),
             init: spec.init.as_ref().map_or("/sbin/init", |i| i.value.as_str()),
+            initrd: &initrd,
+            root_fs: spec.root_filesystem.as_ref().map(|r| r.value).unwrap_or_default(),
+            root_device: &root_device,
             extra: BTreeMap::new(),
             source_date_epoch: sde,
         },
         &out,
     )
     .map_err(|e| Box::new(e) as BoxError)?;
-    Ok(out)
+    Ok(azldev_image::pipeline::EspTree {
+        dir: out,
+        initrd_size: Some(rep.initrd_bytes),
+    })
 }
 
 fn build(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Result<ExitCode> {
@@ -621,6 +662,12 @@ fn build(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Result<
                     .map(|b| format!(" (budget {})", azldev_image::artifacts::human(b)))
                     .unwrap_or_default()
             );
+            if let Some(n) = r.initrd_size {
+                s.insert_str(
+                    s.len() - 1,
+                    &format!(", initramfs {}", azldev_image::artifacts::human(n)),
+                );
+            }
             for a in &r.artifacts {
                 let _ = writeln!(
                     s,

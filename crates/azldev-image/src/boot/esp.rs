@@ -11,12 +11,13 @@
 //! <image>/<kernel version>/initrd         see `initrd`
 //! ```
 //!
-//! The initramfs is the image root itself (minus `/boot`, kernel modules,
-//! firmware and documentation) with the image's boot program as init
-//! (`rdinit=`): the simplest design that boots reliably, since it needs no
-//! kernel module (the serial consoles and the initramfs are built into
-//! Debian's kernels), no block driver and no switch of root. Its cost is
-//! size: it suits the small images a boot check is for.
+//! The initramfs is azldev's minimal one by default ([`super::initramfs`]):
+//! its init loads the modules that reach the root partition, mounts
+//! `root=PARTUUID=<root partition>` (fixed by the disk writer's seed) and
+//! switches to the image's init (`init=`). With `[initrd] kind = "root"` it
+//! is the image root itself (minus `/boot`, kernel modules, firmware and
+//! documentation) with the image's init as `rdinit=`: no module, no block
+//! driver and no switch of root, at the cost of size.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -25,7 +26,10 @@ use std::path::{Path, PathBuf};
 use azldev_buildroot::arch::Arch;
 
 use super::BootError;
+use super::initramfs::{self, MinimalInput};
 use super::initrd::{self, Extra, InitrdInput};
+use crate::desc::{InitrdConfig, InitrdKind};
+use crate::format::RootFs;
 
 /// Subtrees of the root the initramfs leaves out.
 pub const INITRD_EXCLUDE: &[&str] = &[
@@ -49,10 +53,17 @@ pub struct EspInput<'a> {
     pub name: &'a str,
     pub arch: Arch,
     /// The description's kernel command line (may be empty); the serial
-    /// console, `panic=-1` and `rdinit=` are added when it does not set them.
+    /// console, `panic=-1` and `root=`, `rootfstype=`, `init=` (or `rdinit=`)
+    /// are added when it does not set them.
     pub cmdline: &'a str,
-    /// The program the kernel runs first, as a path inside the root.
+    /// The image's init, as a path inside the root.
     pub init: &'a str,
+    /// The description's `[initrd]`.
+    pub initrd: &'a InitrdConfig,
+    /// The root partition's filesystem.
+    pub root_fs: RootFs,
+    /// The root partition as `root=` names it (`PARTUUID=…`).
+    pub root_device: &'a str,
     /// Files added to the initramfs (relative paths), e.g. the boot program
     /// when the root does not hold it.
     pub extra: BTreeMap<String, Extra>,
@@ -70,7 +81,25 @@ pub struct EspReport {
     pub initrd: PathBuf,
     pub initrd_bytes: u64,
     pub initrd_entries: usize,
+    /// The cpio archive's size before compression.
+    pub initrd_archive_bytes: u64,
+    pub initrd_kind: InitrdKind,
+    /// Kernel modules in the initramfs, in load order.
+    pub initrd_modules: Vec<String>,
     pub options: String,
+}
+
+/// How the kernel reaches the image's init.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boot<'a> {
+    /// The initramfs is the root: `rdinit=<init>`.
+    Rdinit(&'a str),
+    /// The minimal initramfs mounts `root=` (of type `rootfstype=`) and runs `init=`.
+    Root {
+        device: &'a str,
+        fstype: &'a str,
+        init: &'a str,
+    },
 }
 
 /// The serial console of the architecture's qemu machine (and of most VMs).
@@ -90,7 +119,7 @@ pub fn boot_loader(arch: Arch) -> (&'static str, &'static str) {
 }
 
 /// The kernel command line of the entry.
-pub fn options(arch: Arch, cmdline: &str, init: &str) -> String {
+pub fn options(arch: Arch, cmdline: &str, boot: Boot<'_>) -> String {
     let mut words: Vec<String> = cmdline.split_whitespace().map(str::to_owned).collect();
     let has = |words: &[String], key: &str| words.iter().any(|w| w.split('=').next() == Some(key));
     if !has(&words, "console") {
@@ -100,8 +129,23 @@ pub fn options(arch: Arch, cmdline: &str, init: &str) -> String {
         // A panic reboots at once; the boot check runs qemu with -no-reboot.
         words.push("panic=-1".to_owned());
     }
-    if !has(&words, "rdinit") {
-        words.push(format!("rdinit={init}"));
+    match boot {
+        Boot::Rdinit(init) => {
+            if !has(&words, "rdinit") {
+                words.push(format!("rdinit={init}"));
+            }
+        }
+        Boot::Root { device, fstype, init } => {
+            if !has(&words, "root") {
+                words.push(format!("root={device}"));
+                if !has(&words, "rootfstype") {
+                    words.push(format!("rootfstype={fstype}"));
+                }
+            }
+            if !has(&words, "init") {
+                words.push(format!("init={init}"));
+            }
+        }
     }
     words.join(" ")
 }
@@ -195,17 +239,49 @@ pub fn write(input: &EspInput<'_>, out: &Path) -> Result<EspReport, BootError> {
     let dir = format!("{}/{kver}", input.name);
     copy(&kernel_src, &staging.join(&dir).join("linux"))?;
     let mut extra = initrd::base_extras();
+    // The minimal archive is compressed (a third of its size); the root
+    // kind stays plain (gzip made its TCG boot slower).
+    let (tree, exclude, modules, opts) = match input.initrd.kind {
+        InitrdKind::Root => (
+            Some(input.root),
+            INITRD_EXCLUDE.iter().map(|s| (*s).to_owned()).collect(),
+            Vec::new(),
+            options(input.arch, input.cmdline, Boot::Rdinit(input.init)),
+        ),
+        InitrdKind::Minimal => {
+            let m = initramfs::plan(&MinimalInput {
+                root: input.root,
+                arch: input.arch,
+                image: input.name,
+                kernel_version: &kver,
+                root_fs: input.root_fs,
+                config: input.initrd,
+            })?;
+            extra.extend(m.entries);
+            let boot = Boot::Root {
+                device: input.root_device,
+                fstype: initramfs::fs_type(input.root_fs),
+                init: input.init,
+            };
+            (
+                None,
+                Vec::new(),
+                m.modules,
+                options(input.arch, input.cmdline, boot),
+            )
+        }
+    };
     extra.extend(input.extra.clone());
     let rep = initrd::write(
         &InitrdInput {
-            root: input.root,
-            exclude: INITRD_EXCLUDE.iter().map(|s| (*s).to_owned()).collect(),
+            root: tree,
+            exclude,
             extra,
             mtime: input.source_date_epoch,
+            gzip: input.initrd.kind == InitrdKind::Minimal,
         },
         &staging.join(&dir).join("initrd"),
     )?;
-    let opts = options(input.arch, input.cmdline, input.init);
     write_file(
         &staging.join("loader/loader.conf"),
         &format!(
@@ -233,6 +309,9 @@ pub fn write(input: &EspInput<'_>, out: &Path) -> Result<EspReport, BootError> {
         initrd: PathBuf::from(format!("{dir}/initrd")),
         initrd_bytes: rep.bytes,
         initrd_entries: rep.entries,
+        initrd_archive_bytes: rep.archive_bytes,
+        initrd_kind: input.initrd.kind,
+        initrd_modules: modules,
         options: opts,
     })
 }
@@ -265,15 +344,40 @@ fn clamp_times(dir: &Path, epoch: i64) -> Result<(), BootError> {
 mod tests {
     use super::*;
 
+    static ROOT_KIND: InitrdConfig = InitrdConfig {
+        kind: InitrdKind::Root,
+        modules: Vec::new(),
+        programs: Vec::new(),
+        init: None,
+    };
+
     #[test]
     fn options_add_console_panic_and_init_once() {
         assert_eq!(
-            options(Arch::X86_64, "quiet", "/init"),
+            options(Arch::X86_64, "quiet", Boot::Rdinit("/init")),
             "quiet console=ttyS0,115200 panic=-1 rdinit=/init"
         );
         assert_eq!(
-            options(Arch::Aarch64, "console=ttyAMA0 panic=5", "/usr/lib/x"),
+            options(
+                Arch::Aarch64,
+                "console=ttyAMA0 panic=5",
+                Boot::Rdinit("/usr/lib/x")
+            ),
             "console=ttyAMA0 panic=5 rdinit=/usr/lib/x"
+        );
+        let boot = Boot::Root {
+            device: "PARTUUID=0a",
+            fstype: "ext4",
+            init: "/sbin/init",
+        };
+        assert_eq!(
+            options(Arch::X86_64, "rw", boot),
+            "rw console=ttyS0,115200 panic=-1 root=PARTUUID=0a rootfstype=ext4 init=/sbin/init"
+        );
+        // The description's own root= and init= win (and no rootfstype= is guessed).
+        assert_eq!(
+            options(Arch::X86_64, "root=/dev/sda2 init=/bin/sh", boot),
+            "root=/dev/sda2 init=/bin/sh console=ttyS0,115200 panic=-1"
         );
     }
 
@@ -304,6 +408,9 @@ mod tests {
             arch: Arch::X86_64,
             cmdline: "",
             init: "/usr/bin/boot-check",
+            initrd: &ROOT_KIND,
+            root_fs: RootFs::Ext4,
+            root_device: "PARTUUID=0a",
             extra: BTreeMap::new(),
             source_date_epoch: 1_700_000_000,
         };
@@ -350,6 +457,9 @@ mod tests {
             arch: Arch::Aarch64,
             cmdline: "",
             init: "/usr/bin/boot-check",
+            initrd: &ROOT_KIND,
+            root_fs: RootFs::Ext4,
+            root_device: "PARTUUID=0a",
             extra: BTreeMap::new(),
             source_date_epoch: 0,
         };
@@ -364,5 +474,240 @@ mod tests {
         let e = write(&input, &out.path().join("esp")).expect_err("no kernel");
         assert!(e.to_string().contains("no kernel"), "{e}");
         assert!(!out.path().join("esp").exists());
+    }
+
+    /// A root with fixture programs (ELF, a loader, libc, absolute Debian
+    /// links) and fixture modules for the minimal initramfs.
+    fn minimal_root() -> tempfile::TempDir {
+        use super::super::elf::fixture;
+        use std::os::unix::fs::symlink;
+        let d = root();
+        let r = d.path();
+        for dir in ["usr/sbin", "usr/lib/x86_64-linux-gnu", "usr/lib64"] {
+            fs::create_dir_all(r.join(dir)).expect("mkdir");
+        }
+        for (l, t) in [("bin", "usr/bin"), ("sbin", "usr/sbin"), ("lib64", "usr/lib64")] {
+            symlink(t, r.join(l)).expect("symlink");
+        }
+        let ld = "/lib64/ld-linux-x86-64.so.2";
+        let w = |p: &str, b: Vec<u8>| fs::write(r.join(p), b).expect("write");
+        w(
+            "usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+            fixture::program(62, None, &[], None),
+        );
+        symlink(
+            "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+            r.join("usr/lib64/ld-linux-x86-64.so.2"),
+        )
+        .expect("symlink");
+        w(
+            "usr/lib/x86_64-linux-gnu/libc.so.6",
+            fixture::program(62, None, &[], None),
+        );
+        for p in [
+            "usr/bin/dash",
+            "usr/bin/mount",
+            "usr/bin/kmod",
+            "usr/sbin/blkid",
+            "usr/sbin/switch_root",
+            "usr/bin/sleep",
+        ] {
+            w(p, fixture::program(62, Some(ld), &["libc.so.6"], None));
+        }
+        symlink("dash", r.join("usr/bin/sh")).expect("symlink");
+        symlink("/bin/kmod", r.join("usr/sbin/insmod")).expect("symlink");
+        let k = r.join("usr/lib/modules/6.1.0-9-amd64/kernel");
+        let ko = |p: &str, info: &str| {
+            let p = k.join(p);
+            fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            let info = info.replace(';', "\0");
+            fs::write(p, fixture::object(62, &[(".modinfo", info.as_bytes())])).expect("write");
+        };
+        ko("drivers/block/virtio_blk.ko", "depends=virtio_ring");
+        ko("drivers/virtio/virtio_ring.ko", "depends=");
+        ko("fs/ext4/ext4.ko", "depends=jbd2;softdep=pre: crc32c");
+        ko("fs/jbd2/jbd2.ko", "depends=");
+        ko("crypto/crc32c_generic.ko", "alias=crc32c;depends=");
+        ko("drivers/scsi/virtio_scsi.ko", "depends=virtio_ring");
+        ko("drivers/block/loop.ko", "alias=block-major-7;depends=");
+        d
+    }
+
+    #[test]
+    fn minimal_initramfs_mounts_the_root_partition() {
+        let r = minimal_root();
+        let out = tempfile::tempdir().expect("tempdir");
+        let cfg = InitrdConfig {
+            // An alias, beyond the defaults.
+            modules: vec!["block-major-7".into()],
+            ..InitrdConfig::default()
+        };
+        let input = EspInput {
+            root: r.path(),
+            name: "vm",
+            arch: Arch::X86_64,
+            cmdline: "",
+            init: "/usr/bin/boot-check",
+            initrd: &cfg,
+            root_fs: RootFs::Ext4,
+            root_device: "PARTUUID=0a",
+            extra: BTreeMap::new(),
+            source_date_epoch: 1_700_000_000,
+        };
+        let rep = write(&input, &out.path().join("esp")).expect("written");
+        assert_eq!(rep.initrd_kind, InitrdKind::Minimal);
+        assert_eq!(
+            rep.initrd_modules,
+            [
+                "virtio_ring",
+                "virtio_blk",
+                "virtio_scsi",
+                "jbd2",
+                "crc32c_generic",
+                "ext4",
+                "loop"
+            ]
+        );
+        assert_eq!(
+            rep.options,
+            "console=ttyS0,115200 panic=-1 root=PARTUUID=0a rootfstype=ext4 init=/usr/bin/boot-check"
+        );
+        let initrd = out.path().join("esp/vm/6.1.0-9-amd64/initrd");
+        let bytes = fs::read(&initrd).expect("initrd");
+        assert_eq!(rep.initrd_bytes, bytes.len() as u64);
+        assert!(bytes.starts_with(&[0x1f, 0x8b]), "gzip");
+        let mut archive = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes.as_slice()), &mut archive)
+            .expect("gunzip");
+        let x = out.path().join("x");
+        fs::create_dir(&x).expect("mkdir");
+        let mut cpio = std::process::Command::new("cpio")
+            .args(["-id", "--quiet", "--no-absolute-filenames"])
+            .current_dir(&x)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("cpio runs");
+        std::io::Write::write_all(&mut cpio.stdin.take().expect("stdin"), &archive).expect("feed");
+        assert!(cpio.wait().expect("cpio").success());
+        let list = fs::read_to_string(x.join("etc/initrd-modules")).expect("module list");
+        assert_eq!(
+            list.lines().collect::<Vec<_>>(),
+            [
+                "usr/lib/modules/6.1.0-9-amd64/kernel/drivers/virtio/virtio_ring.ko",
+                "usr/lib/modules/6.1.0-9-amd64/kernel/drivers/block/virtio_blk.ko",
+                "usr/lib/modules/6.1.0-9-amd64/kernel/drivers/scsi/virtio_scsi.ko",
+                "usr/lib/modules/6.1.0-9-amd64/kernel/fs/jbd2/jbd2.ko",
+                "usr/lib/modules/6.1.0-9-amd64/kernel/crypto/crc32c_generic.ko",
+                "usr/lib/modules/6.1.0-9-amd64/kernel/fs/ext4/ext4.ko",
+                "usr/lib/modules/6.1.0-9-amd64/kernel/drivers/block/loop.ko",
+            ]
+        );
+        for l in list.lines() {
+            assert!(x.join(l).is_file(), "{l}");
+        }
+        assert!(
+            fs::read_to_string(x.join("init"))
+                .expect("init")
+                .contains("switch_root")
+        );
+        assert_eq!(
+            fs::read_link(x.join("usr/sbin/insmod")).expect("link"),
+            Path::new("/bin/kmod")
+        );
+        for p in [
+            "usr/bin/kmod",
+            "usr/bin/dash",
+            "usr/lib/x86_64-linux-gnu/libc.so.6",
+            "sysroot",
+            "dev/console",
+        ] {
+            assert!(fs::symlink_metadata(x.join(p)).is_ok(), "{p}");
+        }
+        // Not the image's programs, not the kernel: only what boots the root.
+        assert!(!x.join("usr/bin/boot-check").exists());
+        assert!(!x.join("boot").exists());
+
+        // A missing program or module is named.
+        fs::remove_file(r.path().join("usr/sbin/switch_root")).expect("rm");
+        let e = write(&input, &out.path().join("esp")).expect_err("no switch_root");
+        assert!(e.to_string().contains("switch_root (package util-linux)"), "{e}");
+        w_back(r.path());
+        let cfg = InitrdConfig {
+            modules: vec!["nvme_tcp".into()],
+            ..InitrdConfig::default()
+        };
+        let e = write(
+            &EspInput {
+                initrd: &cfg,
+                ..input.clone()
+            },
+            &out.path().join("esp"),
+        )
+        .expect_err("no module");
+        assert!(e.to_string().contains("`nvme_tcp`"), "{e}");
+    }
+
+    #[test]
+    fn a_custom_init_replaces_azldevs() {
+        let r = minimal_root();
+        fs::write(
+            r.path().join("usr/bin/my-init"),
+            b"#!/bin/sh\nexec /usr/bin/sleep 1\n",
+        )
+        .expect("write");
+        // azldev's programs are not needed by a custom init: only its own closure.
+        fs::remove_file(r.path().join("usr/sbin/switch_root")).expect("rm");
+        let out = tempfile::tempdir().expect("tempdir");
+        let cfg = InitrdConfig {
+            init: Some("/usr/bin/my-init".into()),
+            programs: vec!["/usr/sbin/blkid".into()],
+            ..InitrdConfig::default()
+        };
+        let input = EspInput {
+            root: r.path(),
+            name: "vm",
+            arch: Arch::X86_64,
+            cmdline: "",
+            init: "/usr/bin/boot-check",
+            initrd: &cfg,
+            root_fs: RootFs::Ext4,
+            root_device: "PARTUUID=0a",
+            extra: BTreeMap::new(),
+            source_date_epoch: 0,
+        };
+        write(&input, &out.path().join("esp")).expect("written");
+        let bytes = fs::read(out.path().join("esp/vm/6.1.0-9-amd64/initrd")).expect("initrd");
+        let mut archive = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes.as_slice()), &mut archive)
+            .expect("gunzip");
+        let text = String::from_utf8_lossy(&archive);
+        assert!(
+            text.contains("#!/bin/sh\nexec /usr/bin/sleep 1\n"),
+            "the custom init"
+        );
+        for name in [
+            "init\0",
+            "usr/sbin/blkid\0",
+            "usr/bin/dash\0",
+            "etc/initrd-modules\0",
+            "ext4.ko\0",
+        ] {
+            assert!(text.contains(name), "{name}");
+        }
+        assert!(!text.contains("usr/sbin/switch_root\0"));
+        assert!(!text.contains("azldev-initrd:"), "not azldev's init");
+    }
+
+    fn w_back(r: &Path) {
+        fs::write(
+            r.join("usr/sbin/switch_root"),
+            super::super::elf::fixture::program(
+                62,
+                Some("/lib64/ld-linux-x86-64.so.2"),
+                &["libc.so.6"],
+                None,
+            ),
+        )
+        .expect("write");
     }
 }

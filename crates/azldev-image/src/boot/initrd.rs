@@ -2,7 +2,10 @@
 //! written in Rust. Entries are sorted by path (parents first), every mtime
 //! is the image's `SOURCE_DATE_EPOCH`, owners are the tree's numeric ids,
 //! inode numbers are assigned in order and hard links are stored as separate
-//! files, so the same tree always gives the same bytes.
+//! files, so the same tree always gives the same bytes. The archive is a
+//! tree (the `root` initramfs kind), extra entries (the minimal kind: files
+//! of the image root named one by one), or both; optionally gzip-compressed
+//! with fixed header fields.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -15,17 +18,33 @@ use super::BootError;
 /// An entry added to (or replacing one of) the tree's entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Extra {
-    Dir { mode: u32 },
-    File { mode: u32, data: Vec<u8> },
-    Symlink { target: String },
-    CharDev { mode: u32, major: u32, minor: u32 },
+    Dir {
+        mode: u32,
+    },
+    File {
+        mode: u32,
+        data: Vec<u8>,
+    },
+    Symlink {
+        target: String,
+    },
+    CharDev {
+        mode: u32,
+        major: u32,
+        minor: u32,
+    },
+    /// A file or symbolic link of the host (the image root), with its mode
+    /// and owner.
+    Host {
+        path: PathBuf,
+    },
 }
 
 /// What goes into an initramfs.
 #[derive(Debug, Clone)]
 pub struct InitrdInput<'a> {
-    /// The tree to archive (read only).
-    pub root: &'a Path,
+    /// The tree to archive (read only); `None`: only the extra entries.
+    pub root: Option<&'a Path>,
     /// Subtrees left out, relative to `root` (`usr/lib/modules`): the
     /// directory itself is kept, empty.
     pub exclude: Vec<String>,
@@ -33,13 +52,19 @@ pub struct InitrdInput<'a> {
     pub extra: BTreeMap<String, Extra>,
     /// Every entry's mtime.
     pub mtime: i64,
+    /// Compress the archive with gzip (level 6, no name, mtime 0: the same
+    /// archive gives the same bytes); every kernel of the seed reads it.
+    pub gzip: bool,
 }
 
 /// What was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InitrdReport {
     pub entries: usize,
+    /// Size of the file written.
     pub bytes: u64,
+    /// Size of the cpio archive (before compression).
+    pub archive_bytes: u64,
 }
 
 /// The entries the kernel needs before anything is mounted: `/dev/console`
@@ -74,7 +99,11 @@ fn io(what: String) -> impl FnOnce(std::io::Error) -> BootError {
 /// before its children).
 fn collect(input: &InitrdInput<'_>) -> Result<BTreeMap<String, Source>, BootError> {
     let mut out = BTreeMap::new();
-    let mut stack = vec![(input.root.to_owned(), String::new())];
+    let mut stack: Vec<(PathBuf, String)> = input
+        .root
+        .map(|r| (r.to_owned(), String::new()))
+        .into_iter()
+        .collect();
     while let Some((dir, rel)) = stack.pop() {
         let rd = fs::read_dir(&dir).map_err(io(format!("read {}", dir.display())))?;
         for e in rd {
@@ -107,7 +136,14 @@ fn collect(input: &InitrdInput<'_>) -> Result<BTreeMap<String, Source>, BootErro
                 .or_insert(Source::Extra(Extra::Dir { mode: 0o755 }));
             parent = Path::new(p).parent();
         }
-        out.insert(path, Source::Extra(extra.clone()));
+        let src = match extra {
+            Extra::Host { path: host } => {
+                let meta = fs::symlink_metadata(host).map_err(io(format!("stat {}", host.display())))?;
+                Source::Tree(host.clone(), meta)
+            }
+            other => Source::Extra(other.clone()),
+        };
+        out.insert(path, src);
     }
     Ok(out)
 }
@@ -156,7 +192,17 @@ pub fn write(input: &InitrdInput<'_>, out: &Path) -> Result<InitrdReport, BootEr
     let tmp = out.with_extension("azldev-tmp");
     let file = fs::File::create(&tmp).map_err(io(format!("create {}", tmp.display())))?;
     let guard = RemoveOnDrop(tmp.clone());
-    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let buffered = BufWriter::with_capacity(1 << 20, file);
+    let mut w = if input.gzip {
+        Out::Gz(
+            flate2::GzBuilder::new()
+                .mtime(0)
+                .operating_system(255)
+                .write(buffered, flate2::Compression::new(6)),
+        )
+    } else {
+        Out::Plain(buffered)
+    };
     let werr = |e: std::io::Error| BootError::Io {
         what: format!("write {}", tmp.display()),
         source: e,
@@ -173,6 +219,12 @@ pub fn write(input: &InitrdInput<'_>, out: &Path) -> Result<InitrdReport, BootEr
             }
             Source::Extra(Extra::CharDev { mode, major, minor }) => {
                 (S_IFCHR | mode, 0, 0, 1, (*major, *minor), Vec::new())
+            }
+            // `collect` turns host entries into tree entries.
+            Source::Extra(Extra::Host { path }) => {
+                return Err(BootError::Unsupported {
+                    what: format!("an unread host entry {}", path.display()),
+                });
             }
             Source::Tree(p, meta) => {
                 let ft = meta.file_type();
@@ -219,15 +271,50 @@ pub fn write(input: &InitrdInput<'_>, out: &Path) -> Result<InitrdReport, BootEr
     w.write_all(&vec![0u8; usize::try_from(pad).unwrap_or(0)])
         .map_err(werr)?;
     total += pad;
-    let file = w.into_inner().map_err(|e| werr(e.into_error()))?;
+    let file = w.finish().map_err(werr)?;
     file.sync_all().map_err(werr)?;
+    let bytes = file.metadata().map_err(werr)?.len();
     drop(file);
     fs::rename(&tmp, out).map_err(io(format!("write {}", out.display())))?;
     std::mem::forget(guard);
     Ok(InitrdReport {
         entries: entries.len(),
-        bytes: total,
+        bytes,
+        archive_bytes: total,
     })
+}
+
+/// The archive's destination: the file, or gzip into it.
+enum Out {
+    Plain(BufWriter<fs::File>),
+    Gz(flate2::write::GzEncoder<BufWriter<fs::File>>),
+}
+
+impl Write for Out {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Out::Plain(w) => w.write(b),
+            Out::Gz(w) => w.write(b),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Out::Plain(w) => w.flush(),
+            Out::Gz(w) => w.flush(),
+        }
+    }
+}
+
+impl Out {
+    /// Ends the stream (the gzip trailer) and returns the flushed file.
+    fn finish(self) -> std::io::Result<fs::File> {
+        let b = match self {
+            Out::Plain(w) => w,
+            Out::Gz(w) => w.finish()?,
+        };
+        b.into_inner().map_err(std::io::IntoInnerError::into_error)
+    }
 }
 
 fn major(dev: u64) -> u32 {
@@ -287,10 +374,11 @@ mod tests {
             },
         );
         let input = InitrdInput {
-            root: t.path(),
+            root: Some(t.path()),
             exclude: vec!["usr/lib/modules".into()],
             extra,
             mtime: 1_700_000_000,
+            gzip: false,
         };
         let a = out.path().join("a.cpio");
         let b = out.path().join("b.cpio");
@@ -352,16 +440,42 @@ mod tests {
     }
 
     #[test]
+    fn gzip_holds_the_same_archive_and_is_deterministic() {
+        let t = tree();
+        let out = tempfile::tempdir().expect("tempdir");
+        let mut input = InitrdInput {
+            root: Some(t.path()),
+            exclude: vec![],
+            extra: base_extras(),
+            mtime: 5,
+            gzip: false,
+        };
+        let plain = write(&input, &out.path().join("plain")).expect("written");
+        input.gzip = true;
+        let gz = write(&input, &out.path().join("gz")).expect("written");
+        write(&input, &out.path().join("gz2")).expect("written");
+        let bytes = fs::read(out.path().join("gz")).expect("read");
+        assert_eq!(bytes, fs::read(out.path().join("gz2")).expect("read"));
+        assert_eq!(gz.bytes, bytes.len() as u64);
+        assert_eq!(gz.archive_bytes, plain.bytes);
+        let mut unpacked = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes.as_slice()), &mut unpacked)
+            .expect("gunzip");
+        assert_eq!(unpacked, fs::read(out.path().join("plain")).expect("read"));
+    }
+
+    #[test]
     fn extracts_with_contents() {
         let t = tree();
         let out = tempfile::tempdir().expect("tempdir");
         let a = out.path().join("a.cpio");
         write(
             &InitrdInput {
-                root: t.path(),
+                root: Some(t.path()),
                 exclude: vec![],
                 extra: BTreeMap::new(),
                 mtime: 0,
+                gzip: false,
             },
             &a,
         )

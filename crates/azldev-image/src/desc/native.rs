@@ -16,7 +16,11 @@
 //! [[users]]   name, uid, groups, home, shell, realname, password (crypt hash)
 //! [[files]]   path, content | source, mode ("0644")
 //! [disk]      size, esp-size, root-filesystem = "ext4" | "erofs" | "squashfs",
-//!             init = "/sbin/init"          # the first program (rdinit=) of the disk's boot
+//!             init = "/sbin/init"          # the root's init (init=; rdinit= with initrd kind "root")
+//! [initrd]    kind = "minimal" | "root",   # azldev's init + modules, or the whole root
+//!             modules = ["virtio_scsi"],   # kernel modules beyond the defaults
+//!             programs = ["/usr/bin/x"],   # more programs (with their libraries)
+//!             init = "/usr/lib/x/init"     # the initramfs's /init instead of azldev's
 //! [container] name, tag, entrypoint, cmd, env, working-dir, user, labels, exposed-ports
 //! [arch.aarch64] packages, remove-packages, kernel-cmdline   # per-arch additions
 //! ```
@@ -29,8 +33,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    ArchScoped, Description, FileEntry, ImageEntry, Problem, Script, SourceText, Sourced, User, parse_arches,
-    parse_size,
+    ArchScoped, Description, FileEntry, ImageEntry, InitrdConfig, InitrdKind, Problem, Script, SourceText,
+    Sourced, User, parse_arches, parse_size,
 };
 use crate::format::{ContainerConfig, Format, RootFs};
 
@@ -61,6 +65,7 @@ struct NativeFile {
     #[serde(default)]
     files: Vec<Spanned<NativeFileEntry>>,
     disk: Option<Spanned<NativeDisk>>,
+    initrd: Option<Spanned<NativeInitrd>>,
     container: Option<Spanned<NativeContainer>>,
     #[serde(default)]
     arch: BTreeMap<String, Spanned<NativeArch>>,
@@ -101,6 +106,17 @@ struct NativeDisk {
     size: Option<Spanned<Size>>,
     esp_size: Option<Spanned<Size>>,
     root_filesystem: Option<Spanned<String>>,
+    init: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct NativeInitrd {
+    kind: Option<Spanned<String>>,
+    #[serde(default)]
+    modules: Vec<Spanned<String>>,
+    #[serde(default)]
+    programs: Vec<Spanned<String>>,
     init: Option<Spanned<String>>,
 }
 
@@ -148,6 +164,57 @@ fn size(src: &SourceText, s: &Spanned<Size>, problems: &mut Vec<Problem>) -> Opt
             None
         }
     }
+}
+
+fn initrd(
+    src: &SourceText,
+    i: &Spanned<NativeInitrd>,
+    problems: &mut Vec<Problem>,
+) -> Option<Sourced<InitrdConfig>> {
+    let v = i.get_ref();
+    let before = problems.len();
+    let kind = match v.kind.as_ref().map(|k| (k, k.get_ref().as_str())) {
+        None | Some((_, "minimal")) => InitrdKind::Minimal,
+        Some((_, "root")) => InitrdKind::Root,
+        Some((k, other)) => {
+            problems.push(src.problem(
+                span_of(k),
+                format!("initrd kind `{other}` is not supported (minimal, root)"),
+            ));
+            InitrdKind::Minimal
+        }
+    };
+    for m in &v.modules {
+        let ok = !m.get_ref().is_empty()
+            && m.get_ref()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c));
+        if !ok {
+            problems.push(src.problem(
+                span_of(m),
+                "a kernel module is a module name or alias such as `virtio_scsi` (no path, no `.ko`)",
+            ));
+        }
+    }
+    for p in v.programs.iter().chain(v.init.as_ref()) {
+        if !p.get_ref().starts_with('/') || p.get_ref().split('/').any(|c| c == "..") {
+            problems.push(src.problem(
+                span_of(p),
+                "a program is an absolute path inside the image (no `..`)",
+            ));
+        }
+    }
+    (problems.len() == before).then(|| {
+        Sourced::new(
+            InitrdConfig {
+                kind,
+                modules: v.modules.iter().map(|m| m.get_ref().clone()).collect(),
+                programs: v.programs.iter().map(|m| m.get_ref().clone()).collect(),
+                init: v.init.as_ref().map(|m| m.get_ref().clone()),
+            },
+            src.at(i.span().start),
+        )
+    })
 }
 
 fn scoped(src: &SourceText, v: &[Spanned<String>], arches: &[Arch]) -> Vec<ArchScoped<String>> {
@@ -358,6 +425,9 @@ pub(super) fn read(src: &SourceText, entry: &ImageEntry, d: &mut Description) ->
             };
             d.root_filesystem = r.map(|r| Sourced::new(r, src.at(fs.span().start)));
         }
+    }
+    if let Some(i) = &file.initrd {
+        d.initrd = initrd(src, i, &mut problems);
     }
     if let Some(c) = &file.container {
         let v = c.get_ref();

@@ -1,3 +1,4 @@
 //! Integration tests of azldev-image.
 
 mod format;
+mod initrd;

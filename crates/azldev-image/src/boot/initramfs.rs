@@ -1,0 +1,306 @@
+//! The minimal initramfs: azldev's `/init` (a POSIX shell script), the
+//! programs it runs with their ELF closure ([`super::closure`]), and the
+//! kernel modules that reach the root partition with their dependencies
+//! ([`super::kmod`]), all taken from the image root. Its init loads the
+//! modules in order, waits for the device `root=` names (`PARTUUID=`,
+//! `UUID=`, `LABEL=`, `/dev/…`), mounts it on `/sysroot` (read only unless
+//! `rw`; `rootfstype=`, `rootflags=`) and `switch_root`s to `init=`.
+//!
+//! Layout of the archive:
+//! ```text
+//! /init                         azldev's script (or the description's `[initrd] init`)
+//! /etc/initrd-modules           the modules' paths, one a line, in load order
+//! /usr/lib/modules/<v>/…/x.ko   the modules (decompressed)
+//! /usr/…                        programs, libraries, the links to them
+//! /dev/console /proc /sys /run /tmp /sysroot
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use azldev_buildroot::arch::Arch;
+
+use super::BootError;
+use super::closure::{Closure, Item};
+use super::initrd::Extra;
+use super::kmod::{self, ModuleIndex};
+use crate::desc::InitrdConfig;
+use crate::format::RootFs;
+
+/// Where the load order is written.
+pub const MODULE_LIST: &str = "etc/initrd-modules";
+
+/// Programs azldev's init runs: (name, Debian package that has it).
+pub const PROGRAMS: &[(&str, &str)] = &[
+    ("sh", "dash"),
+    ("mount", "mount"),
+    ("insmod", "kmod"),
+    ("blkid", "util-linux"),
+    ("switch_root", "util-linux"),
+    ("sleep", "coreutils"),
+];
+
+/// Directories a program name is looked up in (in the root).
+const BIN_DIRS: &[&str] = &["/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+
+/// Modules every minimal initramfs gets (when the kernel has them as
+/// modules): the virtio, SCSI-disk and NVMe block drivers VMs use.
+pub const DEFAULT_MODULES: &[&str] = &[
+    "virtio_pci",
+    "virtio_mmio",
+    "virtio_blk",
+    "virtio_scsi",
+    "sd_mod",
+    "nvme",
+];
+
+/// The modules a root filesystem needs (and those its checksums request).
+pub fn fs_modules(fs: RootFs) -> &'static [&'static str] {
+    match fs {
+        RootFs::Ext4 => &["ext4", "crc32c"],
+        RootFs::Erofs => &["erofs"],
+        RootFs::Squashfs => &["squashfs"],
+    }
+}
+
+/// `rootfstype=` of a root filesystem.
+pub fn fs_type(fs: RootFs) -> &'static str {
+    match fs {
+        RootFs::Ext4 => "ext4",
+        RootFs::Erofs => "erofs",
+        RootFs::Squashfs => "squashfs",
+    }
+}
+
+/// Debian's multiarch directory name of an architecture.
+pub fn triplet(arch: Arch) -> &'static str {
+    match arch {
+        Arch::X86_64 => "x86_64-linux-gnu",
+        Arch::Aarch64 => "aarch64-linux-gnu",
+    }
+}
+
+/// What the minimal initramfs is made from.
+#[derive(Debug, Clone)]
+pub struct MinimalInput<'a> {
+    pub root: &'a Path,
+    pub arch: Arch,
+    pub image: &'a str,
+    pub kernel_version: &'a str,
+    pub root_fs: RootFs,
+    pub config: &'a InitrdConfig,
+}
+
+/// The entries of a minimal initramfs.
+#[derive(Debug, Clone)]
+pub struct Minimal {
+    pub entries: BTreeMap<String, Extra>,
+    /// Module names in load order.
+    pub modules: Vec<String>,
+}
+
+/// The first of `BIN_DIRS` holding `name` (links resolved inside the root:
+/// Debian's `/sbin/insmod` points at `/bin/kmod`).
+fn program_path(closure: &Closure<'_>, root: &Path, name: &str) -> Result<Option<String>, BootError> {
+    for d in BIN_DIRS {
+        let p = format!("{d}/{name}");
+        if let Some((real, _)) = closure.resolve(&p)?
+            && root.join(real).is_file()
+        {
+            return Ok(Some(p));
+        }
+    }
+    Ok(None)
+}
+
+/// The init script of an image.
+pub fn init_script(image: &str, kernel_version: &str) -> String {
+    format!(
+        r#"#!/bin/sh
+# The init of the initramfs azldev wrote for image `{image}` (kernel
+# {kernel_version}): it loads the kernel modules of /{MODULE_LIST} in order,
+# waits for the device root= names, mounts it on /sysroot and hands over to
+# init= with switch_root. Its programs come from the image root.
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
+say() {{ echo "azldev-initrd: $*"; }}
+die() {{ say "$*"; say "cannot boot: init exits, the kernel panics"; exit 1; }}
+mount -n -t proc proc /proc
+mount -n -t sysfs sysfs /sys
+mount -n -t devtmpfs devtmpfs /dev || die "cannot mount devtmpfs on /dev"
+mount -n -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
+root= init=/sbin/init fstype= flags= mode=ro
+set -f
+read -r cmdline < /proc/cmdline
+for w in $cmdline; do
+    case $w in
+        root=*) root=${{w#root=}} ;;
+        init=*) init=${{w#init=}} ;;
+        rootfstype=*) fstype=${{w#rootfstype=}} ;;
+        rootflags=*) flags=${{w#rootflags=}} ;;
+        ro) mode=ro ;;
+        rw) mode=rw ;;
+    esac
+done
+set +f
+while read -r m; do
+    [ -n "$m" ] || continue
+    # A module for hardware the machine lacks (crc32c-intel without SSE 4.2)
+    # fails with ENODEV: one line, and on.
+    err=$(insmod "/$m" 2>&1) || say "not loaded: ${{err#insmod: ERROR: }}"
+done < /{MODULE_LIST}
+[ -n "$root" ] || die "no root= on the kernel command line"
+tries=0
+dev=
+while :; do
+    case $root in
+        /dev/*) [ -b "$root" ] && dev=$root ;;
+        *=*) dev=$(blkid -c /dev/null -l -o device -t "$root" 2>/dev/null) ;;
+        *) die "root=$root: expected /dev/..., PARTUUID=, UUID=, PARTLABEL= or LABEL=" ;;
+    esac
+    [ -n "$dev" ] && break
+    tries=$((tries + 1))
+    [ "$tries" -le 300 ] || die "the root device $root did not appear within 30 seconds"
+    sleep 0.1
+done
+mount -n ${{fstype:+-t "$fstype"}} -o "$mode${{flags:+,$flags}}" "$dev" /sysroot ||
+    die "cannot mount $dev ($root) on /sysroot"
+if [ ! -e "/sysroot$init" ] && [ ! -L "/sysroot$init" ]; then
+    die "init=$init is not on the root file system ($dev)"
+fi
+say "root $dev ($root, $mode) mounted; switching to $init"
+exec switch_root /sysroot "$init"
+"#
+    )
+}
+
+/// The entries of the minimal initramfs of `input`.
+pub fn plan(input: &MinimalInput<'_>) -> Result<Minimal, BootError> {
+    let root = input.root;
+    let cfg = input.config;
+    let mut closure = Closure::new(root, triplet(input.arch));
+    let mut entries = BTreeMap::new();
+    match &cfg.init {
+        None => {
+            for (name, package) in PROGRAMS {
+                let Some(p) = program_path(&closure, root, name)? else {
+                    return Err(BootError::NotInRoot {
+                        path: format!("{name} (package {package})"),
+                        needed_by: "azldev's initramfs init".to_owned(),
+                        root: root.to_owned(),
+                    });
+                };
+                closure.add_program(&p, "azldev's initramfs init")?;
+            }
+            // The script's `#!` interpreter, with its links (`/bin` → `usr/bin`).
+            closure.add_program("/bin/sh", "azldev's initramfs init")?;
+            entries.insert(
+                "init".to_owned(),
+                Extra::File {
+                    mode: 0o755,
+                    data: init_script(input.image, input.kernel_version).into_bytes(),
+                },
+            );
+        }
+        Some(init) => {
+            let real = closure.add_file(init, "[initrd] init")?;
+            closure.add_program(init, "[initrd] init")?;
+            entries.insert(
+                "init".to_owned(),
+                Extra::Host {
+                    path: root.join(real),
+                },
+            );
+        }
+    }
+    for p in &cfg.programs {
+        closure.add_program(p, "[initrd] programs")?;
+    }
+    // The loader's cache, when the root has one, finds libraries outside
+    // the loader's own directories.
+    if root.join("etc/ld.so.cache").is_file() {
+        closure.add_file("/etc/ld.so.cache", "the dynamic loader")?;
+    }
+    for (path, item) in &closure.items {
+        let e = match item {
+            Item::File => Extra::Host {
+                path: root.join(path),
+            },
+            Item::Symlink(t) => Extra::Symlink { target: t.clone() },
+        };
+        entries.insert(path.clone(), e);
+    }
+
+    let index = ModuleIndex::read(root, input.kernel_version)?;
+    let mut wanted: Vec<(String, bool)> = DEFAULT_MODULES
+        .iter()
+        .chain(fs_modules(input.root_fs))
+        .map(|m| ((*m).to_owned(), false))
+        .collect();
+    wanted.extend(cfg.modules.iter().map(|m| (m.clone(), true)));
+    let modules = index.resolve(&wanted)?;
+    let mut list = String::new();
+    for m in &modules {
+        let rel = index.path(m).ok_or_else(|| BootError::Module {
+            message: format!("kernel module `{m}` has no file"),
+        })?;
+        let plain = ["xz", "zst", "gz"]
+            .iter()
+            .find_map(|ext| rel.strip_suffix(&format!(".{ext}")))
+            .unwrap_or(rel)
+            .to_owned();
+        if plain == rel {
+            entries.insert(plain.clone(), Extra::Host { path: root.join(rel) });
+        } else {
+            entries.insert(
+                plain.clone(),
+                Extra::File {
+                    mode: 0o644,
+                    data: kmod::read_module(&root.join(rel))?,
+                },
+            );
+        }
+        list.push_str(&plain);
+        list.push('\n');
+    }
+    entries.insert(
+        MODULE_LIST.to_owned(),
+        Extra::File {
+            mode: 0o644,
+            data: list.into_bytes(),
+        },
+    );
+    entries.insert("sysroot".to_owned(), Extra::Dir { mode: 0o755 });
+    Ok(Minimal { entries, modules })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_script_is_valid_shell() {
+        let s = init_script("vm", "6.1.0-9-amd64");
+        assert!(s.starts_with("#!/bin/sh\n"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("init");
+        std::fs::write(&p, &s).expect("write");
+        for sh in ["sh", "dash", "bash"] {
+            if !azldev_buildroot::run::have(sh) {
+                continue;
+            }
+            let out = std::process::Command::new(sh)
+                .arg("-n")
+                .arg(&p)
+                .output()
+                .expect("runs");
+            assert!(
+                out.status.success(),
+                "{sh}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(s.contains("< /etc/initrd-modules"));
+        assert!(s.contains("exec switch_root /sysroot \"$init\""));
+    }
+}
