@@ -17,7 +17,8 @@
 //!   `bench_build.rs`).
 //! - `bench image [--root DIR] [--arch A] [--runs N] [--no-kiwi] [--keep]` —
 //!   every image format writer on a real root, next to `kiwi-ng system
-//!   create` for tar, OCI, squashfs and ext4 (see `bench_image.rs`).
+//!   create` for tar, OCI, squashfs and ext4 (see `bench_image.rs`);
+//!   `bench image --demo`: the whole demo image set, both arches.
 //! - `bench autospec [--commits N]` — native `%autorelease`/`%autochangelog`
 //!   on a 5,000-commit history (see `bench_autospec.rs`).
 //! - `bench buildroot [--runs N] [--arch A] [--seed-arch A|none]` — layer
@@ -94,6 +95,7 @@ fn main() -> Result<()> {
                  bench build [--components N]         `azldev build`: -j 2 vs -j 1, overhead, no-op, aarch64 vs x86_64\n  \
                  bench autospec [--commits N]         %autorelease/%autochangelog on a 5,000-commit history\n  \
                  bench image [--runs N] [--no-kiwi]   image format writers on a cached base root, next to kiwi-ng\n  \
+                 bench image --demo [--bin PATH]      the whole demo image set (demo-container, demo-vm), both arches\n  \
                  bench buildroot [--runs N]           layer setup+teardown vs untar vs dnf --installroot; seed import\n  \
                  bench config [ROOT] [N]              load + validate the azl4 configuration N times\n  \
                  demo [ARGS…]                         system packages, demo upstreams, `azldev render ARGS`,\n                                      \

@@ -25,6 +25,10 @@
 //! - `iso`: hybrid UEFI ISO: `/LiveOS/squashfs.img` (always squashfs) and
 //!   the ESP tree as a FAT El Torito image, also GPT partition 2 (type ESP).
 //!
+//! Writing several formats of one root, [`FormatInput::raw_disk`] and
+//! [`FormatInput::squashfs`] let the derived formats reuse what another
+//! format wrote ([`Format::made_from`]).
+//!
 //! [`FormatInput::kernel_cmdline`] is not written by these writers: the ESP
 //! tree (boot loader entries) carries the command line.
 
@@ -174,6 +178,25 @@ pub struct FormatInput<'a> {
     pub log: Option<&'a Path>,
     /// Scratch directory (inside the image's work directory) writers may use.
     pub scratch: &'a Path,
+    /// The [`Format::Raw`] disk already written from this same input: qcow2,
+    /// vhd, vhdx (and raw itself) start from it instead of writing the
+    /// filesystems again. Same bytes either way.
+    pub raw_disk: Option<&'a Path>,
+    /// The [`Format::Squashfs`] image already written from this same input:
+    /// the ISO holds it instead of compressing the root again.
+    pub squashfs: Option<&'a Path>,
+}
+
+impl Format {
+    /// The format whose artefact this one is made from when both are
+    /// written ([`FormatInput::raw_disk`], [`FormatInput::squashfs`]).
+    pub fn made_from(self) -> Option<Format> {
+        match self {
+            Format::Qcow2 | Format::Vhd | Format::Vhdx => Some(Format::Raw),
+            Format::Iso => Some(Format::Squashfs),
+            _ => None,
+        }
+    }
 }
 
 /// One written artefact.

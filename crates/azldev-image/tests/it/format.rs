@@ -139,6 +139,8 @@ impl Fixture {
             container: &self.container,
             log: Some(Box::leak(self.dir.path().join("format.log").into_boxed_path())),
             scratch: Box::leak(scratch.to_path_buf().into_boxed_path()),
+            raw_disk: None,
+            squashfs: None,
         }
     }
 
@@ -979,4 +981,35 @@ fn esp_directories_over_several_clusters_get_fixed_times() {
             "entry not at SOURCE_DATE_EPOCH: {l}"
         );
     }
+}
+
+#[test]
+fn disks_and_iso_made_from_a_written_raw_disk_and_squashfs_are_the_same_bytes() {
+    let fx = Fixture::new();
+    let raw = raw_of(&fx);
+    let sq = fx.dir.path().join("ref.squashfs");
+    write(
+        Format::Squashfs,
+        &fx.input(Arch::X86_64, &fx.dir.path().join("scratch-sq")),
+        &sq,
+    )
+    .expect("squashfs");
+    for format in [Format::Raw, Format::Qcow2, Format::Vhd, Format::Vhdx, Format::Iso] {
+        let alone = write(
+            format,
+            &fx.input(Arch::X86_64, &fx.dir.path().join(format!("scratch-a-{format}"))),
+            &fx.dir.path().join(format!("alone.{format}")),
+        )
+        .expect("alone");
+        let mut input = fx.input(Arch::X86_64, &fx.dir.path().join(format!("scratch-b-{format}")));
+        input.raw_disk = Some(&raw);
+        input.squashfs = Some(&sq);
+        let derived =
+            write(format, &input, &fx.dir.path().join(format!("derived.{format}"))).expect("derived");
+        assert_eq!(alone.sha256, derived.sha256, "{format}");
+        assert_eq!(alone.size, derived.size, "{format}");
+    }
+    // The squashfs the ISO was given is still there, unchanged in content.
+    let listing = run(Command::new("unsquashfs").arg("-l").arg(&sq));
+    assert!(listing.contains("squashfs-root/usr/bin/su-helper"), "{listing}");
 }
