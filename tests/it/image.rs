@@ -628,8 +628,9 @@ fn repo_sign_signs_rpms_and_repomd_with_a_throwaway_key_reproducibly() {
 }
 
 /// Every format `azldev image build` writes, by name.
-const EVERY_FORMAT: [&str; 11] = [
+const EVERY_FORMAT: [&str; 12] = [
     "tar",
+    "tar.xz",
     "oci",
     "oci-archive",
     "ext4",
@@ -666,6 +667,19 @@ fn verify_every_format(dir: &Path, arch: &str, scratch: &Path) {
     assert!(
         listing.lines().any(|l| l.ends_with(&format!(" {hello}"))),
         "{arch} tar: {listing}"
+    );
+
+    // tar.xz: xz checks it; it holds the same tar.
+    run(Command::new("xz").arg("-t").arg(p("tar.xz")));
+    let unpacked = run(Command::new("sh")
+        .arg("-c")
+        .arg("xz -dc \"$1\" | sha256sum")
+        .arg("sh")
+        .arg(p("tar.xz")));
+    assert_eq!(
+        unpacked.split_whitespace().next(),
+        Some(sha256(&p("tar")).as_str()),
+        "{arch} tar.xz"
     );
 
     // OCI layout: skopeo inspects, umoci unpacks it.

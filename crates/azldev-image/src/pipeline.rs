@@ -206,6 +206,7 @@ pub fn key(req: &BuildRequest<'_>) -> Result<[u8; 32], ImageError> {
 pub fn artifact_name(image: &str, f: Format) -> String {
     let ext = match f {
         Format::Tar => "tar",
+        Format::TarXz => "tar.xz",
         Format::Oci => "oci",
         Format::OciArchive => "oci.tar",
         Format::Ext4 => "ext4",

@@ -1013,3 +1013,37 @@ fn disks_and_iso_made_from_a_written_raw_disk_and_squashfs_are_the_same_bytes() 
     let listing = run(Command::new("unsquashfs").arg("-l").arg(&sq));
     assert!(listing.contains("squashfs-root/usr/bin/su-helper"), "{listing}");
 }
+
+#[test]
+fn tar_xz_is_the_tar_compressed_and_xz_and_gnu_tar_read_it() {
+    let fx = Fixture::new();
+    let art = fx.write_twice(Format::TarXz, Arch::X86_64, |_| {});
+    run(Command::new("xz").arg("-t").arg(&art.path));
+    let plain = fx.dir.path().join("plain.tar");
+    write(
+        Format::Tar,
+        &fx.input(Arch::X86_64, &fx.dir.path().join("scratch-plain")),
+        &plain,
+    )
+    .expect("tar");
+    let out = Command::new("xz")
+        .arg("-dc")
+        .arg(&art.path)
+        .output()
+        .expect("xz runs");
+    assert!(out.status.success());
+    assert!(
+        out.stdout == std::fs::read(&plain).expect("tar"),
+        "tar.xz holds exactly the tar"
+    );
+    let x = fx.dir.path().join("x");
+    std::fs::create_dir_all(&x).expect("x");
+    run(Command::new("tar")
+        .args(["--xattrs", "--xattrs-include=*", "--numeric-owner", "-xpJf"])
+        .arg(&art.path)
+        .arg("-C")
+        .arg(&x));
+    check_extracted(&fx, &x);
+    let info = run(Command::new("xz").args(["--robot", "-lvv"]).arg(&art.path));
+    assert!(info.contains("CRC64"), "{info}");
+}
