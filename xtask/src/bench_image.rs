@@ -471,6 +471,7 @@ fn bench(
     // kiwi on the same root.
     let mut theirs: Vec<(&str, Format, Option<KiwiResult>)> = Vec::new();
     let mut tar_ref = None;
+    let mut squashfs_ref: Option<(Duration, u64)> = None;
     if with_kiwi {
         if Command::new("kiwi-ng").arg("--version").output().is_err() {
             writeln!(
@@ -509,6 +510,22 @@ fn bench(
                     r.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
                 );
                 theirs.push((label, format, Some(r)));
+            }
+            // kiwi's mksquashfs command alone (its compression: xz, 1 MiB
+            // blocks, the x86 BCJ filter on x86 hosts).
+            if formats.contains(&Format::Squashfs) {
+                let out = work.join("kiwi-options.squashfs");
+                let mut cmd = Command::new("mksquashfs");
+                cmd.arg(&root)
+                    .arg(&out)
+                    .args(["-noappend", "-b", "1M", "-comp", "xz", "-quiet", "-no-progress"]);
+                if std::env::consts::ARCH == "x86_64" {
+                    cmd.args(["-Xbcj", "x86"]);
+                }
+                let t = Instant::now();
+                sh(&mut cmd)?;
+                squashfs_ref = Some((t.elapsed(), std::fs::metadata(&out)?.len()));
+                let _ = std::fs::remove_file(&out);
             }
             // The GNU tar half of kiwi's tar pipeline, alone.
             if formats.contains(&Format::Tar) {
@@ -593,6 +610,15 @@ fn bench(
             "GNU tar alone (kiwi's tar command without its xz): {:.2} s = {:.1}x azldev's tar",
             secs(t),
             secs(t) / secs(ours_tar)
+        )?;
+    }
+    if let Some((t, size)) = squashfs_ref {
+        writeln!(
+            report,
+            "mksquashfs alone with kiwi's options (-b 1M -comp xz): {:.2} s, {:.0} MB (azldev's squashfs is zstd level 3: \
+             not the same compression)",
+            secs(t),
+            mb(size)
         )?;
     }
     writeln!(

@@ -178,7 +178,7 @@ const SYSTEM_TOOLS: &[(&str, &str)] = &[
 /// packages" and `.ci/run` give the same list).
 const APT_INSTALL: &str = "apt-get install -y --no-install-recommends rpm git dnf createrepo-c \
     bubblewrap qemu-user-static binfmt-support debootstrap wget file util-linux dpkg ca-certificates \
-    e2fsprogs erofs-utils squashfs-tools mtools dosfstools gdisk xorriso skopeo umoci gnupg cpio zstd \
+    e2fsprogs erofs-utils squashfs-tools mtools dosfstools gdisk xorriso skopeo umoci gnupg cpio zstd xz-utils \
     openssl qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 \
     qemu-utils=$(apt-cache madison qemu-system-common | awk 'NR==1 {print $3}') --allow-downgrades";
 
