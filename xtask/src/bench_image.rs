@@ -516,9 +516,15 @@ fn bench(
             if formats.contains(&Format::Squashfs) {
                 let out = work.join("kiwi-options.squashfs");
                 let mut cmd = Command::new("mksquashfs");
-                cmd.arg(&root)
-                    .arg(&out)
-                    .args(["-noappend", "-b", "1M", "-comp", "xz", "-quiet", "-no-progress"]);
+                cmd.arg(&root).arg(&out).args([
+                    "-noappend",
+                    "-b",
+                    "1M",
+                    "-comp",
+                    "xz",
+                    "-quiet",
+                    "-no-progress",
+                ]);
                 if std::env::consts::ARCH == "x86_64" {
                     cmd.args(["-Xbcj", "x86"]);
                 }
