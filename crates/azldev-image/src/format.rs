@@ -48,6 +48,7 @@ pub enum Format {
     /// A tar archive of the root (`.tar`).
     Tar,
     /// That tar archive xz-compressed (`.tar.xz`, as kiwi's `tbz` type).
+    #[serde(rename = "tar.xz")]
     TarXz,
     /// An OCI image layout directory.
     Oci,
@@ -111,6 +112,19 @@ impl Format {
             self,
             Format::Raw | Format::Qcow2 | Format::Vhd | Format::Vhdx | Format::Iso
         )
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::Format;
+
+    #[test]
+    fn reports_and_the_command_line_use_the_same_names() {
+        for f in Format::ALL {
+            assert_eq!(serde_json::to_value(f).expect("json"), f.name());
+            assert_eq!(f.name().parse::<Format>(), Ok(f));
+        }
     }
 }
 
