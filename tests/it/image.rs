@@ -450,47 +450,76 @@ fn demo_container_builds_for_both_arches_reproducibly_runs_and_is_accounted_for(
     assert_eq!(digests(&out.join("x86_64")), before["x86_64"]);
 }
 
+/// The creation time of the OpenPGP signature in an RPM's header, as rpm prints it.
+fn rpm_signature(rpm: &Path) -> String {
+    run(Command::new("rpm")
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C")
+        .args([
+            "-qp",
+            "--nosignature",
+            "--nodigest",
+            "--qf",
+            "%{RSAHEADER:pgpsig}",
+        ])
+        .arg(rpm))
+}
+
 #[test]
-fn repo_sign_signs_rpms_and_repomd_with_a_throwaway_key() {
+fn repo_sign_signs_rpms_and_repomd_with_a_throwaway_key_reproducibly() {
     let _one = serial();
     let d = Demo::new();
     d.expect(0, &["build", "-a", "--arch", "x86_64", "--format", "json"]);
     let gnupg = tempfile::tempdir_in(crate::build::cache()).expect("tempdir");
     let gpg = |args: &[&str]| {
-        run(Command::new("gpg")
-            .env("GNUPGHOME", gnupg.path())
-            .arg("--batch")
-            .args(args))
+        run_both(
+            Command::new("gpg")
+                .env("GNUPGHOME", gnupg.path())
+                .arg("--batch")
+                .args(args),
+        )
     };
+    // A key made long before the packages were built (2001-09-09), so the
+    // signatures carry the packages' own times.
     gpg(&[
         "--passphrase",
         "",
+        "--faked-system-time",
+        "1000000000!",
         "--quick-gen-key",
         "Demo Signing <sign@demo.invalid>",
         "rsa2048",
         "sign",
         "never",
     ]);
-    let out = Command::new(assert_cmd::cargo::cargo_bin("azldev"))
-        .current_dir(d.root.path())
-        .env("GNUPGHOME", gnupg.path())
-        .env("AZLDEV_CACHE_DIR", crate::build::cache())
-        .args([
-            "repo",
-            "sign",
-            "--arch",
-            "x86_64",
-            "--key",
-            "sign@demo.invalid",
-            "--format",
-            "json",
-        ])
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let signed = report["repositories"][0]["signed"].as_u64().expect("signed");
+    let sign = |env: &[(&str, &str)]| -> Value {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("azldev"))
+            .current_dir(d.root.path())
+            .env("GNUPGHOME", gnupg.path())
+            .env("AZLDEV_CACHE_DIR", crate::build::cache())
+            .env_remove("SOURCE_DATE_EPOCH")
+            .envs(env.iter().copied())
+            .args([
+                "repo",
+                "sign",
+                "--arch",
+                "x86_64",
+                "--key",
+                "sign@demo.invalid",
+                "--format",
+                "json",
+            ])
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
     let repo = d.repo("x86_64");
+    // The unsigned repository, kept to be signed again.
+    let unsigned = d.root.path().join("out/unsigned-x86_64");
+    run(Command::new("cp").arg("-a").arg(&repo).arg(&unsigned));
+    let report = sign(&[]);
+    let signed = report["repositories"][0]["signed"].as_u64().expect("signed");
     // The build cache the repository's packages came from is untouched.
     let cached: Vec<PathBuf> = walkdir::WalkDir::new(crate::build::cache().join("builds"))
         .into_iter()
@@ -499,16 +528,12 @@ fn repo_sign_signs_rpms_and_repomd_with_a_throwaway_key() {
         .filter(|p| p.extension().is_some_and(|x| x == "rpm"))
         .collect();
     for p in &cached {
-        let sig = run(Command::new("rpm")
-            .args([
-                "-qp",
-                "--nosignature",
-                "--nodigest",
-                "--qf",
-                "%{RSAHEADER:pgpsig}",
-            ])
-            .arg(p));
-        assert_eq!(sig, "(none)", "{} was signed in the build cache", p.display());
+        assert_eq!(
+            rpm_signature(p),
+            "(none)",
+            "{} was signed in the build cache",
+            p.display()
+        );
     }
     let rpms: Vec<PathBuf> = std::fs::read_dir(repo.join("Packages"))
         .expect("Packages")
@@ -516,25 +541,338 @@ fn repo_sign_signs_rpms_and_repomd_with_a_throwaway_key() {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "rpm"))
         .collect();
+    assert!(!rpms.is_empty());
     assert_eq!(signed, rpms.len() as u64);
-    // rpm -K against a fresh rpmdb holding only the exported key.
-    let db = tempfile::tempdir_in(crate::build::cache()).expect("tempdir");
-    run(Command::new("rpm")
-        .arg("--dbpath")
-        .arg(db.path())
-        .arg("--import")
-        .arg(repo.join("RPM-GPG-KEY-azldev")));
-    for rpm in &rpms {
-        let k = run(Command::new("rpm")
+    let verify = |repo: &Path| {
+        // rpm -K against a fresh rpmdb holding only the exported key.
+        let db = tempfile::tempdir_in(crate::build::cache()).expect("tempdir");
+        run(Command::new("rpm")
             .arg("--dbpath")
             .arg(db.path())
-            .arg("-K")
-            .arg(rpm));
-        assert!(k.contains("signatures OK") && !k.contains("NOT OK"), "{k}");
+            .arg("--import")
+            .arg(repo.join("RPM-GPG-KEY-azldev")));
+        for rpm in std::fs::read_dir(repo.join("Packages")).expect("Packages") {
+            let rpm = rpm.expect("entry").path();
+            let k = run(Command::new("rpm")
+                .arg("--dbpath")
+                .arg(db.path())
+                .arg("-K")
+                .arg(&rpm));
+            assert!(k.contains("signatures OK") && !k.contains("NOT OK"), "{k}");
+        }
+        gpg(&[
+            "--verify",
+            &repo.join("repodata/repomd.xml.asc").display().to_string(),
+            &repo.join("repodata/repomd.xml").display().to_string(),
+        ])
+    };
+    let said = verify(&repo);
+    assert!(said.contains("Good signature"), "{said}");
+
+    // Each RPM's signature carries the RPM's build time; repomd.xml's the newest.
+    let mut newest = 0i64;
+    for rpm in &rpms {
+        let built: i64 = run(Command::new("rpm")
+            .args(["-qp", "--nosignature", "--nodigest", "--qf", "%{BUILDTIME}"])
+            .arg(rpm))
+        .parse()
+        .expect("build time");
+        newest = newest.max(built);
+        let sig = rpm_signature(rpm);
+        let date = run(Command::new("date")
+            .env("TZ", "UTC")
+            .env("LC_ALL", "C")
+            .arg("-d")
+            .arg(format!("@{built}"))
+            .arg("+%a %b %e %T %Y"));
+        assert!(
+            sig.contains(date.trim()),
+            "{}: `{sig}`, built {date}",
+            rpm.display()
+        );
     }
-    gpg(&[
-        "--verify",
-        &repo.join("repodata/repomd.xml.asc").display().to_string(),
-        &repo.join("repodata/repomd.xml").display().to_string(),
-    ]);
+    assert_eq!(report["repositories"][0]["time"], newest);
+    let repomd = std::fs::read_to_string(repo.join("repodata/repomd.xml")).expect("repomd");
+    assert!(
+        repomd.contains(&format!("<revision>{newest}</revision>")),
+        "{repomd}"
+    );
+
+    // Signed again from the same unsigned packages, a second later: the
+    // same bytes, every RPM, the metadata and its signature.
+    let first = digests(&repo);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let signed_once = d.root.path().join("out/signed-x86_64");
+    std::fs::rename(&repo, &signed_once).expect("move aside");
+    run(Command::new("cp").arg("-a").arg(&unsigned).arg(&repo));
+    sign(&[]);
+    let second = digests(&repo);
+    assert_eq!(
+        second.keys().collect::<Vec<_>>(),
+        first.keys().collect::<Vec<_>>()
+    );
+    for (file, digest) in &second {
+        assert_eq!(digest, &first[file], "{file} differs between two signings");
+    }
+    assert!(first.contains_key("repodata/repomd.xml.asc"), "{first:?}");
+
+    // With SOURCE_DATE_EPOCH every signature is made then (and again the
+    // same bytes twice).
+    let mut epoch_digests = Vec::new();
+    for _ in 0..2 {
+        std::fs::remove_dir_all(&repo).expect("remove");
+        run(Command::new("cp").arg("-a").arg(&unsigned).arg(&repo));
+        let r = sign(&[("SOURCE_DATE_EPOCH", "1234567890")]);
+        assert_eq!(r["repositories"][0]["time"], 1_234_567_890);
+        epoch_digests.push(digests(&repo));
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+    assert_eq!(epoch_digests[0], epoch_digests[1]);
+    assert_ne!(epoch_digests[0], first);
+    for rpm in &rpms {
+        let sig = rpm_signature(&repo.join("Packages").join(rpm.file_name().expect("name")));
+        assert!(sig.contains("Fri Feb 13 23:31:30 2009"), "{sig}");
+    }
+    let said = verify(&repo);
+    assert!(said.contains("Good signature"), "{said}");
+}
+
+/// Every format `azldev image build` writes, by name.
+/// (`tar.xz` is checked on `demo-container`: xz preset 6 takes about
+/// 2.5 MB/s per core, 100 s for demo-vm's 500 MB.)
+const EVERY_FORMAT: [&str; 11] = [
+    "tar",
+    "oci",
+    "oci-archive",
+    "ext4",
+    "erofs",
+    "squashfs",
+    "raw",
+    "qcow2",
+    "vhd",
+    "vhdx",
+    "iso",
+];
+
+/// `run`, with stdout and stderr together (xorriso reports on stderr).
+fn run_both(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?}:\n{text}");
+    text
+}
+
+/// Each artefact of one arch of `demo-vm`, checked by its own tool.
+fn verify_every_format(dir: &Path, arch: &str, scratch: &Path) {
+    let p = |ext: &str| dir.join(format!("demo-vm.{ext}"));
+    let oci_arch = if arch == "x86_64" { "amd64" } else { "arm64" };
+    // The demo program built by `azldev build`, in every root.
+    let hello = "usr/bin/hello";
+
+    // tar: GNU tar lists it.
+    let listing = run(Command::new("tar").arg("-tvf").arg(p("tar")));
+    assert!(
+        listing.lines().any(|l| l.ends_with(&format!(" {hello}"))),
+        "{arch} tar: {listing}"
+    );
+
+    // OCI layout: skopeo inspects, umoci unpacks it.
+    let inspect: Value = serde_json::from_str(&run(Command::new("skopeo")
+        .arg("inspect")
+        .arg(format!("oci:{}:latest", p("oci").display()))))
+    .expect("skopeo JSON");
+    assert_eq!(inspect["Architecture"], oci_arch, "{arch} oci");
+    let bundle = scratch.join(format!("{arch}-bundle"));
+    run(Command::new("umoci")
+        .args(["unpack", "--image"])
+        .arg(format!("{}:latest", p("oci").display()))
+        .arg(&bundle));
+    assert!(
+        bundle.join("rootfs").join(hello).is_file(),
+        "{arch} oci: no {hello}"
+    );
+    std::fs::remove_dir_all(&bundle).expect("remove the bundle");
+
+    // oci-archive: skopeo reads it as an archive.
+    let inspect: Value = serde_json::from_str(&run(Command::new("skopeo")
+        .arg("inspect")
+        .arg(format!("oci-archive:{}:latest", p("oci.tar").display()))))
+    .expect("skopeo JSON");
+    assert_eq!(inspect["Architecture"], oci_arch, "{arch} oci-archive");
+
+    // ext4: e2fsck finds nothing, debugfs finds the program.
+    run_both(Command::new("e2fsck").arg("-fn").arg(p("ext4")));
+    let stat = run_both(
+        Command::new("debugfs")
+            .arg("-R")
+            .arg(format!("stat /{hello}"))
+            .arg(p("ext4")),
+    );
+    assert!(stat.contains("Type: regular"), "{arch} ext4: {stat}");
+
+    // erofs: fsck.erofs checks every file's data.
+    run_both(Command::new("fsck.erofs").arg("--extract").arg(p("erofs")));
+
+    // squashfs: unsquashfs lists it.
+    let listing = run(Command::new("unsquashfs").arg("-l").arg(p("squashfs")));
+    assert!(
+        listing.lines().any(|l| l == format!("squashfs-root/{hello}")),
+        "{arch} squashfs"
+    );
+
+    // raw: sgdisk verifies the GPT; the ESP and the root partition.
+    let v = run(Command::new("sgdisk").arg("-v").arg(p("raw")));
+    assert!(v.contains("No problems found"), "{arch} raw: {v}");
+    let table = run(Command::new("sgdisk").arg("-p").arg(p("raw")));
+    for name in ["esp", "root"] {
+        assert!(
+            table.lines().any(|l| l.trim_end().ends_with(&format!(" {name}"))),
+            "{arch} raw: no partition `{name}`:\n{table}"
+        );
+    }
+
+    // qcow2, vhd, vhdx: qemu-img checks or reads them, and each holds
+    // exactly the raw disk.
+    for (ext, fmt) in [("qcow2", "qcow2"), ("vhd", "vpc"), ("vhdx", "vhdx")] {
+        if fmt != "vpc" {
+            run(Command::new("qemu-img").args(["check", "-f", fmt]).arg(p(ext)));
+        }
+        let info: Value = serde_json::from_str(&run(Command::new("qemu-img")
+            .args(["info", "--output=json", "-f", fmt])
+            .arg(p(ext))))
+        .expect("qemu-img JSON");
+        assert_eq!(info["format"], fmt, "{arch} {ext}");
+        run(Command::new("qemu-img")
+            .args(["compare", "-f", fmt, "-F", "raw"])
+            .arg(p(ext))
+            .arg(p("raw")));
+    }
+
+    // iso: xorriso sees a UEFI El Torito image and the root as squashfs.
+    let report = run_both(Command::new("xorriso").arg("-indev").arg(p("iso")).args([
+        "-report_el_torito",
+        "plain",
+        "-find",
+        "/",
+        "-exec",
+        "lsdl",
+    ]));
+    let boot = report
+        .lines()
+        .find(|l| l.starts_with("El Torito boot img :"))
+        .unwrap_or_else(|| panic!("{arch} iso: no boot image:\n{report}"));
+    assert!(boot.contains("UEFI"), "{arch} iso: {boot}");
+    assert!(report.contains("/LiveOS/squashfs.img"), "{arch} iso: {report}");
+    let v = run(Command::new("sgdisk").arg("-v").arg(p("iso")));
+    assert!(v.contains("No problems found"), "{arch} iso: {v}");
+}
+
+#[test]
+fn demo_vm_every_format_for_both_arches_verified_and_reproducible() {
+    let _one = serial();
+    let d = Demo::new();
+    azldev_e2e::copy_tree(
+        &azldev_e2e::demo::workspace_root().join("images"),
+        &d.root.path().join("images"),
+    );
+    d.expect(0, &["build", "-a", "--arch", "all", "--format", "json"]);
+    let out = d.root.path().join("out/images/demo-vm");
+    let scratch = tempfile::tempdir_in(crate::build::cache()).expect("tempdir");
+    // One arch at a time, its artefacts removed once compared (about
+    // 4.5 GB per build of the eleven formats).
+    for arch in ["x86_64", "aarch64"] {
+        let mut args = vec!["image", "build", "demo-vm", "--arch", arch, "--format", "json"];
+        for f in EVERY_FORMAT {
+            args.extend(["--image-format", f]);
+        }
+        let mut builds = Vec::new();
+        for round in 0..2 {
+            let start = std::time::Instant::now();
+            let report = d.json(0, &args);
+            eprintln!(
+                "demo-vm {arch}, {} formats, build {}: {:.1}s",
+                EVERY_FORMAT.len(),
+                round + 1,
+                start.elapsed().as_secs_f64()
+            );
+            let r = image(&report, arch);
+            assert_eq!(r["status"], "built", "{r}");
+            let formats: Vec<&str> = r["artifacts"]
+                .as_array()
+                .expect("artifacts")
+                .iter()
+                .map(|a| a["format"].as_str().expect("format"))
+                .collect();
+            assert_eq!(formats, EVERY_FORMAT, "{arch}");
+            for a in r["artifacts"].as_array().expect("artifacts") {
+                let path = PathBuf::from(a["path"].as_str().expect("path"));
+                if a["format"] != "oci" {
+                    assert_eq!(a["sha256"], sha256(&path), "{arch} {}", a["format"]);
+                }
+            }
+            if round == 0 {
+                verify_every_format(&out.join(arch), arch, scratch.path());
+            }
+            builds.push(digests(&out.join(arch)));
+            // Built again from scratch (a new root from the same
+            // repositories) once this build's artefacts are gone.
+            std::fs::remove_dir_all(out.join(arch)).expect("remove the artefacts");
+        }
+        assert_eq!(
+            builds[1].keys().collect::<Vec<_>>(),
+            builds[0].keys().collect::<Vec<_>>(),
+            "{arch}"
+        );
+        let differ: Vec<&String> = builds[1]
+            .iter()
+            .filter(|(file, digest)| builds[0][*file] != **digest)
+            .map(|(file, _)| file)
+            .collect();
+        assert!(differ.is_empty(), "{arch}: differ between two builds: {differ:?}");
+
+        // tar.xz, on the container (the same writer as any root): twice
+        // the same bytes, xz checks it, and it holds exactly the tar.
+        let dir = d.root.path().join("out/images/demo-container").join(arch);
+        let mut xz = Vec::new();
+        for _ in 0..2 {
+            let _ = std::fs::remove_dir_all(&dir);
+            let r = d.json(
+                0,
+                &[
+                    "image",
+                    "build",
+                    "demo-container",
+                    "--arch",
+                    arch,
+                    "--image-format",
+                    "tar",
+                    "--image-format",
+                    "tar.xz",
+                    "--format",
+                    "json",
+                ],
+            );
+            assert_eq!(image(&r, arch)["artifacts"][1]["format"], "tar.xz");
+            let p = |ext: &str| dir.join(format!("demo-container.{ext}"));
+            run(Command::new("xz").arg("-t").arg(p("tar.xz")));
+            let unpacked = run(Command::new("sh")
+                .arg("-c")
+                .arg("xz -dc \"$1\" | sha256sum")
+                .arg("sh")
+                .arg(p("tar.xz")));
+            assert_eq!(
+                unpacked.split_whitespace().next(),
+                Some(sha256(&p("tar")).as_str()),
+                "{arch} tar.xz"
+            );
+            let listing = run(Command::new("tar").arg("-tJf").arg(p("tar.xz")));
+            assert!(listing.lines().any(|l| l == "usr/bin/hello"), "{arch} tar.xz");
+            xz.push(sha256(&p("tar.xz")));
+        }
+        assert_eq!(xz[0], xz[1], "{arch}: tar.xz differs between two builds");
+    }
 }

@@ -17,7 +17,8 @@
 //!   `bench_build.rs`).
 //! - `bench image [--root DIR] [--arch A] [--runs N] [--no-kiwi] [--keep]` —
 //!   every image format writer on a real root, next to `kiwi-ng system
-//!   create` for tar, OCI, squashfs and ext4 (see `bench_image.rs`).
+//!   create` for tar, OCI, squashfs and ext4 (see `bench_image.rs`);
+//!   `bench image --demo`: the whole demo image set, both arches.
 //! - `bench autospec [--commits N]` — native `%autorelease`/`%autochangelog`
 //!   on a 5,000-commit history (see `bench_autospec.rs`).
 //! - `bench buildroot [--runs N] [--arch A] [--seed-arch A|none]` — layer
@@ -94,6 +95,7 @@ fn main() -> Result<()> {
                  bench build [--components N]         `azldev build`: -j 2 vs -j 1, overhead, no-op, aarch64 vs x86_64\n  \
                  bench autospec [--commits N]         %autorelease/%autochangelog on a 5,000-commit history\n  \
                  bench image [--runs N] [--no-kiwi]   image format writers on a cached base root, next to kiwi-ng\n  \
+                 bench image --demo [--bin PATH]      the whole demo image set (demo-container, demo-vm), both arches\n  \
                  bench buildroot [--runs N]           layer setup+teardown vs untar vs dnf --installroot; seed import\n  \
                  bench config [ROOT] [N]              load + validate the azl4 configuration N times\n  \
                  demo [ARGS…]                         system packages, demo upstreams, `azldev render ARGS`,\n                                      \
@@ -176,7 +178,7 @@ const SYSTEM_TOOLS: &[(&str, &str)] = &[
 /// packages" and `.ci/run` give the same list).
 const APT_INSTALL: &str = "apt-get install -y --no-install-recommends rpm git dnf createrepo-c \
     bubblewrap qemu-user-static binfmt-support debootstrap wget file util-linux dpkg ca-certificates \
-    e2fsprogs erofs-utils squashfs-tools mtools dosfstools gdisk xorriso skopeo umoci gnupg cpio zstd \
+    e2fsprogs erofs-utils squashfs-tools mtools dosfstools gdisk xorriso skopeo umoci gnupg cpio zstd xz-utils \
     openssl qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 \
     qemu-utils=$(apt-cache madison qemu-system-common | awk 'NR==1 {print $3}') --allow-downgrades";
 

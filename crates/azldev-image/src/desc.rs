@@ -573,7 +573,7 @@ mod tests {
         );
         assert_eq!(
             x.formats.iter().map(|f| f.value).collect::<Vec<_>>(),
-            [Format::Tar]
+            [Format::TarXz]
         );
         assert_eq!(x.remove_packages[0].value, "gone");
         e.profile = Some("a".into());
@@ -585,7 +585,7 @@ mod tests {
         );
         assert_eq!(
             a.formats.iter().map(|f| f.value).collect::<Vec<_>>(),
-            [Format::Tar, Format::Oci]
+            [Format::TarXz, Format::Oci]
         );
         let c = &a.container.as_ref().expect("container").value;
         assert_eq!(c.entrypoint, ["/bin/sh", "-c"]);

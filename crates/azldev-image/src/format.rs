@@ -8,6 +8,9 @@
 //! - `tar`: POSIX (pax) tar written here: entries sorted by name, numeric
 //!   owners, mtimes clamped to `SOURCE_DATE_EPOCH`, hard links, xattrs as
 //!   `SCHILY.xattr.*` (file capabilities survive); no entry for `/` itself.
+//! - `tar.xz`: that tar, xz preset 6 (xz's default, as kiwi's `tbz`) in
+//!   independent 24 MiB blocks (`xz -T0`'s size for preset 6) compressed
+//!   on every core; the blocks make the bytes the same for any core count.
 //! - `oci` / `oci-archive`: one layer (that tar, gzip level 2 as fixed 4 MiB
 //!   members compressed in parallel), config from [`ContainerConfig`]
 //!   (`PATH` added when `env` has none), `index.json` with
@@ -25,6 +28,10 @@
 //! - `iso`: hybrid UEFI ISO: `/LiveOS/squashfs.img` (always squashfs) and
 //!   the ESP tree as a FAT El Torito image, also GPT partition 2 (type ESP).
 //!
+//! Writing several formats of one root, [`FormatInput::raw_disk`] and
+//! [`FormatInput::squashfs`] let the derived formats reuse what another
+//! format wrote ([`Format::made_from`]).
+//!
 //! [`FormatInput::kernel_cmdline`] is not written by these writers: the ESP
 //! tree (boot loader entries) carries the command line.
 
@@ -40,6 +47,9 @@ use azldev_buildroot::arch::Arch;
 pub enum Format {
     /// A tar archive of the root (`.tar`).
     Tar,
+    /// That tar archive xz-compressed (`.tar.xz`, as kiwi's `tbz` type).
+    #[serde(rename = "tar.xz")]
+    TarXz,
     /// An OCI image layout directory.
     Oci,
     /// An OCI image layout as one tar archive (`oci-archive`).
@@ -63,8 +73,9 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 11] = [
+    pub const ALL: [Format; 12] = [
         Format::Tar,
+        Format::TarXz,
         Format::Oci,
         Format::OciArchive,
         Format::Ext4,
@@ -81,6 +92,7 @@ impl Format {
     pub fn name(self) -> &'static str {
         match self {
             Format::Tar => "tar",
+            Format::TarXz => "tar.xz",
             Format::Oci => "oci",
             Format::OciArchive => "oci-archive",
             Format::Ext4 => "ext4",
@@ -100,6 +112,19 @@ impl Format {
             self,
             Format::Raw | Format::Qcow2 | Format::Vhd | Format::Vhdx | Format::Iso
         )
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::Format;
+
+    #[test]
+    fn reports_and_the_command_line_use_the_same_names() {
+        for f in Format::ALL {
+            assert_eq!(serde_json::to_value(f).expect("json"), f.name());
+            assert_eq!(f.name().parse::<Format>(), Ok(f));
+        }
     }
 }
 
@@ -174,6 +199,25 @@ pub struct FormatInput<'a> {
     pub log: Option<&'a Path>,
     /// Scratch directory (inside the image's work directory) writers may use.
     pub scratch: &'a Path,
+    /// The [`Format::Raw`] disk already written from this same input: qcow2,
+    /// vhd, vhdx (and raw itself) start from it instead of writing the
+    /// filesystems again. Same bytes either way.
+    pub raw_disk: Option<&'a Path>,
+    /// The [`Format::Squashfs`] image already written from this same input:
+    /// the ISO holds it instead of compressing the root again.
+    pub squashfs: Option<&'a Path>,
+}
+
+impl Format {
+    /// The format whose artefact this one is made from when both are
+    /// written ([`FormatInput::raw_disk`], [`FormatInput::squashfs`]).
+    pub fn made_from(self) -> Option<Format> {
+        match self {
+            Format::Qcow2 | Format::Vhd | Format::Vhdx => Some(Format::Raw),
+            Format::Iso => Some(Format::Squashfs),
+            _ => None,
+        }
+    }
 }
 
 /// One written artefact.
@@ -272,6 +316,7 @@ pub fn write(format: Format, input: &FormatInput, out: &Path) -> Result<Artifact
     let tmp = util::temp_sibling(out)?;
     let result = match format {
         Format::Tar => tar::write_file(input, &tmp.path),
+        Format::TarXz => tar::write_xz(input, &tmp.path),
         Format::Oci => oci::write_layout(input, &tmp.path),
         Format::OciArchive => oci::write_archive(input, &tmp.path),
         Format::Ext4 => fs::write_ext4(input, &tmp.path),

@@ -153,6 +153,12 @@ pub struct ImageReport {
     pub artifacts: Vec<Artifact>,
     pub release_files: Vec<ReleaseFile>,
     pub seconds: f64,
+    /// Where the time of a build went, in seconds: `root` (dnf, scripts,
+    /// scrub), `esp` (boot tree and initramfs), one `format <name>` per
+    /// format written (formats are written in parallel), `publish`
+    /// (release files, the swap), `cleanup` (the root and scratch removed).
+    #[serde(default)]
+    pub timings: BTreeMap<String, f64>,
 }
 
 /// Hex of bytes.
@@ -215,6 +221,7 @@ pub fn key(req: &BuildRequest<'_>) -> Result<[u8; 32], ImageError> {
 pub fn artifact_name(image: &str, f: Format) -> String {
     let ext = match f {
         Format::Tar => "tar",
+        Format::TarXz => "tar.xz",
         Format::Oci => "oci",
         Format::OciArchive => "oci.tar",
         Format::Ext4 => "ext4",
@@ -285,6 +292,8 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
     let cleanup = RemoveOnDrop(work.clone());
     let root_dir = work.join("root");
     let log = req.log_dir.join(format!("image-{}-{}.log", spec.name, spec.arch));
+    let mut timings: BTreeMap<String, f64> = BTreeMap::new();
+    let phase = Instant::now();
     let info: RootInfo = root::make(&RootRequest {
         spec,
         repos: req.repos.clone(),
@@ -297,6 +306,7 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
         source_date_epoch: None,
     })?;
     let root_size = artifacts::tree_size(&root_dir);
+    timings.insert("root".into(), phase.elapsed().as_secs_f64());
     artifacts::check_budget(spec, &info.packages, root_size)?;
 
     // Publish into a staging directory beside the destination, then swap.
@@ -306,6 +316,7 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
     fs::create_dir_all(&staging).map_err(io_err(format!("create {}", staging.display())))?;
     let staging_guard = RemoveOnDrop(staging.clone());
 
+    let phase = Instant::now();
     // One ESP for the disks, one for the ISO (its initramfs cannot mount a
     // root partition: the maker knows which it writes).
     let make_esp = |f: Format| -> Result<Option<EspTree>, ImageError> {
@@ -332,54 +343,109 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
     } else {
         None
     };
+    if esp.is_some() || esp_iso.is_some() {
+        timings.insert("esp".into(), phase.elapsed().as_secs_f64());
+    }
     let container = spec
         .container
         .as_ref()
         .map(|c| c.value.clone())
         .unwrap_or_default();
     let cmdline = spec.kernel_cmdline.as_ref().map(|c| c.value.clone());
-    let results: Vec<Result<Artifact, ImageError>> = req
-        .formats
+    // Formats made from another's artefact (qcow2, vhd, vhdx from the raw
+    // disk; the ISO from the squashfs) are written after it, reusing it;
+    // the raw disk or squashfs is then written even when not asked for.
+    let mut first: Vec<Format> = Vec::new();
+    let mut then: Vec<Format> = Vec::new();
+    for &f in &req.formats {
+        match f.made_from() {
+            Some(base) => {
+                if !first.contains(&base) {
+                    first.push(base);
+                }
+                then.push(f);
+            }
+            None if !first.contains(&f) => first.push(f),
+            None => {}
+        }
+    }
+    let helper_dir = work.join("bases");
+    fs::create_dir_all(&helper_dir).map_err(io_err(format!("create {}", helper_dir.display())))?;
+    // Where a format's artefact is written: staging when asked for.
+    let target = |f: Format| {
+        if req.formats.contains(&f) {
+            staging.join(artifact_name(&spec.name, f))
+        } else {
+            helper_dir.join(artifact_name(&spec.name, f))
+        }
+    };
+    let write_one = |f: Format, raw_disk: Option<&Path>, squashfs: Option<&Path>| {
+        let scratch = work.join(format!("scratch-{f}"));
+        fs::create_dir_all(&scratch).map_err(io_err(format!("create {}", scratch.display())))?;
+        let input = FormatInput {
+            root: &root_dir,
+            name: &spec.name,
+            arch: spec.arch,
+            source_date_epoch: info.source_date_epoch,
+            seed,
+            // The ISO's ESP boots its whole root from the initramfs.
+            esp: if f == Format::Iso { &esp_iso } else { &esp }
+                .as_ref()
+                .map(|e| e.dir.as_path()),
+            root_fs: spec
+                .root_filesystem
+                .as_ref()
+                .map_or(RootFs::default(), |r| r.value),
+            disk_size: spec.disk_size.as_ref().map(|d| d.value),
+            kernel_cmdline: cmdline.as_deref(),
+            container: &container,
+            log: Some(&log),
+            scratch: &scratch,
+            raw_disk,
+            squashfs,
+        };
+        let out = target(f);
+        let t = Instant::now();
+        let mut a = (req.writer)(f, &input, &out).map_err(|source| ImageError::Format {
+            image: spec.name.clone(),
+            arch: spec.arch.to_string(),
+            format: f,
+            source,
+        })?;
+        let took = t.elapsed().as_secs_f64();
+        let _ = fs::remove_dir_all(&scratch);
+        a.path = req.out_dir.join(artifact_name(&spec.name, f));
+        Ok::<(Artifact, f64), ImageError>((a, took))
+    };
+    let mut done: BTreeMap<Format, Artifact> = BTreeMap::new();
+    let firsts: Vec<Result<(Artifact, f64), ImageError>> =
+        first.par_iter().map(|&f| write_one(f, None, None)).collect();
+    for (f, r) in first.iter().zip(firsts) {
+        let (a, took) = r?;
+        timings.insert(format!("format {f}"), took);
+        done.insert(*f, a);
+    }
+    let raw_disk = done.contains_key(&Format::Raw).then(|| target(Format::Raw));
+    let squashfs = done
+        .contains_key(&Format::Squashfs)
+        .then(|| target(Format::Squashfs));
+    let thens: Vec<Result<(Artifact, f64), ImageError>> = then
         .par_iter()
-        .map(|&f| {
-            let scratch = work.join(format!("scratch-{f}"));
-            fs::create_dir_all(&scratch).map_err(io_err(format!("create {}", scratch.display())))?;
-            let input = FormatInput {
-                root: &root_dir,
-                name: &spec.name,
-                arch: spec.arch,
-                source_date_epoch: info.source_date_epoch,
-                seed,
-                esp: if f == Format::Iso { &esp_iso } else { &esp }
-                    .as_ref()
-                    .map(|e| e.dir.as_path()),
-                root_fs: spec
-                    .root_filesystem
-                    .as_ref()
-                    .map_or(RootFs::default(), |r| r.value),
-                disk_size: spec.disk_size.as_ref().map(|d| d.value),
-                kernel_cmdline: cmdline.as_deref(),
-                container: &container,
-                log: Some(&log),
-                scratch: &scratch,
-            };
-            let out = staging.join(artifact_name(&spec.name, f));
-            let mut a = (req.writer)(f, &input, &out).map_err(|source| ImageError::Format {
-                image: spec.name.clone(),
-                arch: spec.arch.to_string(),
-                format: f,
-                source,
-            })?;
-            let _ = fs::remove_dir_all(&scratch);
-            a.path = req.out_dir.join(artifact_name(&spec.name, f));
-            Ok(a)
-        })
+        .map(|&f| write_one(f, raw_disk.as_deref(), squashfs.as_deref()))
         .collect();
+    for (f, r) in then.iter().zip(thens) {
+        let (a, took) = r?;
+        timings.insert(format!("format {f}"), took);
+        done.insert(*f, a);
+    }
     let mut arts = Vec::new();
-    for r in results {
-        arts.push(r?);
+    for f in &req.formats {
+        if let Some(a) = done.remove(f) {
+            arts.push(a);
+        }
     }
 
+    let phase = Instant::now();
     let mut release_files = Vec::new();
     let seed_hex = key_hex.clone();
     for (kind, name, text) in [
@@ -430,6 +496,7 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
         artifacts: arts,
         release_files,
         seconds: 0.0,
+        timings: BTreeMap::new(),
     };
     fs::write(
         staging.join("image.json"),
@@ -456,10 +523,16 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
         fs::rename(&staging, &req.out_dir).map_err(io_err(format!("publish {}", req.out_dir.display())))?;
         std::mem::forget(staging_guard);
     }
-    // The root goes now, inside the time reported.
+    timings.insert("publish".into(), phase.elapsed().as_secs_f64());
+    // The root goes now, inside the time reported: its subtrees in
+    // parallel (tens of thousands of files), then whatever is left.
+    let phase = Instant::now();
+    remove_tree(&work);
     drop(cleanup);
+    timings.insert("cleanup".into(), phase.elapsed().as_secs_f64());
     let mut report = report;
     report.seconds = start.elapsed().as_secs_f64();
+    report.timings = timings;
     Ok(report)
 }
 
@@ -476,6 +549,24 @@ fn remove_leftovers(dir: &Path, prefix: &str) {
             let _ = fs::remove_dir_all(e.path());
         }
     }
+}
+
+/// Removes a tree the build made, directories' entries in parallel (best
+/// effort: what is left is removed by the caller's `remove_dir_all`).
+fn remove_tree(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let entries: Vec<fs::DirEntry> = entries.filter_map(Result::ok).collect();
+    entries.par_iter().for_each(|e| {
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir {
+            remove_tree(&e.path());
+            let _ = fs::remove_dir(e.path());
+        } else {
+            let _ = fs::remove_file(e.path());
+        }
+    });
 }
 
 struct RemoveOnDrop(PathBuf);

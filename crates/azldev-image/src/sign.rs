@@ -7,6 +7,22 @@
 //! checksums changed), `repodata/repomd.xml.asc` is written and the public
 //! key is exported beside the packages as `RPM-GPG-KEY-azldev` (what a
 //! client imports with `rpm --import`).
+//!
+//! Signing is reproducible: the same RPMs signed with the same key give the
+//! same bytes. An OpenPGP signature's only varying part is its creation time
+//! (RSA PKCS#1 v1.5 and EdDSA signatures are a function of the key, the data
+//! and the hashed subpackets; ECDSA and DSA draw a random nonce and are not),
+//! so gpg runs with its clock frozen (`--faked-system-time T!`, through
+//! rpm's `%_gpg_sign_cmd_extra_args`) at:
+//! - for an RPM, `SOURCE_DATE_EPOCH` when given, else the RPM's own build
+//!   time;
+//! - for `repomd.xml`, `SOURCE_DATE_EPOCH` when given, else the newest
+//!   RPM's time, which is also the metadata's revision and every timestamp
+//!   in it (`createrepo_c --set-timestamp-to-revision`), and every RPM's
+//!   file time is set to its signing time (createrepo_c records it);
+//!
+//! each raised to the signing key's creation time when older (a signature
+//! older than its key is refused by gpg and by rpm's verifiers).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -35,6 +51,8 @@ pub enum SignError {
         tool: &'static str,
         package: &'static str,
     },
+    #[error("{what}: unexpected output: {text}")]
+    Output { what: String, text: String },
     #[error("no secret key `{key}` in the GnuPG keyring{}", home.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
     #[diagnostic(help("list the keys with `gpg --list-secret-keys`; set GNUPGHOME for another keyring"))]
     NoKey { key: String, home: Option<String> },
@@ -67,6 +85,9 @@ pub struct SignReport {
     pub already: usize,
     pub signature: PathBuf,
     pub public_key: PathBuf,
+    /// The creation time of `repomd.xml`'s signature (seconds since 1970),
+    /// also the metadata's revision.
+    pub time: i64,
 }
 
 fn check_tools() -> Result<(), SignError> {
@@ -146,25 +167,102 @@ fn which(program: &str) -> Option<PathBuf> {
     })
 }
 
+/// The build time of each RPM, in order.
+fn build_times(rpms: &[PathBuf], log: &Path) -> Result<Vec<i64>, SignError> {
+    let mut times = Vec::with_capacity(rpms.len());
+    for chunk in rpms.chunks(256) {
+        let out = run(
+            "reading the packages' build times",
+            log,
+            Command::new("rpm")
+                .args(["-qp", "--nosignature", "--nodigest", "--qf", "%{BUILDTIME}\\n"])
+                .args(chunk),
+        )?;
+        let text = out.stdout_str();
+        let got: Vec<i64> = text
+            .lines()
+            .map(|l| l.trim().parse::<i64>().unwrap_or(0))
+            .collect();
+        if got.len() != chunk.len() {
+            return Err(SignError::Output {
+                what: "rpm -qp --qf %{BUILDTIME}".into(),
+                text: crate::run::tail(text.as_bytes()),
+            });
+        }
+        times.extend(got);
+    }
+    Ok(times)
+}
+
+/// The newest creation time of the signing-capable keys `key` names
+/// (`gpg --with-colons`: field 6 is the creation time, field 12 the
+/// capabilities; a lowercase `s` is a key that signs).
+pub fn key_created(colons: &str) -> Option<i64> {
+    let keys: Vec<(i64, bool)> = colons
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            if !matches!(f.first(), Some(&("sec" | "ssb" | "pub" | "sub"))) {
+                return None;
+            }
+            let created = f.get(5)?.parse::<i64>().ok()?;
+            let signs = f.get(11).is_some_and(|c| c.contains('s'));
+            Some((created, signs))
+        })
+        .collect();
+    let signing = keys.iter().filter(|(_, s)| *s).map(|(t, _)| *t).max();
+    signing.or_else(|| keys.iter().map(|(t, _)| *t).max())
+}
+
+/// When a signature over something of time `own` is made.
+pub fn signing_time(own: i64, source_date_epoch: Option<i64>, key_created: i64) -> i64 {
+    source_date_epoch.unwrap_or(own).max(key_created)
+}
+
+fn set_mtime(path: &Path, secs: i64) -> Result<(), SignError> {
+    let t = if secs >= 0 {
+        std::time::UNIX_EPOCH + Duration::from_secs(secs.unsigned_abs())
+    } else {
+        std::time::UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
+    };
+    fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(t))
+        .map_err(io_err(format!("set the time of {}", path.display())))
+}
+
+/// gpg's frozen clock.
+fn faked_time(t: i64) -> String {
+    format!("--faked-system-time={t}!")
+}
+
 /// Signs every RPM of `repo` with `key`, regenerates its metadata and
-/// signs `repomd.xml`.
-pub fn sign_repo(repo: &Path, key: &str, log: &Path) -> Result<SignReport, SignError> {
+/// signs `repomd.xml`, reproducibly (see the module's documentation):
+/// `source_date_epoch` is `SOURCE_DATE_EPOCH` when set.
+pub fn sign_repo(
+    repo: &Path,
+    key: &str,
+    log: &Path,
+    source_date_epoch: Option<i64>,
+) -> Result<SignReport, SignError> {
     check_tools()?;
     if let Some(p) = log.parent() {
         fs::create_dir_all(p).map_err(io_err(format!("create {}", p.display())))?;
     }
     let _ = fs::remove_file(log);
-    if Runner::new()
+    let listed = Runner::new()
         .log(log)
         .capture_stdout()
-        .run(Command::new("gpg").args(["--batch", "--list-secret-keys", key]))
-        .is_err()
-    {
-        return Err(SignError::NoKey {
-            key: key.to_owned(),
-            home: std::env::var("GNUPGHOME").ok(),
-        });
-    }
+        .run(Command::new("gpg").args(["--batch", "--with-colons", "--list-secret-keys", key]));
+    let no_key = || SignError::NoKey {
+        key: key.to_owned(),
+        home: std::env::var("GNUPGHOME").ok(),
+    };
+    let created = match listed {
+        Ok(out) => key_created(&out.stdout_str()).ok_or_else(no_key)?,
+        Err(_) => return Err(no_key()),
+    };
     // Publishing and signing the repository in turn with builds.
     let lock = fs::File::create(repo.join(".azldev-publish.lock")).map_err(io_err("lock the repository"))?;
     lock.lock().map_err(io_err("lock the repository"))?;
@@ -189,21 +287,41 @@ pub fn sign_repo(repo: &Path, key: &str, log: &Path) -> Result<SignReport, SignE
     // rpm's `%__gpg` may name a gpg2 that does not exist (Debian): use
     // the gpg on PATH.
     let gpg = which("gpg").unwrap_or_else(|| PathBuf::from("/usr/bin/gpg"));
-    for chunk in all.chunks(64) {
-        run(
-            "rpmsign --addsign",
-            log,
-            Command::new("rpmsign")
-                .arg("--addsign")
-                .arg("--define")
-                .arg(format!("_gpg_name {key}"))
-                .arg("--define")
-                .arg(format!("__gpg {}", gpg.display()))
-                .arg("--define")
-                .arg("_gpg_sign_cmd_extra_args --batch")
-                .args(chunk),
-        )?;
+    let times: Vec<i64> = build_times(&all, log)?
+        .into_iter()
+        .map(|t| signing_time(t, source_date_epoch, created))
+        .collect();
+    // One rpmsign per signing time (gpg's clock is frozen per run).
+    let mut by_time: std::collections::BTreeMap<i64, Vec<&PathBuf>> = std::collections::BTreeMap::new();
+    for (r, t) in all.iter().zip(&times) {
+        by_time.entry(*t).or_default().push(r);
     }
+    for (t, rpms) in &by_time {
+        for chunk in rpms.chunks(64) {
+            run(
+                "rpmsign --addsign",
+                log,
+                Command::new("rpmsign")
+                    .arg("--addsign")
+                    .arg("--define")
+                    .arg(format!("_gpg_name {key}"))
+                    .arg("--define")
+                    .arg(format!("__gpg {}", gpg.display()))
+                    .arg("--define")
+                    .arg(format!("_gpg_sign_cmd_extra_args --batch {}", faked_time(*t)))
+                    .args(chunk.iter().copied()),
+            )?;
+        }
+    }
+    // createrepo_c records each file's time.
+    for (r, t) in all.iter().zip(&times) {
+        set_mtime(r, *t)?;
+    }
+    let repo_time = times
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or_else(|| signing_time(0, source_date_epoch, created));
     let stale = repo.join(".repodata");
     if stale.exists() {
         fs::remove_dir_all(&stale).map_err(io_err(format!("remove {}", stale.display())))?;
@@ -213,6 +331,9 @@ pub fn sign_repo(repo: &Path, key: &str, log: &Path) -> Result<SignReport, SignE
         log,
         Command::new("createrepo_c")
             .args(["--quiet", "--no-database", "--excludes", ".azldev-publish.lock"])
+            .arg("--revision")
+            .arg(repo_time.to_string())
+            .arg("--set-timestamp-to-revision")
             .arg(repo),
     )?;
     let repomd = repo.join("repodata/repomd.xml");
@@ -227,6 +348,7 @@ pub fn sign_repo(repo: &Path, key: &str, log: &Path) -> Result<SignReport, SignE
                 "--batch",
                 "--yes",
                 "--armor",
+                &faked_time(repo_time),
                 "--detach-sign",
                 "--local-user",
                 key,
@@ -250,5 +372,34 @@ pub fn sign_repo(repo: &Path, key: &str, log: &Path) -> Result<SignReport, SignE
         already,
         signature,
         public_key,
+        time: repo_time,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_signing_key_s_creation_time() {
+        let colons = "sec:u:2048:1:AAAA:1700000000:::u:::scESC:::+:::23::0:\n\
+                      fpr:::::::::ABCD:\n\
+                      uid:u::::1700000000::HASH::Demo <d@x>::::::::::0:\n\
+                      ssb:u:2048:1:BBBB:1700000500::::::e:::+:::23:\n\
+                      ssb:u:255:22:CCCC:1700000100::::::s:::+:::ed25519:\n";
+        assert_eq!(key_created(colons), Some(1_700_000_100));
+        assert_eq!(
+            key_created("sec:u:2048:1:AAAA:1600000000::::::::\n"),
+            Some(1_600_000_000)
+        );
+        assert_eq!(key_created("uid:u::::1::x\n"), None);
+    }
+
+    #[test]
+    fn signing_time_is_the_epoch_or_own_time_never_before_the_key() {
+        assert_eq!(signing_time(100, None, 50), 100);
+        assert_eq!(signing_time(100, Some(70), 50), 70);
+        assert_eq!(signing_time(100, Some(10), 50), 50);
+        assert_eq!(signing_time(10, None, 50), 50);
+    }
 }

@@ -95,7 +95,9 @@ pub enum RepoCommand {
     /// Sign the local build repository: every RPM with `rpmsign --addsign`,
     /// the metadata regenerated, and `repodata/repomd.xml.asc` (a detached
     /// armored signature). The key is a GnuPG key of the signing user's
-    /// keyring (`GNUPGHOME` is honoured).
+    /// keyring (`GNUPGHOME` is honoured). Reproducible: each signature is
+    /// made at `SOURCE_DATE_EPOCH` when set, else at its RPM's build time
+    /// (`repomd.xml`: the newest), never before the key's creation.
     #[command(disable_version_flag = true)]
     Sign(SignArgs),
 }
@@ -694,6 +696,16 @@ fn build(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Result<
     Ok(ExitCode::SUCCESS)
 }
 
+/// `SOURCE_DATE_EPOCH` when set: the time of every signature.
+fn source_date_epoch() -> miette::Result<Option<i64>> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.trim().is_empty() => v.trim().parse::<i64>().map(Some).map_err(|_| {
+            miette::miette!("SOURCE_DATE_EPOCH must be a number of seconds since 1970, not `{v}`")
+        }),
+        _ => Ok(None),
+    }
+}
+
 fn sign(args: &SignArgs, out: &Output) -> miette::Result<ExitCode> {
     let config = match project(out)? {
         Ok(c) => c,
@@ -718,7 +730,8 @@ fn sign(args: &SignArgs, out: &Output) -> miette::Result<ExitCode> {
             continue;
         }
         let log = dirs.log_dir.join(format!("sign-{arch}.log"));
-        let r = azldev_image::sign::sign_repo(&repo, &args.key, &log).map_err(miette::Report::new)?;
+        let r = azldev_image::sign::sign_repo(&repo, &args.key, &log, source_date_epoch()?)
+            .map_err(miette::Report::new)?;
         if args.format == ReportFormat::Text && out.verbosity >= 0 {
             println!(
                 "{arch}: signed {} RPMs ({} already signed) and {}",
@@ -733,6 +746,7 @@ fn sign(args: &SignArgs, out: &Output) -> miette::Result<ExitCode> {
             "signed": r.signed,
             "already-signed": r.already,
             "signature": r.signature,
+            "time": r.time,
         }));
     }
     if args.format == ReportFormat::Json {

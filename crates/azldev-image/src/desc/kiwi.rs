@@ -450,7 +450,8 @@ fn read_type(r: &mut Reader<'_>, n: Node<'_, '_>, d: &mut Description) {
     match image {
         "oci" => formats.push(Format::Oci),
         "docker" => formats.push(Format::OciArchive),
-        "tbz" => formats.push(Format::Tar),
+        // kiwi's `tbz` is an xz-compressed tar.
+        "tbz" => formats.push(Format::TarXz),
         "iso" => formats.push(Format::Iso),
         "ext4" => formats.push(Format::Ext4),
         "erofs" => formats.push(Format::Erofs),

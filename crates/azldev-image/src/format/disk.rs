@@ -3,7 +3,7 @@
 //! `input.esp`) at 1 MiB and the root partition (ext4, erofs or squashfs
 //! of the root) after it, typed per the Discoverable Partitions
 //! Specification, GUIDs from the seed. The other disk formats start from
-//! that raw disk: qcow2 and vhdx by `qemu-img convert` (vhdx's random
+//! that raw disk: qcow2 and vhdx by `qemu-img convert -m 1` (vhdx's random
 //! GUIDs and sequence numbers then set from the seed, checksums
 //! recomputed), vhd as the raw disk plus a fixed-disk footer written here.
 
@@ -363,12 +363,35 @@ fn patch_vhdx(path: &Path, seed: &[u8; 32]) -> Result<(), FormatError> {
     f.flush().map_err(&io)
 }
 
+/// Copies a raw disk (holes kept); returns its size.
+fn copy_raw(raw: &Path, out: &Path) -> Result<u64, FormatError> {
+    let size = std::fs::metadata(raw).map_err(FormatError::io(raw))?.len();
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(out)
+        .map_err(FormatError::io(out))?;
+    f.set_len(size).map_err(FormatError::io(out))?;
+    util::copy_sparse(raw, &mut f, out, 0)?;
+    f.flush().map_err(FormatError::io(out))?;
+    Ok(size)
+}
+
 pub(super) fn write(format: Format, input: &FormatInput, out: &Path) -> Result<(), FormatError> {
     let scratch = Scratch::new(input, "disk")?;
+    // The raw disk of this input, written already or here.
+    let raw_to = |path: &Path| -> Result<u64, FormatError> {
+        match input.raw_disk {
+            Some(raw) => copy_raw(raw, path),
+            None => write_raw(input, format, &scratch.0, path),
+        }
+    };
     match format {
-        Format::Raw => write_raw(input, format, &scratch.0, out).map(|_| ()),
+        Format::Raw => raw_to(out).map(|_| ()),
         Format::Vhd => {
-            let size = write_raw(input, format, &scratch.0, out)?;
+            let size = raw_to(out)?;
             let footer = vhd_footer(size, input.source_date_epoch, util::uuid(&input.seed, "vhd"));
             let mut f = OpenOptions::new()
                 .append(true)
@@ -378,10 +401,20 @@ pub(super) fn write(format: Format, input: &FormatInput, out: &Path) -> Result<(
             f.flush().map_err(FormatError::io(out))
         }
         Format::Qcow2 | Format::Vhdx => {
-            let raw = scratch.0.join("disk.raw");
-            write_raw(input, format, &scratch.0, &raw)?;
+            let raw = match input.raw_disk {
+                Some(raw) => raw.to_path_buf(),
+                None => {
+                    let raw = scratch.0.join("disk.raw");
+                    write_raw(input, format, &scratch.0, &raw)?;
+                    raw
+                }
+            };
             let mut cmd = Command::new("qemu-img");
-            cmd.args(["convert", "-f", "raw"]);
+            // One coroutine, writes in order: with qemu-img's default of 8
+            // the order clusters (qcow2) and blocks and log entries (vhdx)
+            // are allocated in follows I/O completion, and the file's
+            // layout differs from one run to the next.
+            cmd.args(["convert", "-m", "1", "-f", "raw"]);
             if format == Format::Qcow2 {
                 cmd.args(["-O", "qcow2"]);
             } else {

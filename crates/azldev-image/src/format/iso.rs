@@ -37,7 +37,15 @@ pub(super) fn write(input: &FormatInput, out: &Path) -> Result<(), FormatError> 
     let tree = scratch.0.join("tree");
     let live = tree.join("LiveOS");
     std::fs::create_dir_all(&live).map_err(FormatError::io(&live))?;
-    super::fs::squashfs(input, &live.join("squashfs.img"))?;
+    match input.squashfs {
+        Some(sq) => {
+            let to = live.join("squashfs.img");
+            std::fs::hard_link(sq, &to)
+                .or_else(|_| std::fs::copy(sq, &to).map(|_| ()))
+                .map_err(FormatError::io(sq))?;
+        }
+        None => super::fs::squashfs(input, &live.join("squashfs.img"))?,
+    }
     // xorriso takes file dates from the files: these were made just now.
     for p in [live.join("squashfs.img"), live.clone(), tree.clone()] {
         util::set_mtime(&p, input.source_date_epoch)?;

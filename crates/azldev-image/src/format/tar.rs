@@ -86,6 +86,41 @@ pub(super) fn write_file(input: &FormatInput, out: &Path) -> Result<(), FormatEr
     f.flush().map_err(FormatError::io(out))
 }
 
+/// xz's preset 6 block size in multithreaded mode (3 × its 8 MiB dictionary).
+const XZ_BLOCK: u64 = 24 << 20;
+
+/// An xz stream of independent `block`-sized blocks compressed on
+/// `workers` threads: the bytes depend on the preset and block size only.
+fn xz_writer<W: Write>(
+    out: W,
+    preset: u32,
+    block: u64,
+    workers: u32,
+) -> std::io::Result<lzma_rust2::XzWriterMt<W>> {
+    let mut options = lzma_rust2::XzOptions::with_preset(preset);
+    options.set_block_size(std::num::NonZeroU64::new(block));
+    lzma_rust2::XzWriterMt::new(out, options, workers)
+}
+
+pub(super) fn write_xz(input: &FormatInput, out: &Path) -> Result<(), FormatError> {
+    let io = |e: std::io::Error| FormatError::Io {
+        path: out.to_path_buf(),
+        source: e,
+    };
+    let f = File::create(out).map_err(FormatError::io(out))?;
+    let workers = std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(1));
+    let xz = xz_writer(BufWriter::with_capacity(1 << 20, f), 6, XZ_BLOCK, workers).map_err(io)?;
+    let (xz, _) = write_tar(
+        input.root,
+        input.source_date_epoch,
+        BufWriter::with_capacity(1 << 20, xz),
+    )?;
+    let xz = xz.into_inner().map_err(|e| io(e.into_error()))?;
+    let w = xz.finish().map_err(io)?;
+    let mut f = w.into_inner().map_err(|e| io(e.into_error()))?;
+    f.flush().map_err(io)
+}
+
 struct TarWriter<W> {
     out: W,
     root_owned: bool,
@@ -405,6 +440,32 @@ fn names(root: &Path) -> Vec<std::path::PathBuf> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn xz_bytes_do_not_depend_on_the_number_of_threads() {
+        // 5 MB over 1 MiB blocks (preset 1: a 1 MiB dictionary).
+        let data: Vec<u8> = (0..5_000_000u32)
+            .map(|i| {
+                if i % 7 == 0 {
+                    (i.wrapping_mul(2_654_435_761) >> 24) as u8
+                } else {
+                    (i % 61) as u8
+                }
+            })
+            .collect();
+        let compress = |workers| {
+            let mut w = super::xz_writer(Vec::new(), 1, 1 << 20, workers).expect("xz");
+            std::io::Write::write_all(&mut w, &data).expect("write");
+            w.finish().expect("finish")
+        };
+        let one = compress(1);
+        assert_eq!(one, compress(3));
+        assert!(one.len() < data.len() / 2, "{}", one.len());
+        let mut back = Vec::new();
+        std::io::Read::read_to_end(&mut lzma_rust2::XzReader::new(&one[..], false), &mut back)
+            .expect("xz reads");
+        assert!(back == data);
+    }
+
     use super::*;
 
     #[test]

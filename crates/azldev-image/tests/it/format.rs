@@ -139,6 +139,8 @@ impl Fixture {
             container: &self.container,
             log: Some(Box::leak(self.dir.path().join("format.log").into_boxed_path())),
             scratch: Box::leak(scratch.to_path_buf().into_boxed_path()),
+            raw_disk: None,
+            squashfs: None,
         }
     }
 
@@ -979,4 +981,69 @@ fn esp_directories_over_several_clusters_get_fixed_times() {
             "entry not at SOURCE_DATE_EPOCH: {l}"
         );
     }
+}
+
+#[test]
+fn disks_and_iso_made_from_a_written_raw_disk_and_squashfs_are_the_same_bytes() {
+    let fx = Fixture::new();
+    let raw = raw_of(&fx);
+    let sq = fx.dir.path().join("ref.squashfs");
+    write(
+        Format::Squashfs,
+        &fx.input(Arch::X86_64, &fx.dir.path().join("scratch-sq")),
+        &sq,
+    )
+    .expect("squashfs");
+    for format in [Format::Raw, Format::Qcow2, Format::Vhd, Format::Vhdx, Format::Iso] {
+        let alone = write(
+            format,
+            &fx.input(Arch::X86_64, &fx.dir.path().join(format!("scratch-a-{format}"))),
+            &fx.dir.path().join(format!("alone.{format}")),
+        )
+        .expect("alone");
+        let mut input = fx.input(Arch::X86_64, &fx.dir.path().join(format!("scratch-b-{format}")));
+        input.raw_disk = Some(&raw);
+        input.squashfs = Some(&sq);
+        let derived =
+            write(format, &input, &fx.dir.path().join(format!("derived.{format}"))).expect("derived");
+        assert_eq!(alone.sha256, derived.sha256, "{format}");
+        assert_eq!(alone.size, derived.size, "{format}");
+    }
+    // The squashfs the ISO was given is still there, unchanged in content.
+    let listing = run(Command::new("unsquashfs").arg("-l").arg(&sq));
+    assert!(listing.contains("squashfs-root/usr/bin/su-helper"), "{listing}");
+}
+
+#[test]
+fn tar_xz_is_the_tar_compressed_and_xz_and_gnu_tar_read_it() {
+    let fx = Fixture::new();
+    let art = fx.write_twice(Format::TarXz, Arch::X86_64, |_| {});
+    run(Command::new("xz").arg("-t").arg(&art.path));
+    let plain = fx.dir.path().join("plain.tar");
+    write(
+        Format::Tar,
+        &fx.input(Arch::X86_64, &fx.dir.path().join("scratch-plain")),
+        &plain,
+    )
+    .expect("tar");
+    let out = Command::new("xz")
+        .arg("-dc")
+        .arg(&art.path)
+        .output()
+        .expect("xz runs");
+    assert!(out.status.success());
+    assert!(
+        out.stdout == std::fs::read(&plain).expect("tar"),
+        "tar.xz holds exactly the tar"
+    );
+    let x = fx.dir.path().join("x");
+    std::fs::create_dir_all(&x).expect("x");
+    run(Command::new("tar")
+        .args(["--xattrs", "--xattrs-include=*", "--numeric-owner", "-xpJf"])
+        .arg(&art.path)
+        .arg("-C")
+        .arg(&x));
+    check_extracted(&fx, &x);
+    let info = run(Command::new("xz").args(["--robot", "-lvv"]).arg(&art.path));
+    assert!(info.contains("CRC64"), "{info}");
 }
