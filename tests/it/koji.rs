@@ -591,11 +591,20 @@ fn the_demo_builds_on_koji_with_a_kerberos_login() {
     assert_eq!(report["ok"], true, "{stderr}");
     let st = statuses(&report);
     assert!(st.len() >= 10 && st.iter().all(|(_, s)| s == "built"), "{st:?}");
-    // greeter waited on a repository request for libgreet's NVR.
+    // greeter waited for a repository holding libgreet's NVR, made by a
+    // repository request: its own, or an earlier one of this run (heartbeat
+    // asks for one after systemd-rpm-macros; when libgreet was tagged
+    // before that, the same repository serves greeter and it asks nothing).
     assert_eq!(report["koji"]["repo-requests"], true, "{}", report["koji"]);
-    let greeter = &report["koji"]["builds"]["greeter"];
-    assert!(greeter["repo-request"].as_i64().is_some(), "{greeter}");
+    let builds = &report["koji"]["builds"];
+    let greeter = &builds["greeter"];
     assert!(greeter["repo-id"].as_i64().is_some(), "{greeter}");
+    let requested = builds
+        .as_object()
+        .expect("builds")
+        .values()
+        .any(|b| b["repo-request"].as_i64().is_some());
+    assert!(requested, "{builds}");
     // Logged in as the keytab's principal; its ticket was kept in a
     // private cache under azldev's cache directory, removed after.
     let state = hub.state();
