@@ -146,6 +146,15 @@ fn infra(message: impl Into<String>) -> BuildFailure {
     }
 }
 
+/// The entry of a `listTagged` answer whose NVR is `nvr`.
+fn entry_for(list: &Value, nvr: &str) -> Option<Value> {
+    list.as_array()
+        .unwrap_or_default()
+        .iter()
+        .find(|b| b.get("nvr").and_then(Value::as_str) == Some(nvr))
+        .cloned()
+}
+
 fn koji_failure(e: &KojiError) -> BuildFailure {
     infra(e.to_string())
 }
@@ -314,12 +323,7 @@ impl KojiExecutor {
             &[Value::str(self.target.dest_tag.clone())],
             kw([("package", Value::str(name)), ("inherit", Value::Bool(false))]),
         )?;
-        Ok(list
-            .as_array()
-            .unwrap_or_default()
-            .iter()
-            .find(|b| b.get("nvr").and_then(Value::as_str) == Some(nvr))
-            .cloned())
+        Ok(entry_for(&list, nvr))
     }
 
     /// `listTagged` of `pkg` in the build tag (inherited), at `event`
@@ -333,12 +337,7 @@ impl KojiExecutor {
             .session
             .call_kw("listTagged", &[Value::str(self.target.build_tag.clone())], k)
             .map_err(|e| koji_failure(&e))?;
-        Ok(list
-            .as_array()
-            .unwrap_or_default()
-            .iter()
-            .find(|b| b.get("nvr").and_then(Value::as_str) == Some(nvr))
-            .cloned())
+        Ok(entry_for(&list, nvr))
     }
 
     /// Waits until every NVR of `want` (package → NVR) is in the build

@@ -1245,6 +1245,22 @@ fn bump_release(
     Ok(bump)
 }
 
+/// The tree's spec file and its rpmautospec features, when it uses
+/// `%autorelease` or `%autochangelog` (most specs use neither: the line
+/// scan is skipped for them).
+fn autospec_spec(
+    tree: &mut ComponentTree,
+) -> Option<(&mut azldev_overlay::TreeFile, azldev_autospec::Features)> {
+    let spec_path = tree.spec_path();
+    let file = tree.files.get_mut(&spec_path)?;
+    let mentions = |m: &[u8]| memchr::memmem::find(&file.data, m).is_some();
+    if !mentions(b"autorelease") && !mentions(b"autochangelog") {
+        return None;
+    }
+    let features = azldev_autospec::features(&file.data);
+    features.processing_necessary().then_some((file, features))
+}
+
 /// Expand `%autorelease` and `%autochangelog` natively from the upstream
 /// history, as rpmautospec does after azldev's build configuration: the
 /// release number and changelog come from the pinned commit's history, and
@@ -1258,19 +1274,9 @@ fn expand_autospec(
     spec_name: &str,
     bump: &release::Bump,
 ) -> Result<(), RenderError> {
-    let spec_path = tree.spec_path();
-    let Some(file) = tree.files.get_mut(&spec_path) else {
+    let Some((file, features)) = autospec_spec(tree) else {
         return Ok(());
     };
-    // Most specs use neither macro: skip the line scan for them.
-    let mentions = |m: &[u8]| memchr::memmem::find(&file.data, m).is_some();
-    if !mentions(b"autorelease") && !mentions(b"autochangelog") {
-        return Ok(());
-    }
-    let features = azldev_autospec::features(&file.data);
-    if !features.processing_necessary() {
-        return Ok(());
-    }
     let opts = azldev_autospec::Options::default();
     let pkg = azldev_autospec::Package { dir, spec_name };
     let history = repo
@@ -1341,18 +1347,9 @@ fn expand_local_autospec(
     lock: &Lock,
     spec_file: &Path,
 ) -> Result<(), RenderError> {
-    let spec_path = tree.spec_path();
-    let Some(file) = tree.files.get_mut(&spec_path) else {
+    let Some((file, features)) = autospec_spec(tree) else {
         return Ok(());
     };
-    let mentions = |m: &[u8]| memchr::memmem::find(&file.data, m).is_some();
-    if !mentions(b"autorelease") && !mentions(b"autochangelog") {
-        return Ok(());
-    }
-    let features = azldev_autospec::features(&file.data);
-    if !features.processing_necessary() {
-        return Ok(());
-    }
     let err = |message: String| RenderError::Release {
         component: c.name.clone(),
         message,
