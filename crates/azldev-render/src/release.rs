@@ -205,6 +205,27 @@ pub(crate) struct DistroRepo {
     index: std::sync::OnceLock<Result<Index, String>>,
 }
 
+/// The versions of one lock file: (commit index, its blob or `None` where
+/// it was removed), oldest first.
+type LockBlobs = [(usize, Option<gix::ObjectId>)];
+
+/// Reads one lock file's blobs (errors name it by `display`).
+struct LockReader {
+    repo: gix::Repository,
+    display: String,
+}
+
+impl LockReader {
+    fn parse(&self, blob: gix::ObjectId) -> Result<Lock, String> {
+        let data = self
+            .repo
+            .find_blob(blob)
+            .map_err(|e| git_error("read a lock file", &e))?;
+        let text = String::from_utf8_lossy(&data.data).into_owned();
+        Lock::parse(&text, Path::new(&self.display)).map_err(|e| e.to_string())
+    }
+}
+
 /// The first-parent chain and where each lock file changed along it.
 #[derive(Debug, Default)]
 struct Index {
@@ -305,11 +326,10 @@ impl DistroRepo {
         index.as_ref().map_err(Clone::clone)
     }
 
-    /// The history of `locks/<name>.lock` from the starting commit.
-    ///
-    /// # Errors
-    /// A commit, tree or lock file of the history cannot be read.
-    pub(crate) fn history(&self, name: &str) -> Result<LockHistory, String> {
+    /// The versions of `locks/<name>.lock` in the index, oldest first
+    /// (`None` where it was removed), its blob at the starting commit, and
+    /// a reader of its blobs; `None` when the starting commit has no lock.
+    fn lock_blobs(&self, name: &str) -> Result<Option<(&LockBlobs, gix::ObjectId, LockReader)>, String> {
         let index = self.index()?;
         let file = format!("{name}.lock");
         let display = if self.lock_rel.is_empty() {
@@ -318,19 +338,28 @@ impl DistroRepo {
             format!("{}/{file}", self.lock_rel)
         };
         let Some(blobs) = index.blobs.get(&file) else {
-            return Ok(LockHistory::default());
+            return Ok(None);
         };
         let Some(&(0, Some(first))) = blobs.first() else {
+            return Ok(None);
+        };
+        let reader = LockReader {
+            repo: self.repo.to_thread_local(),
+            display,
+        };
+        Ok(Some((blobs.as_slice(), first, reader)))
+    }
+
+    /// The history of `locks/<name>.lock` from the starting commit.
+    ///
+    /// # Errors
+    /// A commit, tree or lock file of the history cannot be read.
+    pub(crate) fn history(&self, name: &str) -> Result<LockHistory, String> {
+        let index = self.index()?;
+        let Some((blobs, first, reader)) = self.lock_blobs(name)? else {
             return Ok(LockHistory::default());
         };
-        let repo = self.repo.to_thread_local();
-        let parse = |blob: gix::ObjectId| -> Result<Lock, String> {
-            let data = repo
-                .find_blob(blob)
-                .map_err(|e| git_error("read a lock file", &e))?;
-            let text = String::from_utf8_lossy(&data.data).into_owned();
-            Lock::parse(&text, Path::new(&display)).map_err(|e| e.to_string())
-        };
+        let parse = |blob| reader.parse(blob);
         let start = parse(first)?;
         // Commits whose lock changed the fingerprint, newest first. Between
         // two entries of `blobs` the lock is the same.
@@ -341,7 +370,7 @@ impl DistroRepo {
             let Some(child) = j.checked_sub(1).and_then(|c| index.commits.get(c)) else {
                 break;
             };
-            let Some(parent_lock) = blob.map(parse).transpose()? else {
+            let Some(parent_lock) = blob.map(&parse).transpose()? else {
                 break;
             };
             if base(&parent_lock) != base(&lock) {
@@ -408,26 +437,10 @@ impl DistroRepo {
     /// A commit, tree or lock file of the history cannot be read.
     pub(crate) fn series(&self, name: &str) -> Result<(Option<Lock>, Vec<SeriesItem>), String> {
         let index = self.index()?;
-        let file = format!("{name}.lock");
-        let display = if self.lock_rel.is_empty() {
-            file.clone()
-        } else {
-            format!("{}/{file}", self.lock_rel)
-        };
-        let Some(blobs) = index.blobs.get(&file) else {
+        let Some((blobs, first, reader)) = self.lock_blobs(name)? else {
             return Ok((None, Vec::new()));
         };
-        let Some(&(0, Some(first))) = blobs.first() else {
-            return Ok((None, Vec::new()));
-        };
-        let repo = self.repo.to_thread_local();
-        let parse = |blob: gix::ObjectId| -> Result<Lock, String> {
-            let data = repo
-                .find_blob(blob)
-                .map_err(|e| git_error("read a lock file", &e))?;
-            let text = String::from_utf8_lossy(&data.data).into_owned();
-            Lock::parse(&text, Path::new(&display)).map_err(|e| e.to_string())
-        };
+        let parse = |blob| reader.parse(blob);
         let start = parse(first)?;
         // (commit, reset), newest first.
         let mut items: Vec<(gix::ObjectId, bool)> = Vec::new();
@@ -437,7 +450,7 @@ impl DistroRepo {
             let Some(child) = j.checked_sub(1).and_then(|c| index.commits.get(c)) else {
                 break;
             };
-            let Some(parent_lock) = blob.map(parse).transpose()? else {
+            let Some(parent_lock) = blob.map(&parse).transpose()? else {
                 introduced_by = Some(*child);
                 break;
             };
