@@ -245,13 +245,23 @@ pub(crate) fn distro_from(
             }
         }
     }
+    // The buildroot definition of each arch (read once for both uses).
+    let base_specs: BTreeMap<Arch, azldev_buildroot::base::BaseSpec> = Arch::ALL
+        .iter()
+        .filter_map(|a| {
+            let def = super::buildroot::load_definition(config, *a, None, None).ok()?;
+            Some((*a, super::buildroot::base_spec(&def, config).ok()?))
+        })
+        .collect();
     // rpmspec, for what the evaluator cannot evaluate, runs in the base
     // roots that exist (isolated, read-only; never made here), else on
     // the host (noted in the plan).
     let roots: Vec<azldev_buildroot::base::BaseRoot> = if azldev_buildroot::base::is_root() {
-        Arch::ALL
-            .iter()
-            .filter_map(|a| existing_base(config, *a, settings))
+        let dirs = super::toolchain::ProjectDirs::of(config);
+        let all = azldev_buildroot::base::BaseRoots::new(&settings.cache_root(), &dirs.log_dir);
+        base_specs
+            .values()
+            .filter_map(|spec| all.find(spec).ok().flatten())
             .collect()
     } else {
         Vec::new()
@@ -260,13 +270,9 @@ pub(crate) fn distro_from(
     // as the base root holds them: the evaluator loads them after the
     // host's macro files (the seed's rpm is the host's), so a plan says
     // what a build will make whether or not a base root exists yet.
-    let definition_macros: BTreeMap<Arch, Vec<u8>> = Arch::ALL
+    let definition_macros: BTreeMap<Arch, Vec<u8>> = base_specs
         .iter()
-        .filter_map(|a| {
-            let def = super::buildroot::load_definition(config, *a, None, None).ok()?;
-            let spec = super::buildroot::base_spec(&def, config).ok()?;
-            Some((*a, azldev_buildroot::base::macros_file(&spec.macros).into_bytes()))
-        })
+        .map(|(a, spec)| (*a, azldev_buildroot::base::macros_file(&spec.macros).into_bytes()))
         .collect();
     let macros_path = format!("/{}", azldev_buildroot::base::MACROS_FILE);
     // rpmspec on the host (no base root yet) loads them too, when they are
@@ -316,22 +322,6 @@ pub(crate) fn distro_from(
         rpmspec,
         bootstrap_decls,
     })
-}
-
-/// The base root of the distro's definition for `arch`, if it has been
-/// made (`azldev buildroot create` or a build); never makes one.
-fn existing_base(
-    config: &Config,
-    arch: Arch,
-    settings: &Settings,
-) -> Option<azldev_buildroot::base::BaseRoot> {
-    let def = super::buildroot::load_definition(config, arch, None, None).ok()?;
-    let spec = super::buildroot::base_spec(&def, config).ok()?;
-    let dirs = super::toolchain::ProjectDirs::of(config);
-    azldev_buildroot::base::BaseRoots::new(&settings.cache_root(), &dirs.log_dir)
-        .find(&spec)
-        .ok()
-        .flatten()
 }
 
 impl Distro {
