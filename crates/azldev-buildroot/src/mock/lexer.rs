@@ -356,7 +356,9 @@ impl Lexer<'_> {
 
     fn hex_escape(&mut self, value: &mut String, digits: usize, esc_start: usize) {
         let end = (self.pos + digits).min(self.bytes.len());
-        let text = &self.src[self.pos..end];
+        // Not on a character boundary: a non-ASCII character among the
+        // digits, so not a hex escape either.
+        let text = self.src.get(self.pos..end).unwrap_or_default();
         if text.len() == digits && text.bytes().all(|b| b.is_ascii_hexdigit()) {
             self.pos = end;
             let n = u32::from_str_radix(text, 16).unwrap_or(0);
@@ -410,6 +412,14 @@ mod tests {
             value: v.into(),
             prefix: String::new(),
         }
+    }
+
+    #[test]
+    fn a_non_ascii_character_inside_a_hex_escape_is_an_error_not_a_panic() {
+        let (_, e) = tokenize("'\\u([[\u{e9}'");
+        assert!(e.iter().any(|e| e.message.contains("truncated")), "{e:?}");
+        let (_, e) = tokenize("'\\x\u{e9}'");
+        assert!(e.iter().any(|e| e.message.contains("truncated")), "{e:?}");
     }
 
     #[test]
