@@ -122,23 +122,127 @@ fn ext4_size(stats: &TreeStats) -> u64 {
     round_up(base + journal, MIB)
 }
 
+/// Where mke2fs and debugfs write the ext4 image.
+enum Ext4Target {
+    /// An anonymous in-memory file (memfd), reached by the tools through
+    /// `/proc/<azldev's pid>/fd/N` and copied into `out` at the end.
+    Memory { file: File, path: String },
+    /// `out` itself.
+    Disk,
+}
+
+/// Whether an image needing `need` bytes is built in memory: when it
+/// takes at most a quarter of the memory available now.
+fn memory_target(need: u64) -> Option<Ext4Target> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let avail_kib: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    if need > avail_kib * 1024 / 4 {
+        return None;
+    }
+    let fd = rustix::fs::memfd_create("azldev-ext4", rustix::fs::MemfdFlags::CLOEXEC).ok()?;
+    let file = File::from(fd);
+    let path = format!(
+        "/proc/{}/fd/{}",
+        std::process::id(),
+        std::os::fd::AsRawFd::as_raw_fd(&file)
+    );
+    Some(Ext4Target::Memory { file, path })
+}
+
+/// Copies the first `len` bytes of `src` into a new file `out`, skipping
+/// `src`'s holes and all-zero MiBs (`out` stays sparse).
+fn copy_out(src: &File, len: u64, out: &Path) -> Result<(), FormatError> {
+    use std::os::unix::fs::FileExt;
+    let _ = std::fs::remove_file(out);
+    let dst = File::create(out).map_err(FormatError::io(out))?;
+    dst.set_len(len).map_err(FormatError::io(out))?;
+    let io = |e: rustix::io::Errno| FormatError::Io {
+        path: out.to_path_buf(),
+        source: e.into(),
+    };
+    let mut buf = vec![0u8; MIB as usize];
+    let mut pos = 0;
+    while pos < len {
+        let data = match rustix::fs::seek(src, rustix::fs::SeekFrom::Data(pos)) {
+            Ok(d) => d,
+            Err(rustix::io::Errno::NXIO) => break,
+            Err(e) => return Err(io(e)),
+        };
+        let hole = rustix::fs::seek(src, rustix::fs::SeekFrom::Hole(data))
+            .map_err(io)?
+            .min(len);
+        let mut p = data;
+        while p < hole {
+            let n = usize::try_from((hole - p).min(MIB)).expect("at most a MiB");
+            src.read_exact_at(&mut buf[..n], p)
+                .map_err(FormatError::io(out))?;
+            if buf[..n].iter().any(|&b| b != 0) {
+                dst.write_all_at(&buf[..n], p).map_err(FormatError::io(out))?;
+            }
+            p += n as u64;
+        }
+        pos = hole;
+    }
+    Ok(())
+}
+
 /// ext4 image of the root in `out`, at least `min_size` bytes (a disk's
 /// root partition fills its space).
+///
+/// mke2fs and debugfs each end with an fsync of the whole image, which on
+/// this kind of machine costs as much as building it: when the image fits
+/// in memory with room to spare they write to an in-memory file instead,
+/// and azldev copies the result out once (no fsync, like every other
+/// format). The bytes are the same either way.
 pub(crate) fn ext4(input: &FormatInput, out: &Path, min_size: Option<u64>) -> Result<u64, FormatError> {
     let stats = tree_stats(input.root)?;
+    let target = memory_target(ext4_size(&stats)).unwrap_or(Ext4Target::Disk);
+    ext4_in(input, out, min_size, &stats, target)
+}
+
+fn ext4_in(
+    input: &FormatInput,
+    out: &Path,
+    min_size: Option<u64>,
+    stats: &TreeStats,
+    target: Ext4Target,
+) -> Result<u64, FormatError> {
     let scratch = Scratch::new(input, "ext4")?;
     let conf = scratch.0.join("mke2fs.conf");
     std::fs::write(&conf, MKE2FS_CONF).map_err(FormatError::io(&conf))?;
     let sde = input.source_date_epoch.max(0);
     let uuid = util::uuid_string(&util::uuid(&input.seed, "root-fs"));
     let hash_seed = util::uuid_string(&util::uuid(&input.seed, "root-fs-hash-seed"));
-    let mut size = ext4_size(&stats).max(min_size.unwrap_or(0));
+    let mut size = ext4_size(stats).max(min_size.unwrap_or(0));
     let inodes = (stats.inodes + stats.inodes / 5 + 256).max(size / 16_384);
     let runner = util::runner(input);
+    let device: &std::ffi::OsStr = match &target {
+        Ext4Target::Memory { path, .. } => path.as_ref(),
+        Ext4Target::Disk => out.as_os_str(),
+    };
     // The estimate has headroom; grow and retry if mke2fs still runs out.
     let mut attempt = 0;
     loop {
-        let _ = std::fs::remove_file(out);
+        match &target {
+            Ext4Target::Memory { file, .. } => {
+                let mem = |e| FormatError::Io {
+                    path: out.to_path_buf(),
+                    source: e,
+                };
+                file.set_len(0).map_err(mem)?;
+                file.set_len(size).map_err(mem)?;
+            }
+            Ext4Target::Disk => {
+                let _ = std::fs::remove_file(out);
+            }
+        }
         let r = runner.run(
             Command::new("mke2fs")
                 .env("MKE2FS_CONFIG", &conf)
@@ -161,7 +265,7 @@ pub(crate) fn ext4(input: &FormatInput, out: &Path, min_size: Option<u64>) -> Re
                 ))
                 .arg("-d")
                 .arg(input.root)
-                .arg(out)
+                .arg(device)
                 .arg(format!("{}k", size / 1024)),
         );
         match r {
@@ -225,7 +329,7 @@ pub(crate) fn ext4(input: &FormatInput, out: &Path, min_size: Option<u64>) -> Re
             .arg("-w")
             .arg("-f")
             .arg(&cmds)
-            .arg(out),
+            .arg(device),
     )?;
     // debugfs reports failed commands on stderr but exits 0.
     let err = String::from_utf8_lossy(&outp.stderr);
@@ -237,6 +341,9 @@ pub(crate) fn ext4(input: &FormatInput, out: &Path, min_size: Option<u64>) -> Re
             tool: "debugfs",
             message: bad.to_string(),
         });
+    }
+    if let Ext4Target::Memory { file, .. } = &target {
+        copy_out(file, size, out)?;
     }
     Ok(size)
 }
@@ -398,6 +505,62 @@ mod tests {
         assert_eq!(debugfs_quote(b"/a\"b").as_deref(), Ok("\"/a\"\"b\""));
         assert!(debugfs_quote(b"/a\nb").is_err());
         assert!(debugfs_quote(b"/\xff").is_err());
+    }
+
+    /// The in-memory path gives the same bytes as mke2fs writing the file
+    /// itself, and e2fsck accepts it.
+    #[test]
+    fn ext4_in_memory_is_the_same_image() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(root.join("usr/bin")).expect("mkdir");
+        std::fs::write(root.join("usr/bin/hello"), vec![7u8; 300_000]).expect("write");
+        std::fs::write(root.join("empty"), b"").expect("write");
+        std::os::unix::fs::symlink("usr/bin", root.join("bin")).expect("symlink");
+        for p in ["usr/bin/hello", "empty", "usr/bin", "usr", ""] {
+            util::set_mtime(&root.join(p), 1_000).expect("mtime");
+        }
+        let container = super::super::ContainerConfig::default();
+        let scratch = dir.path().join("scratch");
+        let input = FormatInput {
+            root: &root,
+            name: "t",
+            arch: azldev_buildroot::arch::Arch::X86_64,
+            source_date_epoch: 2_000,
+            seed: [3; 32],
+            esp: None,
+            root_fs: RootFs::Ext4,
+            disk_size: None,
+            kernel_cmdline: None,
+            container: &container,
+            log: None,
+            scratch: &scratch,
+            raw_disk: None,
+            squashfs: None,
+        };
+        let stats = tree_stats(&root).expect("stats");
+        let on_disk = dir.path().join("disk.ext4");
+        let in_mem = dir.path().join("mem.ext4");
+        let a = ext4_in(&input, &on_disk, Some(40 * MIB), &stats, Ext4Target::Disk).expect("disk");
+        let target = memory_target(ext4_size(&stats)).expect("a small image fits in memory");
+        assert!(matches!(target, Ext4Target::Memory { .. }));
+        let b = ext4_in(&input, &in_mem, Some(40 * MIB), &stats, target).expect("memory");
+        assert_eq!(a, b);
+        let (da, db) = (
+            std::fs::read(&on_disk).expect("read"),
+            std::fs::read(&in_mem).expect("read"),
+        );
+        assert_eq!(da.len() as u64, a);
+        assert!(da == db, "the two ext4 images differ");
+        // Sparse: the copy skipped the zeros.
+        let used = std::fs::metadata(&in_mem).expect("stat").blocks() * 512;
+        assert!(used < a / 2, "{used} of {a} bytes allocated");
+        let fsck = Command::new("e2fsck")
+            .args(["-fn"])
+            .arg(&in_mem)
+            .output()
+            .expect("e2fsck");
+        assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stdout));
     }
 
     #[test]
