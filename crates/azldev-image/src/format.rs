@@ -232,6 +232,7 @@ pub struct Artifact {
 }
 
 mod disk;
+mod ext4_times;
 mod fat;
 mod fs;
 mod iso;

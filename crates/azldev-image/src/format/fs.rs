@@ -1,11 +1,12 @@
 //! Filesystem images of the root, made by the filesystems' own tools from
-//! the tree (no loop devices, no mounts): ext4 (`mke2fs -d`, then a
-//! `debugfs -w` pass for the times mke2fs copies from the source), erofs
+//! the tree (no loop devices, no mounts): ext4 (`mke2fs -d`, then a pass
+//! over the inode tables for the times mke2fs copies from the source:
+//! `ext4_times`), erofs
 //! (`mkfs.erofs`) and squashfs (`mksquashfs`), with UUIDs and hash seeds
 //! from the input's seed and every time from `SOURCE_DATE_EPOCH`.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -96,15 +97,6 @@ const MKE2FS_CONF: &str = "[defaults]
 \t\tfeatures = has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize
 \t}
 ";
-
-/// Quotes a path for debugfs's command parser (double quotes, `""` inside).
-fn debugfs_quote(path: &[u8]) -> Result<String, String> {
-    let s = std::str::from_utf8(path).map_err(|_| "a file name that is not UTF-8".to_string())?;
-    if s.contains('\n') {
-        return Err("a file name with a newline".into());
-    }
-    Ok(format!("\"{}\"", s.replace('"', "\"\"")))
-}
 
 /// The size an ext4 image of the tree needs (with headroom), in bytes.
 fn ext4_size(stats: &TreeStats) -> u64 {
@@ -277,71 +269,27 @@ fn ext4_in(
             Err(e) => return Err(e.into()),
         }
     }
-    // mke2fs copies atime, ctime and mtime from the source tree (crtime is
-    // E2FSPROGS_FAKE_TIME): set ctime, and atime and mtime where they are
-    // not already right, from SOURCE_DATE_EPOCH; once per inode.
-    let cmds = scratch.0.join("debugfs.cmds");
-    let f = File::create(&cmds).map_err(FormatError::io(&cmds))?;
-    let mut w = BufWriter::new(f);
-    let all = |w: &mut BufWriter<File>, q: &str, mtime: i64| -> std::io::Result<()> {
-        for field in ["ctime", "atime", "crtime"] {
-            writeln!(w, "sif {q} {field} @{sde}")?;
-        }
-        writeln!(w, "sif {q} mtime @{}", mtime.clamp(0, sde))
+    // mke2fs copies atime, ctime and mtime from the source tree: set them
+    // from SOURCE_DATE_EPOCH in the inode tables.
+    let fixed = match &target {
+        Ext4Target::Memory { file, .. } => super::ext4_times::fix(file, sde),
+        Ext4Target::Disk => std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(out)
+            .map_err(super::ext4_times::Ext4TimesError::Io)
+            .and_then(|f| super::ext4_times::fix(&f, sde)),
     };
-    let root_mtime = std::fs::metadata(input.root)
-        .map_err(FormatError::io(input.root))?
-        .mtime();
-    all(&mut w, "\"/\"", root_mtime).map_err(FormatError::io(&cmds))?;
-    all(&mut w, "\"/lost+found\"", sde).map_err(FormatError::io(&cmds))?;
-    let mut seen = std::collections::HashSet::new();
-    walk(input.root, &mut |rel, m| {
-        if m.nlink() > 1 && !m.is_dir() && !seen.insert(m.ino()) {
-            return Ok(());
-        }
-        let q = debugfs_quote(rel).map_err(|message| FormatError::Entry {
-            path: input.root.join(std::ffi::OsStr::from_bytes(&rel[1..])),
-            message: format!("ext4 cannot be written with {message}"),
-        })?;
-        let io = FormatError::io(&cmds);
-        (|| -> std::io::Result<()> {
-            writeln!(w, "sif {q} ctime @{sde}")?;
-            if m.atime() != sde {
-                writeln!(w, "sif {q} atime @{sde}")?;
-            }
-            if m.mtime() > sde || m.mtime() < 0 {
-                writeln!(w, "sif {q} mtime @{}", m.mtime().clamp(0, sde))?;
-            }
-            Ok(())
-        })()
-        .map_err(io)
+    fixed.map_err(|e| match e {
+        super::ext4_times::Ext4TimesError::Io(source) => FormatError::Io {
+            path: out.to_path_buf(),
+            source,
+        },
+        e @ super::ext4_times::Ext4TimesError::Layout(_) => FormatError::Tool {
+            tool: "mke2fs",
+            message: e.to_string(),
+        },
     })?;
-    w.into_inner()
-        .map_err(|e| FormatError::Io {
-            path: cmds.clone(),
-            source: e.into_error(),
-        })?
-        .flush()
-        .map_err(FormatError::io(&cmds))?;
-    let outp = runner.run(
-        Command::new("debugfs")
-            .env("E2FSPROGS_FAKE_TIME", sde.to_string())
-            .arg("-w")
-            .arg("-f")
-            .arg(&cmds)
-            .arg(device),
-    )?;
-    // debugfs reports failed commands on stderr but exits 0.
-    let err = String::from_utf8_lossy(&outp.stderr);
-    if let Some(bad) = err
-        .lines()
-        .find(|l| l.starts_with("sif:") || l.contains("File not found"))
-    {
-        return Err(FormatError::Tool {
-            tool: "debugfs",
-            message: bad.to_string(),
-        });
-    }
     if let Ext4Target::Memory { file, .. } = &target {
         copy_out(file, size, out)?;
     }
@@ -498,14 +446,6 @@ pub(super) fn write_squashfs(input: &FormatInput, out: &Path) -> Result<(), Form
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quoting() {
-        assert_eq!(debugfs_quote(b"/a b").as_deref(), Ok("\"/a b\""));
-        assert_eq!(debugfs_quote(b"/a\"b").as_deref(), Ok("\"/a\"\"b\""));
-        assert!(debugfs_quote(b"/a\nb").is_err());
-        assert!(debugfs_quote(b"/\xff").is_err());
-    }
 
     /// The in-memory path gives the same bytes as mke2fs writing the file
     /// itself, and e2fsck accepts it.

@@ -484,6 +484,17 @@ fn check_ext4(image: &Path, expected_uuid: &str) {
             "{line}"
         );
     }
+    // Every inode's times, nanoseconds included, come from SOURCE_DATE_EPOCH
+    // (or a clamped mtime), whatever the tree's clock said.
+    for path in ["/", "/lost+found", "/usr", "/usr/bin/hello", "/etc/os-release"] {
+        let stat = debugfs(image, &format!("stat {path}"));
+        for line in stat.lines().filter(|l| l.contains("time:")) {
+            assert!(line.contains(":00000000 --"), "{path}: {line}");
+            if !line.contains("mtime:") {
+                assert!(line.contains("0x6553f100:"), "{path}: {line}");
+            }
+        }
+    }
     let stat = debugfs(image, "stat /etc/os-release");
     assert!(stat.contains("mtime: 0x6553f100"), "future mtime clamped: {stat}");
     let stat = debugfs(image, "stat /var/lib/data.bin");
