@@ -183,7 +183,12 @@ pub(crate) fn fix(image: &File, sde: i64) -> Result<u64, Ext4TimesError> {
             0
         };
     let desc_size = if is64 { u64::from(u16_at(&sb, 0xFE)) } else { 32 };
-    if blocks_per_group == 0 || inodes_per_group == 0 || !(128..=4096).contains(&inode_size) || desc_size < 32
+    if blocks_per_group == 0
+        || inodes_per_group == 0
+        || inodes_per_group > block * 8
+        || !(128..=4096).contains(&inode_size)
+        || desc_size < 32
+        || blocks <= first_data_block
     {
         return Err(layout("implausible superblock geometry"));
     }
