@@ -279,4 +279,16 @@ mod tests {
             "a second pass changes nothing"
         );
     }
+
+    #[test]
+    fn not_ext4_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("x");
+        std::fs::write(&p, vec![0u8; 8192]).expect("write");
+        let f = File::open(&p).expect("open");
+        assert!(matches!(fix(&f, 0), Err(Ext4TimesError::Layout(_))));
+        std::fs::write(&p, vec![0u8; 100]).expect("write");
+        let f = File::open(&p).expect("open");
+        assert!(matches!(fix(&f, 0), Err(Ext4TimesError::Io(_))));
+    }
 }
