@@ -772,6 +772,17 @@ fn repo_sign_takes_the_key_from_the_project() {
         .filter(|n| n.starts_with("azldev-gnupg-"))
         .collect();
     assert!(leftover.is_empty(), "throwaway keyrings left: {leftover:?}");
+    let agents: Vec<String> = std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains("gpg-agent") && c.contains("azldev-gnupg-"))
+        .collect();
+    assert!(
+        agents.is_empty(),
+        "gpg-agents of throwaway keyrings left: {agents:?}"
+    );
 
     // A key file that leaves the project: refused at the value.
     configure("key-file = \"../outside.asc\"");
