@@ -230,6 +230,8 @@ fn rebuilds_are_byte_identical_and_cut_off_early_and_overlays_rebuild_only_what_
     let d = Demo::new();
     d.expect(0, &["build", "-a"]);
     let before = rpm_digests(&d.repo("x86_64"));
+    let repomd = || std::fs::read(d.repo("x86_64").join("repodata/repomd.xml")).expect("repomd.xml");
+    let repomd_before = repomd();
     // libgreet rebuilt from scratch: the same bytes, so greeter (which
     // builds against it) is not rebuilt.
     let r = d.json(0, &["build", "libgreet", "--rebuild", "--format", "json"]);
@@ -238,6 +240,13 @@ fn rebuilds_are_byte_identical_and_cut_off_early_and_overlays_rebuild_only_what_
         rpm_digests(&d.repo("x86_64")),
         before,
         "two clean builds give identical RPMs"
+    );
+    // And the same repository metadata, which an image's key hashes: a
+    // no-change rebuild does not invalidate the images.
+    assert!(
+        repomd() == repomd_before,
+        "a no-change rebuild changed repomd.xml:\n{}",
+        String::from_utf8_lossy(&repomd())
     );
     let r = d.json(0, &["build", "greeter", "--format", "json"]);
     assert_eq!(statuses(&r, "x86_64")["greeter"], "cached");

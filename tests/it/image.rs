@@ -637,6 +637,166 @@ fn repo_sign_signs_rpms_and_repomd_with_a_throwaway_key_reproducibly() {
     assert!(said.contains("Good signature"), "{said}");
 }
 
+/// `[project.signing]`: the key named in distro.toml (from the keyring, or
+/// as a key file inside the project, imported into a throwaway keyring)
+/// signs like `--key` does, to the same bytes; `--key` overrides it; a key
+/// file outside the project is refused at its file:line:column; no key at
+/// all is a usage error.
+#[test]
+fn repo_sign_takes_the_key_from_the_project() {
+    let _one = serial();
+    let d = Demo::new();
+    d.expect(0, &["build", "-a", "--arch", "x86_64", "--format", "json"]);
+    let gnupg = tempfile::tempdir_in(crate::build::cache()).expect("tempdir");
+    let empty = tempfile::tempdir_in(crate::build::cache()).expect("tempdir");
+    let gpg = |args: &[&str]| {
+        run_both(
+            Command::new("gpg")
+                .env("GNUPGHOME", gnupg.path())
+                .arg("--batch")
+                .args(args),
+        )
+    };
+    gpg(&[
+        "--passphrase",
+        "",
+        "--faked-system-time",
+        "1000000000!",
+        "--quick-gen-key",
+        "Project Signing <project@demo.invalid>",
+        "ed25519",
+        "sign",
+        "never",
+    ]);
+    let repo = d.repo("x86_64");
+    let unsigned = d.root.path().join("out/unsigned-x86_64");
+    run(Command::new("cp").arg("-a").arg(&repo).arg(&unsigned));
+    let fresh = || {
+        std::fs::remove_dir_all(&repo).expect("remove");
+        run(Command::new("cp").arg("-a").arg(&unsigned).arg(&repo));
+    };
+    let original = std::fs::read_to_string(d.root.path().join("distro.toml")).expect("distro.toml");
+    let configure = |signing: &str| {
+        std::fs::write(
+            d.root.path().join("distro.toml"),
+            format!("{original}\n[project.signing]\n{signing}\n"),
+        )
+        .expect("write distro.toml");
+    };
+    let sign = |home: &Path, extra: &[&str]| -> Output {
+        Command::new(assert_cmd::cargo::cargo_bin("azldev"))
+            .current_dir(d.root.path())
+            .env("GNUPGHOME", home)
+            .env("AZLDEV_CACHE_DIR", crate::build::cache())
+            .env_remove("SOURCE_DATE_EPOCH")
+            .env_remove("AZLDEV_SIGNING_KEY")
+            .args(["repo", "sign", "--arch", "x86_64"])
+            .args(extra)
+            .output()
+            .expect("runs")
+    };
+    let ok = |o: Output| {
+        assert!(
+            o.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+
+    // Nothing configured, nothing given: a usage error that says how.
+    let o = sign(gnupg.path(), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no signing key") && err.contains("[project.signing]"),
+        "{err}"
+    );
+
+    // The key by user id, from the user's keyring.
+    configure("key = \"project@demo.invalid\"");
+    ok(sign(gnupg.path(), &[]));
+    let by_name = digests(&repo);
+    assert!(by_name.contains_key("repodata/repomd.xml.asc"), "{by_name:?}");
+    let said = gpg(&[
+        "--verify",
+        &repo.join("repodata/repomd.xml.asc").display().to_string(),
+        &repo.join("repodata/repomd.xml").display().to_string(),
+    ]);
+    assert!(
+        said.contains("Good signature") && said.contains("project@demo.invalid"),
+        "{said}"
+    );
+
+    // By fingerprint (gpg records the user id a key is chosen by in the
+    // signature, so a fingerprint is what a key file's signature matches).
+    let colons = gpg(&["--with-colons", "--list-secret-keys", "project@demo.invalid"]);
+    let fpr = colons
+        .lines()
+        .find_map(|l| l.strip_prefix("fpr:::::::::"))
+        .and_then(|r| r.split(':').next())
+        .expect("a fingerprint")
+        .to_owned();
+    configure(&format!("key = \"{fpr}\""));
+    fresh();
+    ok(sign(gnupg.path(), &[]));
+    let by_fpr = digests(&repo);
+
+    // `--key` overrides the project's: a key that does not exist fails.
+    fresh();
+    let o = sign(gnupg.path(), &["--key", "nobody@demo.invalid"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no secret key `nobody@demo.invalid`"), "{err}");
+
+    // The key as a file in the project, with an empty keyring: the same
+    // bytes as signing from the keyring (same key, data and times).
+    std::fs::create_dir_all(d.root.path().join("keys")).expect("keys");
+    let secret = gpg(&["--armor", "--export-secret-keys", "project@demo.invalid"]);
+    std::fs::write(d.root.path().join("keys/signing.asc"), secret).expect("key file");
+    configure("key-file = \"keys/signing.asc\"");
+    fresh();
+    ok(sign(empty.path(), &[]));
+    assert_eq!(digests(&repo), by_fpr, "a key file signs like the keyring's key");
+    // No key was imported into the user's keyring; no agent is left.
+    let listed = run_both(
+        Command::new("gpg")
+            .env("GNUPGHOME", empty.path())
+            .args(["--batch", "--list-secret-keys"]),
+    );
+    assert!(!listed.contains("project@demo.invalid"), "{listed}");
+    let leftover: Vec<String> = std::fs::read_dir(std::env::temp_dir())
+        .expect("tmp")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("azldev-gnupg-"))
+        .collect();
+    assert!(leftover.is_empty(), "throwaway keyrings left: {leftover:?}");
+    let agents: Vec<String> = std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains("gpg-agent") && c.contains("azldev-gnupg-"))
+        .collect();
+    assert!(
+        agents.is_empty(),
+        "gpg-agents of throwaway keyrings left: {agents:?}"
+    );
+
+    // A key file that leaves the project: refused at the value.
+    configure("key-file = \"../outside.asc\"");
+    let o = sign(empty.path(), &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = original.lines().count() + 3;
+    assert!(
+        err.contains("signing key file `../outside.asc` is outside the project")
+            && err.contains(&format!("distro.toml:{line}:12")),
+        "{err}"
+    );
+}
+
 /// Every format `azldev image build` writes, by name.
 /// (`tar.xz` is checked on `demo-container`: xz preset 6 takes about
 /// 2.5 MB/s per core, 100 s for demo-vm's 500 MB.)

@@ -76,10 +76,15 @@ impl Hub {
             .parse()
             .expect("port number");
         let hub = Hub { child, port, dir };
+        // An https-only hub (its `tls` setting) is named with https and its CA.
+        let (scheme, ca) = match extra["tls"]["ca"].as_str() {
+            Some(ca) => ("https", format!("serverca = {ca}\n")),
+            None => ("http", String::new()),
+        };
         std::fs::write(
             hub.conf(),
             format!(
-                "[koji]\nserver = http://127.0.0.1:{0}/nothing-here\n\n[fake]\nserver = http://127.0.0.1:{0}/kojihub\nweburl = http://127.0.0.1:{0}/koji\ntopurl = http://127.0.0.1:{0}/kojifiles\nauthtype = password\nuser = builder\npassword = s3cret\n",
+                "[koji]\nserver = http://127.0.0.1:{0}/nothing-here\n\n[fake]\nserver = {scheme}://127.0.0.1:{0}/kojihub\nweburl = {scheme}://127.0.0.1:{0}/koji\ntopurl = {scheme}://127.0.0.1:{0}/kojifiles\nauthtype = password\nuser = builder\npassword = s3cret\n{ca}",
                 hub.port
             ),
         )
@@ -532,25 +537,110 @@ impl Realm {
     }
 }
 
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA (`ca.pem`) and a server certificate for localhost and 127.0.0.1
+/// (`server.crt`, `server.key`) in `dir`.
+fn certificates(dir: &Path) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=azldev e2e CA",
+        ],
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("ext");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+    );
+}
+
 #[test]
 fn the_demo_builds_on_koji_with_a_kerberos_login() {
     let realm = Realm::start();
+    let certs = tempfile::tempdir().expect("tempdir");
+    certificates(certs.path());
+    let c = |f: &str| certs.path().join(f).display().to_string();
     let hub = Hub::start_with(
         &[],
-        // A Koji >= 1.35 hub: build-tag repositories are made on request.
+        // A Koji >= 1.35 hub: build-tag repositories are made on request;
+        // https only, as a real hub's Kerberos login.
         serde_json::json!({
             "gssapi": {"keytab": realm.path("http_keytab"), "realm": "AZLDEV.TEST"},
             "repo_requests": true,
+            "tls": {"cert": c("server.crt"), "key": c("server.key"), "ca": c("ca.pem")},
         }),
     );
-    // The service principal is HTTP/localhost: the hub is named so.
+    // The service principal is HTTP/localhost: the hub is named so. The
+    // profile's `server` says http: the login (and the session after it)
+    // switches to https, as the koji CLI's does; the old krbV options are
+    // warned about.
     let conf = hub.dir.path().join("krb.conf");
     let profile = |auth: &str| {
         std::fs::write(
             &conf,
             format!(
-                "[krb]\nserver = http://localhost:{0}/kojihub\nweburl = http://localhost:{0}/koji\ntopurl = http://localhost:{0}/kojifiles\n{auth}\n",
-                hub.port
+                "[krb]\nserver = http://localhost:{0}/kojihub\nweburl = https://localhost:{0}/koji\ntopurl = https://localhost:{0}/kojifiles\n{auth}\nserverca = {1}\nkrbservice = host\n",
+                hub.port,
+                c("ca.pem")
             ),
         )
         .expect("krb.conf");
@@ -587,6 +677,13 @@ fn the_demo_builds_on_koji_with_a_kerberos_login() {
     let out = run(&format!("FILE:{}", users_cache.display()));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "warning: koji profile `krb`: {}:9: `krbservice = host` is not used",
+            conf.display()
+        )),
+        "{stderr}"
+    );
     let report: Json = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(report["ok"], true, "{stderr}");
     let st = statuses(&report);

@@ -146,9 +146,9 @@ fn one_component_and_a_corrupt_lookaside_file() {
     assert!(!d.cached(&t.sha512).exists(), "a bad file is not kept");
 
     let out = d.azldev(&["sources", "fetch", "no-such-component"]);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2), "an unknown name is a usage error");
     assert!(
-        text(&out).contains("no component `no-such-component`"),
+        text(&out).contains("no component named `no-such-component`"),
         "{}",
         text(&out)
     );

@@ -88,14 +88,17 @@ fn render_suggests_a_misspelt_component() {
     let w = World::new();
     w.upstream("tinyping");
     w.config(&upstream_component("tinyping"));
-    let out = w.fails(&["render", "tinypnig"]);
-    assert!(
-        out.contains("no component named `tinypnig`; did you mean `tinyping`?"),
-        "{out}"
-    );
-    // `build` (and `build --plan`) name components the same way, before
-    // any buildroot is needed.
-    for args in [&["build", "tinypnig"][..], &["build", "--plan", "tinypnig"]] {
+    // `render`, `lock update`, `build` (and `build --plan`) name
+    // components the same way, before any buildroot is needed, and exit 2
+    // (a usage error) without rendering anything.
+    for args in [
+        &["render", "tinypnig"][..],
+        &["render", "tinyping", "tinypnig"],
+        &["render", "--check", "tinypnig"],
+        &["lock", "update", "tinypnig"],
+        &["build", "tinypnig"],
+        &["build", "--plan", "tinypnig"],
+    ] {
         let o = w.azldev(args);
         assert_eq!(
             o.status.code(),
@@ -107,6 +110,7 @@ fn render_suggests_a_misspelt_component() {
             out.contains("no component named `tinypnig`") && out.contains("did you mean `tinyping`?"),
             "{args:?}: {out}"
         );
+        assert!(!w.distro().join("specs").exists(), "{args:?} rendered something");
     }
 }
 

@@ -67,16 +67,7 @@ pub fn scan(rpm: &Path, want: u16) -> Result<Scan, PayloadError> {
         path: path.clone(),
         what: what.to_owned(),
     };
-    let mut r = BufReader::new(File::open(rpm).map_err(io_err)?);
-    let mut lead = [0u8; 96];
-    r.read_exact(&mut lead).map_err(io_err)?;
-    if lead[..4] != [0xed, 0xab, 0xee, 0xdb] {
-        return Err(bad("no lead"));
-    }
-    // Signature header, padded to 8 bytes; then the main header.
-    let sig_len = header_len(&mut r).map_err(|e| header_error(e, &bad, &io_err))?;
-    skip(&mut r, sig_len.1 + (8 - (sig_len.0 % 8)) % 8).map_err(io_err)?;
-    let (index, data) = read_header(&mut r).map_err(|e| header_error(e, &bad, &io_err))?;
+    let (r, index, data) = open_header(rpm)?;
     let compressor = string_tag(&index, &data, 1125).unwrap_or_else(|| "gzip".into());
     let format = string_tag(&index, &data, 1124).unwrap_or_else(|| "cpio".into());
     if format != "cpio" {
@@ -95,6 +86,50 @@ pub fn scan(rpm: &Path, want: u16) -> Result<Scan, PayloadError> {
         CpioError::Io(e) => io_err(e),
         CpioError::Format(w) => bad(&w),
     })
+}
+
+/// Opens `rpm` and reads its lead, signature header and main header;
+/// returns the reader (at the payload) and the main header.
+#[allow(clippy::type_complexity)]
+fn open_header(rpm: &Path) -> Result<(BufReader<File>, Vec<[u32; 4]>, Vec<u8>), PayloadError> {
+    let path = rpm.display().to_string();
+    let io_err = |source| PayloadError::Io {
+        path: path.clone(),
+        source,
+    };
+    let bad = |what: &str| PayloadError::Format {
+        path: path.clone(),
+        what: what.to_owned(),
+    };
+    let mut r = BufReader::new(File::open(rpm).map_err(io_err)?);
+    let mut lead = [0u8; 96];
+    r.read_exact(&mut lead).map_err(io_err)?;
+    if lead[..4] != [0xed, 0xab, 0xee, 0xdb] {
+        return Err(bad("no lead"));
+    }
+    // Signature header, padded to 8 bytes; then the main header.
+    let sig_len = header_len(&mut r).map_err(|e| header_error(e, &bad, &io_err))?;
+    skip(&mut r, sig_len.1 + (8 - (sig_len.0 % 8)) % 8).map_err(io_err)?;
+    let (index, data) = read_header(&mut r).map_err(|e| header_error(e, &bad, &io_err))?;
+    Ok((r, index, data))
+}
+
+/// The package's build time (`BUILDTIME`, seconds since 1970), read from
+/// its header; with the reproducibility macros it is `SOURCE_DATE_EPOCH`
+/// (the newest changelog entry), so the same package bytes give the same
+/// time.
+pub fn build_time(rpm: &Path) -> Result<i64, PayloadError> {
+    let (_, index, data) = open_header(rpm)?;
+    // BUILDTIME (1006), an INT32 (type 4).
+    index
+        .iter()
+        .find(|e| e[0] == 1006 && e[1] == 4)
+        .and_then(|e| data.get(e[2] as usize..e[2] as usize + 4))
+        .map(|b| i64::from(be32(b)))
+        .ok_or_else(|| PayloadError::Format {
+            path: rpm.display().to_string(),
+            what: "no build time in its header".to_owned(),
+        })
 }
 
 enum HeaderError {

@@ -308,7 +308,7 @@ impl Store {
     /// one createrepo_c, not one each. A repository with packages not yet
     /// indexed carries a marker, so a run killed before indexing is
     /// finished by the next one.
-    fn publish(&self, files: &[PathBuf], index_now: bool) -> Result<(), String> {
+    pub fn publish(&self, files: &[PathBuf], index_now: bool) -> Result<(), String> {
         let _one = PUBLISH.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut touched: BTreeSet<PathBuf> = BTreeSet::new();
         for f in files {
@@ -328,6 +328,11 @@ impl Store {
                 fs::create_dir_all(repo.join("Packages")).map_err(|e| e.to_string())?;
                 if !touched.contains(&repo) {
                     fs::write(repo.join(UNINDEXED), b"").map_err(|e| e.to_string())?;
+                }
+                if dst.exists() {
+                    // A replaced package may keep its size and (build) time:
+                    // `createrepo_c --update` would keep its old entry.
+                    fs::write(repo.join(REINDEX), b"").map_err(|e| e.to_string())?;
                 }
                 let _ = fs::remove_file(&dst);
                 fs::hard_link(f, &dst)
@@ -363,10 +368,51 @@ impl Store {
 /// does not list yet.
 const UNINDEXED: &str = ".azldev-unindexed";
 
+/// The marker of a repository where a package was replaced since the last
+/// index: the next one reads every package (`createrepo_c --update` trusts
+/// an entry whose file kept its name, size and time).
+const REINDEX: &str = ".azldev-reindex";
+
 /// One createrepo_c at a time: builds finishing together publish in turn.
 static PUBLISH: Mutex<()> = Mutex::new(());
 
-/// (Re)indexes a repository; incremental when it has metadata.
+/// Sets every package's file time to its build time (createrepo_c records
+/// the file time) and returns the newest build time (0 for no package):
+/// the metadata's revision and every timestamp in it, so the same package
+/// bytes always give the same `repodata/`.
+fn stamp_packages(repo: &Path) -> Result<i64, String> {
+    let dir = repo.join("Packages");
+    let mut newest = 0;
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return Ok(newest);
+    };
+    for e in entries {
+        let p = e.map_err(|e| format!("read {}: {e}", dir.display()))?.path();
+        if p.extension().is_none_or(|x| x != "rpm") || !p.is_file() {
+            continue;
+        }
+        let t = crate::payload::build_time(&p).map_err(|e| e.to_string())?;
+        newest = newest.max(t);
+        let want = if t >= 0 {
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.unsigned_abs())
+        } else {
+            std::time::UNIX_EPOCH - std::time::Duration::from_secs(t.unsigned_abs())
+        };
+        let f = fs::File::options()
+            .write(true)
+            .open(&p)
+            .map_err(|e| format!("open {}: {e}", p.display()))?;
+        if f.metadata().and_then(|m| m.modified()).ok() != Some(want) {
+            f.set_modified(want)
+                .map_err(|e| format!("set the time of {}: {e}", p.display()))?;
+        }
+    }
+    Ok(newest)
+}
+
+/// (Re)indexes a repository; incremental when it has metadata and no
+/// package was replaced. Deterministic: the same RPM bytes give the same
+/// `repodata/` bytes, incremental or not ([`stamp_packages`]).
 pub fn createrepo(repo: &Path) -> Result<(), String> {
     let _one = PUBLISH.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     // Other azldev processes publish in turn too; and a run killed inside
@@ -379,20 +425,29 @@ pub fn createrepo(repo: &Path) -> Result<(), String> {
     if stale.exists() {
         fs::remove_dir_all(&stale).map_err(|e| format!("remove {}: {e}", stale.display()))?;
     }
+    let revision = stamp_packages(repo)?;
     let mut cmd = Command::new("createrepo_c");
     cmd.args(["--quiet", "--no-database", "--excludes", ".azldev-publish.lock"]);
-    if repo.join("repodata/repomd.xml").is_file() {
+    cmd.arg("--revision")
+        .arg(revision.to_string())
+        .arg("--set-timestamp-to-revision");
+    let full = repo.join(REINDEX).exists();
+    if repo.join("repodata/repomd.xml").is_file() && !full {
         cmd.arg("--update");
     }
     cmd.arg(repo);
-    // Whatever is linked from here on gets the marker again.
+    // Whatever is linked from here on gets the markers again.
     let _ = fs::remove_file(repo.join(UNINDEXED));
+    let _ = fs::remove_file(repo.join(REINDEX));
     let res = azldev_buildroot::run::Runner::new()
         .run(&mut cmd)
         .map(|_| ())
         .map_err(|e| e.to_string());
     if res.is_err() {
         let _ = fs::write(repo.join(UNINDEXED), b"");
+        if full {
+            let _ = fs::write(repo.join(REINDEX), b"");
+        }
     }
     res
 }

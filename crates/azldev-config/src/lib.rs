@@ -31,6 +31,7 @@ pub mod paths;
 pub mod raw;
 mod resolve;
 pub mod schema;
+pub mod signing;
 mod source;
 pub mod span;
 pub mod suggest;

@@ -238,6 +238,7 @@ pub fn load_with(fs: &dyn Fs, root_file: &Path) -> Result<Loaded, Error> {
         inputs,
         &mut diags,
     );
+    crate::signing::check(fs, &files, &root_dir, merged.project.signing.as_ref(), &mut diags);
 
     let mut diagnostics = Diagnostics::default();
     diagnostics.extend(diags);

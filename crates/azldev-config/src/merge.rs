@@ -76,6 +76,9 @@ impl ProjectInfo {
             DistroReference::override_from,
         );
         ovr(&mut self.default_author_email, &o.default_author_email);
+        // A later `[project.signing]` replaces the whole table: `key` and
+        // `key-file` are alternatives.
+        ovr(&mut self.signing, &o.signing);
     }
 }
 

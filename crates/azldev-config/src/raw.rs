@@ -96,6 +96,26 @@ pub struct ProjectInfo {
     /// Default e-mail for synthetic changelog entries and commits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_author_email: Option<S>,
+    /// Extension: the key `azldev repo sign` signs with (`--key` and
+    /// `AZLDEV_SIGNING_KEY` override it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing: Option<Sp<Signing>>,
+}
+
+/// `[project.signing]`: the repository signing key, one of `key` or
+/// `key-file`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Signing {
+    /// A secret key of the signing user's GnuPG keyring (`GNUPGHOME` is
+    /// honoured): key id, fingerprint or user id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<S>,
+    /// An armored OpenPGP secret key (without a passphrase) inside the
+    /// project, relative to the defining file; imported into a throwaway
+    /// keyring for each signing run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<S>,
 }
 
 /// A reference to a distro, optionally a version and a snapshot time.

@@ -1,7 +1,10 @@
 //! Signing: RPMs with rpmsign and repository metadata with a detached armored signature.
 //!
 //! The key is a GnuPG key (id, fingerprint or user id) of the keyring
-//! `GNUPGHOME` points at, without a passphrase or with an agent that has it.
+//! `GNUPGHOME` points at, without a passphrase or with an agent that has it
+//! ([`Key::Keyring`]), or an armored secret key file without a passphrase
+//! ([`Key::File`]: imported into a throwaway keyring for the run, whose
+//! agent is stopped and whose directory is removed afterwards).
 //! Signing a repository: every RPM under it gets a signature
 //! (`rpmsign --addsign`), the metadata is regenerated (the packages'
 //! checksums changed), `repodata/repomd.xml.asc` is written and the public
@@ -56,6 +59,18 @@ pub enum SignError {
     #[error("no secret key `{key}` in the GnuPG keyring{}", home.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
     #[diagnostic(help("list the keys with `gpg --list-secret-keys`; set GNUPGHOME for another keyring"))]
     NoKey { key: String, home: Option<String> },
+    #[error("{path}: no OpenPGP secret key in it")]
+    #[diagnostic(help("export one without a passphrase: gpg --armor --export-secret-keys KEY > FILE"))]
+    NoKeyInFile { path: String },
+}
+
+/// Which key signs.
+#[derive(Debug, Clone, Copy)]
+pub enum Key<'a> {
+    /// Key id, fingerprint or user id of the keyring `GNUPGHOME` names.
+    Keyring(&'a str),
+    /// An armored (or binary) OpenPGP secret key file without a passphrase.
+    File(&'a Path),
 }
 
 fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> SignError {
@@ -237,12 +252,23 @@ fn faked_time(t: i64) -> String {
     format!("--faked-system-time={t}!")
 }
 
-/// Signs every RPM of `repo` with `key`, regenerates its metadata and
-/// signs `repomd.xml`, reproducibly (see the module's documentation):
-/// `source_date_epoch` is `SOURCE_DATE_EPOCH` when set.
+/// Signs every RPM of `repo` with `key` (of the keyring `GNUPGHOME`
+/// names), regenerates its metadata and signs `repomd.xml`, reproducibly
+/// (see the module's documentation): `source_date_epoch` is
+/// `SOURCE_DATE_EPOCH` when set.
 pub fn sign_repo(
     repo: &Path,
     key: &str,
+    log: &Path,
+    source_date_epoch: Option<i64>,
+) -> Result<SignReport, SignError> {
+    sign_repo_with(repo, Key::Keyring(key), log, source_date_epoch)
+}
+
+/// [`sign_repo`] with a key of the keyring or from a key file.
+pub fn sign_repo_with(
+    repo: &Path,
+    key: Key<'_>,
     log: &Path,
     source_date_epoch: Option<i64>,
 ) -> Result<SignReport, SignError> {
@@ -251,13 +277,125 @@ pub fn sign_repo(
         fs::create_dir_all(p).map_err(io_err(format!("create {}", p.display())))?;
     }
     let _ = fs::remove_file(log);
+    match key {
+        Key::Keyring(k) => sign_in(repo, k, None, log, source_date_epoch),
+        Key::File(file) => {
+            let home = Keyring::import(file, log)?;
+            let res = sign_in(
+                repo,
+                &home.fingerprint,
+                Some(home.dir.path()),
+                log,
+                source_date_epoch,
+            );
+            home.close(log);
+            res
+        }
+    }
+}
+
+/// A throwaway GnuPG home holding one imported secret key.
+struct Keyring {
+    dir: tempfile::TempDir,
+    fingerprint: String,
+}
+
+impl Keyring {
+    fn import(file: &Path, log: &Path) -> Result<Keyring, SignError> {
+        // In the system's temporary directory: gpg-agent's socket path must
+        // stay short.
+        let dir = tempfile::Builder::new()
+            .prefix("azldev-gnupg-")
+            .tempdir()
+            .map_err(io_err("create a temporary GnuPG home"))?;
+        let home = Keyring {
+            dir,
+            fingerprint: String::new(),
+        };
+        let gpg = |args: &[&str]| {
+            let mut c = Command::new("gpg");
+            c.env("GNUPGHOME", home.dir.path()).arg("--batch").args(args);
+            c
+        };
+        let imported = run(
+            "gpg --import (the signing key file)",
+            log,
+            gpg(&["--import"]).arg(file),
+        );
+        let listed = imported.and_then(|_| {
+            run(
+                "gpg --list-secret-keys",
+                log,
+                &mut gpg(&["--with-colons", "--list-secret-keys"]),
+            )
+        });
+        let fingerprint = match listed {
+            Ok(out) => primary_fingerprint(&out.stdout_str()),
+            Err(e) => {
+                home.close(log);
+                return Err(e);
+            }
+        };
+        match fingerprint {
+            Some(fingerprint) => Ok(Keyring { fingerprint, ..home }),
+            None => {
+                home.close(log);
+                Err(SignError::NoKeyInFile {
+                    path: file.display().to_string(),
+                })
+            }
+        }
+    }
+
+    /// Stops the home's gpg-agent (gpg started one to sign) and removes it.
+    fn close(self, log: &Path) {
+        let _ = Runner::new().log(log).run(
+            Command::new("gpgconf")
+                .env("GNUPGHOME", self.dir.path())
+                .args(["--kill", "gpg-agent"]),
+        );
+        drop(self.dir);
+    }
+}
+
+/// The fingerprint of the first secret primary key of a
+/// `gpg --with-colons --list-secret-keys` listing.
+fn primary_fingerprint(colons: &str) -> Option<String> {
+    let mut in_sec = false;
+    for l in colons.lines() {
+        let f: Vec<&str> = l.split(':').collect();
+        match f.first() {
+            Some(&"sec") => in_sec = true,
+            Some(&"fpr") if in_sec => return f.get(9).filter(|s| !s.is_empty()).map(|s| (*s).to_owned()),
+            Some(&("ssb" | "sub" | "pub")) => in_sec = false,
+            _ => {}
+        }
+    }
+    None
+}
+
+fn sign_in(
+    repo: &Path,
+    key: &str,
+    home: Option<&Path>,
+    log: &Path,
+    source_date_epoch: Option<i64>,
+) -> Result<SignReport, SignError> {
+    let with_home = |mut c: Command| {
+        if let Some(h) = home {
+            c.env("GNUPGHOME", h);
+        }
+        c
+    };
     let listed = Runner::new()
         .log(log)
         .capture_stdout()
-        .run(Command::new("gpg").args(["--batch", "--with-colons", "--list-secret-keys", key]));
+        .run(with_home(Command::new("gpg")).args(["--batch", "--with-colons", "--list-secret-keys", key]));
     let no_key = || SignError::NoKey {
         key: key.to_owned(),
-        home: std::env::var("GNUPGHOME").ok(),
+        home: home
+            .map(|h| h.display().to_string())
+            .or_else(|| std::env::var("GNUPGHOME").ok()),
     };
     let created = match listed {
         Ok(out) => key_created(&out.stdout_str()).ok_or_else(no_key)?,
@@ -301,7 +439,7 @@ pub fn sign_repo(
             run(
                 "rpmsign --addsign",
                 log,
-                Command::new("rpmsign")
+                with_home(Command::new("rpmsign"))
                     .arg("--addsign")
                     .arg("--define")
                     .arg(format!("_gpg_name {key}"))
@@ -343,7 +481,7 @@ pub fn sign_repo(
     run(
         "gpg --detach-sign",
         log,
-        Command::new("gpg")
+        with_home(Command::new("gpg"))
             .args([
                 "--batch",
                 "--yes",
@@ -361,7 +499,7 @@ pub fn sign_repo(
     let exported = run(
         "gpg --export",
         log,
-        Command::new("gpg").args(["--batch", "--armor", "--export", key]),
+        with_home(Command::new("gpg")).args(["--batch", "--armor", "--export", key]),
     )?;
     let public_key = repo.join("RPM-GPG-KEY-azldev");
     let tmp = repo.join(".RPM-GPG-KEY-azldev.tmp");
@@ -393,6 +531,23 @@ mod tests {
             Some(1_600_000_000)
         );
         assert_eq!(key_created("uid:u::::1::x\n"), None);
+    }
+
+    #[test]
+    fn the_primary_secret_key_s_fingerprint() {
+        let colons = "sec:u:2048:1:AAAA:1700000000:::u:::scESC:::+:::23::0:\n\
+                      fpr:::::::::ABCDEF0123:\n\
+                      grp:::::::::1111:\n\
+                      uid:u::::1700000000::HASH::Demo <d@x>::::::::::0:\n\
+                      ssb:u:2048:1:BBBB:1700000500::::::e:::+:::23:\n\
+                      fpr:::::::::SUBKEY:\n";
+        assert_eq!(primary_fingerprint(colons).as_deref(), Some("ABCDEF0123"));
+        // A subkey's fingerprint alone is not a primary key's.
+        assert_eq!(
+            primary_fingerprint("ssb:u:1:1:B:1::::::s:\nfpr:::::::::SUB:\n"),
+            None
+        );
+        assert_eq!(primary_fingerprint(""), None);
     }
 
     #[test]

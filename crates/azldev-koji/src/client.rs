@@ -73,6 +73,10 @@ pub struct Session {
     /// on top of the process's, e.g. `KRB5_CONFIG` or `KRB5CCNAME`.
     pub krb5_env: BTreeMap<String, String>,
     timeout: Duration,
+    /// Where calls go: the profile's `server`, switched to https by an SSL
+    /// or GSSAPI login (as the koji CLI's logins do, see
+    /// [`crate::profile::https_url`]).
+    base: Mutex<String>,
 }
 
 fn tls_config(profile: &Profile) -> Result<ureq::tls::TlsConfig, KojiError> {
@@ -162,6 +166,7 @@ impl Session {
             .into();
         Ok(Session {
             agent,
+            base: Mutex::new(profile.server.clone()),
             profile,
             session: Mutex::new(None),
             callnum: AtomicU64::new(0),
@@ -179,9 +184,12 @@ impl Session {
     /// `callnum`) and as the `Koji-Session-*` headers newer hubs read.
     fn url(&self, method: &str) -> (String, Vec<(&'static str, String)>) {
         let base = if method == "sslLogin" {
-            format!("{}/ssllogin", self.profile.server.trim_end_matches('/'))
+            format!(
+                "{}/ssllogin",
+                crate::profile::https_url(&self.base_url()).trim_end_matches('/')
+            )
         } else {
-            self.profile.server.clone()
+            self.base_url()
         };
         let guard = self
             .session
@@ -205,6 +213,16 @@ impl Session {
             }
             None => (base, Vec::new()),
         }
+    }
+
+    /// The URL calls go to: `server`, or its https form after an SSL or
+    /// GSSAPI login.
+    #[must_use]
+    pub fn base_url(&self) -> String {
+        self.base
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Calls `method` with positional arguments.
@@ -256,7 +274,7 @@ impl Session {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
         });
         let (url, headers) = self.url(method);
-        let shown = self.profile.server.clone();
+        let shown = url.split('?').next().unwrap_or_default().to_owned();
         let http = |message: String| KojiError::Http {
             url: shown.clone(),
             message,
@@ -333,6 +351,15 @@ impl Session {
                     .session
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((id, key.to_owned()));
+                // The koji CLI's SSL and GSSAPI logins move the session to
+                // https for good.
+                if matches!(self.profile.auth, Auth::Ssl { .. } | Auth::Gssapi { .. }) {
+                    *self
+                        .base
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                        crate::profile::https_url(&self.profile.server);
+                }
                 Ok(())
             }
             _ => Err(KojiError::Auth(

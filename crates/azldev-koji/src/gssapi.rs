@@ -19,9 +19,14 @@
 //!   ticket" is said plainly; a `principal`, when given, must be the
 //!   cache's default principal.
 //!
-//! The `server` URL is used as written (the koji CLI switches to https
-//! for Kerberos logins; a real hub's profile names an https URL anyway),
-//! and `serverca` is passed to curl as `--cacert`.
+//! As the koji CLI's `gssapi_login`, the exchange goes to the https form
+//! of `server` ([`crate::profile::https_url`]: an `http://` URL switched to
+//! `https://`), and the session's later calls follow it there; `serverca`
+//! is passed to curl as `--cacert`. The service is curl's default, `HTTP`
+//! at the URL's host (`requests-gssapi`'s too); the koji CLI's old krbV
+//! options `krbservice`, `krb_rdns`, `krb_canon_host` and
+//! `krb_server_realm` are not read by its GSSAPI login, and a profile that
+//! sets them gets a warning ([`crate::profile::Profile::warnings`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -217,7 +222,10 @@ impl Login<'_> {
         })?;
         std::fs::write(&request, body)
             .map_err(|e| self.err("authtype", format!("{}: {e}", request.display())))?;
-        let url = format!("{}/ssllogin", self.profile.server.trim_end_matches('/'));
+        let url = format!(
+            "{}/ssllogin",
+            crate::profile::https_url(&self.profile.server).trim_end_matches('/')
+        );
         let mut cmd = self.command("curl");
         if let Some(c) = &ccache {
             cmd.env("KRB5CCNAME", c);

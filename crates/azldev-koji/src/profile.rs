@@ -58,6 +58,59 @@ pub struct Profile {
     pub raw: BTreeMap<String, String>,
     /// Where each key came from (`file:line`).
     pub origin: BTreeMap<String, String>,
+    /// Options the profile sets that have no effect (see [`ignored`]).
+    pub warnings: Vec<ProfileWarning>,
+}
+
+/// An option of a profile that azldev (like the koji CLI) does not use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}: {message}", file.display())]
+pub struct ProfileWarning {
+    pub file: PathBuf,
+    pub line: usize,
+    pub key: String,
+    pub message: String,
+}
+
+/// The Kerberos options of the koji CLI's old `krbV` login (`krbLogin`)
+/// that its GSSAPI login (`gssapi_login`, `requests-gssapi`: one SPNEGO
+/// exchange with `HTTP@<host of server>` on `<server>/ssllogin`, over
+/// https) no longer reads, and what decides instead; azldev's login
+/// (`curl --negotiate`, the same exchange) follows the koji CLI. A
+/// Kerberos profile that sets one gets a warning at its line rather than
+/// silence; `krbservice = HTTP` (what is used anyway) gets none.
+fn ignored(key: &str, value: &str) -> Option<String> {
+    match key {
+        "krbservice" if !value.eq_ignore_ascii_case("HTTP") => Some(format!(
+            "`krbservice = {value}` is not used: Kerberos logins authenticate to the hub's HTTP \
+             service (`HTTP@<server host>`), as the koji CLI's GSSAPI login does; the hub's web \
+             server must accept that principal"
+        )),
+        "krb_rdns" | "krb_canon_host" => Some(format!(
+            "`{key} = {value}` is not used: the Kerberos library canonicalizes the server's host \
+             name as krb5.conf says (`rdns`, `dns_canonicalize_hostname` in [libdefaults]), as for \
+             the koji CLI's GSSAPI login"
+        )),
+        "krb_server_realm" => Some(format!(
+            "`krb_server_realm = {value}` is not used: the Kerberos library maps the server's host \
+             to its realm as krb5.conf says ([domain_realm]), as for the koji CLI's GSSAPI login"
+        )),
+        _ => None,
+    }
+}
+
+/// `server` as the koji CLI's SSL and GSSAPI logins use it: an `http://`
+/// URL switched to `https://` (host, port and path kept; a query or
+/// fragment dropped), an `https://` one unchanged. After such a login the
+/// session's calls go to this URL too.
+#[must_use]
+pub fn https_url(server: &str) -> String {
+    let (scheme, rest) = server.split_once("://").unwrap_or(("", server));
+    if scheme.eq_ignore_ascii_case("https") {
+        return server.to_owned();
+    }
+    let end = rest.find(['?', '#']).unwrap_or(rest.len());
+    format!("https://{}", &rest[..end])
 }
 
 impl Profile {
@@ -288,6 +341,20 @@ pub fn load(profile: &str, files: &[PathBuf]) -> Result<Profile, ProfileError> {
             _ => Auth::None,
         },
     };
+    let mut warnings = Vec::new();
+    if matches!(auth, Auth::Gssapi { .. }) {
+        for (key, value) in &merged {
+            if let Some(message) = ignored(key, value) {
+                let (file, line) = at(key);
+                warnings.push(ProfileWarning {
+                    file,
+                    line,
+                    key: key.clone(),
+                    message,
+                });
+            }
+        }
+    }
     Ok(Profile {
         name: profile.to_owned(),
         server,
@@ -297,12 +364,50 @@ pub fn load(profile: &str, files: &[PathBuf]) -> Result<Profile, ProfileError> {
         auth,
         raw: merged,
         origin,
+        warnings,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn https_urls_as_the_koji_client_makes_them() {
+        assert_eq!(
+            https_url("http://hub.example:8080/kojihub"),
+            "https://hub.example:8080/kojihub"
+        );
+        assert_eq!(https_url("HTTP://hub/kojihub?x=1#f"), "https://hub/kojihub");
+        assert_eq!(https_url("https://hub/kojihub"), "https://hub/kojihub");
+        assert_eq!(https_url("HTTPS://hub/kojihub?x=1"), "HTTPS://hub/kojihub?x=1");
+        assert_eq!(https_url("hub/kojihub"), "https://hub/kojihub");
+    }
+
+    #[test]
+    fn krbv_options_are_warned_about_only_where_kerberos_logs_in() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let f = write(
+            d.path(),
+            "k.conf",
+            "[k]\nserver = https://h/kojihub\nauthtype = kerberos\nkrbservice = HTTP\nkrb_server_realm = EX\n\
+             [p]\nserver = https://h/kojihub\nauthtype = password\nuser = u\npassword = p\nkrbservice = host\nkrb_rdns = false\n",
+        );
+        let k = load("k", std::slice::from_ref(&f)).expect("k");
+        // `krbservice = HTTP` is what is used anyway.
+        assert_eq!(k.warnings.len(), 1, "{:?}", k.warnings);
+        assert_eq!(
+            (k.warnings[0].key.as_str(), k.warnings[0].line),
+            ("krb_server_realm", 5)
+        );
+        assert!(
+            k.warnings[0]
+                .to_string()
+                .starts_with(&format!("{}:5: ", f.display()))
+        );
+        let p = load("p", &[f]).expect("p");
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    }
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
         let p = dir.join(name);

@@ -2,6 +2,7 @@
 //! facts, real specs through rpmspec, version comparison against rpm.
 
 mod payload;
+mod repo;
 mod rpm;
 mod semantics;
 mod simulate;

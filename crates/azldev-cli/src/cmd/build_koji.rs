@@ -167,6 +167,11 @@ pub fn build(
         })?;
     let profile = azldev_koji::profile::load(&profile_name, &azldev_koji::profile::default_files())
         .map_err(|e| miette::miette!("{e}"))?;
+    if out.verbosity >= 0 {
+        for w in &profile.warnings {
+            eprintln!("warning: koji profile `{}`: {w}", profile.name);
+        }
+    }
     let plans = plans(args, config, distro, out, settings)?;
     let mut failed = false;
     for plan in &plans {

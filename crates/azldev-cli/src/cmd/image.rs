@@ -94,8 +94,10 @@ pub struct BuildArgs {
 pub enum RepoCommand {
     /// Sign the local build repository: every RPM with `rpmsign --addsign`,
     /// the metadata regenerated, and `repodata/repomd.xml.asc` (a detached
-    /// armored signature). The key is a GnuPG key of the signing user's
-    /// keyring (`GNUPGHOME` is honoured). Reproducible: each signature is
+    /// armored signature). The key is `--key`, a GnuPG key of the signing
+    /// user's keyring (`GNUPGHOME` is honoured), else the project's
+    /// `[project.signing]` (`key`, or `key-file`: an armored secret key in
+    /// the project). Reproducible: each signature is
     /// made at `SOURCE_DATE_EPOCH` when set, else at its RPM's build time
     /// (`repomd.xml`: the newest), never before the key's creation.
     #[command(disable_version_flag = true)]
@@ -107,9 +109,10 @@ pub struct SignArgs {
     /// Architecture: x86_64, aarch64 or all (default: all).
     #[arg(long, value_name = "ARCH", value_parser = ["x86_64", "aarch64", "all"])]
     pub arch: Option<String>,
-    /// The GnuPG key (id, fingerprint or user id).
+    /// The GnuPG key (id, fingerprint or user id); overrides the project's
+    /// `[project.signing]` (`key` or `key-file`).
     #[arg(long, env = "AZLDEV_SIGNING_KEY", value_name = "KEY")]
-    pub key: String,
+    pub key: Option<String>,
     /// Report format.
     #[arg(long, value_enum, default_value_t)]
     pub format: ReportFormat,
@@ -712,6 +715,26 @@ fn sign(args: &SignArgs, out: &Output) -> miette::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let dirs = ProjectDirs::of(&config);
+    // `--key` (or AZLDEV_SIGNING_KEY), else the project's key.
+    let configured = config.signing_key();
+    let (key, from_config) = match (&args.key, &configured) {
+        (Some(k), _) if !k.trim().is_empty() => (azldev_image::sign::Key::Keyring(k.trim()), None),
+        (_, Some(c)) => (
+            match &c.key {
+                azldev_config::signing::SigningKey::Keyring(k) => azldev_image::sign::Key::Keyring(k),
+                azldev_config::signing::SigningKey::File(f) => azldev_image::sign::Key::File(f),
+            },
+            Some(config.describe(&c.loc)),
+        ),
+        _ => {
+            return Err(miette::miette!(
+                help = "give --key KEY (or AZLDEV_SIGNING_KEY), or name it in distro.toml:\n  \
+                        [project.signing]\n  key = \"KEY\"          # id, fingerprint or user id in your keyring\n  \
+                        # key-file = \"keys/signing.asc\"   # or an armored secret key in the project",
+                "no signing key"
+            ));
+        }
+    };
     let wanted = match args.arch.as_deref() {
         None | Some("all") => Arch::ALL.to_vec(),
         Some(a) => vec![a.parse::<Arch>().map_err(miette::Report::msg)?],
@@ -730,8 +753,13 @@ fn sign(args: &SignArgs, out: &Output) -> miette::Result<ExitCode> {
             continue;
         }
         let log = dirs.log_dir.join(format!("sign-{arch}.log"));
-        let r = azldev_image::sign::sign_repo(&repo, &args.key, &log, source_date_epoch()?)
-            .map_err(miette::Report::new)?;
+        let r = azldev_image::sign::sign_repo_with(&repo, key, &log, source_date_epoch()?).map_err(|e| {
+            let r = miette::Report::new(e);
+            match &from_config {
+                Some(at) => r.wrap_err(format!("signing with the key configured at {at}")),
+                None => r,
+            }
+        })?;
         if args.format == ReportFormat::Text && out.verbosity >= 0 {
             println!(
                 "{arch}: signed {} RPMs ({} already signed) and {}",

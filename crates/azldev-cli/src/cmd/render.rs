@@ -102,6 +102,12 @@ fn names(config: &Config, sel: &Selection) -> miette::Result<Vec<String>> {
         })?;
         names.extend(group.value.components.iter().map(|c| c.value.clone()));
     }
+    // An unknown name is a usage error (exit 2), as in `build`.
+    for n in &names {
+        if !config.components.contains_key(n) {
+            return Err(super::component::unknown_component(config, n));
+        }
+    }
     Ok(names)
 }
 

@@ -64,10 +64,7 @@ fn fetch(args: &FetchArgs, out: &Output, settings: &Settings) -> miette::Result<
     } else {
         for n in &args.names {
             if !config.components.contains_key(n) {
-                let hint = azldev_config::suggest::closest(n, config.components.keys().map(String::as_str))
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                return Err(miette::miette!("no component `{n}`{hint}"));
+                return Err(super::component::unknown_component(&config, n));
             }
         }
         args.names.clone()

@@ -278,7 +278,13 @@ fn render(out: &Output, rec: &FileRecord, min: Severity) -> String {
             LabeledSpan::new(Some(d.code.to_owned()), start, end - start)
         });
         let report = Report {
-            message: format!("{}:{}:{}: {}", rec.path, d.line, d.column, d.message),
+            // A diagnostic of the file as a whole (it cannot be read) has
+            // no position.
+            message: if d.line == 0 {
+                format!("{}: {}", rec.path, d.message)
+            } else {
+                format!("{}:{}:{}: {}", rec.path, d.line, d.column, d.message)
+            },
             severity: match d.severity {
                 Severity::Error => miette::Severity::Error,
                 Severity::Warning => miette::Severity::Warning,

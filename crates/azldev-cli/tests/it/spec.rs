@@ -104,6 +104,19 @@ fn json_report() {
 }
 
 #[test]
+fn an_unreadable_file_is_named_without_a_position() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write(tmp.path(), "good.spec", GOOD.as_bytes());
+    let r = run(tmp.path(), &["spec", "check", "good.spec", "missing.spec"]);
+    assert_eq!(r.code, 1);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        all.contains("missing.spec: cannot read the file") && !all.contains("missing.spec:0:0"),
+        "{all}"
+    );
+}
+
+#[test]
 fn not_a_spec_is_one_diagnostic() {
     let tmp = tempfile::tempdir().expect("tempdir");
     write(

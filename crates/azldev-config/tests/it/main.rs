@@ -6,4 +6,5 @@ mod edit;
 mod inheritance;
 mod malformed;
 mod schema;
+mod signing;
 mod support;

@@ -21,6 +21,8 @@ pub struct Realm {
     stdin: Option<ChildStdin>,
     /// Kept alive while the realm runs (its files are removed after).
     _dir: tempfile::TempDir,
+    /// The hubs' TLS certificates (`crate::hub::certificates`).
+    certs: tempfile::TempDir,
     pub info: serde_json::Value,
 }
 
@@ -53,10 +55,13 @@ impl Realm {
                 "krbrealm.py printed {line:?}: {e} (are krb5-kdc, krb5-admin-server and krb5-user installed?)"
             )
         });
+        let certs = tempfile::tempdir().expect("tempdir");
+        crate::hub::certificates(certs.path());
         Realm {
             child,
             stdin,
             _dir: dir,
+            certs,
             info,
         }
     }
@@ -69,12 +74,25 @@ impl Realm {
         self.info["principal"].as_str().expect("principal").to_owned()
     }
 
-    /// A hub that accepts SPNEGO with the realm's `HTTP/localhost` keys.
+    /// The hubs' `tls` settings: https only, with a certificate for
+    /// `localhost` signed by [`Realm::ca`].
+    pub fn tls(&self) -> serde_json::Value {
+        let c = |f: &str| self.certs.path().join(f).display().to_string();
+        serde_json::json!({"cert": c("server.crt"), "key": c("server.key"), "ca": c("ca.pem")})
+    }
+
+    pub fn ca(&self) -> PathBuf {
+        self.certs.path().join("ca.pem")
+    }
+
+    /// A hub (https only, as a real hub's `/ssllogin`) that accepts SPNEGO
+    /// with the realm's `HTTP/localhost` keys.
     pub fn hub(&self, realm: &str) -> Hub {
         Hub::start_with(
             &[],
             serde_json::json!({
                 "gssapi": {"keytab": self.path("http_keytab"), "realm": realm},
+                "tls": self.tls(),
             }),
         )
     }
@@ -100,11 +118,17 @@ impl Realm {
 
 /// A session for a Kerberos profile of `hub` (served as `localhost`, the
 /// host of the service principal), the realm's krb5.conf given to the tools.
+/// The profile names the hub with `http://`, which the https-only hub does
+/// not speak: the login switches to https as the koji CLI's does.
 fn session(hub: &Hub, realm: &Realm, auth: &str, env: &[(&str, String)]) -> (Session, PathBuf) {
     let conf = hub.dir.path().join("krb.conf");
     std::fs::write(
         &conf,
-        format!("[krb]\nserver = http://localhost:{}/kojihub\n{auth}\n", hub.port),
+        format!(
+            "[krb]\nserver = http://localhost:{}/kojihub\n{auth}\nserverca = {}\n",
+            hub.port,
+            realm.ca().display()
+        ),
     )
     .expect("koji.conf");
     let mut s = Session::new(
@@ -152,8 +176,12 @@ fn kerberos_login_with_a_keytab_or_the_users_ticket() {
             format!("FILE:{}", hub.dir.path().join("unused-cc").display()),
         )],
     );
+    assert_eq!(s.base_url(), format!("http://localhost:{}/kojihub", hub.port));
     let started = std::time::Instant::now();
     s.login().expect("GSSAPI login with a keytab");
+    // Logged in over https, and the session's calls stay there (the hub
+    // speaks nothing else).
+    assert_eq!(s.base_url(), format!("https://localhost:{}/kojihub", hub.port));
     eprintln!(
         "Kerberos login (curl -V, kinit -k, curl --negotiate): {:.0} ms",
         started.elapsed().as_secs_f64() * 1000.0
@@ -292,7 +320,7 @@ fn a_hub_that_refuses_the_kerberos_login_says_why() {
     // A hub without the service's keys cannot accept the token: 401.
     let wrong = Hub::start_with(
         &[],
-        serde_json::json!({"gssapi": {"keytab": keytab, "realm": "AZLDEV.TEST"}}),
+        serde_json::json!({"gssapi": {"keytab": keytab, "realm": "AZLDEV.TEST"}, "tls": realm.tls()}),
     );
     let (s, _) = session(&wrong, &realm, &auth, &[]);
     let e = s.login().expect_err("401");
@@ -366,4 +394,42 @@ fn kerberos_login_over_verified_tls() {
         m.contains("curl --negotiate failed") && m.contains("SSL certificate problem"),
         "{m}"
     );
+}
+
+/// The koji CLI's old krbV options are warned about at their line, and not
+/// used: with `krbservice = host` (a `host/localhost` principal the hub has
+/// no keys for) the login still authenticates to `HTTP@localhost`.
+#[test]
+fn old_krbv_options_are_warned_about_and_not_used() {
+    let realm = Realm::start();
+    let hub = realm.hub("AZLDEV.TEST");
+    let (s, conf) = session(
+        &hub,
+        &realm,
+        &format!(
+            "authtype = kerberos\nprincipal = {}\nkeytab = {}\nkrbservice = host\nkrb_rdns = false\nkrb_canon_host = yes",
+            realm.principal(),
+            realm.path("user_keytab").display()
+        ),
+        &[],
+    );
+    let warnings: Vec<String> = s.profile.warnings.iter().map(ToString::to_string).collect();
+    let at = |line: usize| format!("{}:{line}: ", conf.display());
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(&at(8)) && warnings[0].contains("`krb_canon_host = yes` is not used"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[1].starts_with(&at(7)) && warnings[1].contains("`krb_rdns = false` is not used"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[2].starts_with(&at(6))
+            && warnings[2].contains("`krbservice = host` is not used")
+            && warnings[2].contains("HTTP@<server host>"),
+        "{warnings:?}"
+    );
+    s.login().expect("the login uses HTTP@localhost");
+    assert_eq!(user(&s).as_deref(), Some("builder"));
 }
