@@ -215,6 +215,40 @@ fn config_check_json_reports_diagnostics() {
     assert!(d["help"].as_str().is_some_and(|h| h.contains("release")), "{v}");
 }
 
+/// A configuration with errors: `config check` answers "problems found"
+/// (exit 1); every command that needs the configuration prints the same
+/// diagnostics and stops as a usage error (exit 2), writing nothing.
+#[test]
+fn commands_stop_on_a_broken_configuration_with_exit_2() {
+    let w = World::new();
+    w.config("[components.a]\nrelase = {}\n");
+    let out = w.azldev(&["config", "check"]);
+    assert_eq!(out.status.code(), Some(1));
+    for args in [
+        &["render"][..],
+        &["build", "--plan", "-a"],
+        &["component", "list"],
+        &["component", "show", "a"],
+        &["buildroot", "show"],
+        &["image", "list"],
+        &["sources", "fetch"],
+        &["toolchain", "seed", "--arch", "x86_64"],
+    ] {
+        let out = w.azldev(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "azldev {args:?}:\n{err}");
+        assert!(
+            err.contains("distro.toml"),
+            "azldev {args:?} names the file:\n{err}"
+        );
+        assert!(
+            err.contains("fix the configuration first"),
+            "azldev {args:?}:\n{err}"
+        );
+    }
+    assert!(!w.distro().join("specs").exists(), "nothing rendered");
+}
+
 /// Item 7: `render --check` reports stale directories and orphaned locks
 /// without `--clean-stale`; `component show` gives the pin and the
 /// rendered directory; `component remove` lists, or with `--purge` removes,

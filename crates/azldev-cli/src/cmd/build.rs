@@ -19,7 +19,6 @@ use azldev_config::Config;
 use azldev_config::fs::RealFs;
 use clap::{Args, ValueEnum};
 
-use super::config::{load_project, report as report_diagnostics};
 use super::render::Selection;
 use crate::output::Output;
 use crate::settings::Settings;
@@ -167,11 +166,7 @@ pub(crate) fn load_distro(
     settings: &Settings,
     args: &GraphArgs,
 ) -> miette::Result<(Config, Distro)> {
-    let loaded = load_project()?;
-    if report_diagnostics(out, &loaded.diagnostics) {
-        return Err(miette::miette!("fix the configuration first (see above)"));
-    }
-    let config = loaded.config;
+    let config = super::config::load_valid_project(out)?.config;
     let buildroot = match &args.buildroot_provides {
         None => Buildroot::Unknown,
         Some(p) => {

@@ -17,7 +17,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use crate::cli::ReportFormat;
-use crate::cmd::config::{emit, load_project, report};
+use crate::cmd::config::{emit, load_project};
 use crate::cmd::toolchain::ProjectDirs;
 use crate::output::Output;
 use crate::settings::Settings;
@@ -231,10 +231,7 @@ impl RootView {
 }
 
 fn create(args: &CreateArgs, out: &Output, settings: &Settings) -> miette::Result<ExitCode> {
-    let loaded = load_project()?;
-    if report(out, &loaded.diagnostics) {
-        return Ok(ExitCode::from(1));
-    }
+    let loaded = super::config::load_valid_project(out)?;
     let mut views = Vec::new();
     for arch in arches(args.arch.as_deref())? {
         let start = std::time::Instant::now();
@@ -376,10 +373,7 @@ fn clean(args: &CleanArgs, out: &Output, settings: &Settings) -> miette::Result<
 
 fn shell(args: &ShellArgs, out: &Output, settings: &Settings) -> miette::Result<ExitCode> {
     let arch = arches(args.arch.as_deref())?[0];
-    let loaded = load_project()?;
-    if report(out, &loaded.diagnostics) {
-        return Ok(ExitCode::from(1));
-    }
+    let loaded = super::config::load_valid_project(out)?;
     let mut binds = Vec::new();
     for b in &args.bind {
         let parts: Vec<&str> = b.split(':').collect();
@@ -638,10 +632,7 @@ fn show(args: &ShowArgs, out: &Output) -> miette::Result<ExitCode> {
         Some(a) => a.parse::<Arch>().map_err(miette::Report::msg)?,
         None => Arch::host().unwrap_or(Arch::X86_64),
     };
-    let loaded = load_project()?;
-    if report(out, &loaded.diagnostics) {
-        return Ok(ExitCode::from(1));
-    }
+    let loaded = super::config::load_valid_project(out)?;
     let config = &loaded.config;
     let def = load_definition(config, arch, args.distro.as_deref(), args.version.as_deref())?;
     let (distro, version, mc) = (&def.distro, &def.version, &def.mock);

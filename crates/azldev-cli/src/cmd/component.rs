@@ -128,10 +128,7 @@ fn list(args: &ListArgs, out: &Output) -> miette::Result<ExitCode> {
         }
         None => None,
     };
-    let loaded = load_project()?;
-    if report(out, &loaded.diagnostics) {
-        return Ok(ExitCode::from(1));
-    }
+    let loaded = super::config::load_valid_project(out)?;
     let config = &loaded.config;
     let selected: Vec<_> = config
         .components
@@ -186,10 +183,7 @@ pub(crate) fn unknown_component(config: &azldev_config::Config, name: &str) -> m
 }
 
 fn show(args: &ShowArgs, out: &Output) -> miette::Result<ExitCode> {
-    let loaded = load_project()?;
-    if report(out, &loaded.diagnostics) {
-        return Ok(ExitCode::from(1));
-    }
+    let loaded = super::config::load_valid_project(out)?;
     let config = &loaded.config;
     let Some(c) = config.components.get(&args.name) else {
         return Err(unknown_component(config, &args.name));
@@ -404,10 +398,7 @@ fn add(args: &AddArgs, out: &Output, settings: &crate::settings::Settings) -> mi
             "--upstream-commit must be 7 to 40 hexadecimal digits, got `{c}`"
         ));
     }
-    let loaded = load_project()?;
-    if report(out, &loaded.diagnostics) {
-        return Ok(ExitCode::from(1));
-    }
+    let loaded = super::config::load_valid_project(out)?;
     let config = &loaded.config;
     if config.components.contains_key(&args.name) {
         let at = config
@@ -627,10 +618,7 @@ fn is_empty_toml(text: &str) -> bool {
 }
 
 fn remove(args: &RemoveArgs, out: &Output) -> miette::Result<ExitCode> {
-    let loaded = load_project()?;
-    if report(out, &loaded.diagnostics) {
-        return Ok(ExitCode::from(1));
-    }
+    let loaded = super::config::load_valid_project(out)?;
     let config = &loaded.config;
     if !config.components.contains_key(&args.name) {
         return Err(unknown_component(config, &args.name));

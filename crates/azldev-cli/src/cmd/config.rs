@@ -90,6 +90,18 @@ pub(crate) fn load_project() -> miette::Result<Loaded> {
     azldev_config::load_from_dir(&cwd).map_err(miette::Report::new)
 }
 
+/// The project for a command that needs a valid configuration: its
+/// diagnostics are printed, and errors among them stop the command (exit 2,
+/// as for any other input the command cannot run with; only `config check`
+/// answers 1, "problems found").
+pub(crate) fn load_valid_project(out: &Output) -> miette::Result<Loaded> {
+    let loaded = load_project()?;
+    if report(out, &loaded.diagnostics) {
+        return Err(miette::miette!("fix the configuration first (see above)"));
+    }
+    Ok(loaded)
+}
+
 /// Print every diagnostic to stderr, followed by a one-line summary when there
 /// are errors. Returns whether there were errors.
 pub(crate) fn report(out: &Output, diags: &Diagnostics) -> bool {

@@ -15,7 +15,7 @@ use clap::{Args, Subcommand};
 
 use crate::cli::ReportFormat;
 use crate::cmd::buildroot::{Which, base_spec, load_definition, select_version};
-use crate::cmd::config::{emit, load_project, report};
+use crate::cmd::config::emit;
 use crate::cmd::toolchain::ProjectDirs;
 use crate::output::Output;
 use crate::settings::Settings;
@@ -215,10 +215,7 @@ fn load(config: &Config, name: &str) -> miette::Result<Result<(ImageEntry, Descr
 }
 
 fn project(out: &Output) -> miette::Result<Result<Config, ExitCode>> {
-    let loaded = load_project()?;
-    if report(out, &loaded.diagnostics) {
-        return Ok(Err(ExitCode::from(1)));
-    }
+    let loaded = super::config::load_valid_project(out)?;
     Ok(Ok(loaded.config))
 }
 

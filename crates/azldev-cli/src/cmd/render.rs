@@ -11,7 +11,6 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::cli::ReportFormat;
-use crate::cmd::config::{load_project, report as report_diagnostics};
 use crate::output::Output;
 use crate::settings::Settings;
 
@@ -83,11 +82,7 @@ pub enum LockCommand {
 }
 
 fn loaded_config(out: &Output) -> miette::Result<Config> {
-    let loaded = load_project()?;
-    if report_diagnostics(out, &loaded.diagnostics) {
-        return Err(miette::miette!("fix the configuration first (see above)"));
-    }
-    Ok(loaded.config)
+    Ok(super::config::load_valid_project(out)?.config)
 }
 
 fn names(config: &Config, sel: &Selection) -> miette::Result<Vec<String>> {

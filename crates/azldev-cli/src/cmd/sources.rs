@@ -14,7 +14,6 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use crate::cli::ReportFormat;
-use crate::cmd::config::{load_project, report as report_diagnostics};
 use crate::output::Output;
 use crate::settings::Settings;
 
@@ -54,11 +53,7 @@ struct Planned {
 }
 
 fn fetch(args: &FetchArgs, out: &Output, settings: &Settings) -> miette::Result<ExitCode> {
-    let loaded = load_project()?;
-    if report_diagnostics(out, &loaded.diagnostics) {
-        return Err(miette::miette!("fix the configuration first (see above)"));
-    }
-    let config = loaded.config;
+    let config = super::config::load_valid_project(out)?.config;
     let names: Vec<String> = if args.names.is_empty() {
         config.components.keys().cloned().collect()
     } else {

@@ -100,10 +100,7 @@ pub fn run(cmd: &ToolchainCommand, out: &Output, settings: &Settings) -> miette:
 }
 
 fn seed_cmd(args: &SeedArgs, out: &Output, settings: &Settings) -> miette::Result<ExitCode> {
-    let loaded = super::config::load_project()?;
-    if super::config::report(out, &loaded.diagnostics) {
-        return Ok(ExitCode::from(1));
-    }
+    let loaded = super::config::load_valid_project(out)?;
     let dirs = ProjectDirs::of(&loaded.config);
     let opts = SeedOptions {
         arch: args.arch,
