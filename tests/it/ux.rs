@@ -215,6 +215,25 @@ fn config_check_json_reports_diagnostics() {
     assert!(d["help"].as_str().is_some_and(|h| h.contains("release")), "{v}");
 }
 
+/// `component list PATTERN` that matches nothing says so (exit 1), with the
+/// nearest name; one that matches lists and exits 0.
+#[test]
+fn component_list_pattern_matching_nothing_says_so() {
+    let w = World::new();
+    w.config("[components.alpha]\n[components.beta]\n");
+    let out = w.azldev(&["component", "list", "alhpa*"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        err.contains("no component matches `alhpa*` (did you mean `alpha`?)"),
+        "{err}"
+    );
+    let out = w.azldev(&["component", "list", "al*"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("alpha"));
+}
+
 /// A configuration with errors: `config check` answers "problems found"
 /// (exit 1); every command that needs the configuration prints the same
 /// diagnostics and stops as a usage error (exit 2), writing nothing.

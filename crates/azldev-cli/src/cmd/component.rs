@@ -167,6 +167,18 @@ fn list(args: &ListArgs, out: &Output) -> miette::Result<ExitCode> {
         }
     };
     emit(&text)?;
+    // A pattern that matches nothing is worth saying (like grep, exit 1);
+    // the nearest name helps with a typo.
+    if let (Some(p), true) = (&args.pattern, selected.is_empty()) {
+        if out.verbosity >= -1 {
+            let names = config.components.keys().map(String::as_str);
+            let hint = azldev_config::suggest::closest(p.trim_matches(|c| "*?[]".contains(c)), names)
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+            eprintln!("no component matches `{p}`{hint}");
+        }
+        return Ok(ExitCode::from(1));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
