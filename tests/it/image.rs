@@ -465,33 +465,44 @@ fn rpm_signature(rpm: &Path) -> String {
         .arg(rpm))
 }
 
+/// `gpg --batch ARGS` with `home` as GNUPGHOME; its output.
+fn gpg_in(home: &Path, args: &[&str]) -> String {
+    run_both(
+        Command::new("gpg")
+            .env("GNUPGHOME", home)
+            .arg("--batch")
+            .args(args),
+    )
+}
+
+/// A signing key without passphrase or expiry in `home`, made at a fixed
+/// time long before the packages were built (2001-09-09), so signatures
+/// carry the packages' own times.
+fn throwaway_key(home: &Path, uid: &str, algo: &str) {
+    gpg_in(
+        home,
+        &[
+            "--passphrase",
+            "",
+            "--faked-system-time",
+            "1000000000!",
+            "--quick-gen-key",
+            uid,
+            algo,
+            "sign",
+            "never",
+        ],
+    );
+}
+
 #[test]
 fn repo_sign_signs_rpms_and_repomd_with_a_throwaway_key_reproducibly() {
     let _one = serial();
     let d = Demo::new();
     d.expect(0, &["build", "-a", "--arch", "x86_64", "--format", "json"]);
     let gnupg = tempfile::tempdir_in(crate::build::cache()).expect("tempdir");
-    let gpg = |args: &[&str]| {
-        run_both(
-            Command::new("gpg")
-                .env("GNUPGHOME", gnupg.path())
-                .arg("--batch")
-                .args(args),
-        )
-    };
-    // A key made long before the packages were built (2001-09-09), so the
-    // signatures carry the packages' own times.
-    gpg(&[
-        "--passphrase",
-        "",
-        "--faked-system-time",
-        "1000000000!",
-        "--quick-gen-key",
-        "Demo Signing <sign@demo.invalid>",
-        "rsa2048",
-        "sign",
-        "never",
-    ]);
+    let gpg = |args: &[&str]| gpg_in(gnupg.path(), args);
+    throwaway_key(gnupg.path(), "Demo Signing <sign@demo.invalid>", "rsa2048");
     let sign = |env: &[(&str, &str)]| -> Value {
         let out = Command::new(assert_cmd::cargo::cargo_bin("azldev"))
             .current_dir(d.root.path())
@@ -649,25 +660,8 @@ fn repo_sign_takes_the_key_from_the_project() {
     d.expect(0, &["build", "-a", "--arch", "x86_64", "--format", "json"]);
     let gnupg = tempfile::tempdir_in(crate::build::cache()).expect("tempdir");
     let empty = tempfile::tempdir_in(crate::build::cache()).expect("tempdir");
-    let gpg = |args: &[&str]| {
-        run_both(
-            Command::new("gpg")
-                .env("GNUPGHOME", gnupg.path())
-                .arg("--batch")
-                .args(args),
-        )
-    };
-    gpg(&[
-        "--passphrase",
-        "",
-        "--faked-system-time",
-        "1000000000!",
-        "--quick-gen-key",
-        "Project Signing <project@demo.invalid>",
-        "ed25519",
-        "sign",
-        "never",
-    ]);
+    let gpg = |args: &[&str]| gpg_in(gnupg.path(), args);
+    throwaway_key(gnupg.path(), "Project Signing <project@demo.invalid>", "ed25519");
     let repo = d.repo("x86_64");
     let unsigned = d.root.path().join("out/unsigned-x86_64");
     run(Command::new("cp").arg("-a").arg(&repo).arg(&unsigned));
@@ -784,10 +778,11 @@ fn repo_sign_takes_the_key_from_the_project() {
         "gpg-agents of throwaway keyrings left: {agents:?}"
     );
 
-    // A key file that leaves the project: refused at the value.
+    // A key file that leaves the project: refused at the value, a
+    // configuration error (exit 2, as for every command but config check).
     configure("key-file = \"../outside.asc\"");
     let o = sign(empty.path(), &[]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     let line = original.lines().count() + 3;
     assert!(

@@ -56,17 +56,25 @@ pub struct Scan {
     pub foreign: Vec<(String, u16)>,
 }
 
+/// The two errors of reading `rpm`: an I/O error, and a format problem.
+fn error_makers(rpm: &Path) -> (impl Fn(io::Error) -> PayloadError, impl Fn(&str) -> PayloadError) {
+    let path = rpm.display().to_string();
+    let p2 = path.clone();
+    (
+        move |source| PayloadError::Io {
+            path: path.clone(),
+            source,
+        },
+        move |what: &str| PayloadError::Format {
+            path: p2.clone(),
+            what: what.to_owned(),
+        },
+    )
+}
+
 /// Reads `rpm`'s payload and lists the ELF files whose machine is not `want`.
 pub fn scan(rpm: &Path, want: u16) -> Result<Scan, PayloadError> {
-    let path = rpm.display().to_string();
-    let io_err = |source| PayloadError::Io {
-        path: path.clone(),
-        source,
-    };
-    let bad = |what: &str| PayloadError::Format {
-        path: path.clone(),
-        what: what.to_owned(),
-    };
+    let (io_err, bad) = error_makers(rpm);
     let (r, index, data) = open_header(rpm)?;
     let compressor = string_tag(&index, &data, 1125).unwrap_or_else(|| "gzip".into());
     let format = string_tag(&index, &data, 1124).unwrap_or_else(|| "cpio".into());
@@ -92,24 +100,16 @@ pub fn scan(rpm: &Path, want: u16) -> Result<Scan, PayloadError> {
 /// returns the reader (at the payload) and the main header.
 #[allow(clippy::type_complexity)]
 fn open_header(rpm: &Path) -> Result<(BufReader<File>, Vec<[u32; 4]>, Vec<u8>), PayloadError> {
-    let path = rpm.display().to_string();
-    let io_err = |source| PayloadError::Io {
-        path: path.clone(),
-        source,
-    };
-    let bad = |what: &str| PayloadError::Format {
-        path: path.clone(),
-        what: what.to_owned(),
-    };
-    let mut r = BufReader::new(File::open(rpm).map_err(io_err)?);
+    let (io_err, bad) = error_makers(rpm);
+    let mut r = BufReader::new(File::open(rpm).map_err(&io_err)?);
     let mut lead = [0u8; 96];
-    r.read_exact(&mut lead).map_err(io_err)?;
+    r.read_exact(&mut lead).map_err(&io_err)?;
     if lead[..4] != [0xed, 0xab, 0xee, 0xdb] {
         return Err(bad("no lead"));
     }
     // Signature header, padded to 8 bytes; then the main header.
     let sig_len = header_len(&mut r).map_err(|e| header_error(e, &bad, &io_err))?;
-    skip(&mut r, sig_len.1 + (8 - (sig_len.0 % 8)) % 8).map_err(io_err)?;
+    skip(&mut r, sig_len.1 + (8 - (sig_len.0 % 8)) % 8).map_err(&io_err)?;
     let (index, data) = read_header(&mut r).map_err(|e| header_error(e, &bad, &io_err))?;
     Ok((r, index, data))
 }
@@ -126,10 +126,7 @@ pub fn build_time(rpm: &Path) -> Result<i64, PayloadError> {
         .find(|e| e[0] == 1006 && e[1] == 4)
         .and_then(|e| data.get(e[2] as usize..e[2] as usize + 4))
         .map(|b| i64::from(be32(b)))
-        .ok_or_else(|| PayloadError::Format {
-            path: rpm.display().to_string(),
-            what: "no build time in its header".to_owned(),
-        })
+        .ok_or_else(|| error_makers(rpm).1("no build time in its header"))
 }
 
 enum HeaderError {
