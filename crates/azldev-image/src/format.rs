@@ -315,22 +315,25 @@ pub fn write(format: Format, input: &FormatInput, out: &Path) -> Result<Artifact
     }
     std::fs::create_dir_all(input.scratch).map_err(FormatError::io(input.scratch))?;
     let tmp = util::temp_sibling(out)?;
-    let result = match format {
-        Format::Tar => tar::write_file(input, &tmp.path),
-        Format::TarXz => tar::write_xz(input, &tmp.path),
-        Format::Oci => oci::write_layout(input, &tmp.path),
-        Format::OciArchive => oci::write_archive(input, &tmp.path),
+    // Writers that stream their artefact hash it on the way (a thread).
+    let none = |()| None;
+    let digest = match format {
+        Format::Tar => tar::write_file(input, &tmp.path).map(Some),
+        Format::TarXz => tar::write_xz(input, &tmp.path).map(none),
+        Format::Oci => oci::write_layout(input, &tmp.path).map(none),
+        Format::OciArchive => oci::write_archive(input, &tmp.path).map(none),
         Format::Ext4 => fs::write_ext4(input, &tmp.path),
-        Format::Erofs => fs::write_erofs(input, &tmp.path),
-        Format::Squashfs => fs::write_squashfs(input, &tmp.path),
-        Format::Raw | Format::Qcow2 | Format::Vhd | Format::Vhdx => disk::write(format, input, &tmp.path),
-        Format::Iso => iso::write(input, &tmp.path),
-    };
-    result?;
-    let sha256 = if format == Format::Oci {
-        util::sha256_file(&tmp.path.join("index.json"))?
-    } else {
-        util::sha256_file(&tmp.path)?
+        Format::Erofs => fs::write_erofs(input, &tmp.path).map(none),
+        Format::Squashfs => fs::write_squashfs(input, &tmp.path).map(none),
+        Format::Raw | Format::Qcow2 | Format::Vhd | Format::Vhdx => {
+            disk::write(format, input, &tmp.path).map(none)
+        }
+        Format::Iso => iso::write(input, &tmp.path).map(none),
+    }?;
+    let sha256 = match digest {
+        Some(d) => d,
+        None if format == Format::Oci => util::sha256_file(&tmp.path.join("index.json"))?,
+        None => util::sha256_file(&tmp.path)?,
     };
     let size = util::apparent_size(&tmp.path)?;
     tmp.commit(out, format == Format::Oci)?;

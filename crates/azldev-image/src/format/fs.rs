@@ -149,8 +149,9 @@ fn memory_target(need: u64) -> Option<Ext4Target> {
 }
 
 /// Copies the first `len` bytes of `src` into a new file `out`, skipping
-/// `src`'s holes and all-zero MiBs (`out` stays sparse).
-fn copy_out(src: &File, len: u64, out: &Path) -> Result<(), FormatError> {
+/// `src`'s holes and all-zero MiBs (`out` stays sparse); with `hasher`,
+/// every byte in order goes to it too.
+fn copy_out(src: &File, len: u64, out: &Path, hasher: Option<&util::Hasher>) -> Result<(), FormatError> {
     use std::os::unix::fs::FileExt;
     let _ = std::fs::remove_file(out);
     let dst = File::create(out).map_err(FormatError::io(out))?;
@@ -163,10 +164,18 @@ fn copy_out(src: &File, len: u64, out: &Path) -> Result<(), FormatError> {
     let mut pos = 0;
     while pos < len {
         let data = match rustix::fs::seek(src, rustix::fs::SeekFrom::Data(pos)) {
-            Ok(d) => d,
-            Err(rustix::io::Errno::NXIO) => break,
+            Ok(d) => d.min(len),
+            Err(rustix::io::Errno::NXIO) => len,
             Err(e) => return Err(io(e)),
         };
+        if let Some(h) = hasher
+            && data > pos
+        {
+            h.zeros(data - pos);
+        }
+        if data >= len {
+            break;
+        }
         let hole = rustix::fs::seek(src, rustix::fs::SeekFrom::Hole(data))
             .map_err(io)?
             .min(len);
@@ -177,6 +186,11 @@ fn copy_out(src: &File, len: u64, out: &Path) -> Result<(), FormatError> {
                 .map_err(FormatError::io(out))?;
             if buf[..n].iter().any(|&b| b != 0) {
                 dst.write_all_at(&buf[..n], p).map_err(FormatError::io(out))?;
+                if let Some(h) = hasher {
+                    h.data(&buf[..n]);
+                }
+            } else if let Some(h) = hasher {
+                h.zeros(n as u64);
             }
             p += n as u64;
         }
@@ -193,10 +207,18 @@ fn copy_out(src: &File, len: u64, out: &Path) -> Result<(), FormatError> {
 /// in memory with room to spare they write to an in-memory file instead,
 /// and azldev copies the result out once (no fsync, like every other
 /// format). The bytes are the same either way.
-pub(crate) fn ext4(input: &FormatInput, out: &Path, min_size: Option<u64>) -> Result<u64, FormatError> {
+///
+/// With `digest`, the image's SHA-256 comes back too when it could be
+/// computed while copying out (the in-memory path).
+pub(crate) fn ext4(
+    input: &FormatInput,
+    out: &Path,
+    min_size: Option<u64>,
+    digest: bool,
+) -> Result<(u64, Option<String>), FormatError> {
     let stats = tree_stats(input.root)?;
     let target = memory_target(ext4_size(&stats)).unwrap_or(Ext4Target::Disk);
-    ext4_in(input, out, min_size, &stats, target)
+    ext4_in(input, out, min_size, &stats, target, digest)
 }
 
 fn ext4_in(
@@ -205,7 +227,8 @@ fn ext4_in(
     min_size: Option<u64>,
     stats: &TreeStats,
     target: Ext4Target,
-) -> Result<u64, FormatError> {
+    digest: bool,
+) -> Result<(u64, Option<String>), FormatError> {
     let scratch = Scratch::new(input, "ext4")?;
     let conf = scratch.0.join("mke2fs.conf");
     std::fs::write(&conf, MKE2FS_CONF).map_err(FormatError::io(&conf))?;
@@ -290,10 +313,13 @@ fn ext4_in(
             message: e.to_string(),
         },
     })?;
+    let mut sha256 = None;
     if let Ext4Target::Memory { file, .. } = &target {
-        copy_out(file, size, out)?;
+        let hasher = digest.then(util::Hasher::new);
+        copy_out(file, size, out, hasher.as_ref())?;
+        sha256 = hasher.map(util::Hasher::finish);
     }
-    Ok(size)
+    Ok((size, sha256))
 }
 
 /// erofs image of the root (lz4: on a 480 MB root 6× faster than lz4hc
@@ -421,7 +447,7 @@ pub(crate) fn squashfs(input: &FormatInput, out: &Path) -> Result<(), FormatErro
 /// The root partition's filesystem image for a disk; returns its size.
 pub(crate) fn root_fs(input: &FormatInput, out: &Path, min_size: Option<u64>) -> Result<u64, FormatError> {
     match input.root_fs {
-        RootFs::Ext4 => ext4(input, out, min_size),
+        RootFs::Ext4 => ext4(input, out, min_size, false).map(|(size, _)| size),
         RootFs::Erofs => erofs(input, out).and_then(|()| file_len(out)),
         RootFs::Squashfs => squashfs(input, out).and_then(|()| file_len(out)),
     }
@@ -431,8 +457,9 @@ fn file_len(p: &Path) -> Result<u64, FormatError> {
     Ok(std::fs::metadata(p).map_err(FormatError::io(p))?.len())
 }
 
-pub(super) fn write_ext4(input: &FormatInput, out: &Path) -> Result<(), FormatError> {
-    ext4(input, out, None).map(|_| ())
+/// The `ext4` format; its digest when it was computed on the way.
+pub(super) fn write_ext4(input: &FormatInput, out: &Path) -> Result<Option<String>, FormatError> {
+    ext4(input, out, None, true).map(|(_, digest)| digest)
 }
 
 pub(super) fn write_erofs(input: &FormatInput, out: &Path) -> Result<(), FormatError> {
@@ -481,10 +508,17 @@ mod tests {
         let stats = tree_stats(&root).expect("stats");
         let on_disk = dir.path().join("disk.ext4");
         let in_mem = dir.path().join("mem.ext4");
-        let a = ext4_in(&input, &on_disk, Some(40 * MIB), &stats, Ext4Target::Disk).expect("disk");
+        let (a, none) =
+            ext4_in(&input, &on_disk, Some(40 * MIB), &stats, Ext4Target::Disk, true).expect("disk");
+        assert_eq!(none, None, "no digest on the way when mke2fs writes the file");
         let target = memory_target(ext4_size(&stats)).expect("a small image fits in memory");
         assert!(matches!(target, Ext4Target::Memory { .. }));
-        let b = ext4_in(&input, &in_mem, Some(40 * MIB), &stats, target).expect("memory");
+        let (b, digest) = ext4_in(&input, &in_mem, Some(40 * MIB), &stats, target, true).expect("memory");
+        assert_eq!(
+            digest,
+            Some(util::sha256_file(&on_disk).expect("digest")),
+            "hashed on the way"
+        );
         assert_eq!(a, b);
         let (da, db) = (
             std::fs::read(&on_disk).expect("read"),

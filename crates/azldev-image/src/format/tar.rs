@@ -13,7 +13,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
-use super::{FormatError, FormatInput};
+use super::{FormatError, FormatInput, util};
 
 const BLOCK: usize = 512;
 
@@ -71,19 +71,25 @@ pub(crate) fn write_tar_owned<W: Write>(
     Ok((w.out, w.stats))
 }
 
-/// The `tar` format: one archive file.
-pub(super) fn write_file(input: &FormatInput, out: &Path) -> Result<(), FormatError> {
+/// The `tar` format: one archive file; returns its digest (hashed while
+/// it is written).
+pub(super) fn write_file(input: &FormatInput, out: &Path) -> Result<String, FormatError> {
     let f = File::create(out).map_err(FormatError::io(out))?;
+    let hashing = util::HashingWriter {
+        inner: f,
+        hasher: util::Hasher::new(),
+    };
     let (w, _) = write_tar(
         input.root,
         input.source_date_epoch,
-        BufWriter::with_capacity(1 << 20, f),
+        BufWriter::with_capacity(1 << 20, hashing),
     )?;
-    let mut f = w.into_inner().map_err(|e| FormatError::Io {
+    let mut hashing = w.into_inner().map_err(|e| FormatError::Io {
         path: out.to_path_buf(),
         source: e.into_error(),
     })?;
-    f.flush().map_err(FormatError::io(out))
+    hashing.flush().map_err(FormatError::io(out))?;
+    Ok(hashing.hasher.finish())
 }
 
 /// xz's preset 6 block size in multithreaded mode (3 × its 8 MiB dictionary).

@@ -123,6 +123,79 @@ pub(crate) fn sha256_file(path: &Path) -> Result<String, FormatError> {
     Ok(hex(&h.finalize()))
 }
 
+/// What the hashing thread of a [`Hasher`] is given.
+enum Chunk {
+    Data(Vec<u8>),
+    Zeros(u64),
+}
+
+/// SHA-256 of a stream computed on its own thread, so the digest of an
+/// artefact written in order costs no wall time where a core is free
+/// (instead of reading the finished file again).
+pub(crate) struct Hasher {
+    tx: std::sync::mpsc::SyncSender<Chunk>,
+    thread: std::thread::JoinHandle<String>,
+}
+
+impl Hasher {
+    pub(crate) fn new() -> Hasher {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(16);
+        let thread = std::thread::spawn(move || {
+            let mut h = Sha256::new();
+            let zeros = vec![0u8; 1 << 20];
+            for chunk in rx {
+                match chunk {
+                    Chunk::Data(d) => h.update(&d),
+                    Chunk::Zeros(mut n) => {
+                        while n > 0 {
+                            let k = usize::try_from(n.min(1 << 20)).expect("at most a MiB");
+                            h.update(&zeros[..k]);
+                            n -= k as u64;
+                        }
+                    }
+                }
+            }
+            hex(&h.finalize())
+        });
+        Hasher { tx, thread }
+    }
+
+    /// The next bytes of the stream.
+    pub(crate) fn data(&self, bytes: &[u8]) {
+        // The thread only ends when the sender is dropped.
+        let _ = self.tx.send(Chunk::Data(bytes.to_vec()));
+    }
+
+    /// `n` zero bytes next in the stream (a hole).
+    pub(crate) fn zeros(&self, n: u64) {
+        let _ = self.tx.send(Chunk::Zeros(n));
+    }
+
+    /// The digest of everything given, in hex.
+    pub(crate) fn finish(self) -> String {
+        drop(self.tx);
+        self.thread.join().expect("the hashing thread does not panic")
+    }
+}
+
+/// A writer that passes what it writes to a [`Hasher`] too.
+pub(crate) struct HashingWriter<W> {
+    pub inner: W,
+    pub hasher: Hasher,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.data(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     let mut s = String::with_capacity(bytes.len() * 2);
