@@ -14,7 +14,10 @@
 //! The initramfs is azldev's minimal one by default ([`super::initramfs`]):
 //! its init loads the modules that reach the root partition, mounts
 //! `root=PARTUUID=<root partition>` (fixed by the disk writer's seed) and
-//! switches to the image's init (`init=`). With `[initrd] kind = "root"` it
+//! switches to the image's init (`init=`). On an ISO the root device is
+//! `live:LABEL=<volume id>` and the initramfs is the minimal one's live
+//! variant, which boots the medium's `/LiveOS/squashfs.img` under a tmpfs
+//! overlay ([`super::initramfs`]). With `[initrd] kind = "root"` it
 //! is the image root itself (minus `/boot`, kernel modules, firmware and
 //! documentation) with the image's init as `rdinit=`: no module, no block
 //! driver and no switch of root, at the cost of size.
@@ -62,7 +65,9 @@ pub struct EspInput<'a> {
     pub initrd: &'a InitrdConfig,
     /// The root partition's filesystem.
     pub root_fs: RootFs,
-    /// The root partition as `root=` names it (`PARTUUID=…`).
+    /// The root partition as `root=` names it (`PARTUUID=…`), or the live
+    /// medium (`live:LABEL=<volume id>`, an ISO's): the minimal initramfs is
+    /// then the live variant and no `rootfstype=` is added.
     pub root_device: &'a str,
     /// Files added to the initramfs (relative paths), e.g. the boot program
     /// when the root does not hold it.
@@ -138,7 +143,7 @@ pub fn options(arch: Arch, cmdline: &str, boot: Boot<'_>) -> String {
         Boot::Root { device, fstype, init } => {
             if !has(&words, "root") {
                 words.push(format!("root={device}"));
-                if !has(&words, "rootfstype") {
+                if !has(&words, "rootfstype") && !device.starts_with("live:") {
                     words.push(format!("rootfstype={fstype}"));
                 }
             }
@@ -256,6 +261,7 @@ pub fn write(input: &EspInput<'_>, out: &Path) -> Result<EspReport, BootError> {
                 kernel_version: &kver,
                 root_fs: input.root_fs,
                 config: input.initrd,
+                live: input.root_device.starts_with("live:"),
             })?;
             extra.extend(m.entries);
             let boot = Boot::Root {

@@ -1,5 +1,6 @@
 //! UEFI-bootable hybrid ISO (xorriso): the root as `/LiveOS/squashfs.img`
-//! (dracut's live layout), the ESP tree as a FAT image appended as GPT
+//! (dracut's live layout; the ESP's live initramfs boots it, see
+//! `boot::initramfs`), the ESP tree as a FAT image appended as GPT
 //! partition 2 (type ESP) and used as the El Torito EFI boot image, so the
 //! same file boots as a CD and as a disk. Reproducible through
 //! `SOURCE_DATE_EPOCH` (xorriso takes every date and its GPT GUIDs from it)
@@ -12,8 +13,9 @@ use super::fat::{self, FatKind};
 use super::util::{self, Scratch};
 use super::{Format, FormatError, FormatInput};
 
-/// The ISO volume id of an image name: ISO 9660 d-characters, 32 at most.
-pub(crate) fn volume_id(name: &str) -> String {
+/// The ISO volume id of an image name: ISO 9660 d-characters, 32 at most
+/// (what the live initramfs finds the medium by: `root=live:LABEL=<id>`).
+pub fn volume_id(name: &str) -> String {
     let v: String = name
         .chars()
         .map(|c| {
