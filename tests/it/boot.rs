@@ -563,7 +563,7 @@ fn live_iso_boots(arch: Arch) -> Vm {
     eprintln!(
         "demo-vm {arch}: ISO boot check {:.1}s: {}",
         start.elapsed().as_secs_f64(),
-        out.lines().last().unwrap_or_default()
+        out.lines().find(|l| l.contains(": booted, ")).unwrap_or_default()
     );
     let marker = format!("AZLDEV-BOOT-OK demo-vm {arch}");
     assert!(out.contains(&iso.display().to_string()), "the ISO is booted: {out}");
