@@ -505,10 +505,7 @@ fn iso_entry(iso: &Path) -> String {
         .windows(8)
         .position(|w| w == b"\noptions")
         .expect("a loader entry in the ISO");
-    let end = bytes[at + 1..]
-        .iter()
-        .position(|b| *b == b'\n')
-        .expect("a line");
+    let end = bytes[at + 1..].iter().position(|b| *b == b'\n').expect("a line");
     String::from_utf8_lossy(&bytes[at + 1..at + 1 + end]).into_owned()
 }
 
@@ -522,9 +519,20 @@ fn live_iso_boots(arch: Arch) -> Vm {
     let start = Instant::now();
     vm.expect(
         0,
-        &["image", "build", "demo-vm", "--arch", arch.rpm(), "--image-format", "iso"],
+        &[
+            "image",
+            "build",
+            "demo-vm",
+            "--arch",
+            arch.rpm(),
+            "--image-format",
+            "iso",
+        ],
     );
-    eprintln!("demo-vm {arch}: ISO built in {:.1}s", start.elapsed().as_secs_f64());
+    eprintln!(
+        "demo-vm {arch}: ISO built in {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
     let iso = vm
         .path(&format!("out/images/demo-vm/{arch}/demo-vm.iso"))
         .canonicalize()
@@ -566,8 +574,14 @@ fn live_iso_boots(arch: Arch) -> Vm {
         out.lines().find(|l| l.contains(": booted, ")).unwrap_or_default()
     );
     let marker = format!("AZLDEV-BOOT-OK demo-vm {arch}");
-    assert!(out.contains(&iso.display().to_string()), "the ISO is booted: {out}");
-    assert!(out.contains(&format!("demo-vm {arch}: booted, `{marker}`")), "{out}");
+    assert!(
+        out.contains(&iso.display().to_string()),
+        "the ISO is booted: {out}"
+    );
+    assert!(
+        out.contains(&format!("demo-vm {arch}: booted, `{marker}`")),
+        "{out}"
+    );
     assert!(out.contains("powered off"), "{out}");
     let console = vm.console("demo-vm");
     let lines: Vec<&str> = console.lines().map(str::trim).collect();
@@ -605,7 +619,8 @@ fn live_iso_boots(arch: Arch) -> Vm {
     assert!(
         before
             .iter()
-            .any(|l| l.starts_with("demo-vm: /dev/loop") && l.ends_with(" squashfs on /run/azldev/live/squashfs")),
+            .any(|l| l.starts_with("demo-vm: /dev/loop")
+                && l.ends_with(" squashfs on /run/azldev/live/squashfs")),
         "{console}"
     );
     assert!(
@@ -635,7 +650,15 @@ fn demo_vm_live_iso_boots_on_x86_64() {
     std::fs::write(&toml, text.replace("kind = \"minimal\"", "kind = \"root\"")).expect("write");
     vm.expect(
         0,
-        &["image", "build", "vm-root-iso", "--arch", "x86_64", "--image-format", "iso"],
+        &[
+            "image",
+            "build",
+            "vm-root-iso",
+            "--arch",
+            "x86_64",
+            "--image-format",
+            "iso",
+        ],
     );
     let root_iso = vm.path("out/images/vm-root-iso/x86_64/vm-root-iso.iso");
     assert_eq!(
@@ -661,7 +684,15 @@ fn demo_vm_live_iso_boots_on_x86_64() {
     // With no ISO built, asking for one names it.
     let out = vm.expect(
         2,
-        &["image", "boot", "demo-vm", "--arch", "aarch64", "--image-format", "iso"],
+        &[
+            "image",
+            "boot",
+            "demo-vm",
+            "--arch",
+            "aarch64",
+            "--image-format",
+            "iso",
+        ],
     );
     assert!(out.contains("out/images/demo-vm/aarch64/demo-vm.iso"), "{out}");
     assert!(out.contains("--image-format iso"), "{out}");

@@ -424,6 +424,41 @@ mod tests {
     }
 
     #[test]
+    fn an_iso_is_a_read_only_cd_rom() {
+        let fw = Firmware {
+            code: "/fw/CODE.fd".into(),
+            vars: "/fw/VARS.fd".into(),
+        };
+        let mut check = BootCheck {
+            disk: "/d/vm.iso".into(),
+            arch: Arch::X86_64,
+            marker: "M".into(),
+            timeout: Duration::from_secs(1),
+            log_dir: "/l".into(),
+            memory_mib: 1024,
+        };
+        let line = |check: &BootCheck| {
+            let cmd = command(check, &fw, Path::new("/l/vars.fd"), Path::new("/l/console.log"));
+            let line = azldev_buildroot::run::describe(&cmd);
+            let at = line.find("-drive if=none").expect("the CD's drive");
+            line[at..].to_owned()
+        };
+        // q35's AHCI controller.
+        assert_eq!(
+            line(&check),
+            "-drive if=none,id=cd0,media=cdrom,readonly=on,format=raw,file=/d/vm.iso \
+             -device ide-cd,drive=cd0,bus=ide.0,bootindex=0"
+        );
+        // virt has no IDE: virtio-scsi.
+        check.arch = Arch::Aarch64;
+        assert_eq!(
+            line(&check),
+            "-drive if=none,id=cd0,media=cdrom,readonly=on,format=raw,file=/d/vm.iso \
+             -device virtio-scsi-pci,id=scsi0 -device scsi-cd,drive=cd0,bus=scsi0.0,bootindex=0"
+        );
+    }
+
+    #[test]
     fn missing_disk_is_an_error_and_starts_nothing() {
         let dir = tempfile::tempdir().expect("tempdir");
         let check = BootCheck {
