@@ -700,5 +700,49 @@ fn demo_vm_live_iso_boots_on_x86_64() {
 
 #[test]
 fn demo_vm_live_iso_boots_on_aarch64() {
-    live_iso_boots(Arch::Aarch64);
+    let vm = live_iso_boots(Arch::Aarch64);
+    // The same file is a disk (a USB stick): attached as a virtio disk (a
+    // `.raw` name for it), the firmware boots GPT partition 2, the ESP,
+    // and the initramfs finds the medium's label on the whole disk.
+    let iso = vm
+        .path("out/images/demo-vm/aarch64/demo-vm.iso")
+        .canonicalize()
+        .expect("the ISO");
+    let stick = vm.path("usb-stick.raw");
+    std::os::unix::fs::symlink(&iso, &stick).expect("symlink");
+    let serial = lock("e2e-boot.lock");
+    let start = Instant::now();
+    let out = vm.expect(
+        0,
+        &[
+            "image",
+            "boot",
+            "demo-vm",
+            "--arch",
+            "aarch64",
+            "--disk",
+            &stick.display().to_string(),
+            "--timeout",
+            "400",
+        ],
+    );
+    drop(serial);
+    eprintln!(
+        "demo-vm aarch64: ISO as a disk, boot check {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
+    assert!(out.contains("booted, `AZLDEV-BOOT-OK demo-vm aarch64`"), "{out}");
+    let console = vm.console("demo-vm");
+    assert!(
+        console.lines().any(|l| l
+            .trim()
+            .starts_with("azldev-initrd: live root /dev/vda (LABEL=DEMO_VM)")),
+        "{console}"
+    );
+    assert!(
+        console
+            .lines()
+            .any(|l| l.trim() == "demo-vm: /dev/vda iso9660 on /run/azldev/live/medium"),
+        "{console}"
+    );
 }
