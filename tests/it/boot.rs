@@ -681,14 +681,15 @@ fn demo_vm_live_iso_boots_on_x86_64() {
     // initramfs (tens of MB) and kept only the live one.
     assert!(whole_initrd > 64 << 20, "{whole_initrd}");
     assert!(live + (64 << 20) < whole, "live {live}, whole-root {whole}");
-    // A medium that never appears: the live init gives up after 30 s with
-    // the label it looked for, and the kernel panics (exit 1).
+    // A medium that never appears: the live init gives up after rd.timeout=
+    // (30 s by default) with the label it looked for, and the kernel panics
+    // (exit 1).
     vm.variant("vm-no-medium", &boot_sh);
     let toml = vm.path("images/vm-no-medium.image.toml");
     let text = std::fs::read_to_string(&toml).expect("variant");
     std::fs::write(
         &toml,
-        format!("kernel-cmdline = \"root=live:LABEL=NOPE\"\n{text}"),
+        format!("kernel-cmdline = \"root=live:LABEL=NOPE rd.timeout=3\"\n{text}"),
     )
     .expect("write");
     vm.expect(
@@ -719,7 +720,7 @@ fn demo_vm_live_iso_boots_on_x86_64() {
     drop(serial);
     assert!(out.contains("the kernel panicked before"), "{out}");
     assert!(
-        out.contains("azldev-initrd: no live medium with LABEL=NOPE appeared within 30 seconds"),
+        out.contains("azldev-initrd: no live medium with LABEL=NOPE appeared within 3 seconds"),
         "{out}"
     );
     // With no ISO built, asking for one names it.

@@ -3,21 +3,22 @@
 //! kernel modules that reach the root partition with their dependencies
 //! ([`super::kmod`]), all taken from the image root. Its init loads the
 //! modules in order, waits for the device `root=` names (`PARTUUID=`,
-//! `UUID=`, `LABEL=`, `/dev/…`), mounts it on `/sysroot` (read only unless
-//! `rw`; `rootfstype=`, `rootflags=`) and `switch_root`s to `init=`.
+//! `UUID=`, `LABEL=`, `/dev/…`; 30 s, or `rd.timeout=S`), mounts it on
+//! `/sysroot` (read only unless `rw`; `rootfstype=`, `rootflags=`) and
+//! `switch_root`s to `init=`.
 //!
 //! The live variant ([`MinimalInput::live`], the ISO's) also carries the
 //! modules that reach a CD or USB medium and mount its squashfs
 //! ([`LIVE_MODULES`]) and `mkdir`; its init understands
 //! `root=live:LABEL=<volume id>` (also `live:CDLABEL=`, `live:UUID=`,
 //! `live:/dev/…`): it probes the block devices itself with `blkid -p` (no
-//! udev, no `/dev/disk/by-label`) until one carries that label (30 s at
-//! most), mounts it read only on `/run/azldev/live/medium`, loop-mounts its
-//! `LiveOS/squashfs.img` on `/run/azldev/live/squashfs`, and mounts an
-//! overlay of it with a tmpfs (`/run/azldev/live/overlay`) on `/sysroot`: a
-//! writable live root (read only, the squashfs alone, when overlayfs is
-//! missing). `switch_root` moves `/run`, and these mounts with it, into the
-//! live root.
+//! udev, no `/dev/disk/by-label`) until one carries that label (the same
+//! 30 s or `rd.timeout=`), mounts it read only on `/run/azldev/live/medium`,
+//! loop-mounts its `LiveOS/squashfs.img` on `/run/azldev/live/squashfs`,
+//! and mounts an overlay of it with a tmpfs (`/run/azldev/live/overlay`) on
+//! `/sysroot`: a writable live root (read only, the squashfs alone, when
+//! overlayfs is missing). `switch_root` moves `/run`, and these mounts with
+//! it, into the live root.
 //!
 //! Layout of the archive:
 //! ```text
@@ -187,7 +188,7 @@ mount -n -t proc proc /proc
 mount -n -t sysfs sysfs /sys
 mount -n -t devtmpfs devtmpfs /dev || die "cannot mount devtmpfs on /dev"
 mount -n -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
-root= init=/sbin/init fstype= flags= mode=ro
+root= init=/sbin/init fstype= flags= mode=ro timeout=30
 set -f
 read -r cmdline < /proc/cmdline
 for w in $cmdline; do
@@ -198,6 +199,11 @@ for w in $cmdline; do
         rootflags=*) flags=${{w#rootflags=}} ;;
         ro) mode=ro ;;
         rw) mode=rw ;;
+        rd.timeout=*)
+            case ${{w#rd.timeout=}} in
+                "" | *[!0-9]*) say "$w ignored: not a number of seconds" ;;
+                *) timeout=${{w#rd.timeout=}} ;;
+            esac ;;
     esac
 done
 set +f
@@ -232,7 +238,7 @@ while :; do
     esac
     [ -n "$dev" ] && break
     tries=$((tries + 1))
-    [ "$tries" -le 300 ] || die "the root device $root did not appear within 30 seconds"
+    [ "$tries" -le $((timeout * 10)) ] || die "the root device $root did not appear within $timeout seconds"
     sleep 0.1
 done
 mount -n ${{fstype:+-t "$fstype"}} -o "$mode${{flags:+,$flags}}" "$dev" /sysroot ||
@@ -287,7 +293,7 @@ boot_live() {
         fi
         [ -n "$dev" ] && break
         tries=$((tries + 1))
-        [ "$tries" -le 300 ] || die "no live medium with $1 appeared within 30 seconds"
+        [ "$tries" -le $((timeout * 10)) ] || die "no live medium with $1 appeared within $timeout seconds"
         sleep 0.1
     done
     live=/run/azldev/live
