@@ -705,6 +705,7 @@ fn demo_vm_live_iso_boots_on_x86_64() {
         ],
     );
     let serial = lock("e2e-boot.lock");
+    let start = Instant::now();
     let out = vm.expect(
         1,
         &[
@@ -718,6 +719,10 @@ fn demo_vm_live_iso_boots_on_x86_64() {
         ],
     );
     drop(serial);
+    eprintln!(
+        "vm-no-medium x86_64: boot check {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
     assert!(out.contains("the kernel panicked before"), "{out}");
     assert!(
         out.contains("azldev-initrd: no live medium with LABEL=NOPE appeared within 3 seconds"),
