@@ -39,6 +39,8 @@ pub enum ImageCommand {
     /// Boot an image's disk under qemu-system (TCG; OVMF for x86_64, AAVMF
     /// for aarch64) and wait for its marker on the serial console.
     ///
+    /// A live ISO (`--image-format iso`) is attached as a CD-ROM.
+    ///
     /// Exit status: 0 the marker came, 1 it did not (timeout, kernel panic,
     /// the machine stopped), 2 error.
     Boot(super::image_boot::BootArgs),
