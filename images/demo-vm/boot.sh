@@ -10,8 +10,15 @@ export PATH=/usr/sbin:/usr/bin
 echo "demo-vm: Linux $(uname -r) on $(uname -m)"
 while read -r src dir fstype opts rest; do
     [ "$dir" = / ] && root="$src $fstype $opts"
+    # A live ISO's medium and the squashfs under the overlay.
+    case $fstype in
+        iso9660 | squashfs) echo "demo-vm: $src $fstype on $dir" ;;
+    esac
 done < /proc/mounts
 echo "demo-vm: / is $root"
+case $root in
+    *" rw,"*) : > /.demo-vm-written && echo "demo-vm: / is writable" ;;
+esac
 if hello; then
     echo "AZLDEV-BOOT-OK demo-vm $(uname -m)"
 else

@@ -397,33 +397,6 @@ fn esp_console(arch: Arch) -> &'static str {
 fn demo_vm_boots_on_x86_64_and_failures_are_reported() {
     let vm = boots_and_shows_the_marker(Arch::X86_64);
 
-    // The ISO has no root partition: its ESP gets its own initramfs, the
-    // root itself with the boot program as rdinit= (the FAT holds the entry
-    // in clear inside the ISO).
-    vm.expect(
-        0,
-        &[
-            "image",
-            "build",
-            "demo-vm",
-            "--arch",
-            "x86_64",
-            "--image-format",
-            "iso",
-            "--image-format",
-            "raw",
-        ],
-    );
-    let iso = std::fs::read(vm.path("out/images/demo-vm/x86_64/demo-vm.iso")).expect("the ISO");
-    let has = |needle: &str| iso.windows(needle.len()).any(|w| w == needle.as_bytes());
-    assert!(has(&format!(
-        "\noptions console=ttyS0,115200 panic=-1 rdinit={INIT}\n"
-    )));
-    assert!(
-        !has("rootfstype=ext4 init="),
-        "the ISO's entry names no root partition"
-    );
-
     // What cannot be booted is an error (exit 2) naming what is missing.
     let out = vm.expect(2, &["image", "boot", "nosuch"]);
     assert!(out.contains("no image `nosuch`"), "{out}");
@@ -522,4 +495,301 @@ fn demo_vm_boots_on_x86_64_and_failures_are_reported() {
 #[test]
 fn demo_vm_boots_on_aarch64() {
     boots_and_shows_the_marker(Arch::Aarch64);
+}
+
+/// The ISO's loader entry (read from the FAT inside the ISO: the El Torito
+/// image is the appended ESP, in clear).
+fn iso_entry(iso: &Path) -> String {
+    let bytes = std::fs::read(iso).expect("the ISO");
+    let at = bytes
+        .windows(8)
+        .position(|w| w == b"\noptions")
+        .expect("a loader entry in the ISO");
+    let end = bytes[at + 1..].iter().position(|b| *b == b'\n').expect("a line");
+    String::from_utf8_lossy(&bytes[at + 1..at + 1 + end]).into_owned()
+}
+
+/// `image build demo-vm --image-format iso`, then `image boot
+/// --image-format iso`: the ISO attached as a CD-ROM boots its ESP's live
+/// initramfs, which finds the CD by the volume id, loop-mounts
+/// /LiveOS/squashfs.img under a tmpfs overlay and switches to the boot
+/// program, which runs from that root.
+fn live_iso_boots(arch: Arch) -> Vm {
+    let vm = Vm::new(arch);
+    let start = Instant::now();
+    vm.expect(
+        0,
+        &[
+            "image",
+            "build",
+            "demo-vm",
+            "--arch",
+            arch.rpm(),
+            "--image-format",
+            "iso",
+        ],
+    );
+    eprintln!(
+        "demo-vm {arch}: ISO built in {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
+    let iso = vm
+        .path(&format!("out/images/demo-vm/{arch}/demo-vm.iso"))
+        .canonicalize()
+        .expect("the ISO");
+    let report = image_json(&vm);
+    let initrd = report["iso-initrd-size"].as_u64().expect("iso-initrd-size");
+    assert!(initrd < 12 << 20, "a minimal live initramfs: {initrd} bytes");
+    let size = std::fs::metadata(&iso).expect("the ISO").len();
+    eprintln!("demo-vm {arch}: ISO {size} bytes, live initramfs {initrd} bytes");
+    let entry = iso_entry(&iso);
+    assert_eq!(
+        entry,
+        format!(
+            "options {} panic=-1 root=live:LABEL=DEMO_VM init={INIT}",
+            esp_console(arch)
+        )
+    );
+
+    let serial = lock("e2e-boot.lock");
+    let start = Instant::now();
+    let out = vm.expect(
+        0,
+        &[
+            "image",
+            "boot",
+            "demo-vm",
+            "--arch",
+            arch.rpm(),
+            "--image-format",
+            "iso",
+            "--timeout",
+            "400",
+        ],
+    );
+    drop(serial);
+    eprintln!(
+        "demo-vm {arch}: ISO boot check {:.1}s: {}",
+        start.elapsed().as_secs_f64(),
+        out.lines().find(|l| l.contains(": booted, ")).unwrap_or_default()
+    );
+    let marker = format!("AZLDEV-BOOT-OK demo-vm {arch}");
+    assert!(
+        out.contains(&iso.display().to_string()),
+        "the ISO is booted: {out}"
+    );
+    assert!(
+        out.contains(&format!("demo-vm {arch}: booted, `{marker}`")),
+        "{out}"
+    );
+    assert!(out.contains("powered off"), "{out}");
+    let console = vm.console("demo-vm");
+    let lines: Vec<&str> = console.lines().map(str::trim).collect();
+    for l in lines
+        .iter()
+        .filter(|l| l.starts_with("azldev-initrd:") || l.starts_with("demo-vm:"))
+    {
+        eprintln!("{arch} ISO console: {l}");
+    }
+    let at = lines.iter().position(|l| *l == marker).expect("the marker line");
+    assert!(lines[..at].contains(&"Hello, world!"), "{console}");
+    // The initramfs found the CD by its volume id and booted the squashfs
+    // under an overlay; the boot program sees / as that overlay, its lower
+    // layer the squashfs on a loop device, on the CD's ISO 9660.
+    let live = lines
+        .iter()
+        .find(|l| l.starts_with("azldev-initrd: live root /dev/sr0 (LABEL=DEMO_VM)"))
+        .unwrap_or_else(|| panic!("the live initramfs found the CD: {console}"));
+    assert!(
+        live.ends_with(&format!(
+            "/LiveOS/squashfs.img mounted (overlay of the squashfs and a tmpfs, rw); switching to {INIT}"
+        )),
+        "{live}"
+    );
+    let before = &lines[..at];
+    let root = before
+        .iter()
+        .find(|l| l.starts_with("demo-vm: / is "))
+        .expect("the boot program's / line");
+    assert!(
+        root.starts_with("demo-vm: / is overlay overlay rw,")
+            && root.contains("lowerdir=/run/azldev/live/squashfs"),
+        "{root}"
+    );
+    assert!(
+        before
+            .iter()
+            .any(|l| l.starts_with("demo-vm: /dev/loop")
+                && l.ends_with(" squashfs on /run/azldev/live/squashfs")),
+        "{console}"
+    );
+    assert!(
+        before.contains(&"demo-vm: /dev/sr0 iso9660 on /run/azldev/live/medium"),
+        "{console}"
+    );
+    assert!(
+        before.contains(&"demo-vm: / is writable"),
+        "the overlay's tmpfs takes writes: {console}"
+    );
+    assert!(machines_using(&iso).is_empty(), "qemu is gone");
+    vm
+}
+
+#[test]
+fn demo_vm_live_iso_boots_on_x86_64() {
+    let vm = live_iso_boots(Arch::X86_64);
+    // `[initrd] kind = "root"` keeps the former ISO: the whole root as its
+    // initramfs (rdinit=), about twice the size.
+    let boot_sh = std::fs::read_to_string(vm.path("images/demo-vm/boot.sh")).expect("boot.sh");
+    vm.variant(
+        "vm-root-iso",
+        &boot_sh.replace("AZLDEV-BOOT-OK demo-vm", "AZLDEV-BOOT-OK vm-root-iso"),
+    );
+    let toml = vm.path("images/vm-root-iso.image.toml");
+    let text = std::fs::read_to_string(&toml).expect("variant");
+    std::fs::write(&toml, text.replace("kind = \"minimal\"", "kind = \"root\"")).expect("write");
+    vm.expect(
+        0,
+        &[
+            "image",
+            "build",
+            "vm-root-iso",
+            "--arch",
+            "x86_64",
+            "--image-format",
+            "iso",
+        ],
+    );
+    let root_iso = vm.path("out/images/vm-root-iso/x86_64/vm-root-iso.iso");
+    assert_eq!(
+        iso_entry(&root_iso),
+        format!("options console=ttyS0,115200 panic=-1 rdinit={INIT}")
+    );
+    let live = std::fs::metadata(vm.path("out/images/demo-vm/x86_64/demo-vm.iso"))
+        .expect("ISO")
+        .len();
+    let whole = std::fs::metadata(&root_iso).expect("ISO").len();
+    let whole_initrd = std::fs::read(vm.path("out/images/vm-root-iso/x86_64/image.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["iso-initrd-size"].as_u64())
+        .expect("iso-initrd-size");
+    eprintln!(
+        "x86_64 ISO: {live} bytes live, {whole} bytes with the whole-root initramfs ({whole_initrd} bytes)"
+    );
+    // The root is no longer carried twice: the ISO lost the whole-root
+    // initramfs (tens of MB) and kept only the live one.
+    assert!(whole_initrd > 64 << 20, "{whole_initrd}");
+    assert!(live + (64 << 20) < whole, "live {live}, whole-root {whole}");
+    // A medium that never appears: the live init gives up after rd.timeout=
+    // (30 s by default) with the label it looked for, and the kernel panics
+    // (exit 1).
+    vm.variant("vm-no-medium", &boot_sh);
+    let toml = vm.path("images/vm-no-medium.image.toml");
+    let text = std::fs::read_to_string(&toml).expect("variant");
+    std::fs::write(
+        &toml,
+        format!("kernel-cmdline = \"root=live:LABEL=NOPE rd.timeout=3\"\n{text}"),
+    )
+    .expect("write");
+    vm.expect(
+        0,
+        &[
+            "image",
+            "build",
+            "vm-no-medium",
+            "--arch",
+            "x86_64",
+            "--image-format",
+            "iso",
+        ],
+    );
+    let serial = lock("e2e-boot.lock");
+    let start = Instant::now();
+    let out = vm.expect(
+        1,
+        &[
+            "image",
+            "boot",
+            "vm-no-medium",
+            "--image-format",
+            "iso",
+            "--timeout",
+            "400",
+        ],
+    );
+    drop(serial);
+    eprintln!(
+        "vm-no-medium x86_64: boot check {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
+    assert!(out.contains("the kernel panicked before"), "{out}");
+    assert!(
+        out.contains("azldev-initrd: no live medium with LABEL=NOPE appeared within 3 seconds"),
+        "{out}"
+    );
+    // With no ISO built, asking for one names it.
+    let out = vm.expect(
+        2,
+        &[
+            "image",
+            "boot",
+            "demo-vm",
+            "--arch",
+            "aarch64",
+            "--image-format",
+            "iso",
+        ],
+    );
+    assert!(out.contains("out/images/demo-vm/aarch64/demo-vm.iso"), "{out}");
+    assert!(out.contains("--image-format iso"), "{out}");
+}
+
+#[test]
+fn demo_vm_live_iso_boots_on_aarch64() {
+    let vm = live_iso_boots(Arch::Aarch64);
+    // The same file is a disk (a USB stick): attached as a virtio disk (a
+    // `.raw` name for it), the firmware boots GPT partition 2, the ESP,
+    // and the initramfs finds the medium's label on the whole disk.
+    let iso = vm
+        .path("out/images/demo-vm/aarch64/demo-vm.iso")
+        .canonicalize()
+        .expect("the ISO");
+    let stick = vm.path("usb-stick.raw");
+    std::os::unix::fs::symlink(&iso, &stick).expect("symlink");
+    let serial = lock("e2e-boot.lock");
+    let start = Instant::now();
+    let out = vm.expect(
+        0,
+        &[
+            "image",
+            "boot",
+            "demo-vm",
+            "--arch",
+            "aarch64",
+            "--disk",
+            &stick.display().to_string(),
+            "--timeout",
+            "400",
+        ],
+    );
+    drop(serial);
+    eprintln!(
+        "demo-vm aarch64: ISO as a disk, boot check {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
+    assert!(out.contains("booted, `AZLDEV-BOOT-OK demo-vm aarch64`"), "{out}");
+    let console = vm.console("demo-vm");
+    assert!(
+        console.lines().any(|l| l
+            .trim()
+            .starts_with("azldev-initrd: live root /dev/vda (LABEL=DEMO_VM)")),
+        "{console}"
+    );
+    assert!(
+        console
+            .lines()
+            .any(|l| l.trim() == "demo-vm: /dev/vda iso9660 on /run/azldev/live/medium"),
+        "{console}"
+    );
 }

@@ -240,6 +240,7 @@ mod oci;
 mod tar;
 pub(crate) mod util;
 
+pub use iso::volume_id as iso_volume_id;
 pub use tar::{TarStats, write_tar};
 
 /// GPT partition name of a disk's EFI system partition.

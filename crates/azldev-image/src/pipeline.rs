@@ -150,6 +150,9 @@ pub struct ImageReport {
     /// Bytes of the disk formats' initramfs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initrd_size: Option<u64>,
+    /// Bytes of the ISO's (live) initramfs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iso_initrd_size: Option<u64>,
     pub artifacts: Vec<Artifact>,
     pub release_files: Vec<ReleaseFile>,
     pub seconds: f64,
@@ -317,8 +320,9 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
     let staging_guard = RemoveOnDrop(staging.clone());
 
     let phase = Instant::now();
-    // One ESP for the disks, one for the ISO (its initramfs cannot mount a
-    // root partition: the maker knows which it writes).
+    // One ESP for the disks, one for the ISO (it has no root partition: its
+    // live initramfs boots /LiveOS/squashfs.img; the maker knows which it
+    // writes).
     let make_esp = |f: Format| -> Result<Option<EspTree>, ImageError> {
         let Some(make) = req.esp else {
             return Ok(None);
@@ -388,7 +392,7 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
             arch: spec.arch,
             source_date_epoch: info.source_date_epoch,
             seed,
-            // The ISO's ESP boots its whole root from the initramfs.
+            // The ISO's ESP has its own (live) initramfs.
             esp: if f == Format::Iso { &esp_iso } else { &esp }
                 .as_ref()
                 .map(|e| e.dir.as_path()),
@@ -467,11 +471,15 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
         ),
         ("sizes", format!("{}.sizes.txt", spec.name), {
             let mut s = artifacts::size_report(spec, &info.packages, root_size);
-            if let Some(n) = esp.as_ref().and_then(|e| e.initrd_size) {
+            let at = s.find('\n').map_or(0, |i| i + 1);
+            if let Some(n) = esp_iso.as_ref().and_then(|e| e.initrd_size) {
                 s.insert_str(
-                    s.find('\n').map_or(0, |i| i + 1),
-                    &format!("# initramfs {} ({n} bytes)\n", artifacts::human(n)),
+                    at,
+                    &format!("# ISO initramfs {} ({n} bytes)\n", artifacts::human(n)),
                 );
+            }
+            if let Some(n) = esp.as_ref().and_then(|e| e.initrd_size) {
+                s.insert_str(at, &format!("# initramfs {} ({n} bytes)\n", artifacts::human(n)));
             }
             s
         }),
@@ -492,7 +500,8 @@ pub fn build(req: &BuildRequest<'_>) -> Result<ImageReport, ImageError> {
         packages: info.packages.len(),
         root_size,
         size_budget: spec.size_budget.as_ref().map(|b| b.value),
-        initrd_size: esp.as_ref().or(esp_iso.as_ref()).and_then(|e| e.initrd_size),
+        initrd_size: esp.as_ref().and_then(|e| e.initrd_size),
+        iso_initrd_size: esp_iso.as_ref().and_then(|e| e.initrd_size),
         artifacts: arts,
         release_files,
         seconds: 0.0,

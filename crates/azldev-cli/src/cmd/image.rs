@@ -39,6 +39,8 @@ pub enum ImageCommand {
     /// Boot an image's disk under qemu-system (TCG; OVMF for x86_64, AAVMF
     /// for aarch64) and wait for its marker on the serial console.
     ///
+    /// A live ISO (`--image-format iso`) is attached as a CD-ROM.
+    ///
     /// Exit status: 0 the marker came, 1 it did not (timeout, kernel panic,
     /// the machine stopped), 2 error.
     Boot(super::image_boot::BootArgs),
@@ -520,13 +522,16 @@ fn make_esp(
 ) -> Result<azldev_image::pipeline::EspTree, BoxError> {
     let out = scratch.join("esp");
     let ids = azldev_image::format::disk_ids(seed);
-    let root_device = format!("PARTUUID={}", ids.root_partuuid);
-    let mut initrd = spec.initrd.as_ref().map(|i| i.value.clone()).unwrap_or_default();
-    if format == Format::Iso {
-        // The ISO has no root partition (its root is /LiveOS/squashfs.img):
-        // its initramfs is the root itself.
-        initrd.kind = azldev_image::desc::InitrdKind::Root;
-    }
+    let initrd = spec.initrd.as_ref().map(|i| i.value.clone()).unwrap_or_default();
+    let mut root_fs = spec.root_filesystem.as_ref().map(|r| r.value).unwrap_or_default();
+    let root_device = if format == Format::Iso {
+        // The ISO has no root partition: its root is /LiveOS/squashfs.img
+        // on the medium its volume id names.
+        root_fs = azldev_image::format::RootFs::Squashfs;
+        format!("live:LABEL={}", azldev_image::format::iso_volume_id(&spec.name))
+    } else {
+        format!("PARTUUID={}", ids.root_partuuid)
+    };
     let rep = azldev_image::boot::esp::write(
         &azldev_image::boot::esp::EspInput {
             root,
@@ -535,7 +540,7 @@ fn make_esp(
             cmdline: spec.kernel_cmdline.as_ref().map_or("", |c| c.value.as_str()),
             init: spec.init.as_ref().map_or("/sbin/init", |i| i.value.as_str()),
             initrd: &initrd,
-            root_fs: spec.root_filesystem.as_ref().map(|r| r.value).unwrap_or_default(),
+            root_fs,
             root_device: &root_device,
             extra: BTreeMap::new(),
             source_date_epoch: sde,
@@ -668,6 +673,12 @@ fn build(args: &BuildArgs, out: &Output, settings: &Settings) -> miette::Result<
                 s.insert_str(
                     s.len() - 1,
                     &format!(", initramfs {}", azldev_image::artifacts::human(n)),
+                );
+            }
+            if let Some(n) = r.iso_initrd_size {
+                s.insert_str(
+                    s.len() - 1,
+                    &format!(", ISO initramfs {}", azldev_image::artifacts::human(n)),
                 );
             }
             for a in &r.artifacts {

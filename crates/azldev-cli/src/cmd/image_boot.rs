@@ -1,4 +1,5 @@
-//! `azldev image boot NAME --arch A`: the boot check of a disk image.
+//! `azldev image boot NAME --arch A [--image-format raw|qcow2|iso]`: the
+//! boot check of a disk image or of the live ISO (attached as a CD-ROM).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,10 +25,14 @@ pub struct BootArgs {
     /// Seconds to wait for the marker.
     #[arg(long, default_value_t = 300, value_name = "S")]
     pub timeout: u64,
-    /// The disk image to boot (raw, or qcow2 by its extension); default: the
-    /// image's built raw or qcow2 disk under the output directory.
-    #[arg(long, value_name = "PATH")]
+    /// The disk image to boot (raw, qcow2 or a live ISO, by its extension);
+    /// default: the image's built raw, qcow2 or ISO under the output directory.
+    #[arg(long, value_name = "PATH", conflicts_with = "image_format")]
     pub disk: Option<PathBuf>,
+    /// Which built artefact to boot: `raw`, `qcow2` or `iso` (the live ISO,
+    /// attached as a CD-ROM); default: the first built of raw, qcow2, iso.
+    #[arg(long, value_name = "FORMAT", value_parser = ["raw", "qcow2", "iso"])]
+    pub image_format: Option<String>,
     /// The console line that means success (default `AZLDEV-BOOT-OK <NAME> <ARCH>`).
     #[arg(long, value_name = "TEXT")]
     pub marker: Option<String>,
@@ -39,12 +44,19 @@ pub struct BootArgs {
     pub format: ReportFormat,
 }
 
-/// Where `azldev image build` puts an image's disks (`<output-dir>/images/<name>/<arch>/`), raw first.
-fn disk_candidates(output_dir: &Path, name: &str, arch: Arch) -> Vec<PathBuf> {
+/// Where `azldev image build` puts an image's bootable artefacts
+/// (`<output-dir>/images/<name>/<arch>/`): `only` that format, or raw,
+/// qcow2 and the ISO in this order.
+fn disk_candidates(output_dir: &Path, name: &str, arch: Arch, only: Option<Format>) -> Vec<PathBuf> {
     let dir = output_dir.join("images").join(name).join(arch.rpm());
-    [Format::Raw, Format::Qcow2]
-        .into_iter()
-        .map(|f| dir.join(azldev_image::pipeline::artifact_name(name, f)))
+    let all = [Format::Raw, Format::Qcow2, Format::Iso];
+    let formats: &[Format] = match &only {
+        Some(f) => std::slice::from_ref(f),
+        None => &all,
+    };
+    formats
+        .iter()
+        .map(|f| dir.join(azldev_image::pipeline::artifact_name(name, *f)))
         .collect()
 }
 
@@ -72,12 +84,18 @@ pub fn run(args: &BootArgs, out: &Output, _settings: &Settings) -> miette::Resul
     let disk = match &args.disk {
         Some(d) => d.clone(),
         None => {
-            let candidates = disk_candidates(&dirs.output_dir, &args.name, args.arch);
+            let only: Option<Format> = match &args.image_format {
+                Some(f) => Some(f.parse().map_err(miette::Report::msg)?),
+                None => None,
+            };
+            let candidates = disk_candidates(&dirs.output_dir, &args.name, args.arch, only);
             candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
                 miette::miette!(
                     help = format!(
-                        "build it with `azldev image build {} --arch {} --image-format raw`, or pass --disk",
-                        args.name, args.arch
+                        "build it with `azldev image build {} --arch {} --image-format {}`, or pass --disk",
+                        args.name,
+                        args.arch,
+                        args.image_format.as_deref().unwrap_or("raw")
                     ),
                     "no built disk of image `{}` for {} (looked for {})",
                     args.name,

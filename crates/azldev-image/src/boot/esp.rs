@@ -14,7 +14,10 @@
 //! The initramfs is azldev's minimal one by default ([`super::initramfs`]):
 //! its init loads the modules that reach the root partition, mounts
 //! `root=PARTUUID=<root partition>` (fixed by the disk writer's seed) and
-//! switches to the image's init (`init=`). With `[initrd] kind = "root"` it
+//! switches to the image's init (`init=`). On an ISO the root device is
+//! `live:LABEL=<volume id>` and the initramfs is the minimal one's live
+//! variant, which boots the medium's `/LiveOS/squashfs.img` under a tmpfs
+//! overlay ([`super::initramfs`]). With `[initrd] kind = "root"` it
 //! is the image root itself (minus `/boot`, kernel modules, firmware and
 //! documentation) with the image's init as `rdinit=`: no module, no block
 //! driver and no switch of root, at the cost of size.
@@ -62,7 +65,9 @@ pub struct EspInput<'a> {
     pub initrd: &'a InitrdConfig,
     /// The root partition's filesystem.
     pub root_fs: RootFs,
-    /// The root partition as `root=` names it (`PARTUUID=…`).
+    /// The root partition as `root=` names it (`PARTUUID=…`), or the live
+    /// medium (`live:LABEL=<volume id>`, an ISO's): the minimal initramfs is
+    /// then the live variant and no `rootfstype=` is added.
     pub root_device: &'a str,
     /// Files added to the initramfs (relative paths), e.g. the boot program
     /// when the root does not hold it.
@@ -138,7 +143,7 @@ pub fn options(arch: Arch, cmdline: &str, boot: Boot<'_>) -> String {
         Boot::Root { device, fstype, init } => {
             if !has(&words, "root") {
                 words.push(format!("root={device}"));
-                if !has(&words, "rootfstype") {
+                if !has(&words, "rootfstype") && !device.starts_with("live:") {
                     words.push(format!("rootfstype={fstype}"));
                 }
             }
@@ -256,6 +261,7 @@ pub fn write(input: &EspInput<'_>, out: &Path) -> Result<EspReport, BootError> {
                 kernel_version: &kver,
                 root_fs: input.root_fs,
                 config: input.initrd,
+                live: input.root_device.starts_with("live:"),
             })?;
             extra.extend(m.entries);
             let boot = Boot::Root {
@@ -373,6 +379,16 @@ mod tests {
         assert_eq!(
             options(Arch::X86_64, "rw", boot),
             "rw console=ttyS0,115200 panic=-1 root=PARTUUID=0a rootfstype=ext4 init=/sbin/init"
+        );
+        // A live medium has no rootfstype= (the squashfs is found on it).
+        let live = Boot::Root {
+            device: "live:LABEL=VM",
+            fstype: "squashfs",
+            init: "/sbin/init",
+        };
+        assert_eq!(
+            options(Arch::Aarch64, "", live),
+            "console=ttyAMA0,115200 panic=-1 root=live:LABEL=VM init=/sbin/init"
         );
         // The description's own root= and init= win (and no rootfstype= is guessed).
         assert_eq!(
@@ -696,6 +712,169 @@ mod tests {
         }
         assert!(!text.contains("usr/sbin/switch_root\0"));
         assert!(!text.contains("azldev-initrd:"), "not azldev's init");
+    }
+
+    /// The ESP's initramfs unpacked into `x`.
+    fn unpack(initrd: &Path, x: &Path) {
+        let bytes = fs::read(initrd).expect("initrd");
+        let mut archive = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes.as_slice()), &mut archive)
+            .expect("gunzip");
+        fs::create_dir(x).expect("mkdir");
+        let mut cpio = std::process::Command::new("cpio")
+            .args(["-id", "--quiet", "--no-absolute-filenames"])
+            .current_dir(x)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("cpio runs");
+        std::io::Write::write_all(&mut cpio.stdin.take().expect("stdin"), &archive).expect("feed");
+        assert!(cpio.wait().expect("cpio").success());
+    }
+
+    #[test]
+    fn hyper_v_storage_is_a_default_when_the_kernel_has_it() {
+        let r = minimal_root();
+        let k = r.path().join("usr/lib/modules/6.1.0-9-amd64/kernel");
+        let ko = |p: &str, info: &str| {
+            let p = k.join(p);
+            fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            let info = info.replace(';', "\0");
+            fs::write(
+                p,
+                super::super::elf::fixture::object(62, &[(".modinfo", info.as_bytes())]),
+            )
+            .expect("write");
+        };
+        ko("drivers/hv/hv_vmbus.ko", "depends=");
+        ko("drivers/scsi/scsi_transport_fc.ko", "depends=");
+        ko("drivers/scsi/hv_storvsc.ko", "depends=hv_vmbus,scsi_transport_fc");
+        let out = tempfile::tempdir().expect("tempdir");
+        let cfg = InitrdConfig::default();
+        let input = EspInput {
+            root: r.path(),
+            name: "vm",
+            arch: Arch::X86_64,
+            cmdline: "",
+            init: "/usr/bin/boot-check",
+            initrd: &cfg,
+            root_fs: RootFs::Ext4,
+            root_device: "PARTUUID=0a",
+            extra: BTreeMap::new(),
+            source_date_epoch: 0,
+        };
+        let rep = write(&input, &out.path().join("esp")).expect("written");
+        assert_eq!(
+            rep.initrd_modules,
+            [
+                "virtio_ring",
+                "virtio_blk",
+                "virtio_scsi",
+                "hv_vmbus",
+                "scsi_transport_fc",
+                "hv_storvsc",
+                "jbd2",
+                "crc32c_generic",
+                "ext4",
+            ]
+        );
+        // Absent (the fixture root of the other tests), they are skipped.
+        fs::remove_dir_all(k.join("drivers/hv")).expect("rm");
+        fs::remove_file(k.join("drivers/scsi/hv_storvsc.ko")).expect("rm");
+        let rep = write(&input, &out.path().join("esp")).expect("written");
+        assert!(
+            !rep.initrd_modules.iter().any(|m| m.starts_with("hv_")),
+            "{:?}",
+            rep.initrd_modules
+        );
+    }
+
+    #[test]
+    fn the_live_initramfs_boots_a_squashfs_from_the_medium() {
+        let r = minimal_root();
+        let k = r.path().join("usr/lib/modules/6.1.0-9-amd64/kernel");
+        for (p, info) in [
+            ("fs/isofs/isofs.ko", "depends="),
+            ("fs/squashfs/squashfs.ko", "depends="),
+            ("fs/overlayfs/overlay.ko", "depends="),
+            ("drivers/cdrom/cdrom.ko", "depends="),
+            ("drivers/scsi/sr_mod.ko", "depends=cdrom"),
+        ] {
+            let p = k.join(p);
+            fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            let info = info.replace(';', "\0");
+            fs::write(
+                p,
+                super::super::elf::fixture::object(62, &[(".modinfo", info.as_bytes())]),
+            )
+            .expect("write");
+        }
+        let out = tempfile::tempdir().expect("tempdir");
+        let cfg = InitrdConfig::default();
+        let input = EspInput {
+            root: r.path(),
+            name: "vm",
+            arch: Arch::X86_64,
+            cmdline: "",
+            init: "/usr/bin/boot-check",
+            initrd: &cfg,
+            root_fs: RootFs::Squashfs,
+            root_device: "live:LABEL=VM",
+            extra: BTreeMap::new(),
+            source_date_epoch: 0,
+        };
+        // The live init needs mkdir.
+        let e = write(&input, &out.path().join("esp")).expect_err("no mkdir");
+        assert!(e.to_string().contains("mkdir (package coreutils)"), "{e}");
+        fs::write(
+            r.path().join("usr/bin/mkdir"),
+            super::super::elf::fixture::program(
+                62,
+                Some("/lib64/ld-linux-x86-64.so.2"),
+                &["libc.so.6"],
+                None,
+            ),
+        )
+        .expect("write");
+        let rep = write(&input, &out.path().join("esp")).expect("written");
+        assert_eq!(
+            rep.options,
+            "console=ttyS0,115200 panic=-1 root=live:LABEL=VM init=/usr/bin/boot-check"
+        );
+        // The disk's modules, the filesystem's, then the medium's (loop is
+        // the fixture's; the rest of LIVE_MODULES is not in this kernel).
+        assert_eq!(
+            rep.initrd_modules,
+            [
+                "virtio_ring",
+                "virtio_blk",
+                "virtio_scsi",
+                "squashfs",
+                "cdrom",
+                "sr_mod",
+                "isofs",
+                "loop",
+                "overlay",
+            ]
+        );
+        let x = out.path().join("x");
+        unpack(&out.path().join("esp/vm/6.1.0-9-amd64/initrd"), &x);
+        let init = fs::read_to_string(x.join("init")).expect("init");
+        assert!(init.contains("boot_live \"${root#live:}\""), "{init}");
+        assert!(x.join("usr/bin/mkdir").is_file());
+        // A disk's initramfs has neither, and refuses root=live: clearly.
+        let disk = EspInput {
+            root_fs: RootFs::Ext4,
+            root_device: "PARTUUID=0a",
+            ..input.clone()
+        };
+        let rep = write(&disk, &out.path().join("esp")).expect("written");
+        assert!(!rep.initrd_modules.iter().any(|m| m == "isofs" || m == "overlay"));
+        let x = out.path().join("y");
+        unpack(&out.path().join("esp/vm/6.1.0-9-amd64/initrd"), &x);
+        let init = fs::read_to_string(x.join("init")).expect("init");
+        assert!(!init.contains("boot_live"));
+        assert!(init.contains("a live medium needs the live initramfs"));
+        assert!(!x.join("usr/bin/mkdir").exists());
     }
 
     fn w_back(r: &Path) {

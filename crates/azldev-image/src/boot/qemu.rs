@@ -1,6 +1,9 @@
 //! Boot checks: a disk image booted under qemu-system with TCG (no KVM
 //! needed) and UEFI firmware (OVMF for x86_64 on `q35`, AAVMF for aarch64
-//! on `virt`), no network, the serial console written to a log. The check
+//! on `virt`), no network, the serial console written to a log. A disk is
+//! a virtio disk; an ISO (`.iso`) is a read-only CD-ROM: on the q35's AHCI
+//! controller (`ide-cd`) for x86_64, on a virtio-scsi controller
+//! (`scsi-cd`) for aarch64, whose `virt` machine has no IDE. The check
 //! passes when a line of the console is exactly the marker; it fails at a
 //! kernel panic, when the machine stops first, at the timeout, or when the
 //! caller cancels ([`azldev_buildroot::run::cancel`], Ctrl-C). qemu runs in
@@ -80,7 +83,8 @@ pub fn qemu_program(arch: Arch) -> (&'static str, &'static str) {
 /// One boot check.
 #[derive(Debug, Clone)]
 pub struct BootCheck {
-    /// The disk image (raw, or qcow2 when the name ends in `.qcow2`); never written.
+    /// The disk image (raw, or qcow2 when the name ends in `.qcow2`; a CD-ROM
+    /// when it ends in `.iso`); never written.
     pub disk: PathBuf,
     pub arch: Arch,
     /// The console line that means the image came up.
@@ -115,11 +119,8 @@ pub fn command(check: &BootCheck, fw: &Firmware, vars: &Path, console: &Path) ->
         Arch::X86_64 => cmd.args(["-machine", "q35"]),
         Arch::Aarch64 => cmd.args(["-machine", "virt", "-cpu", "cortex-a57"]),
     };
-    let format = if check.disk.extension().is_some_and(|e| e == "qcow2") {
-        "qcow2"
-    } else {
-        "raw"
-    };
+    let ext = check.disk.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let format = if ext == "qcow2" { "qcow2" } else { "raw" };
     cmd.args(["-accel", "tcg", "-smp", "1", "-m"])
         .arg(check.memory_mib.to_string())
         .args([
@@ -140,11 +141,27 @@ pub fn command(check: &BootCheck, fw: &Firmware, vars: &Path, console: &Path) ->
         ))
         .arg("-drive")
         .arg(format!("if=pflash,format=raw,unit=1,file={}", vars.display()))
-        .arg("-drive")
-        .arg(format!(
+        .arg("-drive");
+    if ext == "iso" {
+        cmd.arg(format!(
+            "if=none,id=cd0,media=cdrom,readonly=on,format=raw,file={}",
+            check.disk.display()
+        ));
+        match check.arch {
+            Arch::X86_64 => cmd.args(["-device", "ide-cd,drive=cd0,bus=ide.0,bootindex=0"]),
+            Arch::Aarch64 => cmd.args([
+                "-device",
+                "virtio-scsi-pci,id=scsi0",
+                "-device",
+                "scsi-cd,drive=cd0,bus=scsi0.0,bootindex=0",
+            ]),
+        };
+    } else {
+        cmd.arg(format!(
             "if=virtio,format={format},snapshot=on,file={}",
             check.disk.display()
         ));
+    }
     cmd
 }
 
@@ -403,6 +420,41 @@ mod tests {
              -drive if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE.fd \
              -drive if=pflash,format=raw,unit=1,file=/l/vars.fd \
              -drive if=virtio,format=qcow2,snapshot=on,file=/d/vm.qcow2"
+        );
+    }
+
+    #[test]
+    fn an_iso_is_a_read_only_cd_rom() {
+        let fw = Firmware {
+            code: "/fw/CODE.fd".into(),
+            vars: "/fw/VARS.fd".into(),
+        };
+        let mut check = BootCheck {
+            disk: "/d/vm.iso".into(),
+            arch: Arch::X86_64,
+            marker: "M".into(),
+            timeout: Duration::from_secs(1),
+            log_dir: "/l".into(),
+            memory_mib: 1024,
+        };
+        let line = |check: &BootCheck| {
+            let cmd = command(check, &fw, Path::new("/l/vars.fd"), Path::new("/l/console.log"));
+            let line = azldev_buildroot::run::describe(&cmd);
+            let at = line.find("-drive if=none").expect("the CD's drive");
+            line[at..].to_owned()
+        };
+        // q35's AHCI controller.
+        assert_eq!(
+            line(&check),
+            "-drive if=none,id=cd0,media=cdrom,readonly=on,format=raw,file=/d/vm.iso \
+             -device ide-cd,drive=cd0,bus=ide.0,bootindex=0"
+        );
+        // virt has no IDE: virtio-scsi.
+        check.arch = Arch::Aarch64;
+        assert_eq!(
+            line(&check),
+            "-drive if=none,id=cd0,media=cdrom,readonly=on,format=raw,file=/d/vm.iso \
+             -device virtio-scsi-pci,id=scsi0 -device scsi-cd,drive=cd0,bus=scsi0.0,bootindex=0"
         );
     }
 

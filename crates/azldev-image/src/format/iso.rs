@@ -1,9 +1,17 @@
 //! UEFI-bootable hybrid ISO (xorriso): the root as `/LiveOS/squashfs.img`
-//! (dracut's live layout), the ESP tree as a FAT image appended as GPT
-//! partition 2 (type ESP) and used as the El Torito EFI boot image, so the
-//! same file boots as a CD and as a disk. Reproducible through
-//! `SOURCE_DATE_EPOCH` (xorriso takes every date and its GPT GUIDs from it)
-//! and a GPT disk GUID from the seed.
+//! (dracut's live layout; the ESP's live initramfs boots it, see
+//! `boot::initramfs`) and the ESP tree as a FAT image, `/images/efiboot.img`,
+//! which is both the El Torito EFI boot image (a CD) and GPT partition 2 of
+//! type ESP (the same file written to a USB stick or attached as a disk).
+//!
+//! The FAT is a file of the ISO 9660 volume, not a partition appended after
+//! it: an El Torito entry counts its size in 512-byte sectors in 16 bits,
+//! and for a larger image (the arm64 kernel alone is over 30 MB) xorriso
+//! writes 0, which UEFI firmware (EDK II) reads as "from the image to the
+//! end of the ISO 9660 volume"; an appended partition lies after that end
+//! and came out empty (AAVMF: `Not Found`), while a file inside the volume
+//! is covered. Reproducible through `SOURCE_DATE_EPOCH` (xorriso takes
+//! every date and its GPT GUIDs from it) and a GPT disk GUID from the seed.
 
 use std::path::Path;
 use std::process::Command;
@@ -12,8 +20,9 @@ use super::fat::{self, FatKind};
 use super::util::{self, Scratch};
 use super::{Format, FormatError, FormatInput};
 
-/// The ISO volume id of an image name: ISO 9660 d-characters, 32 at most.
-pub(crate) fn volume_id(name: &str) -> String {
+/// The ISO volume id of an image name: ISO 9660 d-characters, 32 at most
+/// (what the live initramfs finds the medium by: `root=live:LABEL=<id>`).
+pub fn volume_id(name: &str) -> String {
     let v: String = name
         .chars()
         .map(|c| {
@@ -46,12 +55,20 @@ pub(super) fn write(input: &FormatInput, out: &Path) -> Result<(), FormatError> 
         }
         None => super::fs::squashfs(input, &live.join("squashfs.img"))?,
     }
+    let images = tree.join("images");
+    std::fs::create_dir_all(&images).map_err(FormatError::io(&images))?;
+    let efi = images.join("efiboot.img");
+    fat::make(input, esp, &efi, FatKind::Tight, "ESP")?;
     // xorriso takes file dates from the files: these were made just now.
-    for p in [live.join("squashfs.img"), live.clone(), tree.clone()] {
+    for p in [
+        live.join("squashfs.img"),
+        live.clone(),
+        efi.clone(),
+        images.clone(),
+        tree.clone(),
+    ] {
         util::set_mtime(&p, input.source_date_epoch)?;
     }
-    let efi = scratch.0.join("efi.img");
-    fat::make(input, esp, &efi, FatKind::Tight, "ESP")?;
     let _ = std::fs::remove_file(out);
     let guid = util::uuid(&input.seed, "iso-gpt");
     util::runner(input).run(
@@ -61,13 +78,12 @@ pub(super) fn write(input: &FormatInput, out: &Path) -> Result<(), FormatError> 
             .arg("-o")
             .arg(out)
             .args(["--gpt_disk_guid", &util::hex(&guid)])
-            .args(["-append_partition", "2", "0xef"])
-            .arg(&efi)
             .args([
-                "-appended_part_as_gpt",
                 "-e",
-                "--interval:appended_partition_2:all::",
+                "images/efiboot.img",
                 "-no-emul-boot",
+                "-efi-boot-part",
+                "--efi-boot-image",
             ])
             .arg(&tree),
     )?;
