@@ -183,6 +183,16 @@ fn unsupported_kiwi_and_bad_native_descriptions_point_at_file_line_column() {
     assert!(err.contains("t.image.toml:3:1: unknown field `packges`"), "{err}");
     let out = azldev(d.path(), &["image", "show", "nosuch"]);
     assert_eq!(out.status.code(), Some(2));
+    // Every image command names an unknown image the same way.
+    for cmd in ["show", "build", "boot"] {
+        let out = azldev(d.path(), &["image", cmd, "nn"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "image {cmd}: {err}");
+        assert!(
+            err.contains("no image named `nn`") && err.contains("did you mean `n`?"),
+            "image {cmd}: {err}"
+        );
+    }
 }
 
 fn run(cmd: &mut Command) -> String {

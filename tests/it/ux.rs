@@ -252,6 +252,7 @@ fn commands_stop_on_a_broken_configuration_with_exit_2() {
         &["image", "list"],
         &["sources", "fetch"],
         &["toolchain", "seed", "--arch", "x86_64"],
+        &["image", "boot", "x"],
     ] {
         let out = w.azldev(args);
         let err = String::from_utf8_lossy(&out.stderr);

@@ -143,17 +143,22 @@ fn arches(arg: Option<&str>) -> miette::Result<Vec<Arch>> {
     })
 }
 
+/// `no image named NAME`, with the nearest name as help.
+pub(crate) fn unknown_image(config: &Config, name: &str) -> miette::Report {
+    let names = config.merged.images.keys().map(String::as_str);
+    match azldev_config::suggest::closest(name, names) {
+        Some(n) => miette::miette!(help = format!("did you mean `{n}`?"), "no image named `{name}`"),
+        None => miette::miette!(
+            help = "`azldev image list` shows the images",
+            "no image named `{name}`"
+        ),
+    }
+}
+
 /// `[images.NAME]` as the image crate reads it.
 fn entry(config: &Config, name: &str) -> miette::Result<ImageEntry> {
     let Some(img) = config.merged.images.get(name) else {
-        let names = config.merged.images.keys().map(String::as_str);
-        return Err(match azldev_config::suggest::closest(name, names) {
-            Some(n) => miette::miette!(help = format!("did you mean `{n}`?"), "no image named `{name}`"),
-            None => miette::miette!(
-                help = "`azldev image list` shows the images",
-                "no image named `{name}`"
-            ),
-        });
+        return Err(unknown_image(config, name));
     };
     let declared_at = config.files.describe(&img.loc);
     let Some(def) = &img.value.definition else {

@@ -61,24 +61,11 @@ fn disk_candidates(output_dir: &Path, name: &str, arch: Arch, only: Option<Forma
 }
 
 pub fn run(args: &BootArgs, out: &Output, _settings: &Settings) -> miette::Result<ExitCode> {
-    let loaded = super::config::load_project()?;
-    if super::config::report(out, &loaded.diagnostics) {
-        return Ok(ExitCode::from(1));
-    }
+    let loaded = super::config::load_valid_project(out)?;
     let images = &loaded.config.merged.images;
+    // Without any image in the configuration, `--disk` still boots a file.
     if !images.is_empty() && !images.contains_key(&args.name) {
-        let names: Vec<&str> = images.keys().map(String::as_str).collect();
-        let msg = format!(
-            "no image `{}` in the configuration (images: {})",
-            args.name,
-            names.join(", ")
-        );
-        return Err(
-            match azldev_config::suggest::closest(&args.name, names.iter().copied()) {
-                Some(n) => miette::miette!(help = format!("did you mean `{n}`?"), "{msg}"),
-                None => miette::miette!("{msg}"),
-            },
-        );
+        return Err(super::image::unknown_image(&loaded.config, &args.name));
     }
     let dirs = super::toolchain::ProjectDirs::of(&loaded.config);
     let disk = match &args.disk {
