@@ -399,7 +399,7 @@ fn demo_vm_boots_on_x86_64_and_failures_are_reported() {
 
     // What cannot be booted is an error (exit 2) naming what is missing.
     let out = vm.expect(2, &["image", "boot", "nosuch"]);
-    assert!(out.contains("no image `nosuch`"), "{out}");
+    assert!(out.contains("no image named `nosuch`"), "{out}");
     let out = vm.expect(2, &["image", "boot", "demo-vm", "--arch", "aarch64"]);
     assert!(
         out.contains("no built disk of image `demo-vm` for aarch64"),
