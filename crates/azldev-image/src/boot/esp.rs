@@ -418,18 +418,7 @@ mod tests {
     fn writes_the_tree_deterministically() {
         let r = root();
         let out = tempfile::tempdir().expect("tempdir");
-        let input = EspInput {
-            root: r.path(),
-            name: "vm",
-            arch: Arch::X86_64,
-            cmdline: "",
-            init: "/usr/bin/boot-check",
-            initrd: &ROOT_KIND,
-            root_fs: RootFs::Ext4,
-            root_device: "PARTUUID=0a",
-            extra: BTreeMap::new(),
-            source_date_epoch: 1_700_000_000,
-        };
+        let input = vm_input(r.path(), Arch::X86_64, &ROOT_KIND, 1_700_000_000);
         let rep = write(&input, &out.path().join("esp")).expect("written");
         assert_eq!(rep.kernel_version, "6.1.0-9-amd64");
         let esp = out.path().join("esp");
@@ -467,18 +456,7 @@ mod tests {
     fn missing_parts_are_named() {
         let r = root();
         let out = tempfile::tempdir().expect("tempdir");
-        let mut input = EspInput {
-            root: r.path(),
-            name: "vm",
-            arch: Arch::Aarch64,
-            cmdline: "",
-            init: "/usr/bin/boot-check",
-            initrd: &ROOT_KIND,
-            root_fs: RootFs::Ext4,
-            root_device: "PARTUUID=0a",
-            extra: BTreeMap::new(),
-            source_date_epoch: 0,
-        };
+        let mut input = vm_input(r.path(), Arch::Aarch64, &ROOT_KIND, 0);
         let e = write(&input, &out.path().join("esp")).expect_err("no aa64 loader");
         assert!(e.to_string().contains("systemd-bootaa64.efi"), "{e}");
         input.arch = Arch::X86_64;
@@ -558,18 +536,7 @@ mod tests {
             modules: vec!["block-major-7".into()],
             ..InitrdConfig::default()
         };
-        let input = EspInput {
-            root: r.path(),
-            name: "vm",
-            arch: Arch::X86_64,
-            cmdline: "",
-            init: "/usr/bin/boot-check",
-            initrd: &cfg,
-            root_fs: RootFs::Ext4,
-            root_device: "PARTUUID=0a",
-            extra: BTreeMap::new(),
-            source_date_epoch: 1_700_000_000,
-        };
+        let input = vm_input(r.path(), Arch::X86_64, &cfg, 1_700_000_000);
         let rep = write(&input, &out.path().join("esp")).expect("written");
         assert_eq!(rep.initrd_kind, InitrdKind::Minimal);
         assert_eq!(
@@ -679,18 +646,7 @@ mod tests {
             programs: vec!["/usr/sbin/blkid".into()],
             ..InitrdConfig::default()
         };
-        let input = EspInput {
-            root: r.path(),
-            name: "vm",
-            arch: Arch::X86_64,
-            cmdline: "",
-            init: "/usr/bin/boot-check",
-            initrd: &cfg,
-            root_fs: RootFs::Ext4,
-            root_device: "PARTUUID=0a",
-            extra: BTreeMap::new(),
-            source_date_epoch: 0,
-        };
+        let input = vm_input(r.path(), Arch::X86_64, &cfg, 0);
         write(&input, &out.path().join("esp")).expect("written");
         let bytes = fs::read(out.path().join("esp/vm/6.1.0-9-amd64/initrd")).expect("initrd");
         let mut archive = Vec::new();
@@ -712,6 +668,23 @@ mod tests {
         }
         assert!(!text.contains("usr/sbin/switch_root\0"));
         assert!(!text.contains("azldev-initrd:"), "not azldev's init");
+    }
+
+    /// The tests' ESP input: image `vm`, `/usr/bin/boot-check` as the init,
+    /// an ext4 root on `PARTUUID=0a`, no command line or extra files.
+    fn vm_input<'a>(root: &'a Path, arch: Arch, initrd: &'a InitrdConfig, sde: i64) -> EspInput<'a> {
+        EspInput {
+            root,
+            name: "vm",
+            arch,
+            cmdline: "",
+            init: "/usr/bin/boot-check",
+            initrd,
+            root_fs: RootFs::Ext4,
+            root_device: "PARTUUID=0a",
+            extra: BTreeMap::new(),
+            source_date_epoch: sde,
+        }
     }
 
     /// The ESP's initramfs unpacked into `x`.
@@ -750,18 +723,7 @@ mod tests {
         ko("drivers/scsi/hv_storvsc.ko", "depends=hv_vmbus,scsi_transport_fc");
         let out = tempfile::tempdir().expect("tempdir");
         let cfg = InitrdConfig::default();
-        let input = EspInput {
-            root: r.path(),
-            name: "vm",
-            arch: Arch::X86_64,
-            cmdline: "",
-            init: "/usr/bin/boot-check",
-            initrd: &cfg,
-            root_fs: RootFs::Ext4,
-            root_device: "PARTUUID=0a",
-            extra: BTreeMap::new(),
-            source_date_epoch: 0,
-        };
+        let input = vm_input(r.path(), Arch::X86_64, &cfg, 0);
         let rep = write(&input, &out.path().join("esp")).expect("written");
         assert_eq!(
             rep.initrd_modules,
@@ -811,16 +773,9 @@ mod tests {
         let out = tempfile::tempdir().expect("tempdir");
         let cfg = InitrdConfig::default();
         let input = EspInput {
-            root: r.path(),
-            name: "vm",
-            arch: Arch::X86_64,
-            cmdline: "",
-            init: "/usr/bin/boot-check",
-            initrd: &cfg,
             root_fs: RootFs::Squashfs,
             root_device: "live:LABEL=VM",
-            extra: BTreeMap::new(),
-            source_date_epoch: 0,
+            ..vm_input(r.path(), Arch::X86_64, &cfg, 0)
         };
         // The live init needs mkdir.
         let e = write(&input, &out.path().join("esp")).expect_err("no mkdir");
