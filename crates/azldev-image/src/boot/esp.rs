@@ -510,13 +510,8 @@ mod tests {
         }
         symlink("dash", r.join("usr/bin/sh")).expect("symlink");
         symlink("/bin/kmod", r.join("usr/sbin/insmod")).expect("symlink");
-        let k = r.join("usr/lib/modules/6.1.0-9-amd64/kernel");
-        let ko = |p: &str, info: &str| {
-            let p = k.join(p);
-            fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-            let info = info.replace(';', "\0");
-            fs::write(p, fixture::object(62, &[(".modinfo", info.as_bytes())])).expect("write");
-        };
+        let k = r.join(KERNEL);
+        let ko = |p: &str, info: &str| module(&k, p, info);
         ko("drivers/block/virtio_blk.ko", "depends=virtio_ring");
         ko("drivers/virtio/virtio_ring.ko", "depends=");
         ko("fs/ext4/ext4.ko", "depends=jbd2;softdep=pre: crc32c");
@@ -670,6 +665,22 @@ mod tests {
         assert!(!text.contains("azldev-initrd:"), "not azldev's init");
     }
 
+    /// The fixture kernel's module directory, below the root.
+    const KERNEL: &str = "usr/lib/modules/6.1.0-9-amd64/kernel";
+
+    /// A kernel module `rel` below `kernel` whose `.modinfo` is `info`
+    /// (`;` separating its fields).
+    fn module(kernel: &Path, rel: &str, info: &str) {
+        let p = kernel.join(rel);
+        fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        let info = info.replace(';', "\0");
+        fs::write(
+            p,
+            super::super::elf::fixture::object(62, &[(".modinfo", info.as_bytes())]),
+        )
+        .expect("write");
+    }
+
     /// The tests' ESP input: image `vm`, `/usr/bin/boot-check` as the init,
     /// an ext4 root on `PARTUUID=0a`, no command line or extra files.
     fn vm_input<'a>(root: &'a Path, arch: Arch, initrd: &'a InitrdConfig, sde: i64) -> EspInput<'a> {
@@ -707,17 +718,8 @@ mod tests {
     #[test]
     fn hyper_v_storage_is_a_default_when_the_kernel_has_it() {
         let r = minimal_root();
-        let k = r.path().join("usr/lib/modules/6.1.0-9-amd64/kernel");
-        let ko = |p: &str, info: &str| {
-            let p = k.join(p);
-            fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-            let info = info.replace(';', "\0");
-            fs::write(
-                p,
-                super::super::elf::fixture::object(62, &[(".modinfo", info.as_bytes())]),
-            )
-            .expect("write");
-        };
+        let k = r.path().join(KERNEL);
+        let ko = |p: &str, info: &str| module(&k, p, info);
         ko("drivers/hv/hv_vmbus.ko", "depends=");
         ko("drivers/scsi/scsi_transport_fc.ko", "depends=");
         ko("drivers/scsi/hv_storvsc.ko", "depends=hv_vmbus,scsi_transport_fc");
@@ -753,7 +755,7 @@ mod tests {
     #[test]
     fn the_live_initramfs_boots_a_squashfs_from_the_medium() {
         let r = minimal_root();
-        let k = r.path().join("usr/lib/modules/6.1.0-9-amd64/kernel");
+        let k = r.path().join(KERNEL);
         for (p, info) in [
             ("fs/isofs/isofs.ko", "depends="),
             ("fs/squashfs/squashfs.ko", "depends="),
@@ -761,14 +763,7 @@ mod tests {
             ("drivers/cdrom/cdrom.ko", "depends="),
             ("drivers/scsi/sr_mod.ko", "depends=cdrom"),
         ] {
-            let p = k.join(p);
-            fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-            let info = info.replace(';', "\0");
-            fs::write(
-                p,
-                super::super::elf::fixture::object(62, &[(".modinfo", info.as_bytes())]),
-            )
-            .expect("write");
+            module(&k, p, info);
         }
         let out = tempfile::tempdir().expect("tempdir");
         let cfg = InitrdConfig::default();
