@@ -177,16 +177,17 @@ fn boot(vm: &Vm, name: &str, code: i32, timeout: &str) -> String {
     out
 }
 
-fn boots_and_shows_the_marker(arch: Arch) -> Vm {
-    let vm = Vm::new(arch);
-    seed_kernel_is_usable(&vm);
-    let disk = vm.build_disk("demo-vm");
-    let initrd = minimal_initrd(&vm, &disk);
-    let out = boot(&vm, "demo-vm", 0, "400");
+/// `image boot demo-vm` printed `out` after booting `booted` (a disk or
+/// the ISO): the marker reached the console, the machine powered off, and
+/// the demo program built by `azldev build` ran just before the marker.
+/// Returns the console and the marker's line number.
+fn demo_vm_booted(vm: &Vm, out: &str, booted: &Path) -> (String, usize) {
+    let arch = vm.arch;
     let marker = format!("AZLDEV-BOOT-OK demo-vm {arch}");
     assert!(
-        out.contains(&disk.display().to_string()),
-        "the built disk is found: {out}"
+        out.contains(&booted.display().to_string()),
+        "{} is booted: {out}",
+        booted.display()
     );
     assert!(
         out.contains(&format!("demo-vm {arch}: booted, `{marker}`")),
@@ -202,8 +203,18 @@ fn boots_and_shows_the_marker(arch: Arch) -> Vm {
         eprintln!("{arch} console: {l}");
     }
     let at = lines.iter().position(|l| *l == marker).expect("the marker line");
-    // The demo program built by `azldev build` ran just before.
     assert!(lines[..at].contains(&"Hello, world!"), "{console}");
+    (console, at)
+}
+
+fn boots_and_shows_the_marker(arch: Arch) -> Vm {
+    let vm = Vm::new(arch);
+    seed_kernel_is_usable(&vm);
+    let disk = vm.build_disk("demo-vm");
+    let initrd = minimal_initrd(&vm, &disk);
+    let out = boot(&vm, "demo-vm", 0, "400");
+    let (console, at) = demo_vm_booted(&vm, &out, &disk);
+    let lines: Vec<&str> = console.lines().map(str::trim).collect();
     // The kernel ran azldev's init from the initramfs; it mounted the disk's
     // root partition (by its PARTUUID, read only) and switched to the boot
     // program, which runs from the disk: / is the virtio disk's ext4
@@ -573,26 +584,8 @@ fn live_iso_boots(arch: Arch) -> Vm {
         start.elapsed().as_secs_f64(),
         out.lines().find(|l| l.contains(": booted, ")).unwrap_or_default()
     );
-    let marker = format!("AZLDEV-BOOT-OK demo-vm {arch}");
-    assert!(
-        out.contains(&iso.display().to_string()),
-        "the ISO is booted: {out}"
-    );
-    assert!(
-        out.contains(&format!("demo-vm {arch}: booted, `{marker}`")),
-        "{out}"
-    );
-    assert!(out.contains("powered off"), "{out}");
-    let console = vm.console("demo-vm");
+    let (console, at) = demo_vm_booted(&vm, &out, &iso);
     let lines: Vec<&str> = console.lines().map(str::trim).collect();
-    for l in lines
-        .iter()
-        .filter(|l| l.starts_with("azldev-initrd:") || l.starts_with("demo-vm:"))
-    {
-        eprintln!("{arch} ISO console: {l}");
-    }
-    let at = lines.iter().position(|l| *l == marker).expect("the marker line");
-    assert!(lines[..at].contains(&"Hello, world!"), "{console}");
     // The initramfs found the CD by its volume id and booted the squashfs
     // under an overlay; the boot program sees / as that overlay, its lower
     // layer the squashfs on a loop device, on the CD's ISO 9660.
