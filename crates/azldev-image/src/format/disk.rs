@@ -168,8 +168,8 @@ fn write_raw(input: &FormatInput, format: Format, scratch: &Path, out: &Path) ->
         .map_err(FormatError::io(out))?;
     f.set_len(size).map_err(FormatError::io(out))?;
     write_gpt(&mut f, out, sectors, &ids.disk_guid, &parts)?;
-    util::copy_sparse(&esp_img, &mut f, out, esp_first * SECTOR)?;
-    util::copy_sparse(&root_img, &mut f, out, root_first * SECTOR)?;
+    util::copy_sparse(&esp_img, &f, out, esp_first * SECTOR)?;
+    util::copy_sparse(&root_img, &f, out, root_first * SECTOR)?;
     f.flush().map_err(FormatError::io(out))?;
     Ok(size)
 }
@@ -374,7 +374,7 @@ fn copy_raw(raw: &Path, out: &Path) -> Result<u64, FormatError> {
         .open(out)
         .map_err(FormatError::io(out))?;
     f.set_len(size).map_err(FormatError::io(out))?;
-    util::copy_sparse(raw, &mut f, out, 0)?;
+    util::copy_sparse(raw, &f, out, 0)?;
     f.flush().map_err(FormatError::io(out))?;
     Ok(size)
 }

@@ -148,55 +148,13 @@ fn memory_target(need: u64) -> Option<Ext4Target> {
     Some(Ext4Target::Memory { file, path })
 }
 
-/// Copies the first `len` bytes of `src` into a new file `out`, skipping
-/// `src`'s holes and all-zero MiBs (`out` stays sparse); with `hasher`,
-/// every byte in order goes to it too.
+/// Copies the first `len` bytes of `src` into a new file `out`, sparse;
+/// with `hasher`, every byte in order goes to it too.
 fn copy_out(src: &File, len: u64, out: &Path, hasher: Option<&util::Hasher>) -> Result<(), FormatError> {
-    use std::os::unix::fs::FileExt;
     let _ = std::fs::remove_file(out);
     let dst = File::create(out).map_err(FormatError::io(out))?;
     dst.set_len(len).map_err(FormatError::io(out))?;
-    let io = |e: rustix::io::Errno| FormatError::Io {
-        path: out.to_path_buf(),
-        source: e.into(),
-    };
-    let mut buf = vec![0u8; MIB as usize];
-    let mut pos = 0;
-    while pos < len {
-        let data = match rustix::fs::seek(src, rustix::fs::SeekFrom::Data(pos)) {
-            Ok(d) => d.min(len),
-            Err(rustix::io::Errno::NXIO) => len,
-            Err(e) => return Err(io(e)),
-        };
-        if let Some(h) = hasher
-            && data > pos
-        {
-            h.zeros(data - pos);
-        }
-        if data >= len {
-            break;
-        }
-        let hole = rustix::fs::seek(src, rustix::fs::SeekFrom::Hole(data))
-            .map_err(io)?
-            .min(len);
-        let mut p = data;
-        while p < hole {
-            let n = usize::try_from((hole - p).min(MIB)).expect("at most a MiB");
-            src.read_exact_at(&mut buf[..n], p)
-                .map_err(FormatError::io(out))?;
-            if buf[..n].iter().any(|&b| b != 0) {
-                dst.write_all_at(&buf[..n], p).map_err(FormatError::io(out))?;
-                if let Some(h) = hasher {
-                    h.data(&buf[..n]);
-                }
-            } else if let Some(h) = hasher {
-                h.zeros(n as u64);
-            }
-            p += n as u64;
-        }
-        pos = hole;
-    }
-    Ok(())
+    util::copy_file_sparse(src, out, len, &dst, out, 0, hasher)
 }
 
 /// ext4 image of the root in `out`, at least `min_size` bytes (a disk's

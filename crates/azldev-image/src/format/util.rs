@@ -2,7 +2,7 @@
 //! derived from the seed, timestamps, sparse copies.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -298,37 +298,69 @@ pub(crate) fn runner(input: &FormatInput) -> Runner {
 }
 
 /// Copies `src` into `dst` at `offset`, leaving all-zero blocks as holes.
-pub(crate) fn copy_sparse(
-    src: &Path,
-    dst: &mut File,
+pub(crate) fn copy_sparse(src: &Path, dst: &File, dst_path: &Path, offset: u64) -> Result<u64, FormatError> {
+    let f = File::open(src).map_err(FormatError::io(src))?;
+    let len = f.metadata().map_err(FormatError::io(src))?.len();
+    copy_file_sparse(&f, src, len, dst, dst_path, offset, None)?;
+    Ok(len)
+}
+
+/// Copies the first `len` bytes of `src` into `dst` at `offset`: `src`'s
+/// holes (found with `SEEK_DATA`/`SEEK_HOLE`) and all-zero MiBs are left
+/// as holes in `dst`; with `hasher`, every byte of `src` goes to it too,
+/// in order.
+pub(crate) fn copy_file_sparse(
+    src: &File,
+    src_path: &Path,
+    len: u64,
+    dst: &File,
     dst_path: &Path,
     offset: u64,
-) -> Result<u64, FormatError> {
-    let mut f = File::open(src).map_err(FormatError::io(src))?;
+    hasher: Option<&Hasher>,
+) -> Result<(), FormatError> {
+    use std::os::unix::fs::FileExt;
+    let seek_err = |e: rustix::io::Errno| FormatError::Io {
+        path: src_path.to_path_buf(),
+        source: e.into(),
+    };
     let mut buf = vec![0u8; 1 << 20];
-    let mut pos = offset;
-    let mut total = 0u64;
-    loop {
-        let mut n = 0;
-        while n < buf.len() {
-            let r = f.read(&mut buf[n..]).map_err(FormatError::io(src))?;
-            if r == 0 {
-                break;
-            }
-            n += r;
+    let mut pos = 0;
+    while pos < len {
+        let data = match rustix::fs::seek(src, rustix::fs::SeekFrom::Data(pos)) {
+            Ok(d) => d.min(len),
+            Err(rustix::io::Errno::NXIO) => len,
+            Err(e) => return Err(seek_err(e)),
+        };
+        if let Some(h) = hasher
+            && data > pos
+        {
+            h.zeros(data - pos);
         }
-        if n == 0 {
+        if data >= len {
             break;
         }
-        if buf[..n].iter().any(|&b| b != 0) {
-            dst.seek(SeekFrom::Start(pos))
-                .map_err(FormatError::io(dst_path))?;
-            dst.write_all(&buf[..n]).map_err(FormatError::io(dst_path))?;
+        let hole = rustix::fs::seek(src, rustix::fs::SeekFrom::Hole(data))
+            .map_err(seek_err)?
+            .min(len);
+        let mut p = data;
+        while p < hole {
+            let n = usize::try_from((hole - p).min(1 << 20)).expect("at most a MiB");
+            src.read_exact_at(&mut buf[..n], p)
+                .map_err(FormatError::io(src_path))?;
+            if buf[..n].iter().any(|&b| b != 0) {
+                dst.write_all_at(&buf[..n], offset + p)
+                    .map_err(FormatError::io(dst_path))?;
+                if let Some(h) = hasher {
+                    h.data(&buf[..n]);
+                }
+            } else if let Some(h) = hasher {
+                h.zeros(n as u64);
+            }
+            p += n as u64;
         }
-        pos += n as u64;
-        total += n as u64;
+        pos = hole;
     }
-    Ok(total)
+    Ok(())
 }
 
 /// Sets atime and mtime of `path` (not following symlinks).
